@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration: the INI file parsed with inih into plain structs.
+ * Parsing never logs; errors come back as "FILE:LINE: [section] key: what is wrong".
+ * A reload parses into a fresh struct config and swaps it in only on success.
+ */
+#ifndef WGSD_CONFIG_H
+#define WGSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+#include <sys/un.h>
+
+#include "addr.h"
+#include "key.h"
+#include "log.h"
+#include "wg.h"
+
+struct strbuf;
+
+/* Longest presentation form of a domain name, with the trailing dot. */
+#define DNAME_STRLEN 256
+#define STATUS_SOCKET_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
+
+#define DEFAULT_TTL 0
+#define DEFAULT_EDNS_SIZE 1232
+#define DEFAULT_TCP_MAX_CONNS 256
+#define DEFAULT_TCP_IDLE_TIMEOUT_MS 10000
+#define DEFAULT_REFRESH_MS 1000
+#define MIN_REFRESH_MS 100
+#define DEFAULT_INTERVAL_MS 10000
+#define DEFAULT_HANDSHAKE_TIMEOUT_MS 135000
+#define DEFAULT_QUERY_TIMEOUT_MS 2000
+#define DEFAULT_MAX_INFLIGHT 256
+
+enum access_mode {
+	ACCESS_PEERS = 0,  /* only queries arriving on the zone's device from a peer's allowed IPs */
+	ACCESS_ANY,
+	ACCESS_CIDR,       /* only sources inside access_cidrs */
+};
+
+enum self_mode {
+	SELF_NONE = 0,
+	SELF_FIXED,        /* publish self_endpoint */
+	SELF_AUTO,         /* address the query arrived on + the device's listen port */
+};
+
+struct config_registry {
+	bool enabled;                     /* a [registry] section was present */
+	union sockaddr_any *listens;      /* "listen", repeatable; default 0.0.0.0:53 and [::]:53 */
+	size_t n_listens;
+	enum access_mode access;
+	struct cidr *access_cidrs;
+	size_t n_access_cidrs;
+	uint32_t ttl;
+	uint16_t edns_size;               /* "edns-size": largest UDP answer with EDNS, 512..4096 */
+	unsigned int tcp_max_conns;       /* "tcp-max-connections" */
+	unsigned int tcp_idle_timeout_ms; /* "tcp-idle-timeout" */
+};
+
+struct config_zone {
+	char name[DNAME_STRLEN];          /* lower case, absolute: "example.com." */
+	char device[IFNAMSIZ];
+	enum wg_backend backend;
+	enum self_mode self;
+	union sockaddr_any self_endpoint; /* SELF_FIXED only */
+	struct cidr *self_allowed_ips;
+	size_t n_self_allowed_ips;
+	char ns[DNAME_STRLEN];            /* "ns"; default "ns1.<zone>" */
+	union sockaddr_any *ns_addrs;     /* "ns-address", repeatable: glue A/AAAA for ns (port unused) */
+	size_t n_ns_addrs;
+	unsigned int refresh_ms;          /* "refresh", default 1s, at least 100ms */
+};
+
+struct config_client {
+	char device[IFNAMSIZ];
+	enum wg_backend backend;
+	union sockaddr_any *registries;   /* "registry", repeatable; port defaults to 53 */
+	size_t n_registries;
+	char zone[DNAME_STRLEN];          /* lower case, absolute */
+	unsigned int interval_ms;
+	unsigned int handshake_timeout_ms;
+	unsigned int timeout_ms;          /* "timeout": one DNS query */
+	int keepalive;                    /* 0 = do not set */
+	uint8_t (*exclude)[WG_KEY_LEN];
+	size_t n_exclude;
+	unsigned int max_inflight;        /* "max-inflight": DNS queries in flight per section */
+};
+
+struct config {
+	char *path;                       /* file it came from (NULL for a string) */
+	enum log_level log_level;
+	char status_socket[STATUS_SOCKET_MAX];
+	struct config_registry registry;
+	struct config_zone *zones;
+	size_t n_zones;
+	struct config_client *clients;
+	size_t n_clients;
+};
+
+/* Parse path into a fresh config. On failure returns -EINVAL (or -errno for I/O) and writes the reason to err. */
+int config_load(const char *path, struct config **out, struct strbuf *err);
+/* Parse text (name is used in messages as the file name). */
+int config_load_string(const char *text, const char *name, struct config **out, struct strbuf *err);
+/* Free a config (NULL is fine). */
+void config_free(struct config *cfg);
+/* Write the normalized configuration, every key with its effective value, in INI form. */
+void config_print(const struct config *cfg, struct strbuf *out);
+/* Parse a duration: "10", "250ms", "10s", "2m", "1h" (bare number = seconds). 0 or -EINVAL. */
+int config_parse_duration_ms(const char *text, unsigned int *out_ms);
+
+/* Find a zone or client section by name/device; NULL if absent. */
+const struct config_zone *config_find_zone(const struct config *cfg, const char *name);
+const struct config_client *config_find_client(const struct config *cfg, const char *device);
+/* True when two sections have identical settings. */
+bool config_zone_equal(const struct config_zone *a, const struct config_zone *b);
+bool config_client_equal(const struct config_client *a, const struct config_client *b);
+
+#endif
