@@ -1,1 +1,897 @@
 /* SPDX-License-Identifier: MIT */
+/* Configuration: the INI file parsed with inih into plain structs, then validated. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+#include <ldns/ldns.h>
+
+#include "build-config.h"
+#include "config.h"
+#include "strbuf.h"
+
+/* Longest line accepted; inih's own limit is smaller, so lines are fed through our reader. */
+#define CONFIG_LINE_MAX 1024
+#define CONFIG_MAX_ERRORS 20
+
+enum section_kind { SEC_NONE, SEC_DAEMON, SEC_REGISTRY, SEC_ZONE, SEC_CLIENT, SEC_BAD };
+
+/* Parser state shared by the line reader and the inih handler. */
+struct parse_state {
+	struct config *cfg;
+	struct strbuf *err;
+	const char *name;          /* file name for messages */
+	int n_errors;
+	int line;                  /* line number of the line inih is handling */
+	/* reader */
+	FILE *file;
+	const char *text;          /* string input */
+	size_t text_pos;
+	/* current section (tracked by the reader, so empty sections count too) */
+	enum section_kind kind;
+	char section[DNAME_STRLEN + 16];
+	size_t index;              /* zone or client index for SEC_ZONE/SEC_CLIENT */
+	unsigned long seen;        /* bit per scalar key already set in this section */
+	bool seen_daemon;
+	bool reported_line;        /* an error was already reported for the current line */
+};
+
+/* Record an error "NAME:LINE: [section] key: message". */
+static void perr(struct parse_state *st, int line, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void perr(struct parse_state *st, int line, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	st->n_errors++;
+	st->reported_line = true;
+	if (st->n_errors > CONFIG_MAX_ERRORS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		strbuf_printf(st->err, "%s:%d: ", st->name, line);
+	else
+		strbuf_printf(st->err, "%s: ", st->name);
+	if (st->section[0] && line > 0)
+		strbuf_printf(st->err, "[%s] ", st->section);
+	if (key)
+		strbuf_printf(st->err, "%s: ", key);
+	strbuf_printf(st->err, "%s\n", msg);
+}
+
+/* Parse a duration with unit ms, s, m or h (bare number = seconds). */
+int config_parse_duration_ms(const char *text, unsigned int *out_ms)
+{
+	unsigned long long v, mult;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "m") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600 * 1000;
+	else
+		return -EINVAL;
+	if (v > UINT_MAX / mult)
+		return -EINVAL;
+	*out_ms = (unsigned int)(v * mult);
+	return 0;
+}
+
+/* Parse an unsigned decimal in [min, max]. */
+static int parse_uint(const char *text, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Normalize a domain name: validate with ldns, lower-case, absolute. */
+static int parse_dname(const char *text, char out[DNAME_STRLEN])
+{
+	ldns_rdf *rdf = NULL;
+	char *s = NULL;
+	int ret = -EINVAL;
+
+	if (!*text || strlen(text) >= DNAME_STRLEN - 1 || strchr(text, '\\') || strchr(text, ' '))
+		return -EINVAL;
+	if (ldns_str2rdf_dname(&rdf, text) != LDNS_STATUS_OK)
+		goto out;
+	ldns_dname2canonical(rdf);
+	s = ldns_rdf2str(rdf);
+	if (!s || strlen(s) >= DNAME_STRLEN)
+		goto out;
+	/* Reject empty labels and the root as a zone. */
+	if (strcmp(s, ".") == 0 || strstr(s, ".."))
+		goto out;
+	snprintf(out, DNAME_STRLEN, "%s", s);
+	ret = 0;
+out:
+	free(s);
+	ldns_rdf_deep_free(rdf);
+	return ret;
+}
+
+/* Append to a dynamic array of elements of size sz; returns the new slot or NULL. */
+static void *array_push(void *arrayp, size_t *n, size_t sz)
+{
+	void **array = arrayp;
+	void *p = realloc(*array, (*n + 1) * sz);
+
+	if (!p)
+		return NULL;
+	*array = p;
+	memset((char *)p + *n * sz, 0, sz);
+	return (char *)p + (*n)++ * sz;
+}
+
+/* Split a comma-separated list of CIDRs into an array. */
+static int parse_cidr_list(const char *value, struct cidr **arr, size_t *n)
+{
+	char buf[CONFIG_LINE_MAX];
+	char *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		char *e = tok + strlen(tok);
+		while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		struct cidr c;
+		if (cidr_parse(tok, false, &c) < 0)
+			return -EINVAL;
+		struct cidr *slot = array_push(arr, n, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		*slot = c;
+	}
+	return 0;
+}
+
+/* Mark scalar key bit as seen; false if it was already set in this section. */
+static bool first_time(struct parse_state *st, int bit)
+{
+	unsigned long m = 1UL << bit;
+
+	if (st->seen & m)
+		return false;
+	st->seen |= m;
+	return true;
+}
+
+/* Handle a key in [daemon]. */
+static void handle_daemon(struct parse_state *st, const char *key, const char *value)
+{
+	struct config *cfg = st->cfg;
+
+	if (strcmp(key, "log-level") == 0) {
+		if (!first_time(st, 0))
+			goto dup;
+		if (log_level_parse(value, &cfg->log_level) < 0)
+			perr(st, st->line, key, "'%s' is not one of error, warning, info, debug", value);
+	} else if (strcmp(key, "status-socket") == 0) {
+		if (!first_time(st, 1))
+			goto dup;
+		if (value[0] != '/')
+			perr(st, st->line, key, "'%s' must be an absolute path", value);
+		else if (strlen(value) >= sizeof(cfg->status_socket))
+			perr(st, st->line, key, "path is longer than %zu bytes", sizeof(cfg->status_socket) - 1);
+		else
+			snprintf(cfg->status_socket, sizeof(cfg->status_socket), "%s", value);
+	} else {
+		perr(st, st->line, key, "unknown key (known: log-level, status-socket)");
+	}
+	return;
+dup:
+	perr(st, st->line, key, "set twice in this section (only repeatable keys may repeat)");
+}
+
+/* Handle a key in [registry]. */
+static void handle_registry(struct parse_state *st, const char *key, const char *value)
+{
+	struct config_registry *r = &st->cfg->registry;
+	unsigned long v;
+	unsigned int ms;
+
+	if (strcmp(key, "listen") == 0) {
+		union sockaddr_any a;
+		if (addr_parse(value, 53, &a) < 0) {
+			perr(st, st->line, key, "'%s' is not an address: use IPv4[:port] or [IPv6][:port]", value);
+			return;
+		}
+		for (size_t i = 0; i < r->n_listens; i++)
+			if (addr_equal(&r->listens[i], &a)) {
+				perr(st, st->line, key, "'%s' is listed twice", value);
+				return;
+			}
+		union sockaddr_any *slot = array_push(&r->listens, &r->n_listens, sizeof(*slot));
+		if (slot)
+			*slot = a;
+	} else if (strcmp(key, "access") == 0) {
+		/* A CIDR list may go on over several access lines; any/peers only once. */
+		bool more_cidrs = r->access == ACCESS_CIDR && strcmp(value, "any") && strcmp(value, "peers");
+		if (!first_time(st, 0) && !more_cidrs)
+			goto dup;
+		if (strcmp(value, "any") == 0) {
+			r->access = ACCESS_ANY;
+		} else if (strcmp(value, "peers") == 0) {
+			r->access = ACCESS_PEERS;
+		} else {
+			r->access = ACCESS_CIDR;
+			if (parse_cidr_list(value, &r->access_cidrs, &r->n_access_cidrs) < 0 || r->n_access_cidrs == 0)
+				perr(st, st->line, key, "'%s' is not 'any', 'peers' or a list of CIDR prefixes (host bits must be zero)", value);
+		}
+	} else if (strcmp(key, "ttl") == 0) {
+		if (!first_time(st, 1))
+			goto dup;
+		if (parse_uint(value, 0, 2147483647UL, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number of seconds 0..2147483647", value);
+		else
+			r->ttl = (uint32_t)v;
+	} else if (strcmp(key, "edns-size") == 0) {
+		if (!first_time(st, 2))
+			goto dup;
+		if (parse_uint(value, 512, 4096, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a size 512..4096", value);
+		else
+			r->edns_size = (uint16_t)v;
+	} else if (strcmp(key, "tcp-max-connections") == 0) {
+		if (!first_time(st, 3))
+			goto dup;
+		if (parse_uint(value, 1, 65536, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number 1..65536", value);
+		else
+			r->tcp_max_conns = (unsigned int)v;
+	} else if (strcmp(key, "tcp-idle-timeout") == 0) {
+		if (!first_time(st, 4))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 100 || ms > 3600000)
+			perr(st, st->line, key, "'%s' is not a duration between 100ms and 1h", value);
+		else
+			r->tcp_idle_timeout_ms = ms;
+	} else {
+		perr(st, st->line, key, "unknown key (known: listen, access, ttl, edns-size, tcp-max-connections, tcp-idle-timeout)");
+	}
+	return;
+dup:
+	perr(st, st->line, key, "set twice in this section (only repeatable keys may repeat)");
+}
+
+/* Handle a key in [zone NAME]. */
+static void handle_zone(struct parse_state *st, const char *key, const char *value)
+{
+	struct config_zone *z = &st->cfg->zones[st->index];
+	unsigned int ms;
+
+	if (strcmp(key, "device") == 0) {
+		if (!first_time(st, 0))
+			goto dup;
+		if (!*value || strlen(value) >= IFNAMSIZ || strchr(value, '/') || strchr(value, ' '))
+			perr(st, st->line, key, "'%s' is not an interface name (1..%d characters, no '/' or spaces)", value, IFNAMSIZ - 1);
+		else
+			snprintf(z->device, sizeof(z->device), "%s", value);
+	} else if (strcmp(key, "backend") == 0) {
+		if (!first_time(st, 1))
+			goto dup;
+		if (wg_backend_parse(value, &z->backend) < 0)
+			perr(st, st->line, key, "'%s' is not one of auto, kernel, userspace", value);
+	} else if (strcmp(key, "self") == 0) {
+		if (!first_time(st, 2))
+			goto dup;
+		if (strcmp(value, "auto") == 0) {
+			z->self = SELF_AUTO;
+		} else if (addr_parse(value, -1, &z->self_endpoint) == 0 && addr_port(&z->self_endpoint) != 0) {
+			z->self = SELF_FIXED;
+		} else {
+			perr(st, st->line, key, "'%s' is not 'auto' or IPv4:port / [IPv6]:port", value);
+		}
+	} else if (strcmp(key, "self-allowed-ips") == 0) {
+		if (parse_cidr_list(value, &z->self_allowed_ips, &z->n_self_allowed_ips) < 0)
+			perr(st, st->line, key, "'%s' is not a list of CIDR prefixes (host bits must be zero)", value);
+	} else if (strcmp(key, "ns") == 0) {
+		if (!first_time(st, 3))
+			goto dup;
+		if (parse_dname(value, z->ns) < 0)
+			perr(st, st->line, key, "'%s' is not a domain name", value);
+	} else if (strcmp(key, "ns-address") == 0) {
+		union sockaddr_any a;
+		if (addr_parse(value, 0, &a) < 0) {
+			perr(st, st->line, key, "'%s' is not an IPv4 or IPv6 address", value);
+			return;
+		}
+		union sockaddr_any *slot = array_push(&z->ns_addrs, &z->n_ns_addrs, sizeof(*slot));
+		if (slot)
+			*slot = a;
+	} else if (strcmp(key, "refresh") == 0) {
+		if (!first_time(st, 4))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < MIN_REFRESH_MS || ms > 3600000)
+			perr(st, st->line, key, "'%s' is not a duration between %dms and 1h", value, MIN_REFRESH_MS);
+		else
+			z->refresh_ms = ms;
+	} else {
+		perr(st, st->line, key, "unknown key (known: device, backend, self, self-allowed-ips, ns, ns-address, refresh)");
+	}
+	return;
+dup:
+	perr(st, st->line, key, "set twice in this section (only repeatable keys may repeat)");
+}
+
+/* Handle a key in [client DEV]. */
+static void handle_client(struct parse_state *st, const char *key, const char *value)
+{
+	struct config_client *c = &st->cfg->clients[st->index];
+	unsigned long v;
+	unsigned int ms;
+
+	if (strcmp(key, "registry") == 0) {
+		union sockaddr_any a;
+		if (addr_parse(value, 53, &a) < 0) {
+			perr(st, st->line, key, "'%s' is not an address: use IPv4[:port] or [IPv6][:port]", value);
+			return;
+		}
+		union sockaddr_any *slot = array_push(&c->registries, &c->n_registries, sizeof(*slot));
+		if (slot)
+			*slot = a;
+	} else if (strcmp(key, "zone") == 0) {
+		if (!first_time(st, 0))
+			goto dup;
+		if (parse_dname(value, c->zone) < 0)
+			perr(st, st->line, key, "'%s' is not a domain name", value);
+	} else if (strcmp(key, "interval") == 0) {
+		if (!first_time(st, 1))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 1000 || ms > 86400000)
+			perr(st, st->line, key, "'%s' is not a duration between 1s and 24h", value);
+		else
+			c->interval_ms = ms;
+	} else if (strcmp(key, "handshake-timeout") == 0) {
+		if (!first_time(st, 2))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 1000 || ms > 86400000)
+			perr(st, st->line, key, "'%s' is not a duration between 1s and 24h", value);
+		else
+			c->handshake_timeout_ms = ms;
+	} else if (strcmp(key, "keepalive") == 0) {
+		if (!first_time(st, 3))
+			goto dup;
+		if (parse_uint(value, 0, 65535, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number of seconds 0..65535", value);
+		else
+			c->keepalive = (int)v;
+	} else if (strcmp(key, "exclude") == 0) {
+		uint8_t k[WG_KEY_LEN];
+		if (key_from_base64(value, k) < 0) {
+			perr(st, st->line, key, "'%s' is not a base64 WireGuard public key", value);
+			return;
+		}
+		uint8_t (*slot)[WG_KEY_LEN] = array_push(&c->exclude, &c->n_exclude, sizeof(*slot));
+		if (slot)
+			memcpy(*slot, k, WG_KEY_LEN);
+	} else if (strcmp(key, "backend") == 0) {
+		if (!first_time(st, 4))
+			goto dup;
+		if (wg_backend_parse(value, &c->backend) < 0)
+			perr(st, st->line, key, "'%s' is not one of auto, kernel, userspace", value);
+	} else if (strcmp(key, "timeout") == 0) {
+		if (!first_time(st, 5))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 10 || ms > 60000)
+			perr(st, st->line, key, "'%s' is not a duration between 10ms and 60s", value);
+		else
+			c->timeout_ms = ms;
+	} else if (strcmp(key, "max-inflight") == 0) {
+		if (!first_time(st, 6))
+			goto dup;
+		if (parse_uint(value, 1, 4096, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number 1..4096", value);
+		else
+			c->max_inflight = (unsigned int)v;
+	} else {
+		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight)");
+	}
+	return;
+dup:
+	perr(st, st->line, key, "set twice in this section (only repeatable keys may repeat)");
+}
+
+/* inih callback: one key = value in the section the reader last saw. */
+static int handler_cb(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse_state *st = user;
+
+	(void)section;
+	switch (st->kind) {
+	case SEC_NONE:
+		perr(st, st->line, key, "key outside of any section");
+		break;
+	case SEC_DAEMON:
+		handle_daemon(st, key, value);
+		break;
+	case SEC_REGISTRY:
+		handle_registry(st, key, value);
+		break;
+	case SEC_ZONE:
+		handle_zone(st, key, value);
+		break;
+	case SEC_CLIENT:
+		handle_client(st, key, value);
+		break;
+	case SEC_BAD:
+		break;  /* the section header was reported already */
+	}
+	return 1;
+}
+
+/* Start a new section from a header line "[...]" (without brackets in name). */
+static void begin_section(struct parse_state *st, const char *name)
+{
+	struct config *cfg = st->cfg;
+	char arg[DNAME_STRLEN + 16];
+	const char *sp = strchr(name, ' ');
+
+	snprintf(st->section, sizeof(st->section), "%s", name);
+	st->seen = 0;
+	st->kind = SEC_BAD;
+	arg[0] = '\0';
+	if (sp) {
+		const char *a = sp;
+		while (*a == ' ' || *a == '\t')
+			a++;
+		snprintf(arg, sizeof(arg), "%s", a);
+	}
+	if (strcmp(name, "daemon") == 0) {
+		if (st->seen_daemon) {
+			perr(st, st->line, NULL, "section appears twice");
+			return;
+		}
+		st->seen_daemon = true;
+		st->kind = SEC_DAEMON;
+	} else if (strcmp(name, "registry") == 0) {
+		if (cfg->registry.enabled) {
+			perr(st, st->line, NULL, "section appears twice");
+			return;
+		}
+		cfg->registry.enabled = true;
+		st->kind = SEC_REGISTRY;
+	} else if (strncmp(name, "zone", 4) == 0 && (name[4] == ' ' || name[4] == '\0')) {
+		char zname[DNAME_STRLEN];
+		if (!arg[0]) {
+			perr(st, st->line, NULL, "a zone section needs a name: [zone example.com.]");
+			return;
+		}
+		if (parse_dname(arg, zname) < 0) {
+			perr(st, st->line, NULL, "'%s' is not a domain name", arg);
+			return;
+		}
+		if (config_find_zone(cfg, zname)) {
+			perr(st, st->line, NULL, "zone %s is defined twice", zname);
+			return;
+		}
+		struct config_zone *z = array_push(&cfg->zones, &cfg->n_zones, sizeof(*z));
+		if (!z) {
+			perr(st, st->line, NULL, "out of memory");
+			return;
+		}
+		snprintf(z->name, sizeof(z->name), "%s", zname);
+		z->refresh_ms = DEFAULT_REFRESH_MS;
+		st->index = cfg->n_zones - 1;
+		st->kind = SEC_ZONE;
+	} else if (strncmp(name, "client", 6) == 0 && (name[6] == ' ' || name[6] == '\0')) {
+		if (!arg[0] || strlen(arg) >= IFNAMSIZ || strchr(arg, '/') || strchr(arg, ' ')) {
+			perr(st, st->line, NULL, "a client section needs an interface name: [client wg0]");
+			return;
+		}
+		if (config_find_client(cfg, arg)) {
+			perr(st, st->line, NULL, "client section for %s is defined twice", arg);
+			return;
+		}
+		struct config_client *c = array_push(&cfg->clients, &cfg->n_clients, sizeof(*c));
+		if (!c) {
+			perr(st, st->line, NULL, "out of memory");
+			return;
+		}
+		snprintf(c->device, sizeof(c->device), "%s", arg);
+		c->interval_ms = DEFAULT_INTERVAL_MS;
+		c->handshake_timeout_ms = DEFAULT_HANDSHAKE_TIMEOUT_MS;
+		c->timeout_ms = DEFAULT_QUERY_TIMEOUT_MS;
+		c->max_inflight = DEFAULT_MAX_INFLIGHT;
+		st->index = cfg->n_clients - 1;
+		st->kind = SEC_CLIENT;
+	} else {
+		perr(st, st->line, NULL, "unknown section (known: daemon, registry, zone NAME, client DEVICE)");
+	}
+}
+
+/* Read one raw line (with its newline) from the file or string; NULL at the end. */
+static char *read_raw(struct parse_state *st, char *buf, size_t size)
+{
+	if (st->file)
+		return fgets(buf, (int)size, st->file);
+	if (!st->text[st->text_pos])
+		return NULL;
+	size_t i = 0;
+	while (i + 1 < size && st->text[st->text_pos]) {
+		char c = st->text[st->text_pos++];
+		buf[i++] = c;
+		if (c == '\n')
+			break;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/*
+ * inih line reader: counts lines (so errors carry line numbers), rejects
+ * over-long lines and NUL bytes, and tracks section headers itself so that
+ * empty sections and unknown section names are seen too.
+ */
+static char *reader_cb(char *str, int num, void *stream)
+{
+	struct parse_state *st = stream;
+	char line[CONFIG_LINE_MAX + 2];
+	char *s;
+	size_t len;
+
+	if (!read_raw(st, line, sizeof(line)))
+		return NULL;
+	st->line++;
+	st->reported_line = false;
+	len = strlen(line);
+	if (len > 0 && line[len - 1] != '\n' && len >= CONFIG_LINE_MAX + 1) {
+		char skip[256];
+		perr(st, st->line, NULL, "line is longer than %d bytes", CONFIG_LINE_MAX);
+		/* Skip the rest of the line. */
+		while (read_raw(st, skip, sizeof(skip)) && !strchr(skip, '\n'))
+			;
+		line[0] = '\n';
+		line[1] = '\0';
+		len = 1;
+	}
+	/*
+	 * Leading blanks are dropped: inih would otherwise take an indented
+	 * line as the continuation of the previous value.
+	 */
+	s = line;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	memmove(line, s, strlen(s) + 1);
+	s = line;
+	if (*s == '[') {
+		char *close = strchr(s, ']');
+		if (!close) {
+			perr(st, st->line, NULL, "section header without ']'");
+			st->kind = SEC_BAD;
+			line[0] = '\n';
+			line[1] = '\0';
+		} else {
+			char name[sizeof(st->section)];
+			size_t n = (size_t)(close - s - 1);
+			char *rest = close + 1;
+			while (*rest == ' ' || *rest == '\t' || *rest == '\r' || *rest == '\n')
+				rest++;
+			if (*rest && *rest != ';' && *rest != '#') {
+				perr(st, st->line, NULL, "text after the section header");
+				st->kind = SEC_BAD;
+			} else if (n >= sizeof(name)) {
+				perr(st, st->line, NULL, "section name too long");
+				st->kind = SEC_BAD;
+			} else {
+				memcpy(name, s + 1, n);
+				name[n] = '\0';
+				begin_section(st, name);
+			}
+			/* inih still sees a header, so it does not mistake keys for another section. */
+			snprintf(line, sizeof(line), "[s]\n");
+		}
+	}
+	if ((int)strlen(line) >= num) {
+		/* inih's buffer is smaller than our limit: a long value would be split. */
+		perr(st, st->line, NULL, "line is longer than %d bytes", num - 2);
+		snprintf(line, sizeof(line), "\n");
+	}
+	memcpy(str, line, strlen(line) + 1);
+	return str;
+}
+
+/* Check cross-section rules and fill defaults after parsing. */
+static void validate(struct parse_state *st)
+{
+	struct config *cfg = st->cfg;
+	struct config_registry *r = &cfg->registry;
+
+	st->section[0] = '\0';
+	if (!r->enabled && cfg->n_zones > 0)
+		perr(st, 0, NULL, "[zone] sections need a [registry] section (it turns the registry role on)");
+	if (r->enabled && cfg->n_zones == 0)
+		perr(st, 0, NULL, "[registry] needs at least one [zone NAME] section to serve");
+	if (!r->enabled && cfg->n_clients == 0)
+		perr(st, 0, NULL, "no role configured: add [registry] with [zone NAME] sections, or [client DEVICE] sections");
+	if (r->enabled && r->n_listens == 0) {
+		union sockaddr_any *a = array_push(&r->listens, &r->n_listens, sizeof(*a));
+		if (a)
+			addr_parse("0.0.0.0:53", 53, a);
+		a = array_push(&r->listens, &r->n_listens, sizeof(*a));
+		if (a)
+			addr_parse("[::]:53", 53, a);
+	}
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		struct config_zone *z = &cfg->zones[i];
+		snprintf(st->section, sizeof(st->section), "zone %s", z->name);
+		if (!z->device[0])
+			perr(st, 0, NULL, "[zone %s]: missing required key 'device'", z->name);
+		if (!z->ns[0]) {
+			if (strlen(z->name) + 4 >= DNAME_STRLEN)
+				perr(st, 0, NULL, "[zone %s]: name too long for the default ns; set 'ns'", z->name);
+			else
+				snprintf(z->ns, sizeof(z->ns), "ns1.%s", z->name);
+		}
+		if (z->n_self_allowed_ips && z->self == SELF_NONE)
+			perr(st, 0, NULL, "[zone %s]: 'self-allowed-ips' needs 'self'", z->name);
+	}
+	for (size_t i = 0; i < cfg->n_clients; i++) {
+		struct config_client *c = &cfg->clients[i];
+		if (c->n_registries == 0)
+			perr(st, 0, NULL, "[client %s]: missing required key 'registry'", c->device);
+		if (!c->zone[0])
+			perr(st, 0, NULL, "[client %s]: missing required key 'zone'", c->device);
+	}
+	st->section[0] = '\0';
+}
+
+/* Allocate a config with defaults. */
+static struct config *config_new(void)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	if (!cfg)
+		return NULL;
+	cfg->log_level = LOG_LVL_INFO;
+	snprintf(cfg->status_socket, sizeof(cfg->status_socket), "%s", WGSD_STATUS_SOCKET);
+	cfg->registry.access = ACCESS_PEERS;
+	cfg->registry.ttl = DEFAULT_TTL;
+	cfg->registry.edns_size = DEFAULT_EDNS_SIZE;
+	cfg->registry.tcp_max_conns = DEFAULT_TCP_MAX_CONNS;
+	cfg->registry.tcp_idle_timeout_ms = DEFAULT_TCP_IDLE_TIMEOUT_MS;
+	return cfg;
+}
+
+/* Run inih over the prepared state and validate. */
+static int config_parse(struct parse_state *st, struct config **out)
+{
+	int rc;
+
+	rc = ini_parse_stream(reader_cb, st, handler_cb, st);
+	if (rc > 0 && rc <= st->line) {
+		/* inih found a line it could not parse (no '=' or ':'). */
+		st->section[0] = '\0';
+		perr(st, rc, NULL, "syntax error: expected 'key = value', '[section]' or a comment");
+	} else if (rc < 0) {
+		perr(st, 0, NULL, "out of memory");
+	}
+	if (st->n_errors == 0)
+		validate(st);
+	if (st->n_errors > CONFIG_MAX_ERRORS)
+		strbuf_printf(st->err, "%s: %d more errors not shown\n", st->name, st->n_errors - CONFIG_MAX_ERRORS);
+	if (st->n_errors) {
+		config_free(st->cfg);
+		return -EINVAL;
+	}
+	*out = st->cfg;
+	return 0;
+}
+
+/* Parse a file. */
+int config_load(const char *path, struct config **out, struct strbuf *err)
+{
+	struct parse_state st = { .err = err, .name = path };
+	int ret;
+
+	*out = NULL;
+	st.file = fopen(path, "re");
+	if (!st.file) {
+		ret = -errno;
+		strbuf_printf(err, "%s: cannot open: %s\n", path, strerror(errno));
+		return ret;
+	}
+	st.cfg = config_new();
+	if (!st.cfg) {
+		fclose(st.file);
+		return -ENOMEM;
+	}
+	st.cfg->path = strdup(path);
+	ret = config_parse(&st, out);
+	fclose(st.file);
+	return ret;
+}
+
+/* Parse text. */
+int config_load_string(const char *text, const char *name, struct config **out, struct strbuf *err)
+{
+	struct parse_state st = { .err = err, .name = name, .text = text };
+
+	*out = NULL;
+	st.cfg = config_new();
+	if (!st.cfg)
+		return -ENOMEM;
+	return config_parse(&st, out);
+}
+
+/* Free a config. */
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		free(cfg->zones[i].self_allowed_ips);
+		free(cfg->zones[i].ns_addrs);
+	}
+	for (size_t i = 0; i < cfg->n_clients; i++) {
+		free(cfg->clients[i].registries);
+		free(cfg->clients[i].exclude);
+	}
+	free(cfg->zones);
+	free(cfg->clients);
+	free(cfg->registry.listens);
+	free(cfg->registry.access_cidrs);
+	free(cfg->path);
+	free(cfg);
+}
+
+/* Print a duration in the largest exact unit. */
+static void print_duration(struct strbuf *out, const char *key, unsigned int ms)
+{
+	if (ms % 3600000 == 0 && ms)
+		strbuf_printf(out, "%s = %uh\n", key, ms / 3600000);
+	else if (ms % 60000 == 0 && ms)
+		strbuf_printf(out, "%s = %um\n", key, ms / 60000);
+	else if (ms % 1000 == 0)
+		strbuf_printf(out, "%s = %us\n", key, ms / 1000);
+	else
+		strbuf_printf(out, "%s = %ums\n", key, ms);
+}
+
+/* Print a comma-separated CIDR list. */
+static void print_cidrs(struct strbuf *out, const struct cidr *c, size_t n)
+{
+	char buf[CIDR_STRLEN];
+
+	for (size_t i = 0; i < n; i++)
+		strbuf_printf(out, "%s%s", i ? ", " : "", cidr_format(&c[i], buf, sizeof(buf)));
+}
+
+/* Write the normalized configuration. */
+void config_print(const struct config *cfg, struct strbuf *out)
+{
+	char buf[ADDR_STRLEN];
+
+	strbuf_printf(out, "[daemon]\nlog-level = %s\nstatus-socket = %s\n",
+		      log_level_name(cfg->log_level), cfg->status_socket);
+	if (cfg->registry.enabled) {
+		const struct config_registry *r = &cfg->registry;
+		strbuf_puts(out, "\n[registry]\n");
+		for (size_t i = 0; i < r->n_listens; i++)
+			strbuf_printf(out, "listen = %s\n", addr_format(&r->listens[i], buf, sizeof(buf)));
+		if (r->access == ACCESS_ANY)
+			strbuf_puts(out, "access = any\n");
+		else if (r->access == ACCESS_PEERS)
+			strbuf_puts(out, "access = peers\n");
+		else {
+			strbuf_puts(out, "access = ");
+			print_cidrs(out, r->access_cidrs, r->n_access_cidrs);
+			strbuf_puts(out, "\n");
+		}
+		strbuf_printf(out, "ttl = %u\nedns-size = %u\ntcp-max-connections = %u\n",
+			      r->ttl, r->edns_size, r->tcp_max_conns);
+		print_duration(out, "tcp-idle-timeout", r->tcp_idle_timeout_ms);
+	}
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		const struct config_zone *z = &cfg->zones[i];
+		strbuf_printf(out, "\n[zone %s]\ndevice = %s\nbackend = %s\n", z->name, z->device,
+			      wg_backend_name(z->backend));
+		if (z->self == SELF_AUTO)
+			strbuf_puts(out, "self = auto\n");
+		else if (z->self == SELF_FIXED)
+			strbuf_printf(out, "self = %s\n", addr_format(&z->self_endpoint, buf, sizeof(buf)));
+		if (z->n_self_allowed_ips) {
+			strbuf_puts(out, "self-allowed-ips = ");
+			print_cidrs(out, z->self_allowed_ips, z->n_self_allowed_ips);
+			strbuf_puts(out, "\n");
+		}
+		strbuf_printf(out, "ns = %s\n", z->ns);
+		for (size_t j = 0; j < z->n_ns_addrs; j++)
+			strbuf_printf(out, "ns-address = %s\n", addr_format_ip(&z->ns_addrs[j], buf, sizeof(buf)));
+		print_duration(out, "refresh", z->refresh_ms);
+	}
+	for (size_t i = 0; i < cfg->n_clients; i++) {
+		const struct config_client *c = &cfg->clients[i];
+		strbuf_printf(out, "\n[client %s]\nbackend = %s\n", c->device, wg_backend_name(c->backend));
+		for (size_t j = 0; j < c->n_registries; j++)
+			strbuf_printf(out, "registry = %s\n", addr_format(&c->registries[j], buf, sizeof(buf)));
+		strbuf_printf(out, "zone = %s\n", c->zone);
+		print_duration(out, "interval", c->interval_ms);
+		print_duration(out, "handshake-timeout", c->handshake_timeout_ms);
+		print_duration(out, "timeout", c->timeout_ms);
+		strbuf_printf(out, "keepalive = %d\nmax-inflight = %u\n", c->keepalive, c->max_inflight);
+		for (size_t j = 0; j < c->n_exclude; j++) {
+			char b64[KEY_B64_LEN + 1];
+			key_to_base64(c->exclude[j], b64);
+			strbuf_printf(out, "exclude = %s\n", b64);
+		}
+	}
+}
+
+/* Find a zone by normalized name. */
+const struct config_zone *config_find_zone(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_zones; i++)
+		if (strcmp(cfg->zones[i].name, name) == 0)
+			return &cfg->zones[i];
+	return NULL;
+}
+
+/* Find a client section by device. */
+const struct config_client *config_find_client(const struct config *cfg, const char *device)
+{
+	for (size_t i = 0; i < cfg->n_clients; i++)
+		if (strcmp(cfg->clients[i].device, device) == 0)
+			return &cfg->clients[i];
+	return NULL;
+}
+
+/* Compare two arrays of n elements of size sz. */
+static bool array_equal(const void *a, size_t na, const void *b, size_t nb, size_t sz)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * sz) == 0);
+}
+
+/* True when two zone sections are the same. */
+bool config_zone_equal(const struct config_zone *a, const struct config_zone *b)
+{
+	return strcmp(a->name, b->name) == 0 && strcmp(a->device, b->device) == 0 &&
+	       a->backend == b->backend && a->self == b->self &&
+	       (a->self != SELF_FIXED || addr_equal(&a->self_endpoint, &b->self_endpoint)) &&
+	       array_equal(a->self_allowed_ips, a->n_self_allowed_ips, b->self_allowed_ips,
+			   b->n_self_allowed_ips, sizeof(struct cidr)) &&
+	       strcmp(a->ns, b->ns) == 0 &&
+	       array_equal(a->ns_addrs, a->n_ns_addrs, b->ns_addrs, b->n_ns_addrs, sizeof(union sockaddr_any)) &&
+	       a->refresh_ms == b->refresh_ms;
+}
+
+/* True when two client sections are the same. */
+bool config_client_equal(const struct config_client *a, const struct config_client *b)
+{
+	return strcmp(a->device, b->device) == 0 && a->backend == b->backend &&
+	       array_equal(a->registries, a->n_registries, b->registries, b->n_registries,
+			   sizeof(union sockaddr_any)) &&
+	       strcmp(a->zone, b->zone) == 0 && a->interval_ms == b->interval_ms &&
+	       a->handshake_timeout_ms == b->handshake_timeout_ms && a->timeout_ms == b->timeout_ms &&
+	       a->keepalive == b->keepalive && a->max_inflight == b->max_inflight &&
+	       array_equal(a->exclude, a->n_exclude, b->exclude, b->n_exclude, WG_KEY_LEN);
+}

@@ -1,2 +1,93 @@
 /* SPDX-License-Identifier: MIT */
-int main(void) { return 0; }
+/* wgsd: WireGuard peer discovery over DNS-SD, registry and client in one daemon. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "build-config.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "strbuf.h"
+
+/* Print usage. */
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: wgsd [-dtVh] [-c FILE]\n"
+		   "  -c FILE  configuration file (default %s)\n"
+		   "  -d       debug logging (overrides log-level)\n"
+		   "  -t       check the configuration, print it normalized, exit 0 (valid) or 1\n"
+		   "  -V       print the version\n"
+		   "  -h       this help\n", WGSD_CONFIG_PATH);
+}
+
+/* Check a configuration file for -t. */
+static int check_config(const char *path)
+{
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+	struct config *cfg;
+	int rc = 1;
+
+	if (config_load(path, &cfg, &err) < 0) {
+		fputs(strbuf_str(&err), stderr);
+		fprintf(stderr, "%s: configuration is NOT valid\n", path);
+		goto out;
+	}
+	config_print(cfg, &out);
+	fputs(strbuf_str(&out), stdout);
+	fprintf(stderr, "%s: configuration is valid\n", path);
+	config_free(cfg);
+	rc = 0;
+out:
+	strbuf_free(&err);
+	strbuf_free(&out);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = WGSD_CONFIG_PATH;
+	bool debug = false, test = false;
+	struct daemon d;
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "c:dtVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'V':
+			printf("wgsd %s\n", WGSD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (test)
+		return check_config(path);
+
+	const char *js = getenv("JOURNAL_STREAM");
+	log_init(debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, js && *js);
+	if (daemon_init(&d, path, debug) < 0) {
+		daemon_free(&d);
+		return 1;
+	}
+	rc = daemon_run(&d);
+	daemon_free(&d);
+	log_info("stopped");
+	return rc;
+}
