@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client role, pure logic: which peers to resolve, the name to ask for,
+ * what a registry's answer says, and which of several answers to use.
+ * No I/O, no logging.
+ *
+ * Both record layouts of the original CoreDNS wgsd plugin are accepted:
+ * the SRV of B._wireguard._udp.ZONE points at B.ZONE or at
+ * B._wireguard._udp.ZONE (B = base32 of the key, any letter case, padded
+ * or not), with the target's A/AAAA in the additional section or absent
+ * (then the caller asks for them and adds them with client_answer_add_addrs).
+ */
+#ifndef WGSD_CLIENT_ANSWER_H
+#define WGSD_CLIENT_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ldns/ldns.h>
+
+#include "addr.h"
+#include "config.h"
+#include "key.h"
+#include "wg.h"
+
+#define CLIENT_ANSWER_MAX_ADDRS 8
+
+enum client_answer_status {
+	CLIENT_ANSWER_NONE = 0,    /* no answer (yet): timeout or transport error */
+	CLIENT_ANSWER_OK,          /* SRV found: port and target (and maybe addresses) */
+	CLIENT_ANSWER_NXDOMAIN,    /* the registry does not know the peer now */
+	CLIENT_ANSWER_NODATA,      /* NOERROR without an SRV for the name */
+	CLIENT_ANSWER_RCODE,       /* another rcode (SERVFAIL, REFUSED, ...) */
+	CLIENT_ANSWER_BAD,         /* inconsistent: target outside both layouts, port 0, foreign key */
+};
+
+struct client_answer {
+	enum client_answer_status status;
+	uint8_t rcode;                                   /* as received */
+	uint16_t port;                                   /* SRV port */
+	char target[DNAME_STRLEN];                       /* SRV target, lower case, absolute */
+	union sockaddr_any addrs[CLIENT_ANSWER_MAX_ADDRS]; /* target's addresses, port = SRV port */
+	size_t n_addrs;
+	bool has_seen;                                   /* TXT "seen=" was present */
+	uint64_t seen;                                   /* seconds since the peer's last handshake at the registry */
+};
+
+/* Write "B._wireguard._udp.ZONE" (B upper-case padded base32) into out. 0 or -ENAMETOOLONG. */
+int client_answer_qname(const uint8_t key[WG_KEY_LEN], const char *zone, char *out, size_t len);
+
+/* Interpret a response to "SRV client_answer_qname(key, zone)". Always fills out (status says how it went). */
+void client_answer_parse_srv(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN], const char *zone,
+			     struct client_answer *out);
+
+/* Add the A/AAAA records owned by ans->target from a response (answer and additional sections).
+ * Returns how many were added, or -EBADMSG when the rcode is not NOERROR. */
+int client_answer_add_addrs(const ldns_pkt *pkt, struct client_answer *ans);
+
+/* Short name of a status: "none", "ok", "nxdomain", "nodata", "rcode", "bad". */
+const char *client_answer_status_name(enum client_answer_status s);
+
+struct client_choice {
+	int index;                    /* answer chosen, -1 when none has an address */
+	union sockaddr_any endpoint;  /* address and port to set */
+	bool nat_symmetric;           /* registries saw different ports: endpoint-dependent NAT */
+};
+
+/*
+ * Choose among the answers of several registries (NULL entries allowed):
+ * usable answers are OK with at least one address; the smallest seen wins,
+ * answers without seen rank last, ties go to the lower index. Within the
+ * chosen answer the current endpoint is kept when it is among its
+ * addresses, else the first address is used.
+ */
+void client_answer_choose(const struct client_answer *const *answers, size_t n,
+			  const union sockaddr_any *current, struct client_choice *out);
+
+enum client_peer_class {
+	CLIENT_PEER_CANDIDATE = 0,    /* stale or never handshaked: resolve it */
+	CLIENT_PEER_FRESH,            /* working tunnel: never disturbed */
+	CLIENT_PEER_EXCLUDED,         /* listed in exclude */
+	CLIENT_PEER_REGISTRY,         /* allowed IPs contain a registry address */
+};
+
+/* Short name: "candidate", "fresh", "excluded", "registry". */
+const char *client_peer_class_name(enum client_peer_class c);
+
+/* Classify a peer at wall-clock time now_sec. */
+enum client_peer_class client_answer_classify(const struct wg_peer *peer, int64_t now_sec,
+					      unsigned int handshake_timeout_ms,
+					      const uint8_t (*exclude)[WG_KEY_LEN], size_t n_exclude,
+					      const union sockaddr_any *registries, size_t n_registries);
+
+#endif
