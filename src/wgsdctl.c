@@ -1,2 +1,258 @@
 /* SPDX-License-Identifier: MIT */
-int main(void) { return 0; }
+/* wgsdctl: ask a running wgsd for its status, metrics, or a reload, over the status socket. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "build-config.h"
+#include "json.h"
+#include "strbuf.h"
+
+/* Exit codes: the daemon answered (0) or reported an error (1); usage (2); daemon unreachable (3). */
+#define EXIT_DAEMON_ERROR 1
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+#define REPLY_MAX (64 * 1024 * 1024)
+#define IO_TIMEOUT_S 10
+
+struct filter {
+	const char *device;   /* -i: show only this device/zone */
+	const char *peer;     /* -p: show only peers whose key starts with this */
+};
+
+/* Print usage. */
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: wgsdctl [-s SOCKET] COMMAND\n"
+		   "commands:\n"
+		   "  status [--json] [-i DEVICE] [-p PEER]   state of the daemon and its roles\n"
+		   "  metrics                                 Prometheus text exposition\n"
+		   "  reload                                  re-read the configuration (like SIGHUP)\n"
+		   "  version                                 daemon version\n"
+		   "  -s SOCKET  status socket (default %s)\n"
+		   "exit codes: 0 ok, 1 the daemon reported an error, 2 usage, 3 daemon unreachable\n",
+		WGSD_STATUS_SOCKET);
+}
+
+/* Send one command and read the whole reply. Returns 0, or EXIT_UNREACHABLE after printing why. */
+static int request(const char *path, const char *cmd, struct strbuf *reply)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { IO_TIMEOUT_S, 0 };
+	char buf[65536];
+	ssize_t n;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "wgsdctl: socket path too long: %s\n", path);
+		return EXIT_UNREACHABLE;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "wgsdctl: cannot reach wgsd at %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_UNREACHABLE;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	size_t len = strlen(cmd);
+	if (send(fd, cmd, len, MSG_NOSIGNAL) != (ssize_t)len || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		fprintf(stderr, "wgsdctl: sending to %s: %s\n", path, strerror(errno));
+		close(fd);
+		return EXIT_UNREACHABLE;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (reply->len + (size_t)n > REPLY_MAX) {
+			fprintf(stderr, "wgsdctl: reply too large\n");
+			close(fd);
+			return EXIT_UNREACHABLE;
+		}
+		strbuf_append(reply, buf, (size_t)n);
+	}
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "wgsdctl: reading from %s: %s\n", path, strerror(errno));
+		return EXIT_UNREACHABLE;
+	}
+	return 0;
+}
+
+/* Print a scalar value. */
+static void print_scalar(const struct json *j)
+{
+	switch (j->type) {
+	case JSON_NULL:
+		printf("-");
+		break;
+	case JSON_BOOL:
+		printf("%s", j->boolean ? "yes" : "no");
+		break;
+	case JSON_NUMBER:
+		if (j->number == (double)(long long)j->number)
+			printf("%lld", (long long)j->number);
+		else
+			printf("%.3f", j->number);
+		break;
+	case JSON_STRING:
+		printf("%s", j->string);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Does an object pass the -i/-p filters (judged on its "device"/"name" and "public_key"/"key" members)? */
+static bool passes(const struct json *obj, const struct filter *f)
+{
+	const struct json *v;
+
+	if (obj->type != JSON_OBJECT)
+		return true;
+	if (f->device) {
+		if (((v = json_get(obj, "device")) || (v = json_get(obj, "zone_device"))) &&
+		    v->type == JSON_STRING && strcmp(v->string, f->device) != 0)
+			return false;
+	}
+	if (f->peer) {
+		if (((v = json_get(obj, "public_key")) || (v = json_get(obj, "key"))) &&
+		    v->type == JSON_STRING && strncmp(v->string, f->peer, strlen(f->peer)) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Print a tree as indented "name: value" lines, like wg show. */
+static void print_tree(const struct json *j, int indent, const struct filter *f)
+{
+	for (const struct json *c = j->child; c; c = c->next) {
+		if (c->type == JSON_OBJECT || c->type == JSON_ARRAY) {
+			if (!passes(c, f))
+				continue;
+			if (c->key)
+				printf("%*s%s:\n", indent, "", c->key);
+			else if (c->type == JSON_OBJECT && c->child && c->child->type == JSON_STRING) {
+				/* An array element: title it with its first string member. */
+				printf("%*s%s: ", indent, "", c->child->key);
+				print_scalar(c->child);
+				printf("\n");
+				struct json title_skip = *c;
+				title_skip.child = c->child->next;
+				print_tree(&title_skip, indent + 2, f);
+				continue;
+			} else {
+				printf("%*s-\n", indent, "");
+			}
+			print_tree(c, indent + 2, f);
+		} else {
+			printf("%*s", indent, "");
+			if (c->key)
+				printf("%s: ", c->key);
+			print_scalar(c);
+			printf("\n");
+		}
+	}
+}
+
+/* Render the status document for people. */
+static int print_status(const struct strbuf *reply, const struct filter *f)
+{
+	size_t off = 0;
+	struct json *doc = json_parse(reply->data, reply->len, &off);
+
+	if (!doc || doc->type != JSON_OBJECT) {
+		fprintf(stderr, "wgsdctl: the daemon's status is not valid JSON (at byte %zu)\n", off);
+		json_free(doc);
+		return EXIT_DAEMON_ERROR;
+	}
+	print_tree(doc, 0, f);
+	json_free(doc);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = WGSD_STATUS_SOCKET;
+	struct strbuf reply = STRBUF_INIT;
+	struct filter filter = { 0 };
+	bool json = false;
+	const char *cmd;
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "+s:h")) != -1) {
+		switch (ch) {
+		case 's':
+			path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind++];
+	if (strcmp(cmd, "status") == 0) {
+		static const struct option opts[] = {
+			{ "json", no_argument, NULL, 'j' },
+			{ "device", required_argument, NULL, 'i' },
+			{ "peer", required_argument, NULL, 'p' },
+			{ NULL, 0, NULL, 0 },
+		};
+		optind--;
+		argv[optind] = "status";
+		argc -= optind;
+		argv += optind;
+		optind = 1;
+		while ((ch = getopt_long(argc, argv, "ji:p:", opts, NULL)) != -1) {
+			switch (ch) {
+			case 'j':
+				json = true;
+				break;
+			case 'i':
+				filter.device = optarg;
+				break;
+			case 'p':
+				filter.peer = optarg;
+				break;
+			default:
+				usage(stderr);
+				return EXIT_USAGE;
+			}
+		}
+	} else if (strcmp(cmd, "metrics") && strcmp(cmd, "reload") && strcmp(cmd, "version")) {
+		fprintf(stderr, "wgsdctl: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "wgsdctl: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	rc = request(path, cmd, &reply);
+	if (rc)
+		goto out;
+	if (strncmp(strbuf_str(&reply), "error:", 6) == 0) {
+		fputs(strbuf_str(&reply), stderr);
+		rc = EXIT_DAEMON_ERROR;
+	} else if (strcmp(cmd, "status") == 0 && !json) {
+		rc = print_status(&reply, &filter);
+	} else {
+		fputs(strbuf_str(&reply), stdout);
+	}
+out:
+	strbuf_free(&reply);
+	return rc;
+}
