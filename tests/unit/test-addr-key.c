@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/* Addresses, prefixes and key encodings. */
+#include <arpa/inet.h>
+#include <errno.h>
+
+#include "addr.h"
+#include "check.h"
+#include "key.h"
+
+/* Address parsing and formatting round trips. */
+static void test_addr(void)
+{
+	union sockaddr_any a, b;
+	char buf[ADDR_STRLEN];
+
+	CHECK(addr_parse("192.0.2.1:51820", -1, &a) == 0);
+	CHECK(a.sa.sa_family == AF_INET && addr_port(&a) == 51820);
+	CHECK(strcmp(addr_format(&a, buf, sizeof(buf)), "192.0.2.1:51820") == 0);
+	CHECK(addr_parse("[2001:db8::1]:53", -1, &a) == 0);
+	CHECK(a.sa.sa_family == AF_INET6 && addr_port(&a) == 53);
+	CHECK(strcmp(addr_format(&a, buf, sizeof(buf)), "[2001:db8::1]:53") == 0);
+	CHECK(addr_parse("2001:db8::1", 53, &a) == 0 && addr_port(&a) == 53);
+	CHECK(addr_parse("192.0.2.1", 53, &a) == 0 && addr_port(&a) == 53);
+	CHECK(addr_parse("192.0.2.1", -1, &a) == -EINVAL);
+	CHECK(addr_parse("192.0.2.1:", -1, &a) == -EINVAL);
+	CHECK(addr_parse("192.0.2.1:65536", -1, &a) == -EINVAL);
+	CHECK(addr_parse("192.0.2.1:+5", -1, &a) == -EINVAL);
+	CHECK(addr_parse("[2001:db8::1", -1, &a) == -EINVAL);
+	CHECK(addr_parse("[2001:db8::1]x", -1, &a) == -EINVAL);
+	CHECK(addr_parse("host.example:53", -1, &a) == -EINVAL);
+	CHECK(addr_parse("", 53, &a) == -EINVAL);
+	CHECK(addr_parse("[::ffff:192.0.2.7]:9", -1, &a) == 0);
+	addr_unmap_v4(&a);
+	CHECK(a.sa.sa_family == AF_INET && addr_port(&a) == 9);
+	CHECK(addr_parse("192.0.2.7:9", -1, &b) == 0 && addr_equal(&a, &b));
+	memset(&a, 0, sizeof(a));
+	CHECK(strcmp(addr_format(&a, buf, sizeof(buf)), "none") == 0);
+}
+
+/* Prefix parsing and containment. */
+static void test_cidr(void)
+{
+	struct cidr c;
+	union sockaddr_any a;
+	char buf[CIDR_STRLEN];
+
+	CHECK(cidr_parse("10.0.0.0/24", false, &c) == 0 && c.prefix == 24);
+	CHECK(cidr_parse("10.0.0.1/24", false, &c) == -EINVAL);
+	CHECK(cidr_parse("10.0.0.1/24", true, &c) == 0);
+	CHECK(strcmp(cidr_format(&c, buf, sizeof(buf)), "10.0.0.0/24") == 0);
+	CHECK(addr_parse("10.0.0.77", 0, &a) == 0 && cidr_contains(&c, &a));
+	CHECK(addr_parse("10.0.1.77", 0, &a) == 0 && !cidr_contains(&c, &a));
+	CHECK(addr_parse("::ffff:10.0.0.9", 0, &a) == 0 && cidr_contains(&c, &a));
+	CHECK(cidr_parse("10.0.0.1", false, &c) == 0 && c.prefix == 32);
+	CHECK(cidr_parse("10.0.0.0/33", false, &c) == -EINVAL);
+	CHECK(cidr_parse("10.0.0.0/", false, &c) == -EINVAL);
+	CHECK(cidr_parse("2001:db8::/32", false, &c) == 0 && c.prefix == 32);
+	CHECK(addr_parse("2001:db8:1::5", 0, &a) == 0 && cidr_contains(&c, &a));
+	CHECK(addr_parse("2001:db9::5", 0, &a) == 0 && !cidr_contains(&c, &a));
+	CHECK(cidr_parse("2001:db8::/129", false, &c) == -EINVAL);
+	CHECK(cidr_parse("0.0.0.0/0", false, &c) == 0);
+	CHECK(addr_parse("203.0.113.9", 0, &a) == 0 && cidr_contains(&c, &a));
+	CHECK(cidr_parse("10.0.0.0/25", false, &c) == 0);
+	CHECK(addr_parse("10.0.0.128", 0, &a) == 0 && !cidr_contains(&c, &a));
+}
+
+/* Base64, base32 and hex of keys. */
+static void test_keys(void)
+{
+	uint8_t k[WG_KEY_LEN], d[WG_KEY_LEN];
+	char b64[KEY_B64_LEN + 1], b32[KEY_B32_LEN + 1], hex[KEY_HEX_LEN + 1], lower[KEY_B32_LEN + 1];
+
+	for (int i = 0; i < WG_KEY_LEN; i++)
+		k[i] = (uint8_t)(i * 37 + 11);
+	key_to_base64(k, b64);
+	CHECK(strlen(b64) == 44 && b64[43] == '=');
+	CHECK(key_from_base64(b64, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
+	key_to_base32(k, b32);
+	CHECK(strlen(b32) == 56 && strcmp(b32 + 52, "====") == 0);
+	for (int i = 0; i < 56; i++)
+		CHECK(!(b32[i] >= 'a' && b32[i] <= 'z'));
+	CHECK(key_from_base32(b32, 56, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
+	CHECK(key_from_base32(b32, 52, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
+	for (int i = 0; i <= 56; i++)
+		lower[i] = (char)((b32[i] >= 'A' && b32[i] <= 'Z') ? b32[i] + 32 : b32[i]);
+	CHECK(key_from_base32(lower, 56, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
+	CHECK(key_from_base32(b32, 55, d) == -EINVAL);
+	CHECK(key_from_base32("0000000000000000000000000000000000000000000000000000", 52, d) == -EINVAL);
+	lower[3] = '=';
+	CHECK(key_from_base32(lower, 56, d) == -EINVAL);
+	key_to_hex(k, hex);
+	CHECK(key_from_hex(hex, 64, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
+	CHECK(key_from_hex(hex, 63, d) == -EINVAL);
+	hex[5] = 'g';
+	CHECK(key_from_hex(hex, 64, d) == -EINVAL);
+	/* A known pair: the all-zero key. */
+	memset(k, 0, sizeof(k));
+	key_to_base64(k, b64);
+	CHECK(strcmp(b64, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=") == 0);
+	key_to_base32(k, b32);
+	CHECK(strcmp(b32, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA====") == 0);
+	CHECK(key_is_zero(k));
+	CHECK(key_from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=", d) == -EINVAL); /* stray low bits */
+	CHECK(key_from_base64("AAAA", d) == -EINVAL);
+	CHECK(key_from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*=", d) == -EINVAL);
+}
+
+int main(void)
+{
+	test_addr();
+	test_cidr();
+	test_keys();
+	return CHECK_DONE();
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration parsing: every error class names file, line and key; valid files normalize. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "config.h"
+#include "strbuf.h"
+
+/* Parse text expected to fail; check the message mentions each needle. */
+static void expect_error(const char *text, const char *n1, const char *n2)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct config *cfg = NULL;
+	int rc = config_load_string(text, "t.conf", &cfg, &err);
+
+	CHECK(rc == -EINVAL);
+	CHECK(cfg == NULL);
+	if (n1)
+		CHECK_STR_CONTAINS(strbuf_str(&err), n1);
+	if (n2)
+		CHECK_STR_CONTAINS(strbuf_str(&err), n2);
+	strbuf_free(&err);
+	config_free(cfg);
+}
+
+/* Parse text expected to succeed. */
+static struct config *expect_ok(const char *text)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct config *cfg = NULL;
+	int rc = config_load_string(text, "t.conf", &cfg, &err);
+
+	CHECK(rc == 0);
+	if (rc != 0)
+		fprintf(stderr, "unexpected error: %s\n", strbuf_str(&err));
+	strbuf_free(&err);
+	return cfg;
+}
+
+#define REG "[registry]\nlisten = 127.0.0.1:5353\n[zone example.com.]\ndevice = wg0\n"
+#define CLI "[client wg0]\nregistry = 10.0.0.254\nzone = example.com.\n"
+
+/* Each class of error. */
+static void test_errors(void)
+{
+	expect_error("[bogus]\n" CLI, "t.conf:1:", "unknown section");
+	expect_error(CLI "colour = blue\n", "t.conf:4:", "colour: unknown key");
+	expect_error("[daemon]\nlog-level = loud\n" CLI, "t.conf:2: [daemon] log-level:", "'loud'");
+	expect_error("[daemon]\nstatus-socket = relative\n" CLI, "t.conf:2:", "absolute path");
+	expect_error(CLI "interval = 10 parsecs\n", "t.conf:4: [client wg0] interval:", "duration");
+	expect_error(CLI "interval = 10\ninterval = 20\n", "t.conf:5:", "set twice");
+	expect_error(CLI "keepalive = 70000\n", "t.conf:4:", "keepalive");
+	expect_error(CLI "keepalive = -1\n", "t.conf:4:", "keepalive");
+	expect_error(CLI "exclude = not-a-key\n", "t.conf:4:", "base64");
+	expect_error(CLI "registry = 10.0.0.300\n", "t.conf:4:", "not an address");
+	expect_error(CLI "backend = magic\n", "t.conf:4:", "auto, kernel, userspace");
+	expect_error(REG "self = 1.2.3.4\n", "t.conf:5:", "self:");
+	expect_error(REG "self-allowed-ips = 10.0.0.1/24\nself = auto\n", "t.conf:5:", "host bits");
+	expect_error(REG "refresh = 10ms\n", "t.conf:5:", "refresh");
+	expect_error("[registry]\naccess = everyone\n[zone example.com.]\ndevice = wg0\n", "t.conf:2:", "access");
+	expect_error("[registry]\nttl = forever\n[zone a.]\ndevice = wg0\n", "t.conf:2:", "ttl");
+	expect_error("[registry]\nedns-size = 100\n[zone a.]\ndevice = wg0\n", "t.conf:2:", "edns-size");
+	expect_error("[registry]\nlisten = 1.2.3.4:99999\n[zone a.]\ndevice = wg0\n", "t.conf:2:", "listen");
+	expect_error("[registry]\nlisten = 1.2.3.4\nlisten = 1.2.3.4:53\n[zone a.]\ndevice = wg0\n", "t.conf:3:", "twice");
+	expect_error(REG "device = wg1\n", "t.conf:5:", "set twice");
+	expect_error(REG "[zone example.com]\ndevice = wg1\n", "t.conf:5:", "defined twice");
+	expect_error(REG "[zone Example.COM.]\ndevice = wg1\n", "t.conf:5:", "defined twice");
+	expect_error(REG "[registry]\n", "t.conf:5:", "appears twice");
+	expect_error(CLI CLI, "t.conf:4:", "defined twice");
+	expect_error("[zone bad..name]\n", "t.conf:1:", "not a domain name");
+	expect_error("[client]\n", "t.conf:1:", "needs an interface name");
+	expect_error("[client averyveryverylongname]\n", "t.conf:1:", "needs an interface name");
+	expect_error("log-level = info\n" CLI, "t.conf:1:", "outside of any section");
+	expect_error(CLI "this line has no equals sign\n", "t.conf:4:", "syntax error");
+	expect_error("[daemon\n" CLI, "t.conf:1:", "without ']'");
+	expect_error("[daemon] junk\n" CLI, "t.conf:1:", "after the section header");
+	/* Missing required keys and roles. */
+	expect_error("[client wg0]\nzone = example.com.\n", "[client wg0]", "missing required key 'registry'");
+	expect_error("[client wg0]\nregistry = 10.0.0.1\n", "[client wg0]", "missing required key 'zone'");
+	expect_error("[registry]\n[zone a.]\n", "[zone a.]", "missing required key 'device'");
+	expect_error("[daemon]\nlog-level = info\n", "no role configured", NULL);
+	expect_error("", "no role configured", NULL);
+	expect_error("[zone a.]\ndevice = wg0\n", "need a [registry]", NULL);
+	expect_error("[registry]\n", "at least one [zone", NULL);
+	expect_error(REG "self-allowed-ips = 10.0.0.1/32\n", "[zone example.com.]", "needs 'self'");
+
+	/* An over-long line is an error, not a silent split. */
+	char big[4096];
+	snprintf(big, sizeof(big), CLI "exclude = %0900d\n", 0);
+	expect_error(big, "t.conf:4:", "longer than");
+	snprintf(big, sizeof(big), CLI "exclude = %03000d\nkeepalive = 5\n", 0);
+	expect_error(big, "t.conf:4:", "longer than");
+
+	/* Several errors are all reported, each with its line. */
+	expect_error("[client wg0]\ninterval = x\nkeepalive = y\n", "t.conf:2:", "t.conf:3:");
+}
+
+/* Files that must be accepted, and what they normalize to. */
+static void test_valid(void)
+{
+	struct config *cfg;
+	struct strbuf out = STRBUF_INIT;
+
+	cfg = expect_ok(
+		"; comment\n# comment\n"
+		"[daemon]\nlog-level = debug\nstatus-socket = /tmp/x.sock\n"
+		"[registry]\n  listen = 127.0.0.1:5353   ; indented, inline comment\n"
+		"listen = [::1]:5353\naccess = 10.0.0.0/24, 2001:db8::/32\naccess = 192.0.2.0/24\nttl = 30\n"
+		"[zone Example.COM]\ndevice = wg0\nself = auto\nself-allowed-ips = 10.0.0.254/32\nrefresh = 250ms\n"
+		"[zone other.example.]\ndevice = wg1\nbackend = userspace\nself = [2001:db8::1]:51820\n"
+		"[client wg0]\nregistry = 10.0.0.254\nregistry = [2001:db8::53]:5353\nzone = Example.COM.\n"
+		"interval = 1m\nhandshake-timeout = 2m\nkeepalive = 25\n"
+		"exclude = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n");
+	if (!cfg)
+		return;
+	CHECK(cfg->log_level == LOG_LVL_DEBUG);
+	CHECK(strcmp(cfg->status_socket, "/tmp/x.sock") == 0);
+	CHECK(cfg->registry.enabled);
+	CHECK(cfg->registry.n_listens == 2);
+	CHECK(cfg->registry.access == ACCESS_CIDR && cfg->registry.n_access_cidrs == 3);
+	CHECK(cfg->registry.ttl == 30);
+	CHECK(cfg->n_zones == 2);
+	CHECK(strcmp(cfg->zones[0].name, "example.com.") == 0);
+	CHECK(strcmp(cfg->zones[0].ns, "ns1.example.com.") == 0);
+	CHECK(cfg->zones[0].self == SELF_AUTO);
+	CHECK(cfg->zones[0].refresh_ms == 250);
+	CHECK(cfg->zones[1].self == SELF_FIXED && addr_port(&cfg->zones[1].self_endpoint) == 51820);
+	CHECK(cfg->zones[1].backend == WG_BACKEND_USERSPACE);
+	CHECK(cfg->n_clients == 1);
+	CHECK(cfg->clients[0].n_registries == 2);
+	CHECK(addr_port(&cfg->clients[0].registries[0]) == 53);
+	CHECK(addr_port(&cfg->clients[0].registries[1]) == 5353);
+	CHECK(strcmp(cfg->clients[0].zone, "example.com.") == 0);
+	CHECK(cfg->clients[0].interval_ms == 60000);
+	CHECK(cfg->clients[0].handshake_timeout_ms == 120000);
+	CHECK(cfg->clients[0].keepalive == 25);
+	CHECK(cfg->clients[0].n_exclude == 1);
+	CHECK(cfg->clients[0].timeout_ms == DEFAULT_QUERY_TIMEOUT_MS);
+
+	/* The printed form parses back to the same configuration. */
+	config_print(cfg, &out);
+	struct config *again = expect_ok(strbuf_str(&out));
+	if (again) {
+		CHECK(again->n_zones == cfg->n_zones && again->n_clients == cfg->n_clients);
+		for (size_t i = 0; i < cfg->n_zones && i < again->n_zones; i++)
+			CHECK(config_zone_equal(&cfg->zones[i], &again->zones[i]));
+		CHECK(config_client_equal(&cfg->clients[0], &again->clients[0]));
+		CHECK(again->registry.n_access_cidrs == 3);
+	}
+	config_free(again);
+	strbuf_free(&out);
+	config_free(cfg);
+
+	/* Defaults: both wildcard listeners, access peers. */
+	cfg = expect_ok("[registry]\n[zone a.]\ndevice = wg0\n");
+	if (cfg) {
+		CHECK(cfg->registry.n_listens == 2);
+		CHECK(addr_port(&cfg->registry.listens[0]) == 53);
+		CHECK(cfg->registry.access == ACCESS_PEERS);
+		CHECK(cfg->registry.edns_size == DEFAULT_EDNS_SIZE);
+		CHECK(cfg->zones[0].refresh_ms == DEFAULT_REFRESH_MS);
+	}
+	config_free(cfg);
+}
+
+/* Durations with every unit and their limits. */
+static void test_durations(void)
+{
+	unsigned int ms;
+
+	CHECK(config_parse_duration_ms("10", &ms) == 0 && ms == 10000);
+	CHECK(config_parse_duration_ms("250ms", &ms) == 0 && ms == 250);
+	CHECK(config_parse_duration_ms("3s", &ms) == 0 && ms == 3000);
+	CHECK(config_parse_duration_ms("2m", &ms) == 0 && ms == 120000);
+	CHECK(config_parse_duration_ms("1h", &ms) == 0 && ms == 3600000);
+	CHECK(config_parse_duration_ms("", &ms) == -EINVAL);
+	CHECK(config_parse_duration_ms("-1s", &ms) == -EINVAL);
+	CHECK(config_parse_duration_ms("1d", &ms) == -EINVAL);
+	CHECK(config_parse_duration_ms("5000000h", &ms) == -EINVAL);
+	CHECK(config_parse_duration_ms("99999999999999999999999", &ms) == -EINVAL);
+}
+
+/* A file that cannot be opened is reported with its name. */
+static void test_missing_file(void)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct config *cfg = NULL;
+
+	CHECK(config_load("/nonexistent/wgsd.conf", &cfg, &err) == -ENOENT);
+	CHECK_STR_CONTAINS(strbuf_str(&err), "/nonexistent/wgsd.conf: cannot open");
+	strbuf_free(&err);
+}
+
+int main(void)
+{
+	test_errors();
+	test_valid();
+	test_durations();
+	test_missing_file();
+	return CHECK_DONE();
+}
