@@ -1,1 +1,580 @@
 /* SPDX-License-Identifier: MIT */
+/* Build DNS responses from zone snapshots without allocating. */
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "dns-answer.h"
+#include "zone.h"
+
+#define OPT_RR_LEN 11
+#define PTR_TO(off) ((uint16_t)(0xc000 | (off)))
+
+/* Response being written: stops at limit and remembers that it ran out. */
+struct writer {
+	uint8_t *buf;
+	size_t len;
+	size_t limit;
+	bool full;
+	uint16_t an, ns, ar;
+};
+
+/* What the query name is inside its zone. */
+enum name_kind {
+	NAME_NONE = 0,    /* does not exist: NXDOMAIN */
+	NAME_APEX,
+	NAME_UDP,         /* _udp.Z: empty non-terminal */
+	NAME_SERVICE,     /* _wireguard._udp.Z */
+	NAME_INSTANCE,    /* B._wireguard._udp.Z */
+	NAME_HOST,        /* B.Z */
+	NAME_NS,          /* the NS name, when it is in the zone and has glue */
+};
+
+/* Per-query state shared by the record writers. */
+struct ctx {
+	const struct dns_answer_env *env;
+	const struct dns_client *cl;
+	const struct dns_query *q;
+	const struct zone *z;
+	const struct zone_entry *e;
+	uint16_t apex_off;       /* offset of the zone name inside the copied question */
+	struct writer w;
+};
+
+/* Append bytes if they fit. */
+static void put(struct writer *w, const void *p, size_t n)
+{
+	if (w->full || w->limit - w->len < n || w->len > w->limit) {
+		w->full = true;
+		return;
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+/* Append a 16-bit big-endian value. */
+static void put16(struct writer *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(w, b, 2);
+}
+
+/* Append a 32-bit big-endian value. */
+static void put32(struct writer *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	put(w, b, 4);
+}
+
+/* Start a record owned by the name at owner_off; returns the rdata length position. */
+static size_t rr_begin(struct writer *w, uint16_t owner_off, uint16_t type, uint32_t ttl)
+{
+	put16(w, PTR_TO(owner_off));
+	put16(w, type);
+	put16(w, DNS_CLASS_IN);
+	put32(w, ttl);
+	size_t at = w->len;
+	put16(w, 0);
+	return at;
+}
+
+/* Finish a record: patch its rdata length. False (and the record removed) if it did not fit. */
+static bool rr_end(struct writer *w, size_t mark, size_t rdlen_at, uint16_t *count)
+{
+	if (w->full) {
+		w->len = mark;
+		w->full = false;
+		return false;
+	}
+	size_t rdlen = w->len - rdlen_at - 2;
+	w->buf[rdlen_at] = (uint8_t)(rdlen >> 8);
+	w->buf[rdlen_at + 1] = (uint8_t)rdlen;
+	(*count)++;
+	return true;
+}
+
+/* Lower-case compare of n bytes. */
+static bool equal_nocase(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t x = a[i], y = b[i];
+		if (x >= 'A' && x <= 'Z')
+			x |= 0x20;
+		if (y >= 'A' && y <= 'Z')
+			y |= 0x20;
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/* Label i of the query name (length byte first). */
+static const uint8_t *qlabel(const uint8_t *msg, const struct dns_query *q, unsigned int i)
+{
+	return msg + DNS_QNAME_OFF + q->label_off[i];
+}
+
+/* True when label i equals the text s (case-insensitive). */
+static bool label_is(const uint8_t *msg, const struct dns_query *q, unsigned int i, const char *s)
+{
+	const uint8_t *l = qlabel(msg, q, i);
+	size_t n = strlen(s);
+
+	return l[0] == n && equal_nocase(l + 1, (const uint8_t *)s, n);
+}
+
+/* Find the zone with the longest name that contains the query name; sets *apex_off. */
+static int find_zone(const struct dns_answer_env *env, const uint8_t *msg, const struct dns_query *q,
+		     uint16_t *apex_off)
+{
+	int best = -1;
+	unsigned int best_labels = 0;
+
+	for (size_t i = 0; i < env->n_zones; i++) {
+		const struct zone *z = env->zones[i];
+		if (!z || z->apex_labels > q->n_labels)
+			continue;
+		unsigned int k = q->n_labels - z->apex_labels;
+		size_t off = k < q->n_labels ? q->label_off[k] : (size_t)q->qname_len - 1;
+		if (q->qname_len - off != z->apex_len)
+			continue;
+		if (!equal_nocase(msg + DNS_QNAME_OFF + off, z->apex, z->apex_len))
+			continue;
+		if (best < 0 || z->apex_labels >= best_labels) {
+			best = (int)i;
+			best_labels = z->apex_labels;
+			*apex_off = (uint16_t)(DNS_QNAME_OFF + off);
+		}
+	}
+	return best;
+}
+
+/* True when the source may query zone z. */
+static bool access_allowed(const struct dns_answer_env *env, const struct dns_client *cl, const struct zone *z)
+{
+	union sockaddr_any src = *cl->src;
+
+	if (env->access == ACCESS_ANY)
+		return true;
+	addr_unmap_v4(&src);
+	if (env->access == ACCESS_CIDR) {
+		for (size_t i = 0; i < env->n_access_cidrs; i++)
+			if (cidr_contains(&env->access_cidrs[i], &src))
+				return true;
+		return false;
+	}
+	if (!cl->tcp && (z->ifindex == 0 || cl->ifindex != z->ifindex))
+		return false;
+	if (src.sa.sa_family == AF_INET)
+		return zone_acl_contains(z, AF_INET, (const uint8_t *)&src.in.sin_addr);
+	if (src.sa.sa_family == AF_INET6)
+		return zone_acl_contains(z, AF_INET6, (const uint8_t *)&src.in6.sin6_addr);
+	return false;
+}
+
+/* Classify the query name relative to its zone (k labels below the apex). */
+static enum name_kind classify(struct ctx *c, const uint8_t *msg)
+{
+	const struct dns_query *q = c->q;
+	unsigned int k = q->n_labels - c->z->apex_labels;
+	const uint8_t *l0 = k ? qlabel(msg, q, 0) : NULL;
+
+	c->e = NULL;
+	if (k == 0)
+		return NAME_APEX;
+	if (k == 1 && label_is(msg, q, 0, "_udp"))
+		return NAME_UDP;
+	if (k == 2 && label_is(msg, q, 0, "_wireguard") && label_is(msg, q, 1, "_udp"))
+		return NAME_SERVICE;
+	if (k == 3 && label_is(msg, q, 1, "_wireguard") && label_is(msg, q, 2, "_udp")) {
+		c->e = zone_lookup(c->z, l0 + 1, l0[0]);
+		return c->e ? NAME_INSTANCE : NAME_NONE;
+	}
+	if (k == 1) {
+		c->e = zone_lookup(c->z, l0 + 1, l0[0]);
+		if (c->e)
+			return NAME_HOST;
+	}
+	if (c->z->ns_in_zone && (c->z->n_glue4 || c->z->n_glue6) && q->qname_len == c->z->ns_len &&
+	    equal_nocase(msg + DNS_QNAME_OFF, c->z->ns, c->z->ns_len))
+		return NAME_NS;
+	return NAME_NONE;
+}
+
+/* Endpoint address of the entry for this query: family and bytes; false if none. */
+static bool entry_addr(const struct ctx *c, int *family, const uint8_t **addr)
+{
+	const struct zone_entry *e = c->e;
+
+	if (!e->self_auto) {
+		*family = e->family;
+		*addr = e->addr;
+		return e->family == AF_INET || e->family == AF_INET6;
+	}
+	/* self = auto: the address this query arrived on. */
+	const union sockaddr_any *l = c->cl->local;
+	if (!l)
+		return false;
+	if (l->sa.sa_family == AF_INET) {
+		*family = AF_INET;
+		*addr = (const uint8_t *)&l->in.sin_addr;
+		return true;
+	}
+	if (l->sa.sa_family == AF_INET6) {
+		const uint8_t *a6 = (const uint8_t *)&l->in6.sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&l->in6.sin6_addr)) {
+			*family = AF_INET;
+			*addr = a6 + 12;
+		} else {
+			*family = AF_INET6;
+			*addr = a6;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Write the A or AAAA record of the entry at owner_off if its family is the asked one. */
+static bool put_entry_addr(struct ctx *c, uint16_t owner_off, uint16_t qtype, uint16_t *count)
+{
+	int family;
+	const uint8_t *addr;
+
+	if (!entry_addr(c, &family, &addr))
+		return false;
+	if (qtype == DNS_TYPE_ANY)
+		qtype = family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA;
+	if ((qtype == DNS_TYPE_A) != (family == AF_INET))
+		return false;
+	size_t mark = c->w.len;
+	size_t at = rr_begin(&c->w, owner_off, qtype, c->env->ttl);
+	put(&c->w, addr, family == AF_INET ? 4 : 16);
+	return rr_end(&c->w, mark, at, count);
+}
+
+/* Write the decimal value of v into s; returns the length. */
+static size_t fmt_u64(char *s, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		s[i++] = tmp[--n];
+	return i;
+}
+
+/* Write the TXT record of the entry (precomputed part plus "seen="). */
+static bool put_entry_txt(struct ctx *c, uint16_t owner_off, uint16_t *count)
+{
+	const struct zone_entry *e = c->e;
+	char seen[32] = "seen=";
+	size_t seen_len = 0;
+
+	if (e->self) {
+		seen[5] = '0';
+		seen_len = 6;
+	} else if (e->last_handshake_sec != 0) {
+		int64_t d = (int64_t)c->env->now - e->last_handshake_sec;
+		seen_len = 5 + fmt_u64(seen + 5, d > 0 ? (uint64_t)d : 0);
+	}
+	size_t mark = c->w.len;
+	size_t at = rr_begin(&c->w, owner_off, DNS_TYPE_TXT, c->env->ttl);
+	put(&c->w, e->txt, e->txt_len);
+	if (seen_len) {
+		uint8_t l = (uint8_t)seen_len;
+		put(&c->w, &l, 1);
+		put(&c->w, seen, seen_len);
+	}
+	return rr_end(&c->w, mark, at, count);
+}
+
+/* SRV of the instance, with A/AAAA of B.Z and TXT of the instance in additional. */
+static void put_srv(struct ctx *c)
+{
+	size_t mark = c->w.len;
+	size_t at = rr_begin(&c->w, DNS_QNAME_OFF, DNS_TYPE_SRV, c->env->ttl);
+	uint8_t len = KEY_B32_LEN;
+
+	put16(&c->w, 0);
+	put16(&c->w, 0);
+	put16(&c->w, c->e->port);
+	size_t target = c->w.len;
+	put(&c->w, &len, 1);
+	put(&c->w, c->e->label, KEY_B32_LEN);
+	put16(&c->w, PTR_TO(c->apex_off));
+	if (!rr_end(&c->w, mark, at, &c->w.an)) {
+		c->w.full = true;
+		return;
+	}
+	/* Additional data is optional (RFC 2181 9): leave out what does not fit, no TC. */
+	put_entry_addr(c, (uint16_t)target, DNS_TYPE_ANY, &c->w.ar);
+	put_entry_txt(c, DNS_QNAME_OFF, &c->w.ar);
+}
+
+/* Write one record with fixed rdata. */
+static bool put_rr(struct ctx *c, uint16_t owner_off, uint16_t type, const void *rdata, size_t n,
+		   uint16_t *count)
+{
+	size_t mark = c->w.len;
+	size_t at = rr_begin(&c->w, owner_off, type, c->env->ttl);
+
+	put(&c->w, rdata, n);
+	return rr_end(&c->w, mark, at, count);
+}
+
+/* SOA of the zone, owned by the apex as the query spelled it. */
+static bool put_soa(struct ctx *c, uint16_t *count)
+{
+	static const uint8_t hostmaster[] = "\x0ahostmaster";
+	const struct zone *z = c->z;
+	size_t mark = c->w.len;
+	size_t at = rr_begin(&c->w, c->apex_off, DNS_TYPE_SOA, c->env->ttl);
+
+	put(&c->w, z->ns, z->ns_len);
+	put(&c->w, hostmaster, sizeof(hostmaster) - 1);
+	put16(&c->w, PTR_TO(c->apex_off));
+	put32(&c->w, z->serial);
+	put32(&c->w, z->refresh_s);     /* refresh */
+	put32(&c->w, z->refresh_s);     /* retry */
+	put32(&c->w, 3600);             /* expire */
+	put32(&c->w, c->env->ttl);      /* minimum: negative answers live as long as positive ones */
+	return rr_end(&c->w, mark, at, count);
+}
+
+/* NS at the apex, with glue for an in-zone name. */
+static void put_ns(struct ctx *c)
+{
+	size_t target = c->w.len + 12;
+
+	if (!put_rr(c, c->apex_off, DNS_TYPE_NS, c->z->ns, c->z->ns_len, &c->w.an)) {
+		c->w.full = true;
+		return;
+	}
+	if (!c->z->ns_in_zone || target > 0x3fff)
+		return;
+	for (size_t i = 0; i < c->z->n_glue4; i++)
+		put_rr(c, (uint16_t)target, DNS_TYPE_A, c->z->glue4[i], 4, &c->w.ar);
+	for (size_t i = 0; i < c->z->n_glue6; i++)
+		put_rr(c, (uint16_t)target, DNS_TYPE_AAAA, c->z->glue6[i], 16, &c->w.ar);
+}
+
+/* A/AAAA records of the in-zone NS name. Returns the number written. */
+static unsigned int put_ns_addrs(struct ctx *c, uint16_t qtype)
+{
+	unsigned int n = 0;
+
+	if (qtype == DNS_TYPE_ANY)
+		qtype = c->z->n_glue4 ? DNS_TYPE_A : DNS_TYPE_AAAA;
+	if (qtype == DNS_TYPE_A)
+		for (size_t i = 0; i < c->z->n_glue4; i++, n++)
+			if (!put_rr(c, DNS_QNAME_OFF, DNS_TYPE_A, c->z->glue4[i], 4, &c->w.an))
+				c->w.full = true;
+	if (qtype == DNS_TYPE_AAAA)
+		for (size_t i = 0; i < c->z->n_glue6; i++, n++)
+			if (!put_rr(c, DNS_QNAME_OFF, DNS_TYPE_AAAA, c->z->glue6[i], 16, &c->w.an))
+				c->w.full = true;
+	return n;
+}
+
+/* The PTR listing: one record per published entry, as many as fit. */
+static void put_ptr_listing(struct ctx *c)
+{
+	uint8_t rdata[1 + KEY_B32_LEN + 2];
+
+	rdata[0] = KEY_B32_LEN;
+	rdata[1 + KEY_B32_LEN] = (uint8_t)(PTR_TO(DNS_QNAME_OFF) >> 8);
+	rdata[2 + KEY_B32_LEN] = (uint8_t)PTR_TO(DNS_QNAME_OFF);
+	for (size_t i = 0; i < c->z->n_entries; i++) {
+		memcpy(rdata + 1, c->z->entries[i].label, KEY_B32_LEN);
+		if (!put_rr(c, DNS_QNAME_OFF, DNS_TYPE_PTR, rdata, sizeof(rdata), &c->w.an)) {
+			c->w.full = true;
+			return;
+		}
+	}
+}
+
+/* Fill the answer for an existing name; returns false for NODATA. */
+static bool answer_name(struct ctx *c, enum name_kind kind)
+{
+	uint16_t qt = c->q->qtype;
+	uint16_t before = c->w.an;
+
+	switch (kind) {
+	case NAME_APEX:
+		if (qt == DNS_TYPE_SOA || qt == DNS_TYPE_ANY) {
+			if (!put_soa(c, &c->w.an))
+				c->w.full = true;
+		} else if (qt == DNS_TYPE_NS) {
+			put_ns(c);
+		}
+		break;
+	case NAME_SERVICE:
+		if (qt == DNS_TYPE_PTR)
+			put_ptr_listing(c);
+		else if (qt == DNS_TYPE_ANY && !put_rr(c, DNS_QNAME_OFF, DNS_TYPE_HINFO, "\x07RFC8482\x00", 9, &c->w.an))
+			c->w.full = true;
+		break;
+	case NAME_INSTANCE:
+		if (qt == DNS_TYPE_SRV || qt == DNS_TYPE_ANY)
+			put_srv(c);
+		else if (qt == DNS_TYPE_TXT && !put_entry_txt(c, DNS_QNAME_OFF, &c->w.an))
+			c->w.full = true;
+		else if (qt == DNS_TYPE_A || qt == DNS_TYPE_AAAA)
+			put_entry_addr(c, DNS_QNAME_OFF, qt, &c->w.an);
+		break;
+	case NAME_HOST:
+		if (qt == DNS_TYPE_A || qt == DNS_TYPE_AAAA || qt == DNS_TYPE_ANY)
+			put_entry_addr(c, DNS_QNAME_OFF, qt, &c->w.an);
+		break;
+	case NAME_NS:
+		put_ns_addrs(c, qt);
+		break;
+	case NAME_UDP:
+	case NAME_NONE:
+		break;
+	}
+	/* An answer that did not fit at all still is an answer: TC tells the client to retry over TCP. */
+	return c->w.an != before || c->w.full;
+}
+
+/* Write the header of the response. */
+static void put_header(struct writer *w, const struct dns_query *q, bool aa, uint16_t rcode)
+{
+	uint8_t h[DNS_HEADER_LEN] = { 0 };
+
+	h[0] = (uint8_t)(q->id >> 8);
+	h[1] = (uint8_t)q->id;
+	h[2] = (uint8_t)(0x80 | q->opcode << 3 | (aa ? 0x04 : 0) | (q->rd ? 0x01 : 0));
+	h[3] = (uint8_t)((q->cd ? 0x10 : 0) | (rcode & 0x0f));
+	memcpy(w->buf, h, sizeof(h));
+}
+
+/* Write the section counts (and TC) into the header. */
+static void finish_header(struct writer *w, uint16_t qd, bool tc)
+{
+	uint16_t counts[4] = { qd, w->an, w->ns, w->ar };
+
+	for (int i = 0; i < 4; i++) {
+		w->buf[4 + 2 * i] = (uint8_t)(counts[i] >> 8);
+		w->buf[5 + 2 * i] = (uint8_t)counts[i];
+	}
+	if (tc)
+		w->buf[2] |= 0x02;
+}
+
+/* Append the OPT record of the response (space for it was reserved). */
+static void put_opt(struct writer *w, const struct dns_answer_env *env, const struct dns_query *q, uint16_t rcode)
+{
+	uint8_t opt[OPT_RR_LEN] = { 0 };
+	uint16_t size = env->edns_size < DNS_UDP_MIN_SIZE ? DNS_UDP_MIN_SIZE : env->edns_size;
+
+	opt[2] = DNS_TYPE_OPT;
+	opt[3] = (uint8_t)(size >> 8);
+	opt[4] = (uint8_t)size;
+	opt[5] = (uint8_t)(rcode >> 4);
+	opt[6] = 0;                        /* version 0 */
+	opt[7] = q->edns_do ? 0x80 : 0;    /* RFC 3225: DO is copied */
+	memcpy(w->buf + w->len, opt, sizeof(opt));
+	w->len += sizeof(opt);
+	w->ar++;
+}
+
+/* Largest response this query may receive. */
+static size_t size_limit(const struct dns_answer_env *env, const struct dns_client *cl,
+			 const struct dns_query *q, size_t cap)
+{
+	size_t lim;
+
+	if (cl->tcp) {
+		lim = DNS_TCP_MAX_SIZE;
+	} else if (q->has_edns) {
+		lim = q->edns_udp_size < env->edns_size ? q->edns_udp_size : env->edns_size;
+		if (lim < DNS_UDP_MIN_SIZE)
+			lim = DNS_UDP_MIN_SIZE;
+	} else {
+		lim = DNS_UDP_MIN_SIZE;
+	}
+	return lim < cap ? lim : cap;
+}
+
+/* Answer one query. */
+size_t dns_answer(const struct dns_answer_env *env, const struct dns_client *cl,
+		  const uint8_t *msg, size_t qlen, uint8_t *out, size_t cap,
+		  struct dns_answer_info *info)
+{
+	struct dns_query q;
+	struct ctx c = { .env = env, .cl = cl, .q = &q };
+	uint16_t rcode = DNS_RCODE_NOERROR;
+	bool aa = false, opt, tc = false;
+
+	memset(info, 0, sizeof(*info));
+	info->zone = -1;
+	info->verdict = dns_query_parse(msg, qlen, &q);
+	info->qtype = q.has_question ? q.qtype : 0;
+	if (info->verdict == DNS_QUERY_DROP || cap < DNS_HEADER_LEN + OPT_RR_LEN)
+		return 0;
+	c.w.buf = out;
+	c.w.limit = size_limit(env, cl, &q, cap);
+	/* The question is at most 259 bytes after the header: it always fits in 512. */
+	if (info->verdict == DNS_QUERY_FORMERR) {
+		q.has_question = false;
+		rcode = DNS_RCODE_FORMERR;
+	} else if (info->verdict == DNS_QUERY_NOTIMP) {
+		rcode = DNS_RCODE_NOTIMP;
+	} else if (info->verdict == DNS_QUERY_BADVERS) {
+		rcode = DNS_RCODE_BADVERS;
+	}
+	opt = q.has_edns && (info->verdict == DNS_QUERY_OK || info->verdict == DNS_QUERY_BADVERS);
+	if (opt)
+		c.w.limit -= OPT_RR_LEN;
+	c.w.len = DNS_HEADER_LEN;
+	if (q.has_question)
+		put(&c.w, msg + DNS_HEADER_LEN, q.question_end - DNS_HEADER_LEN);
+	if (c.w.full)
+		return 0;
+	if (info->verdict != DNS_QUERY_OK)
+		goto done;
+
+	int zi = q.qclass == DNS_CLASS_IN ? find_zone(env, msg, &q, &c.apex_off) : -1;
+	info->zone = zi;
+	if (zi < 0 || q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) {
+		rcode = DNS_RCODE_REFUSED;
+		goto done;
+	}
+	c.z = env->zones[zi];
+	if (c.z->servfail) {
+		rcode = DNS_RCODE_SERVFAIL;
+		goto done;
+	}
+	if (!access_allowed(env, cl, c.z)) {
+		rcode = DNS_RCODE_REFUSED;
+		info->refused_access = true;
+		goto done;
+	}
+	aa = true;
+	enum name_kind kind = classify(&c, msg);
+	if (kind == NAME_NONE)
+		rcode = DNS_RCODE_NXDOMAIN;
+	if (kind == NAME_NONE || !answer_name(&c, kind)) {
+		/* NXDOMAIN and NODATA carry the SOA for negative caching (RFC 2308). */
+		if (!put_soa(&c, &c.w.ns))
+			tc = true;
+	}
+	tc = tc || c.w.full;
+done:
+	c.w.full = false;
+	if (opt) {
+		c.w.limit += OPT_RR_LEN;
+		put_opt(&c.w, env, &q, rcode);
+	}
+	put_header(&c.w, &q, aa, rcode);
+	finish_header(&c.w, q.has_question ? 1 : 0, tc);
+	info->rcode = rcode;
+	info->truncated = tc;
+	return c.w.len;
+}

@@ -1,1 +1,162 @@
 /* SPDX-License-Identifier: MIT */
+/* Allocation-free, bounds-checked parsing of an incoming DNS query. */
+#include <string.h>
+
+#include "dns-query.h"
+
+/* Read a 16-bit big-endian value. */
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Read the uncompressed question name at off; fills the label table. 0 or -1 when malformed. */
+static int parse_qname(const uint8_t *msg, size_t len, size_t off, struct dns_query *q)
+{
+	size_t pos = off;
+	unsigned int n = 0;
+
+	for (;;) {
+		if (pos >= len)
+			return -1;
+		uint8_t l = msg[pos];
+		/* Compression cannot point backwards from the first name; 0x40 and 0x80 are obsolete label types. */
+		if (l & 0xc0)
+			return -1;
+		if (pos - off + 1u + l > DNS_NAME_MAX_LEN)
+			return -1;
+		if (l == 0)
+			break;
+		if (n >= DNS_LABELS_MAX - 1)
+			return -1;
+		q->label_off[n++] = (uint8_t)(pos - off);
+		pos += 1u + l;
+	}
+	q->n_labels = (uint8_t)n;
+	q->qname_len = (uint16_t)(pos - off + 1);
+	return 0;
+}
+
+/* Skip a possibly compressed name in a record; returns the offset after it or 0 when malformed. */
+static size_t skip_name(const uint8_t *msg, size_t len, size_t pos)
+{
+	size_t total = 0;
+
+	for (;;) {
+		if (pos >= len)
+			return 0;
+		uint8_t l = msg[pos];
+		if ((l & 0xc0) == 0xc0)
+			return pos + 2 <= len ? pos + 2 : 0;
+		if (l & 0xc0)
+			return 0;
+		total += 1u + l;
+		if (total > DNS_NAME_MAX_LEN)
+			return 0;
+		pos += 1u + l;
+		if (l == 0)
+			return pos;
+	}
+}
+
+/* Check that OPT rdata is a sequence of complete options. */
+static bool opt_rdata_valid(const uint8_t *p, size_t rdlen)
+{
+	size_t pos = 0;
+
+	while (pos < rdlen) {
+		if (rdlen - pos < 4)
+			return false;
+		size_t olen = get16(p + pos + 2);
+		if (rdlen - pos - 4 < olen)
+			return false;
+		pos += 4 + olen;
+	}
+	return true;
+}
+
+/* Walk the additional section; only one OPT (owned by the root) is allowed. 0 or -1. */
+static int parse_additional(const uint8_t *msg, size_t len, size_t pos, unsigned int count,
+			    struct dns_query *q)
+{
+	for (unsigned int i = 0; i < count; i++) {
+		size_t name_at = pos;
+		pos = skip_name(msg, len, pos);
+		if (pos == 0 || len - pos < 10)
+			return -1;
+		uint16_t type = get16(msg + pos);
+		uint16_t rdlen = get16(msg + pos + 8);
+		if (len - pos - 10 < rdlen)
+			return -1;
+		if (type == DNS_TYPE_OPT) {
+			/* RFC 6891 6.1.1: one OPT, owner is the root. */
+			if (q->has_edns || msg[name_at] != 0)
+				return -1;
+			if (!opt_rdata_valid(msg + pos + 10, rdlen))
+				return -1;
+			q->has_edns = true;
+			q->edns_udp_size = get16(msg + pos + 2);
+			q->edns_version = msg[pos + 5];
+			q->edns_do = (msg[pos + 6] & 0x80) != 0;
+		}
+		pos += 10u + rdlen;
+	}
+	/* Trailing bytes after the last record make the message malformed. */
+	return pos == len ? 0 : -1;
+}
+
+/* Parse and classify a query. */
+enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dns_query *q)
+{
+	q->has_question = false;
+	q->has_edns = false;
+	q->edns_version = 0;
+	q->edns_do = false;
+	q->edns_udp_size = 0;
+	q->n_labels = 0;
+	q->qname_len = 0;
+	q->qtype = 0;
+	q->qclass = 0;
+	q->question_end = DNS_HEADER_LEN;
+
+	if (len < DNS_HEADER_LEN)
+		return DNS_QUERY_DROP;
+	q->id = get16(msg);
+	if (msg[2] & 0x80)
+		return DNS_QUERY_DROP;
+	q->opcode = (uint8_t)((msg[2] >> 3) & 0x0f);
+	q->rd = (msg[2] & 0x01) != 0;
+	q->cd = (msg[3] & 0x10) != 0;
+
+	uint16_t qdcount = get16(msg + 4), ancount = get16(msg + 6);
+	uint16_t nscount = get16(msg + 8), arcount = get16(msg + 10);
+	bool question_ok = qdcount == 1 &&
+		parse_qname(msg, len, DNS_QNAME_OFF, q) == 0 &&
+		len - DNS_QNAME_OFF - q->qname_len >= 4;
+	if (question_ok) {
+		size_t p = DNS_QNAME_OFF + q->qname_len;
+		q->qtype = get16(msg + p);
+		q->qclass = get16(msg + p + 2);
+		q->question_end = p + 4;
+		q->has_question = true;
+	}
+	/* Other opcodes (NOTIFY, UPDATE, ...) have different section meanings: answer NOTIMP before judging counts. */
+	if (q->opcode != 0)
+		return DNS_QUERY_NOTIMP;
+	if (!question_ok || ancount != 0 || nscount != 0) {
+		q->has_question = false;
+		return DNS_QUERY_FORMERR;
+	}
+	if (parse_additional(msg, len, q->question_end, arcount, q) < 0) {
+		q->has_question = false;
+		q->has_edns = false;
+		return DNS_QUERY_FORMERR;
+	}
+	if (q->qtype == DNS_TYPE_OPT) {
+		q->has_question = false;
+		return DNS_QUERY_FORMERR;
+	}
+	if (q->has_edns && q->edns_version != 0)
+		return DNS_QUERY_BADVERS;
+	return DNS_QUERY_OK;
+}

@@ -1,1 +1,502 @@
 /* SPDX-License-Identifier: MIT */
+/* Immutable per-zone snapshots: published entries, hash lookup, access set. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <ldns/ldns.h>
+
+#include "config.h"
+#include "wg.h"
+#include "zone.h"
+
+/* Longest TXT rdata built for one entry; further allowed IPs are left out. */
+#define TXT_RDATA_MAX 4096
+#define TXT_STRING_MAX 255
+
+/* Convert a presentation name to lower-case wire form with ldns. Returns the length or 0. */
+static uint16_t name_to_wire(const char *text, uint8_t out[ZONE_WIRE_MAX], uint8_t *labels)
+{
+	ldns_rdf *rdf = NULL;
+	uint16_t len = 0;
+
+	if (ldns_str2rdf_dname(&rdf, text) != LDNS_STATUS_OK || !rdf)
+		goto out;
+	ldns_dname2canonical(rdf);
+	size_t size = ldns_rdf_size(rdf);
+	if (size == 0 || size > ZONE_WIRE_MAX)
+		goto out;
+	memcpy(out, ldns_rdf_data(rdf), size);
+	if (labels)
+		*labels = (uint8_t)ldns_dname_label_count(rdf);
+	len = (uint16_t)size;
+out:
+	ldns_rdf_deep_free(rdf);
+	return len;
+}
+
+/* True when wire name a (of alen) ends with b (of blen) at a label boundary. */
+static bool name_is_below(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	size_t pos = 0;
+
+	while (pos < alen) {
+		if (alen - pos == blen)
+			return memcmp(a + pos, b, blen) == 0;
+		if (a[pos] == 0)
+			break;
+		pos += 1u + a[pos];
+	}
+	return false;
+}
+
+/* Decode table for base32 (RFC 4648), both letter cases; 0xff = invalid. */
+static uint8_t b32_value(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (uint8_t)(c - 'A');
+	if (c >= 'a' && c <= 'z')
+		return (uint8_t)(c - 'a');
+	if (c >= '2' && c <= '7')
+		return (uint8_t)(c - '2' + 26);
+	return 0xff;
+}
+
+/* Decode a 52- or 56-character base32 label into a key; -1 when it is not one. */
+static int label_to_key(const uint8_t *label, size_t len, uint8_t key[WG_KEY_LEN])
+{
+	uint64_t acc = 0;
+	unsigned int bits = 0;
+	size_t o = 0;
+
+	if (len != KEY_B32_LEN && len != KEY_B32_UNPADDED_LEN)
+		return -1;
+	for (size_t i = KEY_B32_UNPADDED_LEN; i < len; i++)
+		if (label[i] != '=')
+			return -1;
+	for (size_t i = 0; i < KEY_B32_UNPADDED_LEN; i++) {
+		uint8_t v = b32_value(label[i]);
+		if (v == 0xff)
+			return -1;
+		acc = acc << 5 | v;
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o < WG_KEY_LEN)
+				key[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* 52 digits carry 260 bits: the 4 spare bits must be zero (one spelling per key). */
+	if (acc & ((1u << bits) - 1))
+		return -1;
+	return 0;
+}
+
+/* Hash of a key: the key bytes are uniformly random already. */
+static uint64_t key_hash(const uint8_t key[WG_KEY_LEN])
+{
+	uint64_t h;
+
+	memcpy(&h, key, sizeof(h));
+	return h;
+}
+
+/* Find a published entry by key. */
+const struct zone_entry *zone_lookup_key(const struct zone *z, const uint8_t key[WG_KEY_LEN])
+{
+	if (!z->table)
+		return NULL;
+	for (size_t i = (size_t)key_hash(key) & z->table_mask;; i = (i + 1) & z->table_mask) {
+		uint32_t slot = z->table[i];
+		if (slot == 0)
+			return NULL;
+		const struct zone_entry *e = &z->entries[slot - 1];
+		if (memcmp(e->key, key, WG_KEY_LEN) == 0)
+			return e;
+	}
+}
+
+/* Find a published entry by its base32 label. */
+const struct zone_entry *zone_lookup(const struct zone *z, const uint8_t *label, size_t len)
+{
+	uint8_t key[WG_KEY_LEN];
+
+	if (label_to_key(label, len, key) < 0)
+		return NULL;
+	return zone_lookup_key(z, key);
+}
+
+/* Mix an ACL slot's identity into a hash. */
+static uint64_t acl_hash(uint8_t family, uint8_t prefix, const uint8_t addr[16])
+{
+	uint64_t a, b;
+
+	memcpy(&a, addr, 8);
+	memcpy(&b, addr + 8, 8);
+	uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)family << 8 | prefix)) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 29);
+}
+
+/* Copy the first prefix bits of src into dst (16 bytes), zeroing the rest. */
+static void mask_addr(uint8_t dst[16], const uint8_t *src, unsigned int alen, unsigned int prefix)
+{
+	unsigned int bytes = prefix / 8, bits = prefix % 8;
+
+	memset(dst, 0, 16);
+	memcpy(dst, src, bytes);
+	if (bits && bytes < alen)
+		dst[bytes] = (uint8_t)(src[bytes] & (0xff00 >> bits));
+}
+
+/* True when the address is inside some peer's allowed IPs. */
+bool zone_acl_contains(const struct zone *z, int family, const uint8_t *addr)
+{
+	uint8_t m[16];
+
+	if (!z->acl)
+		return false;
+	for (size_t p = 0; p < z->n_acl_plens; p++) {
+		const struct zone_acl_plen *pl = &z->acl_plens[p];
+		if (pl->family != family)
+			continue;
+		mask_addr(m, addr, family == AF_INET ? 4 : 16, pl->prefix);
+		for (size_t i = (size_t)acl_hash(pl->family, pl->prefix, m) & z->acl_mask;;
+		     i = (i + 1) & z->acl_mask) {
+			const struct zone_acl_slot *s = &z->acl[i];
+			if (!s->used)
+				break;
+			if (s->family == pl->family && s->prefix == pl->prefix && memcmp(s->addr, m, 16) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Smallest power of two >= 2n (at least 16). */
+static size_t table_size(size_t n)
+{
+	size_t s = 16;
+
+	while (s < 2 * n)
+		s <<= 1;
+	return s;
+}
+
+/* Insert one allowed IP into the access set; records its prefix length. 0 or -ENOMEM. */
+static int acl_insert(struct zone *z, const struct cidr *c)
+{
+	uint8_t m[16];
+	unsigned int alen = c->family == AF_INET ? 4 : 16;
+
+	if ((c->family != AF_INET && c->family != AF_INET6) || c->prefix > alen * 8)
+		return 0;
+	mask_addr(m, c->addr, alen, c->prefix);
+	size_t i = (size_t)acl_hash(c->family, c->prefix, m) & z->acl_mask;
+	for (;; i = (i + 1) & z->acl_mask) {
+		struct zone_acl_slot *s = &z->acl[i];
+		if (!s->used)
+			break;
+		if (s->family == c->family && s->prefix == c->prefix && memcmp(s->addr, m, 16) == 0)
+			return 0;
+	}
+	z->acl[i].used = 1;
+	z->acl[i].family = c->family;
+	z->acl[i].prefix = c->prefix;
+	memcpy(z->acl[i].addr, m, 16);
+	for (size_t p = 0; p < z->n_acl_plens; p++)
+		if (z->acl_plens[p].family == c->family && z->acl_plens[p].prefix == c->prefix)
+			return 0;
+	/* At most 33 + 129 distinct lengths: the array was sized for that. */
+	z->acl_plens[z->n_acl_plens].family = c->family;
+	z->acl_plens[z->n_acl_plens].prefix = c->prefix;
+	z->n_acl_plens++;
+	return 0;
+}
+
+/* Order prefix lengths longest first (most specific match is found first). */
+static int plen_cmp(const void *a, const void *b)
+{
+	const struct zone_acl_plen *x = a, *y = b;
+
+	return (int)y->prefix - (int)x->prefix;
+}
+
+/* Build the access set from every peer's allowed IPs. 0 or -ENOMEM. */
+static int build_acl(struct zone *z, const struct wg_device *dev)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < dev->n_peers; i++)
+		n += dev->peers[i].n_allowed_ips;
+	if (n == 0)
+		return 0;
+	size_t size = table_size(n);
+	z->acl = calloc(size, sizeof(*z->acl));
+	z->acl_plens = calloc(33 + 129, sizeof(*z->acl_plens));
+	if (!z->acl || !z->acl_plens)
+		return -ENOMEM;
+	z->acl_mask = size - 1;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		for (size_t j = 0; j < dev->peers[i].n_allowed_ips; j++)
+			acl_insert(z, &dev->peers[i].allowed_ips[j]);
+	qsort(z->acl_plens, z->n_acl_plens, sizeof(*z->acl_plens), plen_cmp);
+	return 0;
+}
+
+/* Append one character-string to a TXT rdata buffer; false when it does not fit. */
+static bool txt_put(uint8_t *buf, size_t *len, size_t cap, const char *s, size_t n)
+{
+	if (n > TXT_STRING_MAX || *len + 1 + n > cap)
+		return false;
+	buf[(*len)++] = (uint8_t)n;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	return true;
+}
+
+/*
+ * Write the TXT rdata of an entry (without "seen="): txtvers, pub and the
+ * allowed IPs. A list longer than one 255-byte string continues in further
+ * "allowed=" strings, split between prefixes; readers join them with commas.
+ * Returns the length (buf holds TXT_RDATA_MAX bytes).
+ */
+static size_t build_txt(uint8_t *buf, const uint8_t key[WG_KEY_LEN], const struct cidr *ips, size_t n_ips)
+{
+	char b64[KEY_B64_LEN + 1], s[TXT_STRING_MAX + 1];
+	size_t len = 0, slen;
+
+	txt_put(buf, &len, TXT_RDATA_MAX, "txtvers=1", 9);
+	key_to_base64(key, b64);
+	slen = (size_t)snprintf(s, sizeof(s), "pub=%s", b64);
+	txt_put(buf, &len, TXT_RDATA_MAX, s, slen);
+	memcpy(s, "allowed=", 8);
+	slen = 8;
+	for (size_t i = 0; i < n_ips; i++) {
+		char c[CIDR_STRLEN];
+		cidr_format(&ips[i], c, sizeof(c));
+		size_t clen = strlen(c);
+		size_t need = clen + (slen > 8 ? 1 : 0);
+		if (slen + need > TXT_STRING_MAX) {
+			/* Leave room for the current string and a later "seen=" string. */
+			if (!txt_put(buf, &len, TXT_RDATA_MAX - 32, s, slen))
+				return len;
+			slen = 8;
+			need = clen;
+		}
+		if (slen > 8)
+			s[slen++] = ',';
+		memcpy(s + slen, c, clen);
+		slen += clen;
+	}
+	txt_put(buf, &len, TXT_RDATA_MAX - 32, s, slen);
+	return len;
+}
+
+/* FNV-1a over bytes, continuing from h. */
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* Fill the published-entry fields of e from a key and endpoint. */
+static void entry_set(struct zone_entry *e, const uint8_t key[WG_KEY_LEN], const union sockaddr_any *ep)
+{
+	char b32[KEY_B32_LEN + 1];
+
+	memcpy(e->key, key, WG_KEY_LEN);
+	key_to_base32(key, b32);
+	memcpy(e->label, b32, KEY_B32_LEN);
+	if (!ep || ep->sa.sa_family == AF_UNSPEC) {
+		e->family = AF_UNSPEC;
+		return;
+	}
+	union sockaddr_any a = *ep;
+	addr_unmap_v4(&a);
+	e->family = (uint8_t)a.sa.sa_family;
+	if (a.sa.sa_family == AF_INET)
+		memcpy(e->addr, &a.in.sin_addr, 4);
+	else
+		memcpy(e->addr, &a.in6.sin6_addr, 16);
+	e->port = addr_port(&a);
+}
+
+/* Copy the configuration part (names, glue, timers) into z. 0 or -EINVAL/-ENOMEM. */
+static int zone_set_config(struct zone *z, const struct config_zone *cz)
+{
+	char ns[DNAME_STRLEN + 8];
+
+	snprintf(z->name, sizeof(z->name), "%s", cz->name);
+	z->apex_len = name_to_wire(cz->name, z->apex, &z->apex_labels);
+	if (z->apex_len == 0)
+		return -EINVAL;
+	if (cz->ns[0])
+		snprintf(ns, sizeof(ns), "%s", cz->ns);
+	else
+		snprintf(ns, sizeof(ns), "ns1.%s", strcmp(cz->name, ".") == 0 ? "" : cz->name);
+	z->ns_len = name_to_wire(ns, z->ns, NULL);
+	if (z->ns_len == 0)
+		return -EINVAL;
+	z->ns_in_zone = z->ns_len > z->apex_len && name_is_below(z->ns, z->ns_len, z->apex, z->apex_len);
+	if (cz->n_ns_addrs) {
+		z->glue4 = calloc(cz->n_ns_addrs, sizeof(*z->glue4));
+		z->glue6 = calloc(cz->n_ns_addrs, sizeof(*z->glue6));
+		if (!z->glue4 || !z->glue6)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < cz->n_ns_addrs; i++) {
+		union sockaddr_any a = cz->ns_addrs[i];
+		addr_unmap_v4(&a);
+		if (a.sa.sa_family == AF_INET)
+			memcpy(z->glue4[z->n_glue4++], &a.in.sin_addr, 4);
+		else if (a.sa.sa_family == AF_INET6)
+			memcpy(z->glue6[z->n_glue6++], &a.in6.sin6_addr, 16);
+	}
+	z->refresh_s = cz->refresh_ms >= 1000 ? cz->refresh_ms / 1000 : 1;
+	return 0;
+}
+
+/* Add a published entry with its TXT data; duplicates of a key are skipped. 0 or -ENOMEM. */
+static int add_entry(struct zone *z, struct zone_entry *e, const struct cidr *ips, size_t n_ips,
+		     uint8_t *scratch, size_t *arena_used, size_t *arena_cap)
+{
+	if (zone_lookup_key(z, e->key))
+		return 0;
+	size_t tlen = build_txt(scratch, e->key, ips, n_ips);
+	if (*arena_used + tlen > *arena_cap) {
+		/* Grow the arena; earlier entries store offsets until the end (see zone_new). */
+		size_t ncap = (*arena_cap + tlen) * 2;
+		uint8_t *n = realloc(z->txt_arena, ncap);
+		if (!n)
+			return -ENOMEM;
+		z->txt_arena = n;
+		*arena_cap = ncap;
+	}
+	memcpy(z->txt_arena + *arena_used, scratch, tlen);
+	e->txt = (const uint8_t *)(uintptr_t)*arena_used;
+	e->txt_len = (uint16_t)tlen;
+	*arena_used += tlen;
+	z->entries[z->n_entries] = *e;
+	size_t i = (size_t)key_hash(e->key) & z->table_mask;
+	while (z->table[i])
+		i = (i + 1) & z->table_mask;
+	z->table[i] = (uint32_t)(z->n_entries + 1);
+	z->n_entries++;
+	return 0;
+}
+
+/* Free a snapshot. */
+void zone_free(struct zone *z)
+{
+	if (!z)
+		return;
+	free(z->glue4);
+	free(z->glue6);
+	free(z->entries);
+	free(z->table);
+	free(z->txt_arena);
+	free(z->acl_plens);
+	free(z->acl);
+	free(z);
+}
+
+/* Publish the device itself when self is configured and the key is known. 0 or -ENOMEM. */
+static int add_self(struct zone *z, const struct config_zone *cz, const struct wg_device *dev,
+		    uint8_t *scratch, size_t *used, size_t *cap)
+{
+	struct zone_entry e = { 0 };
+
+	if (cz->self == SELF_NONE || !dev->has_public_key)
+		return 0;
+	if (cz->self == SELF_FIXED) {
+		entry_set(&e, dev->public_key, &cz->self_endpoint);
+	} else {
+		entry_set(&e, dev->public_key, NULL);
+		e.self_auto = true;
+		e.port = dev->listen_port;
+	}
+	e.self = true;
+	return add_entry(z, &e, cz->self_allowed_ips, cz->n_self_allowed_ips, scratch, used, cap);
+}
+
+/* Build a snapshot. */
+struct zone *zone_new(const struct config_zone *cz, const struct wg_device *dev,
+		      const struct zone *prev, time_t now)
+{
+	struct zone *z = calloc(1, sizeof(*z));
+	uint8_t *scratch = NULL;
+	size_t used = 0, cap = 0;
+	int ret = -ENOMEM;
+
+	if (!z)
+		return NULL;
+	ret = zone_set_config(z, cz);
+	if (ret < 0)
+		goto out;
+	if (!dev) {
+		z->servfail = true;
+		z->serial = prev ? prev->serial : (uint32_t)now;
+		z->digest = prev ? prev->digest : 0;
+		ret = 0;
+		goto out;
+	}
+	ret = -ENOMEM;
+	z->ifindex = dev->ifindex;
+	z->listen_port = dev->listen_port;
+	z->n_peers = dev->n_peers;
+	size_t max_entries = dev->n_peers + 1;
+	z->entries = calloc(max_entries, sizeof(*z->entries));
+	z->table = calloc(table_size(max_entries), sizeof(*z->table));
+	scratch = malloc(TXT_RDATA_MAX);
+	if (!z->entries || !z->table || !scratch)
+		goto out;
+	z->table_mask = table_size(max_entries) - 1;
+	if ((ret = add_self(z, cz, dev, scratch, &used, &cap)) < 0)
+		goto out;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct wg_peer *p = &dev->peers[i];
+		struct zone_entry e = { 0 };
+		if (p->endpoint.sa.sa_family != AF_INET && p->endpoint.sa.sa_family != AF_INET6)
+			continue;
+		entry_set(&e, p->public_key, &p->endpoint);
+		e.last_handshake_sec = p->last_handshake_sec;
+		if ((ret = add_entry(z, &e, p->allowed_ips, p->n_allowed_ips, scratch, &used, &cap)) < 0)
+			goto out;
+	}
+	/* The arena may have moved while growing: turn stored offsets into pointers now. */
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < z->n_entries; i++) {
+		struct zone_entry *e = &z->entries[i];
+		e->txt = z->txt_arena + (size_t)(uintptr_t)e->txt;
+		h = fnv(h, e->key, WG_KEY_LEN);
+		h = fnv(h, &e->family, 1);
+		h = fnv(h, e->addr, 16);
+		h = fnv(h, &e->port, 2);
+		h = fnv(h, &e->self_auto, 1);
+		h = fnv(h, e->txt, e->txt_len);
+	}
+	z->digest = h;
+	if (!prev)
+		z->serial = (uint32_t)now;
+	else if (prev->digest != h)
+		z->serial = prev->serial + 1;
+	else
+		z->serial = prev->serial;
+	if ((ret = build_acl(z, dev)) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(scratch);
+	if (ret < 0) {
+		zone_free(z);
+		return NULL;
+	}
+	return z;
+}

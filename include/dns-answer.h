@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Answer one DNS query from the zone snapshots: query bytes in, response
+ * bytes out into the caller's buffer. No allocation, no system calls.
+ *
+ * Owner names are compression pointers into the copied question, so the
+ * query's letter case comes back unchanged; PTR and SRV targets carry the
+ * base32 label in upper case followed by a pointer to the queried zone name.
+ *
+ * TXT of B._wireguard._udp.Z: "txtvers=1" "pub=<base64>" "allowed=<cidr>,..."
+ * and "seen=<seconds since the last handshake>". A peer that never completed
+ * a handshake has no "seen=" string (absent = never); the device itself
+ * (`self`) says "seen=0". Allowed IPs longer than one 255-byte string
+ * continue in further "allowed=" strings, to be joined with commas.
+ *
+ * ANY (RFC 8482): one RRset: SOA at the apex, SRV (with its additional
+ * records) at a service instance, the address at B.Z, and a synthesized
+ * HINFO "RFC8482" "" at _wireguard._udp.Z instead of the whole PTR listing.
+ */
+#ifndef WGSD_DNS_ANSWER_H
+#define WGSD_DNS_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "addr.h"
+#include "config.h"
+#include "dns-query.h"
+
+struct zone;
+
+/* What answers depend on besides the query: the zones and registry settings. */
+struct dns_answer_env {
+	struct zone *const *zones;
+	size_t n_zones;
+	enum access_mode access;
+	const struct cidr *access_cidrs;
+	size_t n_access_cidrs;
+	uint32_t ttl;
+	uint16_t edns_size;          /* our UDP payload size with EDNS (512..4096) */
+	time_t now;                  /* wall clock, for "seen=" */
+};
+
+/* Where a query came from. */
+struct dns_client {
+	const union sockaddr_any *src;
+	const union sockaddr_any *local;   /* address it arrived on (NULL/AF_UNSPEC: unknown) */
+	uint32_t ifindex;                  /* arrival interface (0: unknown) */
+	bool tcp;                          /* TCP: 65535-byte answers, no interface check (see below) */
+};
+
+/* How a query was answered, for counters and logs. */
+struct dns_answer_info {
+	enum dns_query_verdict verdict;
+	uint16_t qtype;                    /* 0 when the question could not be read */
+	uint16_t rcode;                    /* extended (BADVERS = 16) */
+	bool refused_access;               /* REFUSED by the access rule */
+	bool truncated;                    /* TC=1 */
+	int zone;                          /* index into env->zones, -1 if none */
+};
+
+/*
+ * Answer query (qlen bytes) into out (cap bytes). Returns the response length,
+ * or 0 when nothing must be sent (DROP verdict, or cap too small for a header).
+ *
+ * access = peers requires the source inside some peer's allowed IPs and, for
+ * UDP, arrival on the zone's WireGuard interface. TCP skips the interface
+ * check: its handshake proves the source address is reachable, and replies
+ * to a peer's allowed IPs route through the tunnel, so a spoofed source on
+ * another interface cannot complete a connection.
+ */
+size_t dns_answer(const struct dns_answer_env *env, const struct dns_client *cl,
+		  const uint8_t *query, size_t qlen, uint8_t *out, size_t cap,
+		  struct dns_answer_info *info);
+
+#endif

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Immutable per-zone snapshot built from one reading of a WireGuard device:
+ * everything a query needs, precomputed, so answering never allocates.
+ *  - published entries (peers with an endpoint, plus the device itself with
+ *    `self`), in device order for PTR listings, and an open-addressing hash
+ *    table keyed by the 32 key bytes for O(1) lookup of a base32 label;
+ *  - per entry: the upper-case base32 label, the endpoint, and the TXT rdata
+ *    without "seen=", which depends on the time of the query;
+ *  - the SOA/NS data and a serial that changes when the published set changes;
+ *  - the access set for `access = peers`: every peer's allowed IPs as hash
+ *    sets of masked addresses, one per prefix length present, so a lookup
+ *    costs one probe per distinct prefix length whatever the number of peers.
+ */
+#ifndef WGSD_ZONE_H
+#define WGSD_ZONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "addr.h"
+#include "key.h"
+
+struct config_zone;
+struct wg_device;
+
+#define ZONE_WIRE_MAX 255
+
+/* One published name B: a peer with an endpoint, or the device itself (self). */
+struct zone_entry {
+	uint8_t key[WG_KEY_LEN];
+	char label[KEY_B32_LEN];      /* upper-case padded base32 of key (no NUL) */
+	uint8_t family;               /* AF_INET, AF_INET6, or AF_UNSPEC for self = auto */
+	bool self;                    /* the device itself: "seen=0" */
+	bool self_auto;               /* endpoint = address the query arrived on */
+	uint8_t addr[16];             /* network order; 4 bytes used for AF_INET */
+	uint16_t port;                /* host order */
+	int64_t last_handshake_sec;   /* 0: never (TXT has no "seen=") */
+	uint16_t txt_len;             /* TXT rdata without the "seen=" string */
+	const uint8_t *txt;
+};
+
+/* Access set: allowed IPs of every peer on the device. */
+struct zone_acl_plen {
+	uint8_t family;
+	uint8_t prefix;
+};
+
+struct zone_acl_slot {
+	uint8_t used;
+	uint8_t family;
+	uint8_t prefix;
+	uint8_t addr[16];             /* masked to prefix */
+};
+
+struct zone {
+	/* From the configuration. */
+	char name[256];               /* presentation, lower case, absolute */
+	uint8_t apex[ZONE_WIRE_MAX];  /* wire, lower case */
+	uint16_t apex_len;
+	uint8_t apex_labels;
+	uint8_t ns[ZONE_WIRE_MAX];    /* wire, lower case */
+	uint16_t ns_len;
+	bool ns_in_zone;              /* the NS name is below the apex: glue is served */
+	uint8_t (*glue4)[4];
+	size_t n_glue4;
+	uint8_t (*glue6)[16];
+	size_t n_glue6;
+	uint32_t refresh_s;           /* SOA timers */
+
+	/* From the device reading. */
+	bool servfail;                /* device missing or unreadable: answer SERVFAIL */
+	uint32_t ifindex;             /* arrival interface required by access = peers */
+	uint16_t listen_port;
+	size_t n_peers;               /* peers on the device, published or not */
+	uint32_t serial;
+	uint64_t digest;              /* hash of the published set, to decide on a new serial */
+
+	struct zone_entry *entries;   /* published, device order (self first) */
+	size_t n_entries;
+	uint32_t *table;              /* entry index + 1, 0 = empty */
+	size_t table_mask;
+	uint8_t *txt_arena;
+
+	struct zone_acl_plen *acl_plens;   /* distinct (family, prefix), longest first */
+	size_t n_acl_plens;
+	struct zone_acl_slot *acl;
+	size_t acl_mask;
+};
+
+/*
+ * Build a snapshot of cz from dev (NULL: the device could not be read, the
+ * snapshot answers SERVFAIL). prev (may be NULL) carries the serial forward:
+ * it changes only when the published set changes. now is the wall clock.
+ * Returns NULL on ENOMEM or on a zone/ns name that is not a valid domain name.
+ */
+struct zone *zone_new(const struct config_zone *cz, const struct wg_device *dev,
+		      const struct zone *prev, time_t now);
+/* Free a snapshot (NULL is fine). */
+void zone_free(struct zone *z);
+/* Find the entry for a base32 label of len bytes (52 or 56, any case); NULL if not published. */
+const struct zone_entry *zone_lookup(const struct zone *z, const uint8_t *label, size_t len);
+/* Find the entry for a raw key; NULL if not published. */
+const struct zone_entry *zone_lookup_key(const struct zone *z, const uint8_t key[WG_KEY_LEN]);
+/* True when addr (family AF_INET/AF_INET6, raw bytes) lies in some peer's allowed IPs. */
+bool zone_acl_contains(const struct zone *z, int family, const uint8_t *addr);
+
+#endif
