@@ -1,1 +1,1162 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Client role glue: one jittered cycle per [client DEV] section. A cycle
+ * reads the device, asks every registry about each stale peer (SRV, then
+ * A/AAAA of the target when the additional section had none), chooses an
+ * endpoint and sets it update-only when it differs. Cycles never overlap:
+ * the next one is scheduled when the current one has finished.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/random.h>
+
+#include <event2/event.h>
+
+#include "client.h"
+#include "client-answer.h"
+#include "config.h"
+#include "log.h"
+#include "resolver.h"
+#include "strbuf.h"
+#include "wg.h"
+
+/* A peer that keeps failing is queried at most every (BACKOFF_MAX_SKIP + 1) cycles. */
+#define BACKOFF_MAX_SKIP 3
+#define JITTER_PERCENT 10
+#define LATENCY_EWMA_SHIFT 3    /* new sample weighs 1/8 */
+
+enum reg_state { REG_UNKNOWN = 0, REG_UP, REG_DOWN };
+
+/* Why a peer's last query round did not produce an endpoint (logged on change only). */
+enum peer_fail {
+	PF_NONE = 0,
+	PF_NO_ANSWER,        /* every registry timed out or failed */
+	PF_UNKNOWN,          /* registries answered without an address (NXDOMAIN, NODATA) */
+	PF_BAD_ANSWER,       /* only error rcodes or inconsistent answers */
+	PF_SET_FAILED,       /* the device refused the endpoint */
+};
+
+struct client_dev;
+struct client_peer;
+
+/* One registry of one section: reachability and latency. */
+struct client_registry {
+	union sockaddr_any addr;
+	char name[ADDR_STRLEN];
+	enum reg_state state;
+	int last_err;                  /* last transport error, 0 none */
+	uint64_t queries, responses, failures;
+	uint64_t last_rtt_us;
+	uint64_t avg_rtt_us;           /* moving average */
+	time_t last_response_wall;
+	unsigned int cycle_responses;  /* this cycle */
+	unsigned int cycle_failures;
+};
+
+struct peer_reg;
+
+/* An A or AAAA query for an SRV target. */
+struct peer_glue {
+	struct peer_reg *pr;
+	struct resolver_query *q;
+};
+
+/* One peer's query at one registry. */
+struct peer_reg {
+	struct client_peer *peer;
+	size_t idx;
+	struct resolver_query *q;      /* SRV in flight */
+	struct peer_glue glue[2];      /* A and AAAA in flight */
+	unsigned int glue_pending;
+	bool active;                   /* queried this round */
+	struct client_answer ans;
+	int err;                       /* transport error of the SRV query */
+	time_t last_query_wall;
+	uint64_t rtt_us;
+};
+
+struct client_peer {
+	struct client_dev *dev;
+	uint8_t key[WG_KEY_LEN];
+	char short_key[12];
+	enum client_peer_class cls;
+	union sockaddr_any endpoint;   /* from the latest device read */
+	int64_t handshake_sec;         /* 0: never */
+	uint16_t keepalive;
+	bool seen_this_read;
+	/* Outcome of the latest round. */
+	const char *result;            /* "set", "unchanged", "no-answer", "unknown", "bad-answer", "set-failed", "backoff" */
+	enum client_answer_status last_status;
+	union sockaddr_any last_answer;
+	bool nat_symmetric;
+	bool nat_consistent;           /* two or more registries saw the same port */
+	union sockaddr_any endpoint_set;
+	time_t endpoint_set_wall;
+	enum peer_fail fail;
+	unsigned int failures;         /* consecutive rounds without a new endpoint */
+	unsigned int skip;             /* cycles still to skip (backoff) */
+	/* Round in progress. */
+	unsigned int pending;
+	struct wg_op *set_op;
+	union sockaddr_any set_target;
+	int set_from;                  /* registry index that gave the endpoint */
+	struct peer_reg *regs;
+};
+
+struct client_dev {
+	struct client *c;
+	struct config_client cfg;      /* deep copy */
+	struct resolver *res;
+	struct event *timer;
+	struct wg_op *get_op;
+	bool running;                  /* a cycle is in progress */
+	unsigned int pending;          /* peers whose round has not finished */
+	int dev_err;                   /* last device read error, 0 ok */
+	bool dev_ok_once;
+	struct client_registry *regs;
+	const struct client_answer **answers;   /* scratch, one per registry */
+	struct client_peer **peers;    /* sorted by key */
+	size_t n_peers;
+	uint64_t cycle_start_ms;
+	uint64_t cycles, updates, set_errors;
+	time_t last_cycle_wall;
+	uint64_t last_cycle_ms;
+	unsigned int last_candidates, last_queried, last_updated;
+	unsigned int cur_candidates, cur_queried, cur_updated;
+};
+
+struct client {
+	struct event_base *base;
+	struct wg_ctx *wg;
+	struct client_dev **devs;
+	size_t n_devs;
+};
+
+static void dev_cycle_end(struct client_dev *d);
+static void peer_round_done(struct client_peer *p);
+
+/* Monotonic milliseconds. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Deep-copy a client section. */
+static int config_client_copy(struct config_client *dst, const struct config_client *src)
+{
+	*dst = *src;
+	dst->registries = NULL;
+	dst->exclude = NULL;
+	if (src->n_registries) {
+		dst->registries = calloc(src->n_registries, sizeof(*dst->registries));
+		if (!dst->registries)
+			return -ENOMEM;
+		memcpy(dst->registries, src->registries, src->n_registries * sizeof(*dst->registries));
+	}
+	if (src->n_exclude) {
+		dst->exclude = calloc(src->n_exclude, sizeof(*dst->exclude));
+		if (!dst->exclude)
+			return -ENOMEM;
+		memcpy(dst->exclude, src->exclude, src->n_exclude * sizeof(*dst->exclude));
+	}
+	return 0;
+}
+
+/* Release the peer's round state (queries and set op) without callbacks. */
+static void peer_cancel(struct client_peer *p)
+{
+	for (size_t i = 0; i < p->dev->cfg.n_registries; i++) {
+		struct peer_reg *pr = &p->regs[i];
+
+		resolver_cancel(pr->q);
+		resolver_cancel(pr->glue[0].q);
+		resolver_cancel(pr->glue[1].q);
+		pr->q = pr->glue[0].q = pr->glue[1].q = NULL;
+	}
+	if (p->set_op) {
+		wg_op_cancel(p->set_op);
+		p->set_op = NULL;
+	}
+}
+
+/* Free a peer. */
+static void peer_free(struct client_peer *p)
+{
+	if (!p)
+		return;
+	peer_cancel(p);
+	free(p->regs);
+	free(p);
+}
+
+/* Create the state of a newly seen peer. */
+static struct client_peer *peer_new(struct client_dev *d, const uint8_t key[WG_KEY_LEN])
+{
+	struct client_peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->regs = calloc(d->cfg.n_registries ? d->cfg.n_registries : 1, sizeof(*p->regs));
+	if (!p->regs) {
+		free(p);
+		return NULL;
+	}
+	p->dev = d;
+	memcpy(p->key, key, WG_KEY_LEN);
+	key_short(key, p->short_key);
+	p->result = "none";
+	for (size_t i = 0; i < d->cfg.n_registries; i++) {
+		p->regs[i].peer = p;
+		p->regs[i].idx = i;
+		p->regs[i].glue[0].pr = &p->regs[i];
+		p->regs[i].glue[1].pr = &p->regs[i];
+	}
+	return p;
+}
+
+/* Free a section. */
+static void dev_free(struct client_dev *d)
+{
+	if (!d)
+		return;
+	if (d->get_op)
+		wg_op_cancel(d->get_op);
+	for (size_t i = 0; i < d->n_peers; i++)
+		peer_free(d->peers[i]);
+	free(d->peers);
+	resolver_free(d->res);
+	if (d->timer)
+		event_free(d->timer);
+	free(d->regs);
+	free(d->answers);
+	free(d->cfg.registries);
+	free(d->cfg.exclude);
+	free(d);
+}
+
+/* Arm the cycle timer: interval with +-10% jitter, counted from the cycle start. */
+static void dev_schedule(struct client_dev *d, bool immediately)
+{
+	uint64_t delay_ms = 0;
+	struct timeval tv;
+
+	if (!immediately) {
+		uint32_t rnd = 0;
+		uint64_t span = (uint64_t)d->cfg.interval_ms * JITTER_PERCENT / 100;
+		uint64_t elapsed = mono_ms() - d->cycle_start_ms;
+
+		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+			rnd = (uint32_t)mono_ms() * 2654435761u;
+		delay_ms = d->cfg.interval_ms - span + (span ? rnd % (2 * span + 1) : 0);
+		delay_ms = delay_ms > elapsed ? delay_ms - elapsed : 0;
+	}
+	tv.tv_sec = (time_t)(delay_ms / 1000);
+	tv.tv_usec = (suseconds_t)(delay_ms % 1000 * 1000);
+	event_add(d->timer, &tv);
+}
+
+/* Compare two peer keys for bsearch/qsort. */
+static int peer_key_cmp(const void *a, const void *b)
+{
+	const struct client_peer *pa = *(struct client_peer *const *)a;
+	const struct client_peer *pb = *(struct client_peer *const *)b;
+
+	return memcmp(pa->key, pb->key, WG_KEY_LEN);
+}
+
+/* Find a peer by key in the sorted table. */
+static struct client_peer *dev_find_peer(struct client_dev *d, const uint8_t key[WG_KEY_LEN])
+{
+	size_t lo = 0, hi = d->n_peers;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(key, d->peers[mid]->key, WG_KEY_LEN);
+
+		if (c == 0)
+			return d->peers[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* Record a transport outcome for a registry (reachability, latency, counters). */
+static void registry_note(struct client_registry *reg, const struct resolver_result *res)
+{
+	reg->queries++;
+	if (res->err) {
+		reg->failures++;
+		reg->cycle_failures++;
+		reg->last_err = res->err;
+		return;
+	}
+	reg->responses++;
+	reg->cycle_responses++;
+	reg->last_err = 0;
+	reg->last_rtt_us = res->rtt_us;
+	reg->avg_rtt_us = reg->avg_rtt_us ? reg->avg_rtt_us - (reg->avg_rtt_us >> LATENCY_EWMA_SHIFT) +
+						    (res->rtt_us >> LATENCY_EWMA_SHIFT)
+					  : res->rtt_us;
+	reg->last_response_wall = time(NULL);
+}
+
+/* One registry is done with this peer (SRV and any A/AAAA). */
+static void peer_reg_done(struct peer_reg *pr)
+{
+	struct client_peer *p = pr->peer;
+
+	if (--p->pending == 0)
+		peer_round_done(p);
+}
+
+/* A/AAAA of the SRV target arrived (or failed: the SRV still stands without that family). */
+static void glue_cb(const struct resolver_result *res, void *arg)
+{
+	struct peer_glue *g = arg;
+	struct peer_reg *pr = g->pr;
+	struct client_dev *d = pr->peer->dev;
+
+	g->q = NULL;
+	registry_note(&d->regs[pr->idx], res);
+	if (res->pkt)
+		client_answer_add_addrs(res->pkt, &pr->ans);
+	if (--pr->glue_pending == 0)
+		peer_reg_done(pr);
+}
+
+/* The SRV answer of one registry arrived. */
+static void srv_cb(const struct resolver_result *res, void *arg)
+{
+	struct peer_reg *pr = arg;
+	struct client_peer *p = pr->peer;
+	struct client_dev *d = p->dev;
+
+	pr->q = NULL;
+	pr->err = res->err;
+	pr->rtt_us = res->rtt_us;
+	registry_note(&d->regs[pr->idx], res);
+	if (res->err) {
+		memset(&pr->ans, 0, sizeof(pr->ans));
+		peer_reg_done(pr);
+		return;
+	}
+	client_answer_parse_srv(res->pkt, p->key, d->cfg.zone, &pr->ans);
+	if (pr->ans.status == CLIENT_ANSWER_OK && pr->ans.n_addrs == 0) {
+		/* No glue in the additional section: ask for the target's A and AAAA. */
+		pr->glue[0].q = resolver_query(d->res, &d->regs[pr->idx].addr, pr->ans.target,
+					       LDNS_RR_TYPE_A, glue_cb, &pr->glue[0]);
+		pr->glue[1].q = resolver_query(d->res, &d->regs[pr->idx].addr, pr->ans.target,
+					       LDNS_RR_TYPE_AAAA, glue_cb, &pr->glue[1]);
+		pr->glue_pending = (pr->glue[0].q != NULL) + (pr->glue[1].q != NULL);
+		if (pr->glue_pending)
+			return;
+	}
+	peer_reg_done(pr);
+}
+
+/* Log a peer's failure state when it changes. */
+static void peer_set_fail(struct client_peer *p, enum peer_fail f, const char *detail)
+{
+	struct client_dev *d = p->dev;
+
+	if (p->fail == f)
+		return;
+	switch (f) {
+	case PF_NONE:
+		log_debug("%s: peer %s resolves again", d->cfg.device, p->short_key);
+		break;
+	case PF_NO_ANSWER:
+		/* Registry-level logs already say which registry is silent. */
+		log_debug("%s: peer %s: no answer from any registry", d->cfg.device, p->short_key);
+		break;
+	case PF_UNKNOWN:
+		log_info("%s: peer %s: not known to the registries (%s)", d->cfg.device, p->short_key, detail);
+		break;
+	case PF_BAD_ANSWER:
+		log_warnx("%s: peer %s: unusable answer from the registries (%s)", d->cfg.device,
+			  p->short_key, detail);
+		break;
+	case PF_SET_FAILED:
+		log_warnx("%s: peer %s: cannot set endpoint: %s", d->cfg.device, p->short_key, detail);
+		break;
+	}
+	p->fail = f;
+}
+
+/* Grow the backoff after a round that brought nothing new. */
+static void peer_backoff(struct client_peer *p)
+{
+	unsigned int skip;
+
+	p->failures++;
+	skip = p->failures >= 3 ? BACKOFF_MAX_SKIP : (1u << (p->failures - 1)) - 1;
+	p->skip = skip > BACKOFF_MAX_SKIP ? BACKOFF_MAX_SKIP : skip;
+}
+
+/* Reset the backoff: the answer changed or the tunnel works. */
+static void peer_backoff_reset(struct client_peer *p)
+{
+	p->failures = 0;
+	p->skip = 0;
+}
+
+/* Finish a peer's round. */
+static void peer_finish(struct client_peer *p)
+{
+	struct client_dev *d = p->dev;
+
+	if (--d->pending == 0 && !d->get_op)
+		dev_cycle_end(d);
+}
+
+/* The device took (or refused) the new endpoint. */
+static void set_cb(int err, void *arg)
+{
+	struct client_peer *p = arg;
+	struct client_dev *d = p->dev;
+	char old[ADDR_STRLEN], new[ADDR_STRLEN];
+
+	p->set_op = NULL;
+	if (err) {
+		d->set_errors++;
+		p->result = "set-failed";
+		peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
+		peer_backoff(p);
+	} else {
+		const struct peer_reg *pr = &p->regs[p->set_from];
+
+		addr_format(&p->endpoint, old, sizeof(old));
+		addr_format(&p->set_target, new, sizeof(new));
+		if (pr->ans.has_seen)
+			log_info("%s: peer %s endpoint %s -> %s (registry %s, seen %llus ago)", d->cfg.device,
+				 p->short_key, old, new, d->regs[p->set_from].name,
+				 (unsigned long long)pr->ans.seen);
+		else
+			log_info("%s: peer %s endpoint %s -> %s (registry %s)", d->cfg.device, p->short_key,
+				 old, new, d->regs[p->set_from].name);
+		p->endpoint = p->set_target;
+		p->endpoint_set = p->set_target;
+		p->endpoint_set_wall = time(NULL);
+		p->result = "set";
+		d->updates++;
+		d->cur_updated++;
+		peer_set_fail(p, PF_NONE, NULL);
+	}
+	peer_finish(p);
+}
+
+/* All registries answered (or failed) for a peer: choose and maybe set. */
+static void peer_round_done(struct client_peer *p)
+{
+	struct client_dev *d = p->dev;
+	size_t n = d->cfg.n_registries;
+	const struct client_answer **answers = d->answers;
+	struct client_choice choice;
+	union sockaddr_any current = p->endpoint;
+	enum client_answer_status summary = CLIENT_ANSWER_NONE;
+	unsigned int n_ok = 0, n_unknown = 0, n_bad = 0;
+	bool changed;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct client_answer *a = &p->regs[i].ans;
+
+		answers[i] = a;
+		if (a->status == CLIENT_ANSWER_OK)
+			n_ok++;
+		else if (a->status == CLIENT_ANSWER_NXDOMAIN || a->status == CLIENT_ANSWER_NODATA)
+			n_unknown++;
+		else if (a->status != CLIENT_ANSWER_NONE)
+			n_bad++;
+	}
+	addr_unmap_v4(&current);
+	client_answer_choose(answers, n, &current, &choice);
+	if (choice.nat_symmetric != p->nat_symmetric)
+		log_info("%s: peer %s: %s", d->cfg.device, p->short_key,
+			 choice.nat_symmetric ? "registries see different ports: NAT is endpoint-dependent (symmetric), hole punching will likely fail"
+					      : "registries agree on its port again");
+	p->nat_symmetric = choice.nat_symmetric;
+	p->nat_consistent = !choice.nat_symmetric && n_ok >= 2;
+
+	/* What the registries said, reduced to compare with the last round. */
+	if (choice.index >= 0)
+		summary = CLIENT_ANSWER_OK;
+	else if (n_unknown)
+		summary = CLIENT_ANSWER_NXDOMAIN;
+	else if (n_bad || n_ok)
+		summary = CLIENT_ANSWER_BAD;
+	changed = summary != p->last_status ||
+		  (choice.index >= 0 && !addr_equal(&choice.endpoint, &p->last_answer));
+	p->last_status = summary;
+	if (choice.index >= 0)
+		p->last_answer = choice.endpoint;
+	else
+		memset(&p->last_answer, 0, sizeof(p->last_answer));
+	if (changed)
+		peer_backoff_reset(p);
+
+	if (choice.index < 0) {
+		if (summary == CLIENT_ANSWER_NONE) {
+			p->result = "no-answer";
+			peer_set_fail(p, PF_NO_ANSWER, NULL);
+		} else if (summary == CLIENT_ANSWER_NXDOMAIN) {
+			p->result = "unknown";
+			peer_set_fail(p, PF_UNKNOWN, "NXDOMAIN or no SRV");
+		} else {
+			p->result = "bad-answer";
+			peer_set_fail(p, PF_BAD_ANSWER, n_ok ? "SRV target without addresses" :
+					  "error rcode or inconsistent records");
+		}
+		peer_backoff(p);
+		peer_finish(p);
+		return;
+	}
+	if (addr_equal(&choice.endpoint, &current)) {
+		p->result = "unchanged";
+		peer_set_fail(p, PF_NONE, NULL);
+		peer_backoff(p);
+		peer_finish(p);
+		return;
+	}
+
+	struct wg_peer_update up;
+	memset(&up, 0, sizeof(up));
+	memcpy(up.public_key, p->key, WG_KEY_LEN);
+	up.endpoint = choice.endpoint;
+	up.persistent_keepalive = d->cfg.keepalive > 0 ? d->cfg.keepalive : -1;
+	p->set_target = choice.endpoint;
+	p->set_from = choice.index;
+	p->set_op = wg_set_peer(d->c->wg, d->cfg.device, d->cfg.backend, &up, set_cb, p);
+	if (!p->set_op) {
+		int err = errno ? -errno : -ENOMEM;
+
+		d->set_errors++;
+		p->result = "set-failed";
+		peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
+		peer_backoff(p);
+		peer_finish(p);
+	}
+}
+
+/* Start a peer's round: an SRV query at every registry. */
+static void peer_round_start(struct client_peer *p)
+{
+	struct client_dev *d = p->dev;
+	char qname[DNAME_STRLEN + 32];
+	time_t now = time(NULL);
+
+	d->pending++;
+	d->cur_queried++;
+	/* One extra count so that synchronous failures cannot finish the round early. */
+	p->pending = 1;
+	if (client_answer_qname(p->key, d->cfg.zone, qname, sizeof(qname)) == 0) {
+		for (size_t i = 0; i < d->cfg.n_registries; i++) {
+			struct peer_reg *pr = &p->regs[i];
+
+			memset(&pr->ans, 0, sizeof(pr->ans));
+			pr->err = 0;
+			pr->glue_pending = 0;
+			pr->active = true;
+			pr->last_query_wall = now;
+			pr->q = resolver_query(d->res, &d->regs[i].addr, qname, LDNS_RR_TYPE_SRV, srv_cb, pr);
+			if (pr->q)
+				p->pending++;
+			else
+				pr->err = errno ? -errno : -ENOMEM;
+		}
+	}
+	if (--p->pending == 0)
+		peer_round_done(p);
+}
+
+/* Bring the peer table in line with a device reading. */
+static int dev_update_peers(struct client_dev *d, const struct wg_device *wd)
+{
+	struct client_peer **np = calloc(wd->n_peers ? wd->n_peers : 1, sizeof(*np));
+	size_t n = 0;
+
+	if (!np)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_peers; i++)
+		d->peers[i]->seen_this_read = false;
+	for (size_t i = 0; i < wd->n_peers; i++) {
+		const struct wg_peer *wp = &wd->peers[i];
+		struct client_peer *p = dev_find_peer(d, wp->public_key);
+
+		if (p && p->seen_this_read)
+			continue;   /* duplicate key in a reading: keep the first */
+		if (!p) {
+			p = peer_new(d, wp->public_key);
+			if (!p) {
+				for (size_t j = 0; j < n; j++)
+					if (!dev_find_peer(d, np[j]->key))
+						peer_free(np[j]);
+				free(np);
+				return -ENOMEM;
+			}
+		}
+		p->seen_this_read = true;
+		p->endpoint = wp->endpoint;
+		p->handshake_sec = wp->last_handshake_sec;
+		p->keepalive = wp->persistent_keepalive;
+		np[n++] = p;
+	}
+	for (size_t i = 0; i < d->n_peers; i++)
+		if (!d->peers[i]->seen_this_read)
+			peer_free(d->peers[i]);
+	free(d->peers);
+	qsort(np, n, sizeof(*np), peer_key_cmp);
+	/* Drop duplicates that slipped in as two new entries with one key. */
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (w && memcmp(np[w - 1]->key, np[i]->key, WG_KEY_LEN) == 0) {
+			peer_free(np[i]);
+			continue;
+		}
+		np[w++] = np[i];
+	}
+	d->peers = np;
+	d->n_peers = w;
+	return 0;
+}
+
+/* Classify every peer and start rounds for the candidates that are not backing off. */
+static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	d->pending++;   /* guard while starting */
+	for (size_t i = 0; i < wd->n_peers; i++) {
+		struct client_peer *p = dev_find_peer(d, wd->peers[i].public_key);
+		enum client_peer_class cls;
+
+		if (!p || p->pending || p->set_op)
+			continue;
+		cls = client_answer_classify(&wd->peers[i], now, d->cfg.handshake_timeout_ms,
+					     (const uint8_t(*)[WG_KEY_LEN])d->cfg.exclude, d->cfg.n_exclude,
+					     d->cfg.registries, d->cfg.n_registries);
+		p->cls = cls;
+		if (cls != CLIENT_PEER_CANDIDATE) {
+			peer_backoff_reset(p);
+			if (p->fail != PF_NONE)
+				p->fail = PF_NONE;
+			continue;
+		}
+		d->cur_candidates++;
+		if (p->skip) {
+			p->skip--;
+			p->result = "backoff";
+			continue;
+		}
+		peer_round_start(p);
+	}
+	if (--d->pending == 0)
+		dev_cycle_end(d);
+}
+
+/* The device reading arrived. */
+static void dev_get_cb(int err, struct wg_device *wd, void *arg)
+{
+	struct client_dev *d = arg;
+
+	d->get_op = NULL;
+	if (!err) {
+		err = dev_update_peers(d, wd);
+	}
+	if (err) {
+		if (err != d->dev_err)
+			log_warnx("%s: cannot read the device: %s", d->cfg.device, wg_strerror(err));
+		d->dev_err = err;
+		wg_device_free(wd);
+		dev_cycle_end(d);
+		return;
+	}
+	if (d->dev_err)
+		log_info("%s: device readable again", d->cfg.device);
+	d->dev_err = 0;
+	d->dev_ok_once = true;
+	dev_start_rounds(d, wd);
+	wg_device_free(wd);
+}
+
+/* Cycle timer: read the device. */
+static void dev_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client_dev *d = arg;
+
+	d->running = true;
+	d->cycle_start_ms = mono_ms();
+	d->cur_candidates = d->cur_queried = d->cur_updated = 0;
+	for (size_t i = 0; i < d->cfg.n_registries; i++)
+		d->regs[i].cycle_responses = d->regs[i].cycle_failures = 0;
+	d->get_op = wg_get_device(d->c->wg, d->cfg.device, d->cfg.backend, dev_get_cb, d);
+	if (!d->get_op) {
+		int err = errno ? -errno : -ENOMEM;
+
+		if (err != d->dev_err)
+			log_warnx("%s: cannot read the device: %s", d->cfg.device, wg_strerror(err));
+		d->dev_err = err;
+		dev_cycle_end(d);
+	}
+}
+
+/* Update a registry's reachability from this cycle and log transitions only. */
+static void registry_cycle_end(struct client_dev *d, struct client_registry *reg)
+{
+	enum reg_state st;
+
+	if (reg->cycle_responses)
+		st = REG_UP;
+	else if (reg->cycle_failures)
+		st = REG_DOWN;
+	else
+		return;     /* not asked this cycle: keep what we knew */
+	if (st == reg->state)
+		return;
+	if (st == REG_DOWN)
+		log_warnx("%s: registry %s is not answering: %s", d->cfg.device, reg->name,
+			  strerror(-reg->last_err));
+	else if (reg->state == REG_DOWN)
+		log_info("%s: registry %s is answering again", d->cfg.device, reg->name);
+	else
+		log_debug("%s: registry %s is answering", d->cfg.device, reg->name);
+	reg->state = st;
+}
+
+/* A cycle has finished: record it and schedule the next one. */
+static void dev_cycle_end(struct client_dev *d)
+{
+	d->running = false;
+	d->cycles++;
+	d->last_cycle_wall = time(NULL);
+	d->last_cycle_ms = mono_ms() - d->cycle_start_ms;
+	d->last_candidates = d->cur_candidates;
+	d->last_queried = d->cur_queried;
+	d->last_updated = d->cur_updated;
+	for (size_t i = 0; i < d->cfg.n_registries; i++)
+		registry_cycle_end(d, &d->regs[i]);
+	log_debug("%s: cycle %llu: %u candidates, %u queried, %u endpoints set, %llu ms", d->cfg.device,
+		  (unsigned long long)d->cycles, d->last_candidates, d->last_queried, d->last_updated,
+		  (unsigned long long)d->last_cycle_ms);
+	dev_schedule(d, false);
+}
+
+/* Create one section's state and start its first cycle right away. */
+static int dev_new(struct client *c, const struct config_client *cc, struct client_dev **out,
+		   struct strbuf *err)
+{
+	struct client_dev *d = calloc(1, sizeof(*d));
+	struct resolver_opts ro;
+	int ret = -ENOMEM;
+
+	if (!d) {
+		strbuf_printf(err, "[client %s]: out of memory\n", cc->device);
+		return -ENOMEM;
+	}
+	d->c = c;
+	if (config_client_copy(&d->cfg, cc) < 0)
+		goto fail;
+	if (!d->cfg.interval_ms)
+		d->cfg.interval_ms = DEFAULT_INTERVAL_MS;
+	if (!d->cfg.n_registries) {
+		strbuf_printf(err, "[client %s]: no registry configured\n", cc->device);
+		ret = -EINVAL;
+		goto fail;
+	}
+	d->regs = calloc(d->cfg.n_registries, sizeof(*d->regs));
+	d->answers = calloc(d->cfg.n_registries, sizeof(*d->answers));
+	if (!d->regs || !d->answers)
+		goto fail;
+	for (size_t i = 0; i < d->cfg.n_registries; i++) {
+		d->regs[i].addr = d->cfg.registries[i];
+		addr_format(&d->regs[i].addr, d->regs[i].name, sizeof(d->regs[i].name));
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.timeout_ms = d->cfg.timeout_ms;
+	ro.max_inflight = d->cfg.max_inflight;
+	d->res = resolver_new(c->base, &ro);
+	d->timer = evtimer_new(c->base, dev_timer_cb, d);
+	if (!d->res || !d->timer)
+		goto fail;
+	dev_schedule(d, true);
+	*out = d;
+	return 0;
+fail:
+	if (ret == -ENOMEM)
+		strbuf_printf(err, "[client %s]: out of memory\n", cc->device);
+	dev_free(d);
+	return ret;
+}
+
+/* Build the sections for cfg, reusing unchanged ones from old (may be NULL). */
+static int client_build(struct client *c, const struct config *cfg, struct client_dev ***out,
+			bool **reused, struct strbuf *err)
+{
+	struct client_dev **devs = calloc(cfg->n_clients ? cfg->n_clients : 1, sizeof(*devs));
+	bool *used = calloc(c->n_devs ? c->n_devs : 1, sizeof(*used));
+	int ret = 0;
+
+	if (!devs || !used) {
+		strbuf_puts(err, "client: out of memory\n");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_clients; i++) {
+		const struct config_client *cc = &cfg->clients[i];
+
+		for (size_t j = 0; j < c->n_devs; j++) {
+			if (!used[j] && config_client_equal(&c->devs[j]->cfg, cc)) {
+				used[j] = true;
+				devs[i] = c->devs[j];
+				break;
+			}
+		}
+		if (devs[i])
+			continue;
+		ret = dev_new(c, cc, &devs[i], err);
+		if (ret < 0)
+			goto fail;
+	}
+	*out = devs;
+	*reused = used;
+	return 0;
+fail:
+	if (devs) {
+		for (size_t i = 0; i < cfg->n_clients; i++) {
+			bool kept = false;
+
+			for (size_t j = 0; j < c->n_devs; j++)
+				kept |= devs[i] == c->devs[j];
+			if (!kept)
+				dev_free(devs[i]);
+		}
+	}
+	free(devs);
+	free(used);
+	return ret;
+}
+
+/* Create the client role. */
+int client_new(struct event_base *base, struct wg_ctx *wg, const struct config *cfg,
+	       struct client **out, struct strbuf *err)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	bool *used = NULL;
+	int ret;
+
+	if (!c) {
+		strbuf_puts(err, "client: out of memory\n");
+		return -ENOMEM;
+	}
+	c->base = base;
+	c->wg = wg;
+	ret = client_build(c, cfg, &c->devs, &used, err);
+	if (ret < 0) {
+		free(c);
+		return ret;
+	}
+	free(used);
+	c->n_devs = cfg->n_clients;
+	*out = c;
+	return 0;
+}
+
+/* Apply a new configuration by difference. */
+int client_apply(struct client *c, const struct config *cfg, struct strbuf *err)
+{
+	struct client_dev **devs;
+	bool *used;
+	int ret = client_build(c, cfg, &devs, &used, err);
+
+	if (ret < 0)
+		return ret;
+	for (size_t j = 0; j < c->n_devs; j++) {
+		if (!used[j]) {
+			log_info("client %s: section removed or changed, restarting it", c->devs[j]->cfg.device);
+			dev_free(c->devs[j]);
+		}
+	}
+	free(used);
+	free(c->devs);
+	c->devs = devs;
+	c->n_devs = cfg->n_clients;
+	return 0;
+}
+
+/* Stop and free. */
+void client_free(struct client *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_devs; i++)
+		dev_free(c->devs[i]);
+	free(c->devs);
+	free(c);
+}
+
+/* Append an address as a JSON string, or null for none. */
+static void json_addr(struct strbuf *out, const union sockaddr_any *a)
+{
+	char buf[ADDR_STRLEN];
+
+	if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6) {
+		strbuf_puts(out, "null");
+		return;
+	}
+	strbuf_json_string(out, addr_format(a, buf, sizeof(buf)));
+}
+
+/* Append a wall-clock time (seconds) or null for never. */
+static void json_time(struct strbuf *out, time_t t)
+{
+	if (t)
+		strbuf_printf(out, "%lld", (long long)t);
+	else
+		strbuf_puts(out, "null");
+}
+
+/* Reachability of a registry as JSON. */
+static const char *reg_state_json(enum reg_state s)
+{
+	return s == REG_UP ? "true" : s == REG_DOWN ? "false" : "null";
+}
+
+/* Text of a peer's NAT note. */
+static const char *peer_nat_note(const struct client_peer *p)
+{
+	return p->nat_symmetric ? "symmetric" : p->nat_consistent ? "consistent" : "unknown";
+}
+
+/* Result of one peer's query at one registry, as a word. */
+static const char *peer_reg_result(const struct peer_reg *pr)
+{
+	if (!pr->active)
+		return "none";
+	if (pr->q || pr->glue_pending)
+		return "pending";
+	if (pr->err == -ETIMEDOUT)
+		return "timeout";
+	if (pr->err)
+		return "error";
+	return client_answer_status_name(pr->ans.status);
+}
+
+/* One peer as JSON. */
+static void peer_json(const struct client_dev *d, const struct client_peer *p, time_t now,
+		      struct strbuf *out)
+{
+	char b64[KEY_B64_LEN + 1];
+
+	key_to_base64(p->key, b64);
+	strbuf_puts(out, "{\"public_key\":");
+	strbuf_json_string(out, b64);
+	strbuf_printf(out, ",\"class\":\"%s\",\"handshake_age_s\":", client_peer_class_name(p->cls));
+	if (p->handshake_sec)
+		strbuf_printf(out, "%lld", (long long)(now - p->handshake_sec));
+	else
+		strbuf_puts(out, "null");
+	strbuf_puts(out, ",\"endpoint\":");
+	json_addr(out, &p->endpoint);
+	strbuf_puts(out, ",\"endpoint_set\":");
+	json_addr(out, &p->endpoint_set);
+	strbuf_puts(out, ",\"endpoint_set_at\":");
+	json_time(out, p->endpoint_set_wall);
+	strbuf_printf(out, ",\"result\":\"%s\",\"nat\":\"%s\",\"backoff\":{\"failures\":%u,\"skip_cycles\":%u,\"next_query_in_ms\":%llu}",
+		      p->result, peer_nat_note(p), p->failures, p->skip,
+		      (unsigned long long)p->skip * d->cfg.interval_ms);
+	strbuf_puts(out, ",\"registries\":[");
+	for (size_t i = 0; i < d->cfg.n_registries; i++) {
+		const struct peer_reg *pr = &p->regs[i];
+
+		strbuf_puts(out, i ? ",{\"address\":" : "{\"address\":");
+		strbuf_json_string(out, d->regs[i].name);
+		strbuf_puts(out, ",\"last_query\":");
+		json_time(out, pr->active ? pr->last_query_wall : 0);
+		strbuf_printf(out, ",\"result\":\"%s\",\"endpoint\":", peer_reg_result(pr));
+		if (pr->ans.status == CLIENT_ANSWER_OK && pr->ans.n_addrs)
+			json_addr(out, &pr->ans.addrs[0]);
+		else
+			strbuf_puts(out, "null");
+		strbuf_puts(out, ",\"port\":");
+		if (pr->ans.status == CLIENT_ANSWER_OK)
+			strbuf_printf(out, "%u", pr->ans.port);
+		else
+			strbuf_puts(out, "null");
+		strbuf_puts(out, ",\"seen\":");
+		if (pr->ans.has_seen)
+			strbuf_printf(out, "%llu", (unsigned long long)pr->ans.seen);
+		else
+			strbuf_puts(out, "null");
+		strbuf_printf(out, ",\"rtt_ms\":%.3f}", (double)pr->rtt_us / 1000.0);
+	}
+	strbuf_puts(out, "]}");
+}
+
+/* Append the status as JSON. */
+void client_status_json(const struct client *c, struct strbuf *out)
+{
+	time_t now = time(NULL);
+
+	strbuf_puts(out, "{\"devices\":[");
+	for (size_t i = 0; i < c->n_devs; i++) {
+		const struct client_dev *d = c->devs[i];
+
+		if (i)
+			strbuf_puts(out, ",");
+		strbuf_puts(out, "{\"device\":");
+		strbuf_json_string(out, d->cfg.device);
+		strbuf_printf(out, ",\"backend\":\"%s\",\"zone\":", wg_backend_name(d->cfg.backend));
+		strbuf_json_string(out, d->cfg.zone);
+		strbuf_printf(out, ",\"interval_ms\":%u,\"handshake_timeout_ms\":%u,\"keepalive\":%d",
+			      d->cfg.interval_ms, d->cfg.handshake_timeout_ms, d->cfg.keepalive);
+		strbuf_puts(out, ",\"device_error\":");
+		strbuf_json_string(out, d->dev_err ? wg_strerror(d->dev_err) : NULL);
+		strbuf_printf(out, ",\"cycles\":%llu,\"cycle_running\":%s,\"endpoint_updates\":%llu,\"set_errors\":%llu",
+			      (unsigned long long)d->cycles, d->running ? "true" : "false",
+			      (unsigned long long)d->updates, (unsigned long long)d->set_errors);
+		strbuf_puts(out, ",\"last_cycle\":{\"at\":");
+		json_time(out, d->last_cycle_wall);
+		strbuf_printf(out, ",\"duration_ms\":%llu,\"candidates\":%u,\"queried\":%u,\"updated\":%u}",
+			      (unsigned long long)d->last_cycle_ms, d->last_candidates, d->last_queried,
+			      d->last_updated);
+		strbuf_printf(out, ",\"queries_in_flight\":%zu,\"queries_queued\":%zu",
+			      resolver_inflight(d->res), resolver_queued(d->res));
+		strbuf_puts(out, ",\"registries\":[");
+		for (size_t j = 0; j < d->cfg.n_registries; j++) {
+			const struct client_registry *reg = &d->regs[j];
+
+			strbuf_puts(out, j ? ",{\"address\":" : "{\"address\":");
+			strbuf_json_string(out, reg->name);
+			strbuf_printf(out, ",\"reachable\":%s,\"latency_ms\":%.3f,\"last_rtt_ms\":%.3f",
+				      reg_state_json(reg->state), (double)reg->avg_rtt_us / 1000.0,
+				      (double)reg->last_rtt_us / 1000.0);
+			strbuf_printf(out, ",\"queries\":%llu,\"responses\":%llu,\"failures\":%llu,\"last_error\":",
+				      (unsigned long long)reg->queries, (unsigned long long)reg->responses,
+				      (unsigned long long)reg->failures);
+			strbuf_json_string(out, reg->last_err ? strerror(-reg->last_err) : NULL);
+			strbuf_puts(out, ",\"last_response\":");
+			json_time(out, reg->last_response_wall);
+			strbuf_puts(out, "}");
+		}
+		strbuf_puts(out, "],\"peers\":[");
+		for (size_t j = 0; j < d->n_peers; j++) {
+			if (j)
+				strbuf_puts(out, ",");
+			peer_json(d, d->peers[j], now, out);
+		}
+		strbuf_puts(out, "]}");
+	}
+	strbuf_puts(out, "]}");
+}
+
+/* Write a metric's HELP and TYPE lines. */
+static void metric_head(struct strbuf *out, const char *name, const char *type, const char *help)
+{
+	strbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Append Prometheus metrics. */
+void client_metrics(const struct client *c, struct strbuf *out)
+{
+	static const char *const classes[] = { "candidate", "fresh", "excluded", "registry" };
+	time_t now = time(NULL);
+
+	metric_head(out, "wgsd_client_cycles_total", "counter", "Client cycles completed.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		strbuf_printf(out, "wgsd_client_cycles_total{device=\"%s\"} %llu\n", c->devs[i]->cfg.device,
+			      (unsigned long long)c->devs[i]->cycles);
+	metric_head(out, "wgsd_client_endpoint_updates_total", "counter", "Peer endpoints set by the client.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		strbuf_printf(out, "wgsd_client_endpoint_updates_total{device=\"%s\"} %llu\n",
+			      c->devs[i]->cfg.device, (unsigned long long)c->devs[i]->updates);
+	metric_head(out, "wgsd_client_set_errors_total", "counter", "Endpoint updates the device refused.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		strbuf_printf(out, "wgsd_client_set_errors_total{device=\"%s\"} %llu\n",
+			      c->devs[i]->cfg.device, (unsigned long long)c->devs[i]->set_errors);
+	metric_head(out, "wgsd_client_device_up", "gauge", "1 when the last device read succeeded.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		strbuf_printf(out, "wgsd_client_device_up{device=\"%s\"} %d\n", c->devs[i]->cfg.device,
+			      c->devs[i]->dev_ok_once && !c->devs[i]->dev_err);
+	metric_head(out, "wgsd_client_last_cycle_seconds", "gauge", "Duration of the last cycle.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		strbuf_printf(out, "wgsd_client_last_cycle_seconds{device=\"%s\"} %.3f\n",
+			      c->devs[i]->cfg.device, (double)c->devs[i]->last_cycle_ms / 1000.0);
+	metric_head(out, "wgsd_client_peers", "gauge", "Peers by class.");
+	for (size_t i = 0; i < c->n_devs; i++) {
+		const struct client_dev *d = c->devs[i];
+		size_t count[4] = { 0 };
+
+		for (size_t j = 0; j < d->n_peers; j++)
+			count[d->peers[j]->cls]++;
+		for (size_t k = 0; k < 4; k++)
+			strbuf_printf(out, "wgsd_client_peers{device=\"%s\",class=\"%s\"} %zu\n", d->cfg.device,
+				      classes[k], count[k]);
+	}
+	metric_head(out, "wgsd_client_registry_up", "gauge", "1 when the registry answered in its last cycle.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		for (size_t j = 0; j < c->devs[i]->cfg.n_registries; j++)
+			strbuf_printf(out, "wgsd_client_registry_up{device=\"%s\",registry=\"%s\"} %d\n",
+				      c->devs[i]->cfg.device, c->devs[i]->regs[j].name,
+				      c->devs[i]->regs[j].state == REG_UP);
+	metric_head(out, "wgsd_client_registry_latency_seconds", "gauge", "Moving average of the registry's response time.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		for (size_t j = 0; j < c->devs[i]->cfg.n_registries; j++)
+			strbuf_printf(out, "wgsd_client_registry_latency_seconds{device=\"%s\",registry=\"%s\"} %.6f\n",
+				      c->devs[i]->cfg.device, c->devs[i]->regs[j].name,
+				      (double)c->devs[i]->regs[j].avg_rtt_us / 1e6);
+	metric_head(out, "wgsd_client_registry_queries_total", "counter", "Queries sent to the registry.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		for (size_t j = 0; j < c->devs[i]->cfg.n_registries; j++)
+			strbuf_printf(out, "wgsd_client_registry_queries_total{device=\"%s\",registry=\"%s\"} %llu\n",
+				      c->devs[i]->cfg.device, c->devs[i]->regs[j].name,
+				      (unsigned long long)c->devs[i]->regs[j].queries);
+	metric_head(out, "wgsd_client_registry_failures_total", "counter", "Queries that got no matching response.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		for (size_t j = 0; j < c->devs[i]->cfg.n_registries; j++)
+			strbuf_printf(out, "wgsd_client_registry_failures_total{device=\"%s\",registry=\"%s\"} %llu\n",
+				      c->devs[i]->cfg.device, c->devs[i]->regs[j].name,
+				      (unsigned long long)c->devs[i]->regs[j].failures);
+	metric_head(out, "wgsd_client_peer_handshake_age_seconds", "gauge", "Seconds since the peer's last handshake.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		for (size_t j = 0; j < c->devs[i]->n_peers; j++) {
+			const struct client_peer *p = c->devs[i]->peers[j];
+			char b64[KEY_B64_LEN + 1];
+
+			if (!p->handshake_sec)
+				continue;
+			key_to_base64(p->key, b64);
+			strbuf_printf(out, "wgsd_client_peer_handshake_age_seconds{device=\"%s\",peer=\"%s\"} %lld\n",
+				      c->devs[i]->cfg.device, b64, (long long)(now - p->handshake_sec));
+		}
+	metric_head(out, "wgsd_client_peer_backoff_cycles", "gauge", "Cycles the peer will still be skipped.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		for (size_t j = 0; j < c->devs[i]->n_peers; j++) {
+			const struct client_peer *p = c->devs[i]->peers[j];
+			char b64[KEY_B64_LEN + 1];
+
+			if (p->cls != CLIENT_PEER_CANDIDATE)
+				continue;
+			key_to_base64(p->key, b64);
+			strbuf_printf(out, "wgsd_client_peer_backoff_cycles{device=\"%s\",peer=\"%s\"} %u\n",
+				      c->devs[i]->cfg.device, b64, p->skip);
+		}
+	metric_head(out, "wgsd_client_peer_nat_symmetric", "gauge", "1 when registries saw different ports for the peer.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		for (size_t j = 0; j < c->devs[i]->n_peers; j++) {
+			const struct client_peer *p = c->devs[i]->peers[j];
+			char b64[KEY_B64_LEN + 1];
+
+			if (p->cls != CLIENT_PEER_CANDIDATE)
+				continue;
+			key_to_base64(p->key, b64);
+			strbuf_printf(out, "wgsd_client_peer_nat_symmetric{device=\"%s\",peer=\"%s\"} %d\n",
+				      c->devs[i]->cfg.device, b64, p->nat_symmetric);
+		}
+}
