@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Fuzz the client's reading of registry responses: any packet gives a status, never a crash,
+ * and an endpoint only when the answer really is for the peer asked about. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "client-answer.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t key[WG_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+						 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+	struct client_answer ans;
+	ldns_pkt *pkt = NULL;
+
+	if (ldns_wire2pkt(&pkt, data, size) != LDNS_STATUS_OK)
+		return 0;
+	client_answer_parse_srv(pkt, key, "example.com.", &ans);
+	if (ans.status == CLIENT_ANSWER_OK) {
+		if (ans.port == 0 || ans.n_addrs > CLIENT_ANSWER_MAX_ADDRS)
+			abort();
+		(void)client_answer_add_addrs(pkt, &ans);
+		if (ans.n_addrs > CLIENT_ANSWER_MAX_ADDRS)
+			abort();
+		const struct client_answer *list[2] = { &ans, NULL };
+		struct client_choice choice;
+		client_answer_choose(list, 2, NULL, &choice);
+		if (choice.index == 0 && addr_port(&choice.endpoint) != ans.port)
+			abort();
+	}
+	ldns_pkt_free(pkt);
+	return 0;
+}
