@@ -1,0 +1,839 @@
+/* SPDX-License-Identifier: MIT */
+/* DNS query parsing, zone snapshots and answers, checked by parsing every response with ldns. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "check.h"
+#include "config.h"
+#include "dns-answer.h"
+#include "dns-query.h"
+#include "wg.h"
+#include "zone.h"
+
+#define NOW 1700000000
+
+static uint8_t keys[8][WG_KEY_LEN];
+static char b32[8][KEY_B32_LEN + 1];
+
+/* Registry settings used by ask(); tests change them as needed. */
+static struct dns_answer_env env = { .access = ACCESS_ANY, .ttl = 30, .edns_size = 1232, .now = NOW };
+static union sockaddr_any src, local;
+static struct dns_client client = { .src = &src, .local = &local, .ifindex = 7 };
+static struct dns_answer_info info;
+
+/* Query options for ask(). */
+struct qopt {
+	uint16_t edns;        /* 0: no EDNS */
+	uint8_t edns_version;
+	uint16_t qclass;      /* 0: IN */
+	bool tcp;
+};
+
+/* Make a deterministic key from a seed. */
+static void make_key(uint8_t key[WG_KEY_LEN], int seed)
+{
+	for (int i = 0; i < WG_KEY_LEN; i++)
+		key[i] = (uint8_t)(seed * 37 + i * 11 + 1);
+	key[0] = (uint8_t)seed;
+	key[1] = (uint8_t)(seed >> 8);
+}
+
+/* Set an address from text (with port). */
+static void set_addr(union sockaddr_any *a, const char *text)
+{
+	if (addr_parse(text, 0, a) < 0)
+		abort();
+}
+
+/* Add a peer with endpoint (or NULL) and comma-free list of allowed IPs. */
+static struct wg_peer *add_peer(struct wg_device *dev, const uint8_t key[WG_KEY_LEN], const char *ep,
+				const char *const *ips, int64_t handshake)
+{
+	struct wg_peer *p = wg_device_add_peer(dev);
+	if (!p)
+		abort();
+	memcpy(p->public_key, key, WG_KEY_LEN);
+	if (ep)
+		set_addr(&p->endpoint, ep);
+	p->last_handshake_sec = handshake;
+	for (; ips && *ips; ips++) {
+		struct cidr c;
+		if (cidr_parse(*ips, false, &c) < 0 || wg_peer_add_allowed_ip(p, &c) < 0)
+			abort();
+	}
+	return p;
+}
+
+/* The test device: IPv4 peer, IPv6 peer, peer without endpoint, peer that never handshaked. */
+static struct wg_device *make_device(void)
+{
+	static const char *const ips0[] = { "10.0.0.1/32", NULL };
+	static const char *const ips1[] = { "10.0.0.2/32", "fd00::2/128", NULL };
+	static const char *const ips2[] = { "10.0.0.3/32", NULL };
+	static const char *const ips3[] = { "10.1.0.0/24", "fd00:1::/64", NULL };
+	struct wg_device *dev = wg_device_new();
+
+	snprintf(dev->name, sizeof(dev->name), "wgtest0");
+	dev->ifindex = 7;
+	dev->listen_port = 51820;
+	dev->has_public_key = true;
+	memcpy(dev->public_key, keys[7], WG_KEY_LEN);
+	add_peer(dev, keys[0], "192.0.2.1:51820", ips0, NOW - 42);
+	add_peer(dev, keys[1], "[2001:db8::2]:51821", ips1, NOW - 5);
+	add_peer(dev, keys[2], NULL, ips2, NOW - 1);
+	add_peer(dev, keys[3], "198.51.100.3:4000", ips3, 0);
+	return dev;
+}
+
+/* A zone section as config.c would produce it. */
+static void make_zone_cfg(struct config_zone *cz, const char *name)
+{
+	memset(cz, 0, sizeof(*cz));
+	snprintf(cz->name, sizeof(cz->name), "%s", name);
+	snprintf(cz->device, sizeof(cz->device), "wgtest0");
+	cz->refresh_ms = 1000;
+}
+
+/* Send one query through dns_answer and parse the response; NULL when nothing was sent. */
+static ldns_pkt *ask(const char *name, ldns_rr_type type, const struct qopt *o)
+{
+	static uint8_t out[65536];
+	ldns_pkt *qp = NULL, *rp = NULL;
+	uint8_t *wire = NULL;
+	size_t wlen = 0;
+
+	if (ldns_pkt_query_new_frm_str(&qp, name, type, o && o->qclass ? o->qclass : LDNS_RR_CLASS_IN, LDNS_RD) != LDNS_STATUS_OK)
+		abort();
+	ldns_pkt_set_id(qp, 0x1234);
+	if (o && o->edns) {
+		ldns_pkt_set_edns_udp_size(qp, o->edns);
+		ldns_pkt_set_edns_version(qp, o->edns_version);
+		ldns_pkt_set_edns_do(qp, true);
+	}
+	if (ldns_pkt2wire(&wire, qp, &wlen) != LDNS_STATUS_OK)
+		abort();
+	client.tcp = o && o->tcp;
+	size_t n = dns_answer(&env, &client, wire, wlen, out, sizeof(out), &info);
+	if (n) {
+		CHECK(ldns_wire2pkt(&rp, out, n) == LDNS_STATUS_OK);
+		if (rp)
+			CHECK(ldns_pkt_id(rp) == 0x1234 && ldns_pkt_qr(rp) && ldns_pkt_rd(rp));
+		if (!client.tcp && rp)
+			CHECK(n <= (o && o->edns ? (o->edns < env.edns_size ? (o->edns < 512 ? 512 : o->edns) : env.edns_size) : 512));
+	}
+	free(wire);
+	ldns_pkt_free(qp);
+	return rp;
+}
+
+/* Presentation form of an rdf (caller frees). */
+static char *rdf_str(const ldns_rdf *rdf)
+{
+	return ldns_rdf2str(rdf);
+}
+
+/* True when the rdf's text equals s. */
+static bool rdf_is(const ldns_rdf *rdf, const char *s)
+{
+	char *t = rdf_str(rdf);
+	bool ok = t && strcmp(t, s) == 0;
+	if (!ok)
+		fprintf(stderr, "  got \"%s\", want \"%s\"\n", t ? t : "(null)", s);
+	free(t);
+	return ok;
+}
+
+/* Number of records of a section. */
+static size_t count(const ldns_rr_list *l)
+{
+	return l ? ldns_rr_list_rr_count(l) : 0;
+}
+
+/* Name of B.Z / B._wireguard._udp.Z for key i. */
+static void names(int i, const char *zone, char *host, char *inst, size_t len)
+{
+	snprintf(host, len, "%s.%s", b32[i], zone);
+	snprintf(inst, len, "%s._wireguard._udp.%s", b32[i], zone);
+}
+
+/* PTR listing: one per published entry, targets in upper case, self included. */
+static void test_ptr(void)
+{
+	ldns_pkt *p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, NULL);
+	int seen[8] = { 0 };
+
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR && ldns_pkt_aa(p) && !ldns_pkt_tc(p));
+	CHECK(p && count(ldns_pkt_answer(p)) == 4);
+	for (size_t i = 0; p && i < count(ldns_pkt_answer(p)); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), i);
+		char *t = rdf_str(ldns_rr_rdf(rr, 0));
+		CHECK(ldns_rr_get_type(rr) == LDNS_RR_TYPE_PTR && ldns_rr_ttl(rr) == 30);
+		for (int k = 0; k < 8; k++) {
+			char want[300];
+			snprintf(want, sizeof(want), "%.56s._wireguard._udp.example.com.", b32[k]);
+			if (strcmp(t, want) == 0)
+				seen[k]++;
+		}
+		free(t);
+	}
+	CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 0 && seen[3] == 1 && seen[7] == 1);
+	ldns_pkt_free(p);
+}
+
+/* SRV with A/AAAA of B.Z and TXT of the instance in additional. */
+static void test_srv(void)
+{
+	char host[256], inst[256], want[300];
+	ldns_pkt *p;
+
+	names(0, "example.com.", host, inst, sizeof(host));
+	p = ask(inst, LDNS_RR_TYPE_SRV, NULL);
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR && ldns_pkt_aa(p));
+	CHECK(p && count(ldns_pkt_answer(p)) == 1 && count(ldns_pkt_additional(p)) == 2);
+	if (p && count(ldns_pkt_answer(p)) == 1 && count(ldns_pkt_additional(p)) == 2) {
+		ldns_rr *srv = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+		snprintf(want, sizeof(want), "%s", host);
+		CHECK(ldns_rr_get_type(srv) == LDNS_RR_TYPE_SRV);
+		CHECK(rdf_is(ldns_rr_rdf(srv, 0), "0") && rdf_is(ldns_rr_rdf(srv, 1), "0"));
+		CHECK(rdf_is(ldns_rr_rdf(srv, 2), "51820") && rdf_is(ldns_rr_rdf(srv, 3), want));
+		ldns_rr *a = ldns_rr_list_rr(ldns_pkt_additional(p), 0);
+		ldns_rr *txt = ldns_rr_list_rr(ldns_pkt_additional(p), 1);
+		CHECK(ldns_rr_get_type(a) == LDNS_RR_TYPE_A && rdf_is(ldns_rr_owner(a), host));
+		CHECK(rdf_is(ldns_rr_rdf(a, 0), "192.0.2.1"));
+		CHECK(ldns_rr_get_type(txt) == LDNS_RR_TYPE_TXT && rdf_is(ldns_rr_owner(txt), inst));
+	}
+	ldns_pkt_free(p);
+	/* IPv6 endpoint: AAAA in additional. */
+	names(1, "example.com.", host, inst, sizeof(host));
+	p = ask(inst, LDNS_RR_TYPE_SRV, NULL);
+	CHECK(p && count(ldns_pkt_additional(p)) == 2);
+	if (p && count(ldns_pkt_additional(p)) == 2) {
+		ldns_rr *a = ldns_rr_list_rr(ldns_pkt_additional(p), 0);
+		CHECK(ldns_rr_get_type(a) == LDNS_RR_TYPE_AAAA && rdf_is(ldns_rr_rdf(a, 0), "2001:db8::2"));
+		CHECK(rdf_is(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 2), "51821"));
+	}
+	ldns_pkt_free(p);
+}
+
+/* TXT strings: txtvers, pub, allowed, seen (absent for never). */
+static void test_txt(void)
+{
+	char host[256], inst[256], b64[KEY_B64_LEN + 1], want[300];
+	ldns_pkt *p;
+
+	names(1, "example.com.", host, inst, sizeof(host));
+	p = ask(inst, LDNS_RR_TYPE_TXT, NULL);
+	CHECK(p && count(ldns_pkt_answer(p)) == 1);
+	if (p && count(ldns_pkt_answer(p)) == 1) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+		key_to_base64(keys[1], b64);
+		snprintf(want, sizeof(want), "\"pub=%s\"", b64);
+		CHECK(ldns_rr_rd_count(rr) == 4);
+		CHECK(rdf_is(ldns_rr_rdf(rr, 0), "\"txtvers=1\""));
+		CHECK(rdf_is(ldns_rr_rdf(rr, 1), want));
+		CHECK(rdf_is(ldns_rr_rdf(rr, 2), "\"allowed=10.0.0.2/32,fd00::2/128\""));
+		CHECK(rdf_is(ldns_rr_rdf(rr, 3), "\"seen=5\""));
+	}
+	ldns_pkt_free(p);
+	names(3, "example.com.", host, inst, sizeof(host));
+	p = ask(inst, LDNS_RR_TYPE_TXT, NULL);
+	CHECK(p && count(ldns_pkt_answer(p)) == 1);
+	if (p && count(ldns_pkt_answer(p)) == 1) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+		CHECK(ldns_rr_rd_count(rr) == 3);
+		CHECK(rdf_is(ldns_rr_rdf(rr, 2), "\"allowed=10.1.0.0/24,fd00:1::/64\""));
+	}
+	ldns_pkt_free(p);
+	/* Self: seen=0. */
+	names(7, "example.com.", host, inst, sizeof(host));
+	p = ask(inst, LDNS_RR_TYPE_TXT, NULL);
+	CHECK(p && count(ldns_pkt_answer(p)) == 1);
+	if (p && count(ldns_pkt_answer(p)) == 1) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+		CHECK(ldns_rr_rd_count(rr) == 4 && rdf_is(ldns_rr_rdf(rr, 3), "\"seen=0\""));
+		CHECK(rdf_is(ldns_rr_rdf(rr, 2), "\"allowed=10.0.0.254/32\""));
+	}
+	ldns_pkt_free(p);
+}
+
+/* Expect rcode with n answers and the SOA in authority when negative. */
+static void expect(const char *name, ldns_rr_type type, ldns_pkt_rcode rcode, size_t n_answers,
+		   bool soa, int line)
+{
+	ldns_pkt *p = ask(name, type, NULL);
+
+	if (!p || ldns_pkt_get_rcode(p) != rcode || count(ldns_pkt_answer(p)) != n_answers ||
+	    (count(ldns_pkt_authority(p)) == 1) != soa ||
+	    (soa && ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)) != LDNS_RR_TYPE_SOA)) {
+		check_failures++;
+		fprintf(stderr, "line %d: %s type %d: rcode %d answers %zu authority %zu\n", line, name, type,
+			p ? (int)ldns_pkt_get_rcode(p) : -1, p ? count(ldns_pkt_answer(p)) : 0,
+			p ? count(ldns_pkt_authority(p)) : 0);
+	}
+	check_count++;
+	ldns_pkt_free(p);
+}
+
+#define EXPECT(name, type, rcode, n, soa) expect(name, type, rcode, n, soa, __LINE__)
+
+/* Addresses at both layouts, NODATA for the other family, NXDOMAIN for unknown names. */
+static void test_names(void)
+{
+	char host[256], inst[256], lower[256], unpadded[256];
+
+	names(0, "example.com.", host, inst, sizeof(host));
+	EXPECT(host, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT(inst, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT(host, LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, 0, true);
+	EXPECT(inst, LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, 0, true);
+	EXPECT(host, LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, 0, true);
+	EXPECT(host, LDNS_RR_TYPE_SRV, LDNS_RCODE_NOERROR, 0, true);
+	EXPECT(host, LDNS_RR_TYPE_ANY, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT(inst, LDNS_RR_TYPE_ANY, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT(inst, LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, 0, true);
+	names(1, "example.com.", host, inst, sizeof(host));
+	EXPECT(host, LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT(host, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 0, true);
+	/* Lower case and unpadded labels. */
+	for (size_t i = 0; host[i]; i++)
+		lower[i + 1] = 0, lower[i] = (char)((host[i] >= 'A' && host[i] <= 'Z') ? host[i] | 0x20 : host[i]);
+	EXPECT(lower, LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, 1, false);
+	snprintf(unpadded, sizeof(unpadded), "%.52s._wireguard._udp.example.com.", b32[1]);
+	EXPECT(unpadded, LDNS_RR_TYPE_SRV, LDNS_RCODE_NOERROR, 1, false);
+	snprintf(unpadded, sizeof(unpadded), "%.52s.example.com.", b32[1]);
+	EXPECT(unpadded, LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, 1, false);
+	/* A label that is not canonical base32 (spare bits set) is not a key. */
+	snprintf(unpadded, sizeof(unpadded), "%.51s7.example.com.", b32[1]);
+	EXPECT(unpadded, LDNS_RR_TYPE_AAAA, LDNS_RCODE_NXDOMAIN, 0, true);
+	/* Peer without endpoint, unknown key, other names. */
+	names(2, "example.com.", host, inst, sizeof(host));
+	EXPECT(host, LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, 0, true);
+	EXPECT(inst, LDNS_RR_TYPE_SRV, LDNS_RCODE_NXDOMAIN, 0, true);
+	names(5, "example.com.", host, inst, sizeof(host));
+	EXPECT(inst, LDNS_RR_TYPE_SRV, LDNS_RCODE_NXDOMAIN, 0, true);
+	EXPECT("nothing.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, 0, true);
+	EXPECT("a.b._wireguard._udp.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, 0, true);
+	EXPECT("ns1.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, 0, true);
+	EXPECT("_udp.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 0, true);
+	EXPECT("_wireguard._udp.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 0, true);
+	EXPECT("_wireguard._udp.example.com.", LDNS_RR_TYPE_ANY, LDNS_RCODE_NOERROR, 1, false);
+	/* Apex. */
+	EXPECT("example.com.", LDNS_RR_TYPE_SOA, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT("example.com.", LDNS_RR_TYPE_NS, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT("example.com.", LDNS_RR_TYPE_ANY, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT("example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 0, true);
+	/* Outside every zone and zone transfers: REFUSED without AA. */
+	EXPECT("example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, 0, false);
+	EXPECT("com.", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, 0, false);
+	EXPECT("xexample.com.", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, 0, false);
+	EXPECT("example.com.", LDNS_RR_TYPE_AXFR, LDNS_RCODE_REFUSED, 0, false);
+	EXPECT("example.com.", LDNS_RR_TYPE_IXFR, LDNS_RCODE_REFUSED, 0, false);
+	struct qopt ch = { .qclass = LDNS_RR_CLASS_CH };
+	ldns_pkt *p = ask("version.bind.", LDNS_RR_TYPE_TXT, &ch);
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_REFUSED && !ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+}
+
+/* Owner names keep the query's letter case; targets use upper-case B. */
+static void test_case(void)
+{
+	char q[300];
+	ldns_pkt *p;
+
+	snprintf(q, sizeof(q), "%s._WireGuard._UDP.ExAmPle.CoM.", b32[0]);
+	for (char *s = q; *s && s < q + 20; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s | 0x20);
+	p = ask(q, LDNS_RR_TYPE_SRV, NULL);
+	CHECK(p && count(ldns_pkt_answer(p)) == 1);
+	if (p && count(ldns_pkt_answer(p)) == 1) {
+		char host[300];
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+		CHECK(rdf_is(ldns_rr_owner(rr), q));
+		snprintf(host, sizeof(host), "%s.ExAmPle.CoM.", b32[0]);
+		CHECK(rdf_is(ldns_rr_rdf(rr, 3), host));
+		CHECK(rdf_is(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_additional(p), 1)), q));
+	}
+	ldns_pkt_free(p);
+	p = ask("_WIREGUARD._udp.EXAMPLE.com.", LDNS_RR_TYPE_PTR, NULL);
+	CHECK(p && count(ldns_pkt_answer(p)) == 4);
+	if (p && count(ldns_pkt_answer(p)) == 4) {
+		char want[300];
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+		CHECK(rdf_is(ldns_rr_owner(rr), "_WIREGUARD._udp.EXAMPLE.com."));
+		snprintf(want, sizeof(want), "%s._WIREGUARD._udp.EXAMPLE.com.", b32[7]);
+		CHECK(rdf_is(ldns_rr_rdf(rr, 0), want));
+	}
+	ldns_pkt_free(p);
+	p = ask("NoSuch.Example.COM.", LDNS_RR_TYPE_A, NULL);
+	CHECK(p && count(ldns_pkt_authority(p)) == 1);
+	if (p && count(ldns_pkt_authority(p)) == 1)
+		CHECK(rdf_is(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_authority(p), 0)), "Example.COM."));
+	ldns_pkt_free(p);
+}
+
+/* Build a raw query: header fields and a question for "example.com." A. */
+static size_t raw_query(uint8_t *buf, uint8_t flags2, uint16_t qd, uint16_t an, uint16_t ar)
+{
+	static const uint8_t qname[] = "\x07" "example" "\x03" "com";
+	size_t n = 0;
+
+	buf[n++] = 0xab;
+	buf[n++] = 0xcd;
+	buf[n++] = flags2;
+	buf[n++] = 0;
+	buf[n++] = 0, buf[n++] = (uint8_t)qd;
+	buf[n++] = 0, buf[n++] = (uint8_t)an;
+	buf[n++] = 0, buf[n++] = 0;
+	buf[n++] = 0, buf[n++] = (uint8_t)ar;
+	memcpy(buf + n, qname, sizeof(qname));
+	n += sizeof(qname);
+	buf[n++] = 0, buf[n++] = 1, buf[n++] = 0, buf[n++] = 1;
+	return n;
+}
+
+/* Send raw bytes; returns the response length and its rcode (extended from OPT) in *rcode. */
+static size_t raw(const uint8_t *q, size_t len, int *rcode, bool *has_opt)
+{
+	static uint8_t out[4096];
+	ldns_pkt *p = NULL;
+	size_t n;
+
+	client.tcp = false;
+	n = dns_answer(&env, &client, q, len, out, sizeof(out), &info);
+	*rcode = -1;
+	if (n) {
+		CHECK(ldns_wire2pkt(&p, out, n) == LDNS_STATUS_OK);
+		if (p) {
+			*rcode = ldns_pkt_get_rcode(p) | (ldns_pkt_edns_extended_rcode(p) << 4);
+			if (has_opt)
+				*has_opt = ldns_pkt_edns(p);
+			CHECK(ldns_pkt_id(p) == 0xabcd && ldns_pkt_qr(p));
+		}
+		ldns_pkt_free(p);
+	}
+	return n;
+}
+
+/* Drop, FORMERR, NOTIMP and BADVERS rules. */
+static void test_malformed(void)
+{
+	uint8_t q[600];
+	size_t n;
+	int rc;
+	bool opt = false;
+
+	n = raw_query(q, 0x01, 1, 0, 0);
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_NOERROR);
+	/* Responses and runts are dropped. */
+	n = raw_query(q, 0x81, 1, 0, 0);
+	CHECK(raw(q, n, &rc, NULL) == 0 && info.verdict == DNS_QUERY_DROP);
+	CHECK(raw(q, 11, &rc, NULL) == 0);
+	CHECK(raw(q, 0, &rc, NULL) == 0);
+	/* Header only / bad counts / truncated question: FORMERR. */
+	n = raw_query(q, 0x01, 1, 0, 0);
+	CHECK(raw(q, 12, &rc, NULL) == 12 && rc == LDNS_RCODE_FORMERR);
+	CHECK(raw(q, n - 1, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	n = raw_query(q, 0x01, 2, 0, 0);
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	n = raw_query(q, 0x01, 0, 0, 0);
+	CHECK(raw(q, 12, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	n = raw_query(q, 0x01, 1, 1, 0);
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	/* Trailing garbage. */
+	n = raw_query(q, 0x01, 1, 0, 0);
+	q[n++] = 0x55;
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	/* Compression pointer in the question. */
+	n = raw_query(q, 0x01, 1, 0, 0);
+	q[12] = 0xc0;
+	q[13] = 0x0c;
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	/* Name longer than 255 bytes. */
+	n = 12;
+	raw_query(q, 0x01, 1, 0, 0);
+	for (int i = 0; i < 5; i++) {
+		q[n++] = 63;
+		memset(q + n, 'a', 63);
+		n += 63;
+	}
+	q[n++] = 0;
+	q[n++] = 0, q[n++] = 1, q[n++] = 0, q[n++] = 1;
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	/* Other opcodes: NOTIMP (NOTIFY = 4, UPDATE = 5, STATUS = 2). */
+	n = raw_query(q, 4 << 3, 1, 0, 0);
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_NOTIMPL);
+	n = raw_query(q, 5 << 3, 1, 1, 0);
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_NOTIMPL);
+	n = raw_query(q, 2 << 3, 0, 0, 0);
+	CHECK(raw(q, 12, &rc, NULL) > 0 && rc == LDNS_RCODE_NOTIMPL);
+	/* EDNS: OPT echoed; version 1 gets BADVERS; two OPTs or OPT not at root: FORMERR. */
+	static const uint8_t opt0[] = { 0, 0, 41, 0x10, 0, 0, 0, 0x80, 0, 0, 0 };
+	static const uint8_t opt1[] = { 0, 0, 41, 0x10, 0, 0, 1, 0, 0, 0, 0 };
+	static const uint8_t opt_bad_option[] = { 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 3, 0, 10, 0 };
+	n = raw_query(q, 0x01, 1, 0, 1);
+	memcpy(q + n, opt0, sizeof(opt0));
+	CHECK(raw(q, n + sizeof(opt0), &rc, &opt) > 0 && rc == LDNS_RCODE_NOERROR && opt);
+	memcpy(q + n, opt1, sizeof(opt1));
+	CHECK(raw(q, n + sizeof(opt1), &rc, &opt) > 0 && rc == DNS_RCODE_BADVERS && opt);
+	memcpy(q + n, opt_bad_option, sizeof(opt_bad_option));
+	CHECK(raw(q, n + sizeof(opt_bad_option), &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	n = raw_query(q, 0x01, 1, 0, 2);
+	memcpy(q + n, opt0, sizeof(opt0));
+	memcpy(q + n + sizeof(opt0), opt0, sizeof(opt0));
+	CHECK(raw(q, n + 2 * sizeof(opt0), &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	n = raw_query(q, 0x01, 1, 0, 1);
+	q[n] = 0xc0, q[n + 1] = 0x0c;  /* owner compressed to example.com. instead of root */
+	memcpy(q + n + 2, opt0 + 1, sizeof(opt0) - 1);
+	CHECK(raw(q, n + sizeof(opt0) + 1, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	/* Additional count larger than present. */
+	n = raw_query(q, 0x01, 1, 0, 1);
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	/* QTYPE OPT. */
+	n = raw_query(q, 0x01, 1, 0, 0);
+	q[n - 3] = 41;
+	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+}
+
+/* EDNS echo and size limits, TC with the part that fits, TCP sizes. */
+static void test_sizes(struct zone *big)
+{
+	struct zone *saved = env.zones[0];
+	struct zone *zs[1] = { big };
+	struct dns_answer_env e0 = env;
+	ldns_pkt *p;
+	struct qopt o = { 0 };
+
+	env.zones = zs;
+	p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, NULL);
+	CHECK(p && ldns_pkt_tc(p) && !ldns_pkt_edns(p) && count(ldns_pkt_answer(p)) > 0 &&
+	      count(ldns_pkt_answer(p)) < 300);
+	ldns_pkt_free(p);
+	o.edns = 4096;
+	p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, &o);
+	CHECK(p && ldns_pkt_tc(p) && ldns_pkt_edns(p) && ldns_pkt_edns_udp_size(p) == 1232 && ldns_pkt_edns_do(p));
+	CHECK(p && count(ldns_pkt_answer(p)) == (1232 - 12 - 33 - 11) / 71);
+	ldns_pkt_free(p);
+	o.edns = 100;  /* below 512 counts as 512 */
+	p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, &o);
+	CHECK(p && ldns_pkt_tc(p) && count(ldns_pkt_answer(p)) == (512 - 12 - 33 - 11) / 71);
+	ldns_pkt_free(p);
+	env.edns_size = 4096;
+	o.edns = 4096;
+	p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, &o);
+	CHECK(p && ldns_pkt_tc(p) && count(ldns_pkt_answer(p)) == (4096 - 12 - 33 - 11) / 71);
+	CHECK(p && ldns_pkt_edns_udp_size(p) == 4096);
+	ldns_pkt_free(p);
+	env.edns_size = 1232;
+	o.tcp = true;
+	o.edns = 0;
+	p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, &o);
+	CHECK(p && !ldns_pkt_tc(p) && count(ldns_pkt_answer(p)) == 301 && !info.truncated);
+	ldns_pkt_free(p);
+	/* Small answers are not truncated; SOA fits. */
+	p = ask("example.com.", LDNS_RR_TYPE_SOA, NULL);
+	CHECK(p && !ldns_pkt_tc(p) && count(ldns_pkt_answer(p)) == 1);
+	ldns_pkt_free(p);
+	env = e0;
+	zs[0] = saved;
+}
+
+/* More entries than fit into 65535 bytes: TCP answers what fits with TC=1. */
+static void test_tcp_overflow(const struct config_zone *cz)
+{
+	struct wg_device *dev = make_device();
+	struct zone *z, *zs[1];
+	struct dns_answer_env e0 = env;
+	struct qopt o = { .tcp = true };
+	ldns_pkt *p;
+
+	for (int i = 0; i < 1000; i++) {
+		uint8_t k[WG_KEY_LEN];
+		make_key(k, 1000 + i);
+		add_peer(dev, k, "192.0.2.9:1", NULL, 0);
+	}
+	z = zone_new(cz, dev, NULL, NOW);
+	zs[0] = z;
+	env.zones = zs;
+	p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, &o);
+	CHECK(p && ldns_pkt_tc(p) && info.truncated && count(ldns_pkt_answer(p)) == (65535 - 12 - 33) / 71);
+	ldns_pkt_free(p);
+	env = e0;
+	zone_free(z);
+	wg_device_free(dev);
+}
+
+/* access = peers: arrival interface and peer allowed IPs; CIDR lists. */
+static void test_access(void)
+{
+	struct dns_answer_env e0 = env;
+	ldns_pkt *p;
+	struct qopt tcp = { .tcp = true };
+	static const struct {
+		const char *src;
+		uint32_t ifindex;
+		bool tcp;
+		bool ok;
+	} cases[] = {
+		{ "10.0.0.1:999", 7, false, true },
+		{ "10.0.0.3:999", 7, false, true },       /* peer without endpoint is still a peer */
+		{ "10.1.0.77:999", 7, false, true },      /* inside a /24 */
+		{ "[fd00::2]:999", 7, false, true },
+		{ "[fd00:1::abcd]:999", 7, false, true },
+		{ "10.0.0.1:999", 8, false, false },      /* spoofed on another interface */
+		{ "10.0.0.1:999", 0, false, false },
+		{ "10.0.0.9:999", 7, false, false },
+		{ "10.1.1.1:999", 7, false, false },
+		{ "[fd00::3]:999", 7, false, false },
+		{ "[::ffff:10.0.0.1]:999", 7, false, true },
+		{ "10.0.0.1:999", 8, true, true },        /* TCP: address only */
+		{ "10.0.0.9:999", 7, true, false },
+	};
+
+	env.access = ACCESS_PEERS;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		set_addr(&src, cases[i].src);
+		client.ifindex = cases[i].ifindex;
+		p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, cases[i].tcp ? &tcp : NULL);
+		bool ok = p && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR;
+		if (ok != cases[i].ok || info.refused_access == cases[i].ok) {
+			check_failures++;
+			fprintf(stderr, "access case %zu (%s) failed\n", i, cases[i].src);
+		}
+		check_count++;
+		ldns_pkt_free(p);
+	}
+	struct cidr c[2];
+	cidr_parse("192.0.2.0/24", false, &c[0]);
+	cidr_parse("2001:db8::/32", false, &c[1]);
+	env.access = ACCESS_CIDR;
+	env.access_cidrs = c;
+	env.n_access_cidrs = 2;
+	set_addr(&src, "192.0.2.55:1");
+	p = ask("example.com.", LDNS_RR_TYPE_SOA, NULL);
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR);
+	ldns_pkt_free(p);
+	set_addr(&src, "[2001:db8:1::1]:1");
+	p = ask("example.com.", LDNS_RR_TYPE_SOA, NULL);
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR);
+	ldns_pkt_free(p);
+	set_addr(&src, "198.51.100.1:1");
+	p = ask("example.com.", LDNS_RR_TYPE_SOA, NULL);
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_REFUSED && !ldns_pkt_aa(p) && info.refused_access);
+	ldns_pkt_free(p);
+	env = e0;
+	client.ifindex = 7;
+	set_addr(&src, "10.0.0.1:999");
+}
+
+/* SOA serial follows the published set; SERVFAIL for an unreadable device. */
+static void test_serial_servfail(const struct config_zone *cz)
+{
+	struct wg_device *dev = make_device();
+	struct zone *a = zone_new(cz, dev, NULL, NOW);
+	struct zone *b = zone_new(cz, dev, a, NOW + 5);
+	struct zone *f, *c, *zs[1];
+	ldns_pkt *p;
+
+	CHECK(a && b && a->serial == NOW && b->serial == a->serial);
+	dev->peers[1].last_handshake_sec = NOW;   /* not part of the published set */
+	c = zone_new(cz, dev, b, NOW + 6);
+	CHECK(c && c->serial == a->serial);
+	zone_free(c);
+	set_addr(&dev->peers[0].endpoint, "192.0.2.100:1");
+	c = zone_new(cz, dev, b, NOW + 7);
+	CHECK(c && c->serial == a->serial + 1);
+	f = zone_new(cz, NULL, c, NOW + 8);
+	CHECK(f && f->servfail && f->serial == c->serial);
+	zs[0] = f;
+	struct dns_answer_env e0 = env;
+	env.zones = zs;
+	p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, NULL);
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_SERVFAIL && count(ldns_pkt_answer(p)) == 0);
+	ldns_pkt_free(p);
+	env.access = ACCESS_PEERS;
+	p = ask("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, NULL);
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_SERVFAIL);
+	ldns_pkt_free(p);
+	env = e0;
+	zone_free(a);
+	zone_free(b);
+	zone_free(c);
+	zone_free(f);
+	wg_device_free(dev);
+}
+
+/* self = auto follows the arrival address; NS glue; nested zones. */
+static void test_self_auto_ns_nested(void)
+{
+	struct config_zone cz, sub;
+	struct wg_device *dev = make_device(), *dev2 = wg_device_new();
+	union sockaddr_any glue[2];
+	char host[256], inst[256];
+	ldns_pkt *p;
+
+	make_zone_cfg(&cz, "example.net.");
+	cz.self = SELF_AUTO;
+	snprintf(cz.ns, sizeof(cz.ns), "ns.example.net.");
+	set_addr(&glue[0], "192.0.2.53:0");
+	set_addr(&glue[1], "[2001:db8::53]:0");
+	cz.ns_addrs = glue;
+	cz.n_ns_addrs = 2;
+	make_zone_cfg(&sub, "sub.example.net.");
+	static const char *const ips[] = { "10.9.0.1/32", NULL };
+	add_peer(dev2, keys[4], "192.0.2.44:44", ips, NOW - 1);
+	struct zone *z1 = zone_new(&cz, dev, NULL, NOW), *z2 = zone_new(&sub, dev2, NULL, NOW);
+	struct zone *zs[2] = { z1, z2 };
+	struct dns_answer_env e0 = env;
+	env.zones = zs;
+	env.n_zones = 2;
+	CHECK(z1 && z2);
+
+	names(7, "example.net.", host, inst, sizeof(host));
+	set_addr(&local, "198.51.100.7:53");
+	p = ask(host, LDNS_RR_TYPE_A, NULL);
+	CHECK(p && count(ldns_pkt_answer(p)) == 1 &&
+	      rdf_is(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 0), "198.51.100.7"));
+	ldns_pkt_free(p);
+	p = ask(inst, LDNS_RR_TYPE_SRV, NULL);
+	CHECK(p && count(ldns_pkt_answer(p)) == 1 && count(ldns_pkt_additional(p)) == 2 &&
+	      rdf_is(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 2), "51820"));
+	ldns_pkt_free(p);
+	set_addr(&local, "[2001:db8::7]:53");
+	p = ask(host, LDNS_RR_TYPE_AAAA, NULL);
+	CHECK(p && count(ldns_pkt_answer(p)) == 1 &&
+	      rdf_is(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 0), "2001:db8::7"));
+	ldns_pkt_free(p);
+	EXPECT(host, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 0, true);
+	/* NS with glue, and the NS name's addresses. */
+	p = ask("example.net.", LDNS_RR_TYPE_NS, NULL);
+	CHECK(p && count(ldns_pkt_answer(p)) == 1 && count(ldns_pkt_additional(p)) == 2);
+	if (p && count(ldns_pkt_answer(p)) == 1)
+		CHECK(rdf_is(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 0), "ns.example.net."));
+	if (p && count(ldns_pkt_additional(p)) == 2)
+		CHECK(rdf_is(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_additional(p), 0)), "ns.example.net."));
+	ldns_pkt_free(p);
+	EXPECT("ns.example.net.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT("ns.example.net.", LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT("ns.example.net.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, 0, true);
+	p = ask("example.net.", LDNS_RR_TYPE_SOA, NULL);
+	if (p && count(ldns_pkt_answer(p)) == 1) {
+		ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+		CHECK(rdf_is(ldns_rr_rdf(soa, 0), "ns.example.net."));
+		CHECK(rdf_is(ldns_rr_rdf(soa, 1), "hostmaster.example.net."));
+	} else {
+		CHECK(!"SOA answer");
+	}
+	ldns_pkt_free(p);
+	/* The longer zone wins for names below it. */
+	names(4, "sub.example.net.", host, inst, sizeof(host));
+	EXPECT(host, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT("_wireguard._udp.sub.example.net.", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT("_wireguard._udp.example.net.", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, 4, false);
+	names(4, "example.net.", host, inst, sizeof(host));
+	EXPECT(host, LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, 0, true);
+	env = e0;
+	zone_free(z1);
+	zone_free(z2);
+	wg_device_free(dev);
+	wg_device_free(dev2);
+}
+
+/* Long allowed-IP lists continue in further "allowed=" strings. */
+static void test_long_allowed(const struct config_zone *cz)
+{
+	struct wg_device *dev = wg_device_new();
+	struct wg_peer *p = add_peer(dev, keys[5], "192.0.2.5:5", NULL, 0);
+	char host[256], inst[256];
+
+	for (int i = 0; i < 40; i++) {
+		char t[40];
+		struct cidr c;
+		snprintf(t, sizeof(t), "10.%d.%d.0/24", i, i);
+		cidr_parse(t, false, &c);
+		wg_peer_add_allowed_ip(p, &c);
+	}
+	struct zone *z = zone_new(cz, dev, NULL, NOW), *zs[1] = { z };
+	struct dns_answer_env e0 = env;
+	env.zones = zs;
+	names(5, "example.com.", host, inst, sizeof(host));
+	struct qopt o = { .edns = 4096 };
+	ldns_pkt *r = ask(inst, LDNS_RR_TYPE_TXT, NULL);
+	/* Over 512 bytes: truncated without EDNS, complete with it. */
+	CHECK(r && ldns_pkt_tc(r) && count(ldns_pkt_answer(r)) == 0);
+	ldns_pkt_free(r);
+	r = ask(inst, LDNS_RR_TYPE_TXT, &o);
+	CHECK(r && !ldns_pkt_tc(r) && count(ldns_pkt_answer(r)) == 1);
+	if (r && count(ldns_pkt_answer(r)) == 1) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), 0);
+		int found = 0;
+		CHECK(ldns_rr_rd_count(rr) == 5);   /* txtvers, pub, three allowed=, no seen */
+		for (size_t i = 2; i < ldns_rr_rd_count(rr) && i < 5; i++) {
+			char *s = rdf_str(ldns_rr_rdf(rr, i));
+			found += strstr(s, "10.39.39.0/24") != NULL;
+			CHECK(strncmp(s, "\"allowed=", 9) == 0);
+			free(s);
+		}
+		CHECK(found == 1);
+	}
+	ldns_pkt_free(r);
+	env = e0;
+	zone_free(z);
+	wg_device_free(dev);
+}
+
+int main(void)
+{
+	struct config_zone cz;
+	struct cidr self_ip;
+
+	for (int i = 0; i < 8; i++) {
+		make_key(keys[i], i);
+		key_to_base32(keys[i], b32[i]);
+	}
+	make_zone_cfg(&cz, "example.com.");
+	cz.self = SELF_FIXED;
+	set_addr(&cz.self_endpoint, "203.0.113.4:51820");
+	cidr_parse("10.0.0.254/32", false, &self_ip);
+	cz.self_allowed_ips = &self_ip;
+	cz.n_self_allowed_ips = 1;
+
+	struct wg_device *dev = make_device();
+	struct zone *z = zone_new(&cz, dev, NULL, NOW);
+	CHECK(z && z->n_entries == 4 && z->apex_labels == 2);
+	struct zone *zones[1] = { z };
+	env.zones = zones;
+	env.n_zones = 1;
+	set_addr(&src, "10.0.0.1:999");
+	set_addr(&local, "10.0.0.254:53");
+
+	/* 300 peers for the size tests. */
+	for (int i = 0; i < 297; i++) {
+		uint8_t k[WG_KEY_LEN];
+		make_key(k, 100 + i);
+		add_peer(dev, k, "192.0.2.9:1", NULL, 0);
+	}
+	struct zone *big = zone_new(&cz, dev, NULL, NOW);
+	CHECK(big && big->n_entries == 301);
+
+	test_ptr();
+	test_srv();
+	test_txt();
+	test_names();
+	test_case();
+	test_malformed();
+	test_sizes(big);
+	test_tcp_overflow(&cz);
+	test_access();
+	test_serial_servfail(&cz);
+	test_self_auto_ns_nested();
+	test_long_allowed(&cz);
+
+	zone_free(z);
+	zone_free(big);
+	wg_device_free(dev);
+	return CHECK_DONE();
+}
