@@ -86,10 +86,10 @@ enum client_peer_class {
 /* Short name: "candidate", "fresh", "excluded", "registry". */
 const char *client_peer_class_name(enum client_peer_class c);
 
-/* Classify a peer at wall-clock time now_sec. */
+/* Classify a peer at wall-clock time now_sec; exclude holds n_exclude keys back to back. */
 enum client_peer_class client_answer_classify(const struct wg_peer *peer, int64_t now_sec,
 					      unsigned int handshake_timeout_ms,
-					      const uint8_t (*exclude)[WG_KEY_LEN], size_t n_exclude,
+					      const uint8_t *exclude, size_t n_exclude,
 					      const union sockaddr_any *registries, size_t n_registries);
 
 #endif

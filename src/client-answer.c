@@ -67,14 +67,20 @@ static bool target_is_valid(const ldns_rdf *target, const uint8_t key[WG_KEY_LEN
 	const uint8_t *wire = ldns_rdf_data(target);
 	size_t size = ldns_rdf_size(target);
 	uint8_t tkey[WG_KEY_LEN];
+	char label[KEY_B32_LEN + 1];
 	ldns_rdf *parent;
 	bool ok = false;
 
 	if (ldns_rdf_get_type(target) != LDNS_RDF_TYPE_DNAME || size < 2 || wire[0] == 0 ||
 	    (size_t)wire[0] + 1 > size)
 		return false;
-	if (key_from_base32((const char *)wire + 1, wire[0], tkey) != 0 ||
-	    memcmp(tkey, key, WG_KEY_LEN) != 0)
+	if (wire[0] != KEY_B32_LEN && wire[0] != KEY_B32_UNPADDED_LEN)
+		return false;
+	/* Decode the padded form: unpadded labels (52 digits) get their "====" back. */
+	memcpy(label, wire + 1, wire[0]);
+	memset(label + wire[0], '=', KEY_B32_LEN - wire[0]);
+	label[KEY_B32_LEN] = '\0';
+	if (key_from_base32(label, KEY_B32_LEN, tkey) != 0 || memcmp(tkey, key, WG_KEY_LEN) != 0)
 		return false;
 	parent = ldns_dname_left_chop(target);
 	if (!parent)
@@ -335,11 +341,11 @@ const char *client_peer_class_name(enum client_peer_class c)
 /* Classify a peer. */
 enum client_peer_class client_answer_classify(const struct wg_peer *peer, int64_t now_sec,
 					      unsigned int handshake_timeout_ms,
-					      const uint8_t (*exclude)[WG_KEY_LEN], size_t n_exclude,
+					      const uint8_t *exclude, size_t n_exclude,
 					      const union sockaddr_any *registries, size_t n_registries)
 {
 	for (size_t i = 0; i < n_exclude; i++)
-		if (memcmp(exclude[i], peer->public_key, WG_KEY_LEN) == 0)
+		if (memcmp(exclude + i * WG_KEY_LEN, peer->public_key, WG_KEY_LEN) == 0)
 			return CLIENT_PEER_EXCLUDED;
 	for (size_t i = 0; i < peer->n_allowed_ips; i++)
 		for (size_t j = 0; j < n_registries; j++)

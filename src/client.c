@@ -640,7 +640,7 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 		if (!p || p->pending || p->set_op)
 			continue;
 		cls = client_answer_classify(&wd->peers[i], now, d->cfg.handshake_timeout_ms,
-					     (const uint8_t(*)[WG_KEY_LEN])d->cfg.exclude, d->cfg.n_exclude,
+					     (const uint8_t *)d->cfg.exclude, d->cfg.n_exclude,
 					     d->cfg.registries, d->cfg.n_registries);
 		p->cls = cls;
 		if (cls != CLIENT_PEER_CANDIDATE) {
