@@ -48,6 +48,7 @@ struct client_registry {
 	enum reg_state state;
 	int last_err;                  /* last transport error, 0 none */
 	uint64_t queries, responses, failures;
+	uint64_t tcp_responses;        /* answers that came over TCP after TC=1 */
 	uint64_t last_rtt_us;
 	uint64_t avg_rtt_us;           /* moving average */
 	time_t last_response_wall;
@@ -300,6 +301,8 @@ static void registry_note(struct client_registry *reg, const struct resolver_res
 	}
 	reg->responses++;
 	reg->cycle_responses++;
+	if (res->tcp)
+		reg->tcp_responses++;
 	reg->last_err = 0;
 	reg->last_rtt_us = res->rtt_us;
 	reg->avg_rtt_us = reg->avg_rtt_us ? reg->avg_rtt_us - (reg->avg_rtt_us >> LATENCY_EWMA_SHIFT) +
@@ -1037,9 +1040,9 @@ void client_status_json(const struct client *c, struct strbuf *out)
 			strbuf_printf(out, ",\"reachable\":%s,\"latency_ms\":%.3f,\"last_rtt_ms\":%.3f",
 				      reg_state_json(reg->state), (double)reg->avg_rtt_us / 1000.0,
 				      (double)reg->last_rtt_us / 1000.0);
-			strbuf_printf(out, ",\"queries\":%llu,\"responses\":%llu,\"failures\":%llu,\"last_error\":",
+			strbuf_printf(out, ",\"queries\":%llu,\"responses\":%llu,\"tcp_responses\":%llu,\"failures\":%llu,\"last_error\":",
 				      (unsigned long long)reg->queries, (unsigned long long)reg->responses,
-				      (unsigned long long)reg->failures);
+				      (unsigned long long)reg->tcp_responses, (unsigned long long)reg->failures);
 			strbuf_json_string(out, reg->last_err ? strerror(-reg->last_err) : NULL);
 			strbuf_puts(out, ",\"last_response\":");
 			json_time(out, reg->last_response_wall);
