@@ -425,14 +425,17 @@ int wg_uapi_parser_feed(struct wg_uapi_parser *p, char *data, size_t len, size_t
 			ret = -EBADMSG;
 			break;
 		}
+		/* A carried line is copied and wiped from data: it may hold a key. */
 		if (!nl) {
 			memcpy(p->line + p->line_len, start, n);
+			explicit_bzero(start, n);
 			p->line_len += n;
 			pos = len;
 			break;
 		}
 		if (p->line_len) {
 			memcpy(p->line + p->line_len, start, n);
+			explicit_bzero(start, n);
 			p->line_len += n;
 			p->line[p->line_len] = '\0';
 			ret = uapi_parse_line(p, p->line, p->line_len);
