@@ -1,1 +1,404 @@
 /* SPDX-License-Identifier: MIT */
+/* TCP DNS listener (RFC 7766): framing, pipelining, connection cap, timeouts. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "dns-answer.h"
+#include "registry-tcp.h"
+#include "strbuf.h"
+
+#define TCP_BACKLOG 128
+#define TCP_ACCEPT_PER_EVENT 32
+#define TCP_EMFILE_PAUSE_MS 100
+#define TCP_READ_MIN 514              /* initial input buffer: length prefix + 512 */
+#define TCP_MSG_MAX (2 + 65535)
+#define TCP_OUT_MAX_BYTES (256 * 1024) /* queued output above which reading stops */
+
+struct tcp_conn {
+	TAILQ_ENTRY(tcp_conn) link;
+	struct registry_tcp *t;
+	int fd;
+	struct event *rev;
+	struct event *wev;
+	struct event *timer;
+	struct evbuffer *out;
+	uint8_t *in;
+	size_t in_len;
+	size_t in_cap;
+	bool reading;                     /* read event armed */
+	bool eof;                         /* client closed its side: finish writing, then close */
+	union sockaddr_any peer;
+	union sockaddr_any local;
+};
+
+TAILQ_HEAD(tcp_conn_list, tcp_conn);
+
+struct registry_tcp {
+	int fd;
+	struct event_base *base;
+	struct event *accept_ev;
+	struct event *resume_ev;          /* re-enables accept after EMFILE */
+	bool accepting;
+	unsigned int max_conns;
+	unsigned int idle_timeout_ms;
+	registry_answer_cb cb;
+	void *arg;
+	struct registry_stats stats;
+	struct tcp_conn_list conns;
+	size_t n_conns;
+	uint8_t *scratch;                 /* one answer: length prefix + 65535 */
+};
+
+/* Arm or disarm the accept event. */
+static void set_accepting(struct registry_tcp *t, bool on)
+{
+	if (on == t->accepting || !t->accept_ev)
+		return;
+	if (on)
+		event_add(t->accept_ev, NULL);
+	else
+		event_del(t->accept_ev);
+	t->accepting = on;
+}
+
+/* Close and free a connection; resumes accept when it was paused at the cap. */
+static void conn_free(struct tcp_conn *c)
+{
+	struct registry_tcp *t = c->t;
+
+	TAILQ_REMOVE(&t->conns, c, link);
+	t->n_conns--;
+	if (c->rev)
+		event_free(c->rev);
+	if (c->wev)
+		event_free(c->wev);
+	if (c->timer)
+		event_free(c->timer);
+	if (c->out)
+		evbuffer_free(c->out);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->in);
+	free(c);
+	if (t->resume_ev && t->n_conns < t->max_conns && !evtimer_pending(t->resume_ev, NULL))
+		set_accepting(t, true);
+}
+
+/* Restart the idle timer (activity seen). */
+static void conn_touch(struct tcp_conn *c)
+{
+	struct timeval tv = { c->t->idle_timeout_ms / 1000, (c->t->idle_timeout_ms % 1000) * 1000 };
+
+	evtimer_add(c->timer, &tv);
+}
+
+/* Arm the read event when the output queue is small, disarm it otherwise. */
+static void conn_update_read(struct tcp_conn *c)
+{
+	bool want = !c->eof && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES;
+
+	if (want == c->reading)
+		return;
+	if (want)
+		event_add(c->rev, NULL);
+	else
+		event_del(c->rev);
+	c->reading = want;
+}
+
+/* Write what the socket takes; false when the connection was closed. */
+static bool conn_flush(struct tcp_conn *c)
+{
+	while (evbuffer_get_length(c->out) > 0) {
+		int n = evbuffer_write(c->out, c->fd);
+		if (n > 0) {
+			conn_touch(c);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			break;
+		conn_free(c);
+		return false;
+	}
+	if (evbuffer_get_length(c->out) > 0) {
+		event_add(c->wev, NULL);
+	} else {
+		event_del(c->wev);
+		if (c->eof) {
+			conn_free(c);
+			return false;
+		}
+	}
+	conn_update_read(c);
+	return true;
+}
+
+/* Answer every complete message in the input buffer; false when the connection was closed. */
+static bool conn_process(struct tcp_conn *c)
+{
+	struct registry_tcp *t = c->t;
+	size_t pos = 0;
+
+	while (c->in_len - pos >= 2 && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES) {
+		size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
+		if (mlen == 0) {
+			conn_free(c);
+			return false;
+		}
+		if (c->in_len - pos - 2 < mlen)
+			break;
+		struct dns_client cl = { .src = &c->peer, .local = &c->local, .ifindex = 0, .tcp = true };
+		size_t n = t->cb(t->arg, &t->stats, &cl, c->in + pos + 2, mlen, t->scratch + 2, TCP_MSG_MAX - 2);
+		if (n > 0) {
+			t->scratch[0] = (uint8_t)(n >> 8);
+			t->scratch[1] = (uint8_t)n;
+			if (evbuffer_add(c->out, t->scratch, n + 2) < 0) {
+				conn_free(c);
+				return false;
+			}
+		}
+		pos += 2 + mlen;
+		conn_touch(c);
+	}
+	if (pos) {
+		memmove(c->in, c->in + pos, c->in_len - pos);
+		c->in_len -= pos;
+	}
+	return true;
+}
+
+/* Grow the input buffer so that the message being received fits. 0 or -ENOMEM. */
+static int conn_reserve(struct tcp_conn *c)
+{
+	size_t need = TCP_READ_MIN;
+
+	if (c->in_len >= 2)
+		need = 2 + ((size_t)c->in[0] << 8 | c->in[1]);
+	if (need < c->in_len + 1)
+		need = c->in_len + 1;
+	if (need > TCP_MSG_MAX)
+		need = TCP_MSG_MAX;
+	if (need <= c->in_cap)
+		return 0;
+	uint8_t *p = realloc(c->in, need);
+	if (!p)
+		return -ENOMEM;
+	c->in = p;
+	c->in_cap = need;
+	return 0;
+}
+
+/* Data (or EOF) from the client. */
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (conn_reserve(c) < 0 || c->in_len >= c->in_cap) {
+		conn_free(c);
+		return;
+	}
+	ssize_t n = read(fd, c->in + c->in_len, c->in_cap - c->in_len);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_free(c);
+		return;
+	}
+	if (n == 0) {
+		/* Half-close: answer what is complete, send it, then close. */
+		c->eof = true;
+		if (conn_process(c))
+			conn_flush(c);
+		return;
+	}
+	c->in_len += (size_t)n;
+	if (conn_process(c))
+		conn_flush(c);
+}
+
+/* The socket can take more output. */
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (!conn_flush(c))
+		return;
+	/* Reading may have stopped on a full queue: answer what waits in the input buffer. */
+	if (c->in_len && conn_process(c))
+		conn_flush(c);
+}
+
+/* No query and no output progress within the idle timeout. */
+static void conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	c->t->stats.tcp_closed_idle++;
+	conn_free(c);
+}
+
+/* Set up a freshly accepted connection. */
+static void conn_new(struct registry_tcp *t, int fd, const union sockaddr_any *peer)
+{
+	struct tcp_conn *c = calloc(1, sizeof(*c));
+	socklen_t llen = sizeof(union sockaddr_any);
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->t = t;
+	c->fd = fd;
+	c->peer = *peer;
+	TAILQ_INSERT_TAIL(&t->conns, c, link);
+	t->n_conns++;
+	t->stats.tcp_accepted++;
+	if (getsockname(fd, &c->local.sa, &llen) < 0)
+		memset(&c->local, 0, sizeof(c->local));
+	c->rev = event_new(t->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->wev = event_new(t->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->timer = evtimer_new(t->base, conn_timeout_cb, c);
+	c->out = evbuffer_new();
+	if (!c->rev || !c->wev || !c->timer || !c->out || event_add(c->rev, NULL) < 0) {
+		conn_free(c);
+		return;
+	}
+	c->reading = true;
+	conn_touch(c);
+}
+
+/* Resume accepting after a pause for EMFILE. */
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct registry_tcp *t = arg;
+
+	if (t->n_conns < t->max_conns)
+		set_accepting(t, true);
+}
+
+/* Accept pending connections up to the cap. */
+static void accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct registry_tcp *t = arg;
+
+	for (int i = 0; i < TCP_ACCEPT_PER_EVENT; i++) {
+		if (t->n_conns >= t->max_conns) {
+			/* At the cap: stop polling the listener; conn_free() resumes it. */
+			set_accepting(t, false);
+			t->stats.tcp_paused++;
+			return;
+		}
+		union sockaddr_any peer;
+		socklen_t plen = sizeof(peer);
+		int cfd = accept4(fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: retrying at once would spin; pause briefly. */
+				struct timeval tv = { 0, TCP_EMFILE_PAUSE_MS * 1000 };
+				set_accepting(t, false);
+				evtimer_add(t->resume_ev, &tv);
+			}
+			return;
+		}
+		conn_new(t, cfd, &peer);
+	}
+}
+
+/* Set an integer socket option. */
+static int set_opt(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+/* Create, bind and listen. */
+struct registry_tcp *registry_tcp_new(struct event_base *base, const union sockaddr_any *addr,
+				      unsigned int max_conns, unsigned int idle_timeout_ms,
+				      registry_answer_cb cb, void *arg, struct strbuf *err)
+{
+	struct registry_tcp *t = calloc(1, sizeof(*t));
+	char text[ADDR_STRLEN];
+	int ret = -ENOMEM;
+
+	addr_format(addr, text, sizeof(text));
+	if (!t)
+		goto out;
+	t->fd = -1;
+	t->base = base;
+	t->cb = cb;
+	t->arg = arg;
+	TAILQ_INIT(&t->conns);
+	registry_tcp_set_limits(t, max_conns, idle_timeout_ms);
+	t->scratch = malloc(TCP_MSG_MAX);
+	if (!t->scratch)
+		goto out;
+	t->fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd < 0)
+		goto fail;
+	if (set_opt(t->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
+		goto fail;
+	if (addr->sa.sa_family == AF_INET6 && set_opt(t->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
+		goto fail;
+	if (bind(t->fd, &addr->sa, addr_len(addr)) < 0 || listen(t->fd, TCP_BACKLOG) < 0)
+		goto fail;
+	t->accept_ev = event_new(base, t->fd, EV_READ | EV_PERSIST, accept_cb, t);
+	t->resume_ev = evtimer_new(base, resume_cb, t);
+	if (!t->accept_ev || !t->resume_ev)
+		goto out;
+	set_accepting(t, true);
+	return t;
+fail:
+	ret = -errno;
+out:
+	strbuf_printf(err, "listen tcp %s: %s", text, strerror(-ret));
+	registry_tcp_free(t);
+	errno = -ret;
+	return NULL;
+}
+
+/* Change limits; a raised cap resumes accept. */
+void registry_tcp_set_limits(struct registry_tcp *t, unsigned int max_conns, unsigned int idle_timeout_ms)
+{
+	t->max_conns = max_conns ? max_conns : 1;
+	t->idle_timeout_ms = idle_timeout_ms ? idle_timeout_ms : 1;
+	if (t->resume_ev && t->n_conns < t->max_conns && !evtimer_pending(t->resume_ev, NULL))
+		set_accepting(t, true);
+}
+
+/* Close everything. */
+void registry_tcp_free(struct registry_tcp *t)
+{
+	if (!t)
+		return;
+	if (t->accept_ev)
+		event_free(t->accept_ev);
+	t->accept_ev = NULL;
+	while (!TAILQ_EMPTY(&t->conns))
+		conn_free(TAILQ_FIRST(&t->conns));
+	if (t->resume_ev)
+		event_free(t->resume_ev);
+	t->resume_ev = NULL;
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->scratch);
+	free(t);
+}
+
+/* Counters. */
+const struct registry_stats *registry_tcp_stats(const struct registry_tcp *t)
+{
+	return &t->stats;
+}
+
+/* Open connections. */
+size_t registry_tcp_connections(const struct registry_tcp *t)
+{
+	return t->n_conns;
+}

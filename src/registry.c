@@ -1,1 +1,678 @@
 /* SPDX-License-Identifier: MIT */
+/* Registry role glue: listeners, per-zone refresh timers, snapshot swaps, status. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <net/if.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "dns-answer.h"
+#include "log.h"
+#include "registry-listener.h"
+#include "registry-tcp.h"
+#include "registry-udp.h"
+#include "registry.h"
+#include "strbuf.h"
+#include "wg.h"
+#include "zone.h"
+
+#define REFUSED_LOG_SLOTS 256
+#define REFUSED_LOG_INTERVAL_S 60
+#define ZONE_ERR_LEN 160
+
+/* One listen address: a UDP and a TCP socket. */
+struct reg_listener {
+	union sockaddr_any addr;
+	struct registry_udp *udp;
+	struct registry_tcp *tcp;
+};
+
+enum reg_zone_state { ZONE_STARTING = 0, ZONE_OK, ZONE_FAILED };
+
+/* One served zone: its configuration, refresh timer, and current snapshot. */
+struct reg_zone {
+	struct registry *reg;
+	struct config_zone cfg;            /* deep copy */
+	struct event *timer;
+	struct wg_op *op;
+	struct zone *snap;
+	enum reg_zone_state state;
+	char error[ZONE_ERR_LEN];          /* last read error, "" when none */
+	enum wg_backend backend;           /* backend of the last successful read */
+	struct timespec snap_time;         /* monotonic time of the last successful read */
+	uint64_t reads;
+	uint64_t read_errors;
+	bool ptr_overflow;                 /* PTR listing larger than 65535 bytes */
+};
+
+/* Last time a refused source was logged. */
+struct refused_slot {
+	union sockaddr_any addr;
+	time_t when;
+};
+
+struct registry {
+	struct event_base *base;
+	struct wg_ctx *wg;
+	struct reg_listener *listeners;
+	size_t n_listeners;
+	struct reg_zone **zones;
+	struct zone **snaps;               /* zones[i]->snap, the array dns_answer() walks */
+	size_t n_zones;
+	enum access_mode access;
+	struct cidr *access_cidrs;
+	size_t n_access_cidrs;
+	uint32_t ttl;
+	uint16_t edns_size;
+	unsigned int tcp_max_conns;
+	unsigned int tcp_idle_timeout_ms;
+	struct refused_slot refused_log[REFUSED_LOG_SLOTS];
+};
+
+/* Names of the counted query types. */
+const char *registry_qtype_name(enum registry_qtype t)
+{
+	static const char *const names[REG_QTYPE_MAX] = {
+		"A", "AAAA", "SRV", "TXT", "PTR", "SOA", "NS", "ANY", "other",
+	};
+
+	return t < REG_QTYPE_MAX ? names[t] : "?";
+}
+
+/* Names of the counted response codes. */
+const char *registry_rcode_name(enum registry_rcode r)
+{
+	static const char *const names[REG_RCODE_MAX] = {
+		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS", "dropped",
+	};
+
+	return r < REG_RCODE_MAX ? names[r] : "?";
+}
+
+/* Counter slot of a query type. */
+static enum registry_qtype qtype_slot(uint16_t qtype)
+{
+	switch (qtype) {
+	case DNS_TYPE_A: return REG_QTYPE_A;
+	case DNS_TYPE_AAAA: return REG_QTYPE_AAAA;
+	case DNS_TYPE_SRV: return REG_QTYPE_SRV;
+	case DNS_TYPE_TXT: return REG_QTYPE_TXT;
+	case DNS_TYPE_PTR: return REG_QTYPE_PTR;
+	case DNS_TYPE_SOA: return REG_QTYPE_SOA;
+	case DNS_TYPE_NS: return REG_QTYPE_NS;
+	case DNS_TYPE_ANY: return REG_QTYPE_ANY;
+	default: return REG_QTYPE_OTHER;
+	}
+}
+
+/* Counter slot of a response code. */
+static enum registry_rcode rcode_slot(uint16_t rcode)
+{
+	switch (rcode) {
+	case DNS_RCODE_NOERROR: return REG_RCODE_NOERROR;
+	case DNS_RCODE_FORMERR: return REG_RCODE_FORMERR;
+	case DNS_RCODE_SERVFAIL: return REG_RCODE_SERVFAIL;
+	case DNS_RCODE_NXDOMAIN: return REG_RCODE_NXDOMAIN;
+	case DNS_RCODE_NOTIMP: return REG_RCODE_NOTIMP;
+	case DNS_RCODE_BADVERS: return REG_RCODE_BADVERS;
+	default: return REG_RCODE_REFUSED;
+	}
+}
+
+/* Slot of a source address in the refused-log table. */
+static size_t refused_hash(const union sockaddr_any *a)
+{
+	const uint8_t *p;
+	size_t n, h = 2166136261u;
+
+	if (a->sa.sa_family == AF_INET) {
+		p = (const uint8_t *)&a->in.sin_addr;
+		n = 4;
+	} else {
+		p = (const uint8_t *)&a->in6.sin6_addr;
+		n = 16;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % REFUSED_LOG_SLOTS;
+}
+
+/* True when both have the same family and address (ports ignored). */
+static bool same_host(const union sockaddr_any *a, const union sockaddr_any *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+}
+
+/* Log a refused query, at most once per source per minute. */
+static void log_refused(struct registry *reg, const struct dns_client *cl, const struct dns_answer_info *info,
+			time_t now)
+{
+	struct refused_slot *s = &reg->refused_log[refused_hash(cl->src)];
+	char src[ADDR_STRLEN];
+
+	if (same_host(&s->addr, cl->src) && now - s->when < REFUSED_LOG_INTERVAL_S)
+		return;
+	s->addr = *cl->src;
+	s->when = now;
+	log_info("registry: refused %s query from %s%s (at most one message per source per minute)",
+		 cl->tcp ? "TCP" : "UDP", addr_format(cl->src, src, sizeof(src)),
+		 info->refused_access ? ": access denied" : ": not in a served zone");
+}
+
+/* Answer one query for a listener (registry_answer_cb). */
+static size_t registry_answer(void *arg, struct registry_stats *stats, const struct dns_client *cl,
+			      const uint8_t *query, size_t qlen, uint8_t *out, size_t cap)
+{
+	struct registry *reg = arg;
+	struct dns_answer_info info;
+	time_t now = time(NULL);
+	struct dns_answer_env env = {
+		.zones = reg->snaps, .n_zones = reg->n_zones,
+		.access = reg->access, .access_cidrs = reg->access_cidrs, .n_access_cidrs = reg->n_access_cidrs,
+		.ttl = reg->ttl, .edns_size = reg->edns_size, .now = now,
+	};
+	size_t n = dns_answer(&env, cl, query, qlen, out, cap, &info);
+
+	stats->queries[qtype_slot(info.qtype)]++;
+	if (n == 0) {
+		stats->rcodes[REG_RCODE_DROPPED]++;
+		return 0;
+	}
+	stats->rcodes[rcode_slot(info.rcode)]++;
+	if (info.truncated)
+		stats->truncated++;
+	if (info.rcode == DNS_RCODE_REFUSED) {
+		if (info.refused_access)
+			stats->refused++;
+		log_refused(reg, cl, &info, now);
+	}
+	return n;
+}
+
+/* Seconds (with fraction) since a monotonic time. */
+static double age_s(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* Replace a zone's snapshot (the answer path sees the new one at once). */
+static void zone_swap(struct reg_zone *rz, struct zone *snap)
+{
+	struct registry *reg = rz->reg;
+
+	zone_free(rz->snap);
+	rz->snap = snap;
+	for (size_t i = 0; i < reg->n_zones; i++)
+		if (reg->zones[i] == rz)
+			reg->snaps[i] = snap;
+}
+
+/* Schedule the next device read. */
+static void zone_schedule(struct reg_zone *rz, unsigned int delay_ms)
+{
+	struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+
+	evtimer_add(rz->timer, &tv);
+}
+
+/* A device read finished: build the next snapshot, or switch the zone to SERVFAIL. */
+static void zone_read_cb(int err, struct wg_device *dev, void *arg)
+{
+	struct reg_zone *rz = arg;
+	struct zone *snap;
+
+	rz->op = NULL;
+	rz->reads++;
+	if (err) {
+		rz->read_errors++;
+		snprintf(rz->error, sizeof(rz->error), "device %s: %s", rz->cfg.device, wg_strerror(err));
+		if (rz->state != ZONE_FAILED) {
+			log_warnx("zone %s: %s; answering SERVFAIL until it is readable", rz->cfg.name, rz->error);
+			snap = zone_new(&rz->cfg, NULL, rz->snap, time(NULL));
+			if (snap)
+				zone_swap(rz, snap);
+			rz->state = ZONE_FAILED;
+		}
+		goto out;
+	}
+	/* The userspace backend does not know the interface index; access = peers needs it. */
+	if (dev->ifindex == 0)
+		dev->ifindex = if_nametoindex(rz->cfg.device);
+	snap = zone_new(&rz->cfg, dev, rz->snap, time(NULL));
+	if (!snap) {
+		log_warnx("zone %s: out of memory building a snapshot; keeping the previous one", rz->cfg.name);
+		goto out;
+	}
+	if (rz->state == ZONE_FAILED)
+		log_info("zone %s: device %s readable again, %zu published", rz->cfg.name, rz->cfg.device,
+			 snap->n_entries);
+	else if (rz->snap && snap->serial != rz->snap->serial)
+		log_debug("zone %s: published set changed, serial %u, %zu published", rz->cfg.name,
+			  snap->serial, snap->n_entries);
+	/* Header, question, and 71 bytes per PTR record must fit a TCP message. */
+	bool overflow = 12 + 4 + 17 + snap->apex_len + 71 * snap->n_entries > DNS_TCP_MAX_SIZE;
+	if (overflow && !rz->ptr_overflow)
+		log_warnx("zone %s: %zu published entries do not fit one 65535-byte PTR answer; "
+			  "the listing is truncated (TC=1) even over TCP", rz->cfg.name, snap->n_entries);
+	rz->ptr_overflow = overflow;
+	rz->state = ZONE_OK;
+	rz->error[0] = '\0';
+	rz->backend = dev->backend;
+	clock_gettime(CLOCK_MONOTONIC, &rz->snap_time);
+	zone_swap(rz, snap);
+out:
+	wg_device_free(dev);
+	zone_schedule(rz, rz->cfg.refresh_ms);
+}
+
+/* Refresh timer: start reading the device unless a read is still running. */
+static void zone_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct reg_zone *rz = arg;
+
+	if (rz->op)
+		return;
+	rz->op = wg_get_device(rz->reg->wg, rz->cfg.device, rz->cfg.backend, zone_read_cb, rz);
+	if (!rz->op)
+		zone_read_cb(errno ? -errno : -EIO, NULL, rz);
+}
+
+/* Free a zone: cancel its read, stop its timer. */
+static void reg_zone_free(struct reg_zone *rz)
+{
+	if (!rz)
+		return;
+	if (rz->op)
+		wg_op_cancel(rz->op);
+	if (rz->timer)
+		event_free(rz->timer);
+	zone_free(rz->snap);
+	free(rz->cfg.self_allowed_ips);
+	free(rz->cfg.ns_addrs);
+	free(rz);
+}
+
+/* Duplicate n elements of size sz (NULL for none). 0 or -ENOMEM. */
+static int dup_array(void **dst, const void *src, size_t n, size_t sz)
+{
+	*dst = NULL;
+	if (n == 0)
+		return 0;
+	*dst = malloc(n * sz);
+	if (!*dst)
+		return -ENOMEM;
+	memcpy(*dst, src, n * sz);
+	return 0;
+}
+
+/* Create a zone in the starting state (SERVFAIL until the first read) with its timer armed. */
+static struct reg_zone *reg_zone_new(struct registry *reg, const struct config_zone *cz, struct strbuf *err)
+{
+	struct reg_zone *rz = calloc(1, sizeof(*rz));
+
+	if (!rz)
+		goto fail;
+	rz->reg = reg;
+	rz->cfg = *cz;
+	rz->cfg.self_allowed_ips = NULL;
+	rz->cfg.ns_addrs = NULL;
+	if (dup_array((void **)&rz->cfg.self_allowed_ips, cz->self_allowed_ips, cz->n_self_allowed_ips,
+		      sizeof(struct cidr)) < 0 ||
+	    dup_array((void **)&rz->cfg.ns_addrs, cz->ns_addrs, cz->n_ns_addrs, sizeof(union sockaddr_any)) < 0)
+		goto fail;
+	if (rz->cfg.refresh_ms < MIN_REFRESH_MS)
+		rz->cfg.refresh_ms = rz->cfg.refresh_ms ? MIN_REFRESH_MS : DEFAULT_REFRESH_MS;
+	rz->snap = zone_new(&rz->cfg, NULL, NULL, time(NULL));
+	if (!rz->snap) {
+		strbuf_printf(err, "zone %s: invalid zone or ns name, or out of memory", cz->name);
+		reg_zone_free(rz);
+		return NULL;
+	}
+	snprintf(rz->error, sizeof(rz->error), "device %s: not read yet", cz->device);
+	rz->timer = evtimer_new(reg->base, zone_timer_cb, rz);
+	if (!rz->timer)
+		goto fail;
+	zone_schedule(rz, 0);
+	return rz;
+fail:
+	strbuf_printf(err, "zone %s: out of memory", cz->name);
+	reg_zone_free(rz);
+	return NULL;
+}
+
+/* Open the UDP and TCP sockets of one address. 0 or -errno with a message. */
+static int listener_open(struct registry *reg, const struct config_registry *rc, const union sockaddr_any *addr,
+			 struct reg_listener *l, struct strbuf *err)
+{
+	memset(l, 0, sizeof(*l));
+	l->addr = *addr;
+	l->udp = registry_udp_new(reg->base, addr, registry_answer, reg, err);
+	if (!l->udp)
+		return -errno;
+	l->tcp = registry_tcp_new(reg->base, addr, rc->tcp_max_conns ? rc->tcp_max_conns : DEFAULT_TCP_MAX_CONNS,
+				  rc->tcp_idle_timeout_ms ? rc->tcp_idle_timeout_ms : DEFAULT_TCP_IDLE_TIMEOUT_MS,
+				  registry_answer, reg, err);
+	if (!l->tcp) {
+		int ret = -errno;
+		registry_udp_free(l->udp);
+		l->udp = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+/* Close a listener's sockets. */
+static void listener_close(struct reg_listener *l)
+{
+	registry_udp_free(l->udp);
+	registry_tcp_free(l->tcp);
+	l->udp = NULL;
+	l->tcp = NULL;
+}
+
+/* Copy the registry-wide settings. 0 or -ENOMEM (nothing changed then). */
+static int set_settings(struct registry *reg, const struct config_registry *rc)
+{
+	struct cidr *c = NULL;
+
+	if (dup_array((void **)&c, rc->access_cidrs, rc->n_access_cidrs, sizeof(*c)) < 0)
+		return -ENOMEM;
+	free(reg->access_cidrs);
+	reg->access_cidrs = c;
+	reg->n_access_cidrs = rc->n_access_cidrs;
+	reg->access = rc->access;
+	reg->ttl = rc->ttl;
+	reg->edns_size = rc->edns_size ? rc->edns_size : DEFAULT_EDNS_SIZE;
+	reg->tcp_max_conns = rc->tcp_max_conns ? rc->tcp_max_conns : DEFAULT_TCP_MAX_CONNS;
+	reg->tcp_idle_timeout_ms = rc->tcp_idle_timeout_ms ? rc->tcp_idle_timeout_ms : DEFAULT_TCP_IDLE_TIMEOUT_MS;
+	return 0;
+}
+
+/*
+ * Apply cfg by difference. New listeners and zones are created first; only
+ * when all of them exist are the old ones that went away closed and the
+ * arrays swapped, so a failure leaves the registry as it was.
+ */
+int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf *err)
+{
+	const struct config_registry *rc = &cfg->registry;
+	struct reg_listener *nl = calloc(rc->n_listens ? rc->n_listens : 1, sizeof(*nl));
+	struct reg_zone **nz = calloc(cfg->n_zones ? cfg->n_zones : 1, sizeof(*nz));
+	struct zone **ns = calloc(cfg->n_zones ? cfg->n_zones : 1, sizeof(*ns));
+	bool *kept_l = calloc(reg->n_listeners + 1, sizeof(*kept_l));
+	bool *kept_z = calloc(reg->n_zones + 1, sizeof(*kept_z));
+	bool *fresh_l = calloc(rc->n_listens + 1, sizeof(*fresh_l));
+	int ret = -ENOMEM;
+
+	if (!nl || !nz || !ns || !kept_l || !kept_z || !fresh_l) {
+		strbuf_puts(err, "registry: out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < rc->n_listens; i++) {
+		size_t j;
+		for (j = 0; j < reg->n_listeners; j++)
+			if (!kept_l[j] && addr_equal(&reg->listeners[j].addr, &rc->listens[i]))
+				break;
+		if (j < reg->n_listeners) {
+			nl[i] = reg->listeners[j];
+			kept_l[j] = true;
+			continue;
+		}
+		if ((ret = listener_open(reg, rc, &rc->listens[i], &nl[i], err)) < 0)
+			goto fail;
+		fresh_l[i] = true;
+	}
+	for (size_t i = 0; i < cfg->n_zones; i++) {
+		size_t j;
+		for (j = 0; j < reg->n_zones; j++)
+			if (!kept_z[j] && config_zone_equal(&reg->zones[j]->cfg, &cfg->zones[i]))
+				break;
+		if (j < reg->n_zones) {
+			nz[i] = reg->zones[j];
+			kept_z[j] = true;
+		} else if (!(nz[i] = reg_zone_new(reg, &cfg->zones[i], err))) {
+			ret = -EINVAL;
+			goto fail;
+		}
+		ns[i] = nz[i]->snap;
+	}
+	if ((ret = set_settings(reg, rc)) < 0) {
+		strbuf_puts(err, "registry: out of memory");
+		goto fail;
+	}
+	/* Commit: close what went away, keep the rest. */
+	for (size_t j = 0; j < reg->n_listeners; j++)
+		if (!kept_l[j])
+			listener_close(&reg->listeners[j]);
+	for (size_t j = 0; j < reg->n_zones; j++)
+		if (!kept_z[j])
+			reg_zone_free(reg->zones[j]);
+	free(reg->listeners);
+	free(reg->zones);
+	free(reg->snaps);
+	reg->listeners = nl;
+	reg->n_listeners = rc->n_listens;
+	reg->zones = nz;
+	reg->snaps = ns;
+	reg->n_zones = cfg->n_zones;
+	for (size_t i = 0; i < reg->n_listeners; i++)
+		registry_tcp_set_limits(reg->listeners[i].tcp, reg->tcp_max_conns, reg->tcp_idle_timeout_ms);
+	ret = 0;
+	goto out;
+fail:
+	for (size_t i = 0; nl && fresh_l && i < rc->n_listens; i++)
+		if (fresh_l[i])
+			listener_close(&nl[i]);
+	for (size_t i = 0; nz && i < cfg->n_zones; i++) {
+		bool old = false;
+		for (size_t j = 0; nz[i] && j < reg->n_zones; j++)
+			old = old || reg->zones[j] == nz[i];
+		if (nz[i] && !old)
+			reg_zone_free(nz[i]);
+	}
+	free(nl);
+	free(nz);
+	free(ns);
+out:
+	free(kept_l);
+	free(kept_z);
+	free(fresh_l);
+	return ret;
+}
+
+/* Create the registry. */
+int registry_new(struct event_base *base, struct wg_ctx *wg, const struct config *cfg,
+		 struct registry **out, struct strbuf *err)
+{
+	struct registry *reg = calloc(1, sizeof(*reg));
+	int ret;
+
+	*out = NULL;
+	if (!reg) {
+		strbuf_puts(err, "registry: out of memory");
+		return -ENOMEM;
+	}
+	reg->base = base;
+	reg->wg = wg;
+	ret = registry_apply(reg, cfg, err);
+	if (ret < 0) {
+		registry_free(reg);
+		return ret;
+	}
+	*out = reg;
+	return 0;
+}
+
+/* Close everything. */
+void registry_free(struct registry *reg)
+{
+	if (!reg)
+		return;
+	for (size_t i = 0; i < reg->n_listeners; i++)
+		listener_close(&reg->listeners[i]);
+	for (size_t i = 0; i < reg->n_zones; i++)
+		reg_zone_free(reg->zones[i]);
+	free(reg->listeners);
+	free(reg->zones);
+	free(reg->snaps);
+	free(reg->access_cidrs);
+	free(reg);
+}
+
+/* Name of a zone state. */
+static const char *state_name(enum reg_zone_state s)
+{
+	return s == ZONE_OK ? "ok" : s == ZONE_FAILED ? "servfail" : "starting";
+}
+
+/* Name of the access mode. */
+static const char *access_name(enum access_mode a)
+{
+	return a == ACCESS_ANY ? "any" : a == ACCESS_CIDR ? "cidr" : "peers";
+}
+
+/* Append one stats object. */
+static void stats_json(struct strbuf *out, const struct registry_stats *s)
+{
+	strbuf_puts(out, "{\"queries\":{");
+	for (int i = 0; i < REG_QTYPE_MAX; i++)
+		strbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", registry_qtype_name((enum registry_qtype)i),
+			      (unsigned long long)s->queries[i]);
+	strbuf_puts(out, "},\"rcodes\":{");
+	for (int i = 0; i < REG_RCODE_MAX; i++)
+		strbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", registry_rcode_name((enum registry_rcode)i),
+			      (unsigned long long)s->rcodes[i]);
+	strbuf_printf(out, "},\"refused\":%llu,\"truncated\":%llu,\"send_errors\":%llu}",
+		      (unsigned long long)s->refused, (unsigned long long)s->truncated,
+		      (unsigned long long)s->send_errors);
+}
+
+/* Append the status JSON object. */
+void registry_status_json(const struct registry *reg, struct strbuf *out)
+{
+	char buf[ADDR_STRLEN];
+
+	strbuf_printf(out, "{\"access\":\"%s\",\"ttl\":%u,\"edns_size\":%u,\"listeners\":[",
+		      access_name(reg->access), reg->ttl, reg->edns_size);
+	for (size_t i = 0; i < reg->n_listeners; i++) {
+		const struct reg_listener *l = &reg->listeners[i];
+		const struct registry_stats *ts = registry_tcp_stats(l->tcp);
+		strbuf_puts(out, i ? ",{\"address\":" : "{\"address\":");
+		strbuf_json_string(out, addr_format(&l->addr, buf, sizeof(buf)));
+		strbuf_puts(out, ",\"udp\":");
+		stats_json(out, registry_udp_stats(l->udp));
+		strbuf_puts(out, ",\"tcp\":");
+		stats_json(out, ts);
+		strbuf_printf(out, ",\"tcp_connections\":%zu,\"tcp_accepted\":%llu,\"tcp_closed_idle\":%llu,"
+			      "\"tcp_paused\":%llu}", registry_tcp_connections(l->tcp),
+			      (unsigned long long)ts->tcp_accepted, (unsigned long long)ts->tcp_closed_idle,
+			      (unsigned long long)ts->tcp_paused);
+	}
+	strbuf_puts(out, "],\"zones\":[");
+	for (size_t i = 0; i < reg->n_zones; i++) {
+		const struct reg_zone *rz = reg->zones[i];
+		const struct zone *z = rz->snap;
+		strbuf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+		strbuf_json_string(out, rz->cfg.name);
+		strbuf_puts(out, ",\"device\":");
+		strbuf_json_string(out, rz->cfg.device);
+		strbuf_printf(out, ",\"backend\":\"%s\",\"state\":\"%s\",\"peers\":%zu,\"peers_published\":%zu,"
+			      "\"serial\":%u", wg_backend_name(rz->state == ZONE_OK ? rz->backend : rz->cfg.backend),
+			      state_name(rz->state), z->n_peers, z->n_entries, z->serial);
+		if (rz->state == ZONE_OK || rz->snap_time.tv_sec)
+			strbuf_printf(out, ",\"snapshot_age_s\":%.3f", age_s(&rz->snap_time));
+		else
+			strbuf_puts(out, ",\"snapshot_age_s\":null");
+		strbuf_printf(out, ",\"reads\":%llu,\"read_errors\":%llu,\"ptr_listing_truncated\":%s,\"last_error\":",
+			      (unsigned long long)rz->reads, (unsigned long long)rz->read_errors,
+			      rz->ptr_overflow ? "true" : "false");
+		strbuf_json_string(out, rz->error[0] ? rz->error : NULL);
+		strbuf_puts(out, "}");
+	}
+	strbuf_puts(out, "]}");
+}
+
+/* Append one listener's counters for one transport. */
+static void stats_metrics(struct strbuf *out, const char *addr, const char *proto, const struct registry_stats *s)
+{
+	for (int i = 0; i < REG_QTYPE_MAX; i++)
+		strbuf_printf(out, "wgsd_registry_queries_total{listener=\"%s\",proto=\"%s\",type=\"%s\"} %llu\n",
+			      addr, proto, registry_qtype_name((enum registry_qtype)i),
+			      (unsigned long long)s->queries[i]);
+	for (int i = 0; i < REG_RCODE_MAX; i++)
+		strbuf_printf(out, "wgsd_registry_responses_total{listener=\"%s\",proto=\"%s\",rcode=\"%s\"} %llu\n",
+			      addr, proto, registry_rcode_name((enum registry_rcode)i),
+			      (unsigned long long)s->rcodes[i]);
+	strbuf_printf(out, "wgsd_registry_refused_total{listener=\"%s\",proto=\"%s\"} %llu\n", addr, proto,
+		      (unsigned long long)s->refused);
+	strbuf_printf(out, "wgsd_registry_truncated_total{listener=\"%s\",proto=\"%s\"} %llu\n", addr, proto,
+		      (unsigned long long)s->truncated);
+}
+
+/* Append Prometheus metrics. */
+void registry_metrics(const struct registry *reg, struct strbuf *out)
+{
+	char buf[ADDR_STRLEN];
+
+	strbuf_puts(out, "# HELP wgsd_registry_queries_total DNS queries received, by type.\n"
+			 "# TYPE wgsd_registry_queries_total counter\n"
+			 "# HELP wgsd_registry_responses_total DNS responses, by rcode (dropped: none sent).\n"
+			 "# TYPE wgsd_registry_responses_total counter\n"
+			 "# HELP wgsd_registry_refused_total Queries refused by the access rule.\n"
+			 "# TYPE wgsd_registry_refused_total counter\n"
+			 "# HELP wgsd_registry_truncated_total Responses sent with TC=1.\n"
+			 "# TYPE wgsd_registry_truncated_total counter\n");
+	for (size_t i = 0; i < reg->n_listeners; i++) {
+		addr_format(&reg->listeners[i].addr, buf, sizeof(buf));
+		stats_metrics(out, buf, "udp", registry_udp_stats(reg->listeners[i].udp));
+		stats_metrics(out, buf, "tcp", registry_tcp_stats(reg->listeners[i].tcp));
+	}
+	strbuf_puts(out, "# HELP wgsd_registry_tcp_connections Open TCP connections.\n"
+			 "# TYPE wgsd_registry_tcp_connections gauge\n");
+	for (size_t i = 0; i < reg->n_listeners; i++)
+		strbuf_printf(out, "wgsd_registry_tcp_connections{listener=\"%s\"} %zu\n",
+			      addr_format(&reg->listeners[i].addr, buf, sizeof(buf)),
+			      registry_tcp_connections(reg->listeners[i].tcp));
+	strbuf_puts(out, "# HELP wgsd_registry_tcp_accepted_total TCP connections accepted.\n"
+			 "# TYPE wgsd_registry_tcp_accepted_total counter\n");
+	for (size_t i = 0; i < reg->n_listeners; i++)
+		strbuf_printf(out, "wgsd_registry_tcp_accepted_total{listener=\"%s\"} %llu\n",
+			      addr_format(&reg->listeners[i].addr, buf, sizeof(buf)),
+			      (unsigned long long)registry_tcp_stats(reg->listeners[i].tcp)->tcp_accepted);
+	strbuf_puts(out, "# HELP wgsd_zone_up 1 when the zone's device was read, 0 while it answers SERVFAIL.\n"
+			 "# TYPE wgsd_zone_up gauge\n"
+			 "# HELP wgsd_zone_peers_published Entries published in the zone.\n"
+			 "# TYPE wgsd_zone_peers_published gauge\n"
+			 "# HELP wgsd_zone_peers Peers on the zone's device.\n"
+			 "# TYPE wgsd_zone_peers gauge\n"
+			 "# HELP wgsd_zone_serial SOA serial of the zone.\n"
+			 "# TYPE wgsd_zone_serial gauge\n"
+			 "# HELP wgsd_zone_snapshot_age_seconds Time since the device was last read successfully.\n"
+			 "# TYPE wgsd_zone_snapshot_age_seconds gauge\n"
+			 "# HELP wgsd_zone_read_errors_total Failed device reads.\n"
+			 "# TYPE wgsd_zone_read_errors_total counter\n");
+	for (size_t i = 0; i < reg->n_zones; i++) {
+		const struct reg_zone *rz = reg->zones[i];
+		const char *n = rz->cfg.name, *d = rz->cfg.device;
+		strbuf_printf(out, "wgsd_zone_up{zone=\"%s\",device=\"%s\"} %d\n", n, d, rz->state == ZONE_OK);
+		strbuf_printf(out, "wgsd_zone_peers_published{zone=\"%s\",device=\"%s\"} %zu\n", n, d,
+			      rz->snap->n_entries);
+		strbuf_printf(out, "wgsd_zone_peers{zone=\"%s\",device=\"%s\"} %zu\n", n, d, rz->snap->n_peers);
+		strbuf_printf(out, "wgsd_zone_serial{zone=\"%s\",device=\"%s\"} %u\n", n, d, rz->snap->serial);
+		if (rz->snap_time.tv_sec)
+			strbuf_printf(out, "wgsd_zone_snapshot_age_seconds{zone=\"%s\",device=\"%s\"} %.3f\n", n, d,
+				      age_s(&rz->snap_time));
+		strbuf_printf(out, "wgsd_zone_read_errors_total{zone=\"%s\",device=\"%s\"} %llu\n", n, d,
+			      (unsigned long long)rz->read_errors);
+	}
+}
