@@ -222,7 +222,10 @@ int daemon_init(struct daemon *d, const char *config_path, bool debug)
 	d->debug = debug;
 	clock_gettime(CLOCK_MONOTONIC, &d->started);
 	d->started_wall = time(NULL);
-	d->config_path = strdup(config_path);
+	/* Absolute, so a reload finds the same file whatever the working directory. */
+	d->config_path = realpath(config_path, NULL);
+	if (!d->config_path)
+		d->config_path = strdup(config_path);
 	if (!d->config_path)
 		goto out;
 	if (config_load(config_path, &d->cfg, &err) < 0) {

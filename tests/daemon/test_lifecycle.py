@@ -257,6 +257,28 @@ def main():
         text = log.read()
         print("---- daemon log ----\n" + text)
     check("Traceback" not in text, "log is clean")
+
+    # Under journald (JOURNAL_STREAM set) every line carries a syslog priority; SIGINT stops cleanly.
+    env = dict(os.environ, JOURNAL_STREAM="8:12345")
+    env.pop("NOTIFY_SOCKET", None)
+    proc = subprocess.Popen([WGSD, "-c", conf], stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not os.path.exists(sock):
+        time.sleep(0.05)
+    check(os.path.exists(sock), "daemon started again")
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    check(proc.returncode == 0, "SIGINT exits 0")
+    lines = [l for l in err.split("\n") if l]
+    check(len(lines) >= 2 and all(l[:1] == "<" and l[2:3] == ">" for l in lines),
+          "journald lines carry <N> priorities")
+    check(any(l.startswith("<6>") for l in lines) and any(l.startswith("<4>") for l in lines),
+          "info is <6> and warnings are <4>")
+    check(not os.path.exists(sock), "status socket removed after SIGINT")
     print(f"{checks - failures} passed, {failures} failed")
     return 1 if failures else 0
 
