@@ -1,0 +1,307 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Client role end to end: wireguard-go devices in namespaces, the wgsd
+# registry (or, for misbehaving registries, the scriptable responder), and
+# the client (wgsd -c; CLIENT_DRIVER=1 uses the test driver instead).
+# usage: client-netns.sh CASE   (basic, two, tcp, rogue, silent, compat, many)
+set -eu
+
+CASE=${1:?case}
+. "$WGSD_SRCDIR/tests/client/lib.sh"
+need wireguard-go
+need wg
+need dig
+trap cleanup EXIT
+
+WGR="wgr$SUF"
+WGR2="wgq$SUF"
+WGA="wga$SUF"
+WGB="wgb$SUF"
+PEERS_JSON="$T/peers.json"
+echo '{}' >"$PEERS_JSON"
+
+# Publish a peer's endpoint at the registry: on the registry's device and in the responder's file.
+# publish KEY ENDPOINT [DEVICE]
+publish() {
+	in_r wg set "${3:-$WGR}" peer "$1" endpoint "$2" allowed-ips "$(next_ip)/32"
+	python3 - "$PEERS_JSON" "$1" "$2" <<'EOF'
+import json, sys
+path, key, ep = sys.argv[1:]
+d = json.load(open(path))
+d[key] = {"endpoint": ep}
+json.dump(d, open(path, "w"))
+EOF
+}
+
+IPN=0
+# A fresh tunnel address for the registry's allowed IPs.
+next_ip() {
+	IPN=$((IPN + 1))
+	echo "10.200.$((IPN / 250)).$((IPN % 250 + 1))"
+}
+
+# Base setup: R with the registry device, A with the client device.
+setup_base() {
+	setup_net
+	genkey reg
+	genkey cli
+	wg_dev "$NS_R" "$WGR" 51820 "$T/reg.key"
+	wg_dev "$NS_A" "$WGA" 51820 "$T/cli.key"
+}
+
+# Write the client configuration: client_conf FILE EXTRA_LINES REGISTRY...
+client_conf() {
+	local file=$1 extra=$2 r
+	shift 2
+	{
+		echo "[daemon]"
+		echo "status-socket = $T/client.sock"
+		echo "[client $WGA]"
+		for r in "$@"; do echo "registry = $r"; done
+		echo "zone = example.com."
+		echo "interval = 1s"
+		printf '%b\n' "$extra"
+	} >"$file"
+}
+
+# Short key as the client logs it (first 8 base64 characters).
+short() { echo "${1:0:8}"; }
+
+# Number of lines in the client log matching a pattern.
+log_count() { grep -c -- "$1" "$T/client.log" || true; }
+
+case_basic() {
+	setup_base
+	setup_net_b
+	genkey b
+	wg_dev "$NS_B" "$WGB" 51822 "$T/b.key"
+	P1=$(randkeys 1); P2=$(randkeys 1); P3=$(randkeys 1); P4=$(randkeys 1); RP=$(randkeys 1)
+	B=$(cat "$T/b.pub")
+
+	# The client's view: everything stale but B, which gets a real handshake.
+	in_a wg set "$WGA" peer "$P1" allowed-ips 10.1.0.1/32 \
+		peer "$P2" allowed-ips 10.1.0.2/32 \
+		peer "$P3" allowed-ips 10.1.0.3/32 \
+		peer "$P4" allowed-ips 10.1.0.4/32 endpoint 198.51.100.44:4444 \
+		peer "$RP" allowed-ips 192.0.2.1/32 endpoint 192.0.2.1:51820 \
+		peer "$B" allowed-ips 10.9.0.2/32 endpoint 198.51.100.2:51822
+	in_b wg set "$WGB" peer "$(cat "$T/cli.pub")" allowed-ips 10.9.0.1/32 endpoint 198.51.100.1:51820
+	in_a ip addr add 10.9.0.1/24 dev "$WGA"
+	in_b ip addr add 10.9.0.2/24 dev "$WGB"
+	in_a ping -c 1 -W 5 10.9.0.2 >/dev/null || fail "no tunnel between A and B"
+
+	# The registry's view: where each peer is "now".
+	publish "$P1" 198.51.100.11:1111
+	publish "$P2" "[2001:db8:ffff::12]:1212"
+	publish "$P4" 203.0.113.44:4444
+	publish "$RP" 203.0.113.77:7777
+	publish "$B" 203.0.113.50:5050
+	registry_conf "$T/registry.conf" "$WGR" 192.0.2.1:53 "[2001:db8::1]:53"
+	start_wgsd "$NS_R" registry "$T/registry.conf"
+	wait_registry 192.0.2.1
+
+	client_conf "$T/client.conf" "keepalive = 25\nexclude = $P4" 192.0.2.1:53
+	start_client "$T/client.conf"
+
+	wait_for 20 endpoint_is "$NS_A" "$WGA" "$P1" 198.51.100.11:1111 || fail "stale IPv4 peer not set"
+	wait_for 20 endpoint_is "$NS_A" "$WGA" "$P2" "[2001:db8:ffff::12]:1212" || fail "stale IPv6 peer not set"
+	wait_cycles 4 30
+	[ "$(keepalive_of "$NS_A" "$WGA" "$P1")" = 25 ] || fail "keepalive not set with the endpoint"
+	endpoint_is "$NS_A" "$WGA" "$P3" "(none)" || fail "unknown peer got an endpoint"
+	endpoint_is "$NS_A" "$WGA" "$P4" 198.51.100.44:4444 || fail "excluded peer was touched"
+	endpoint_is "$NS_A" "$WGA" "$RP" 192.0.2.1:51820 || fail "registry peer was touched"
+	endpoint_is "$NS_A" "$WGA" "$B" 198.51.100.2:51822 || fail "fresh peer was touched"
+	[ "$(keepalive_of "$NS_A" "$WGA" "$B")" = off ] || fail "fresh peer's keepalive was touched"
+
+	# Each change logged once, with old and new endpoint.
+	[ "$(log_count "$(short "$P1").* endpoint none -> 198.51.100.11:1111")" = 1 ] || fail "P1 change not logged exactly once"
+	[ "$(log_count "endpoint .* -> ")" = 2 ] || fail "expected exactly two endpoint changes in the log"
+
+	status_eval "peer('$P4')['class'] == 'excluded'" || fail "status: excluded"
+	status_eval "peer('$RP')['class'] == 'registry'" || fail "status: registry peer"
+	status_eval "peer('$B')['class'] == 'fresh' and peer('$B')['handshake_age_s'] is not None" || fail "status: fresh"
+	status_eval "peer('$P1')['endpoint_set'] == '198.51.100.11:1111' and peer('$P1')['endpoint_set_at']" || fail "status: endpoint set"
+	status_eval "peer('$P1')['registries'][0]['result'] == 'ok' and peer('$P1')['registries'][0]['last_query']" || fail "status: per-registry result"
+	status_eval "peer('$P3')['result'] == 'unknown' and peer('$P3')['registries'][0]['result'] == 'nxdomain'" || fail "status: unknown peer"
+	status_eval "reg('192.0.2.1:53')['reachable'] is True and reg('192.0.2.1:53')['responses'] > 0" || fail "status: registry reachable"
+	status_eval "dev['endpoint_updates'] == 2" || fail "status: update count"
+
+	# The peer moves: the client follows within the capped backoff.
+	in_r wg set "$WGR" peer "$P1" endpoint 198.51.100.21:2121
+	wait_for 30 endpoint_is "$NS_A" "$WGA" "$P1" 198.51.100.21:2121 || fail "moved peer not followed"
+	[ "$(log_count "$(short "$P1").* endpoint 198.51.100.11:1111 -> 198.51.100.21:2121")" = 1 ] || fail "move not logged once"
+}
+
+case_two() {
+	setup_base
+	genkey reg2
+	wg_dev "$NS_R" "$WGR2" 51821 "$T/reg2.key"
+	P1=$(randkeys 1); P2=$(randkeys 1)
+	in_a wg set "$WGA" peer "$P1" allowed-ips 10.1.0.1/32 peer "$P2" allowed-ips 10.1.0.2/32
+	# The two registries see P1 behind different public ports: an endpoint-dependent NAT.
+	publish "$P1" 198.51.100.11:1111 "$WGR"
+	publish "$P1" 198.51.100.11:2222 "$WGR2"
+	publish "$P2" 198.51.100.12:1212 "$WGR2"
+	registry_conf "$T/registry.conf" "$WGR" 192.0.2.1:53
+	registry_conf "$T/registry2.conf" "$WGR2" "[2001:db8::1]:53"
+	start_wgsd "$NS_R" registry "$T/registry.conf"
+	start_wgsd "$NS_R" registry2 "$T/registry2.conf"
+	wait_registry 192.0.2.1
+	wait_registry 2001:db8::1
+
+	# 192.0.2.9 has no host: that registry is down (silent).
+	client_conf "$T/client.conf" "timeout = 300ms" 192.0.2.9:53 192.0.2.1:53 "[2001:db8::1]:53"
+	start_client "$T/client.conf"
+	wait_for 20 endpoint_is "$NS_A" "$WGA" "$P2" 198.51.100.12:1212 || fail "peer known to one registry only not set"
+	wait_for 20 sh -c "ip netns exec $NS_A wg show $WGA endpoints | grep -q '$P1.*198.51.100.11:'" || fail "P1 not set"
+	wait_cycles 3 30
+	status_eval "peer('$P1')['nat'] == 'symmetric'" || fail "no NAT note for different ports"
+	status_eval "peer('$P2')['nat'] != 'symmetric'" || fail "NAT note without reason"
+	status_eval "reg('192.0.2.9:53')['reachable'] is False" || fail "down registry shown reachable"
+	status_eval "reg('[2001:db8::1]:53')['reachable'] is True" || fail "IPv6 registry not reachable"
+	[ "$(log_count "$(short "$P1").*endpoint-dependent")" = 1 ] || fail "NAT note not logged once"
+	[ "$(log_count "registry 192.0.2.9:53 is not answering")" = 1 ] || fail "down registry not logged once"
+	client_status >"$T/status.json"
+	grep -q 'wgsd_client_registry_up{device="'"$WGA"'",registry="192.0.2.9:53"} 0' <(client_metrics) || fail "metrics: registry_up"
+}
+
+# Prometheus text of the client.
+client_metrics() {
+	if [ "${CLIENT_DRIVER:-}" = 1 ]; then
+		client_status >/dev/null && cat "$T/client.status.metrics"
+	else
+		"$WGSDCTL" -s "$T/client.sock" metrics
+	fi
+}
+
+case_tcp() {
+	setup_base
+	P1=$(randkeys 1)
+	in_a wg set "$WGA" peer "$P1" allowed-ips 10.1.0.1/32
+	publish "$P1" 198.51.100.11:1111
+	# Enough allowed IPs that the TXT record cannot fit a 1232-byte UDP answer.
+	local ips="" i
+	for ((i = 1; i <= 120; i++)); do ips="$ips,10.50.$i.0/24"; done
+	in_r wg set "$WGR" peer "$P1" allowed-ips "10.49.0.1/32$ips"
+	registry_conf "$T/registry.conf" "$WGR" 192.0.2.1:53
+	start_wgsd "$NS_R" registry "$T/registry.conf"
+	wait_registry 192.0.2.1
+	in_a dig +bufsize=1232 +ignore @192.0.2.1 "$(python3 -c 'import base64,sys; print(base64.b32encode(base64.b64decode(sys.argv[1])).decode())' "$P1")._wireguard._udp.example.com" SRV >"$T/dig.out"
+	grep -q 'flags:.* tc' "$T/dig.out" || fail "test setup: the registry's answer was not truncated"
+	client_conf "$T/client.conf" "" 192.0.2.1:53
+	start_client "$T/client.conf"
+	wait_for 20 endpoint_is "$NS_A" "$WGA" "$P1" 198.51.100.11:1111 || fail "truncated answer not retried over TCP"
+	status_eval "reg('192.0.2.1:53')['tcp_responses'] > 0" || fail "no TCP answer counted"
+}
+
+case_rogue() {
+	setup_base
+	P1=$(randkeys 1)
+	in_a wg set "$WGA" peer "$P1" allowed-ips 10.1.0.1/32
+	publish "$P1" 198.51.100.11:1111
+	# Before each real answer: wrong ID, wrong question, wrong source port, wrong source address.
+	start_responder rogue --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON" \
+		--mode rogue --rogue-addr 192.0.2.3 --rogue-endpoint 203.0.113.66:6666
+	client_conf "$T/client.conf" "" 192.0.2.1:53
+	start_client "$T/client.conf"
+	wait_for 20 endpoint_is "$NS_A" "$WGA" "$P1" 198.51.100.11:1111 || fail "real answer not used"
+	wait_cycles 2 20
+	stop rogue
+	# Forgeries only: nothing may change.
+	publish "$P1" 198.51.100.21:2121
+	start_responder rogue2 --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON" \
+		--mode rogue-only --rogue-addr 192.0.2.3 --rogue-endpoint 203.0.113.66:6666
+	local c
+	c=$(status_eval "dev['cycles']")
+	wait_cycles $((c + 6)) 40
+	grep -q "^udp 33 " "$T/rogue2.queries" || fail "test setup: the rogue responder got no query"
+	endpoint_is "$NS_A" "$WGA" "$P1" 198.51.100.11:1111 || fail "a forged answer changed the endpoint"
+	[ "$(log_count 203.0.113.66)" = 0 ] || fail "forged endpoint appears in the log"
+}
+
+case_silent() {
+	setup_base
+	P1=$(randkeys 1); P2=$(randkeys 1)
+	in_a wg set "$WGA" peer "$P1" allowed-ips 10.1.0.1/32 endpoint 198.51.100.44:4444 peer "$P2" allowed-ips 10.1.0.2/32
+	publish "$P1" 198.51.100.11:1111
+	start_responder silent --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON" --mode silent
+	client_conf "$T/client.conf" "timeout = 200ms" 192.0.2.1:53
+	CLIENT_DEBUG=0 start_client "$T/client.conf"
+	wait_cycles 8 60
+	endpoint_is "$NS_A" "$WGA" "$P1" 198.51.100.44:4444 || fail "endpoint changed without an answer"
+	endpoint_is "$NS_A" "$WGA" "$P2" "(none)" || fail "endpoint set without an answer"
+	[ "$(log_count "192.0.2.1:53")" = 1 ] || fail "silent registry logged more than once"
+	local lines
+	lines=$(grep -vc -e "started" -e "^<" "$T/client.log" || true)
+	[ "$lines" -le 2 ] || fail "log flood: $lines lines"
+	status_eval "reg('192.0.2.1:53')['reachable'] is False and peer('$P1')['result'] in ('no-answer', 'backoff')" || fail "status of the silent registry"
+	# One retry per query, no more: every name asked is asked an even number of times.
+	python3 - "$T/silent.queries" <<'EOF' || fail "retry count"
+import collections, sys
+c = collections.Counter(l.split()[2] for l in open(sys.argv[1]) if l.startswith("udp"))
+assert c and all(n % 2 == 0 for n in c.values()), c
+EOF
+	# Backoff: the stale peers are not asked every cycle.
+	status_eval "peer('$P1')['backoff']['failures'] >= 3" || fail "no backoff"
+}
+
+case_compat() {
+	setup_base
+	P1=$(randkeys 1); P2=$(randkeys 1)
+	in_a wg set "$WGA" peer "$P1" allowed-ips 10.1.0.1/32 peer "$P2" allowed-ips 10.1.0.2/32
+	publish "$P1" 198.51.100.11:1111
+	publish "$P2" "[2001:db8:ffff::12]:1212"
+	# Later plugin layout, lower-case labels, no addresses in the additional section.
+	start_responder compat1 --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON" \
+		--layout service --lower --no-additional
+	client_conf "$T/client.conf" "" 192.0.2.1:53
+	start_client "$T/client.conf"
+	wait_for 20 endpoint_is "$NS_A" "$WGA" "$P1" 198.51.100.11:1111 || fail "service layout, IPv4"
+	wait_for 20 endpoint_is "$NS_A" "$WGA" "$P2" "[2001:db8:ffff::12]:1212" || fail "service layout, IPv6"
+	grep -q "^udp 28 " "$T/compat1.queries" || fail "no AAAA query for the SRV target"
+	grep -q "^udp 1 " "$T/compat1.queries" || fail "no A query for the SRV target"
+	stop compat1
+	# First plugin layout, target B.ZONE, no additional section either.
+	publish "$P1" 198.51.100.21:2121
+	publish "$P2" "[2001:db8:ffff::22]:2222"
+	start_responder compat2 --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON" \
+		--layout short --no-additional
+	wait_for 30 endpoint_is "$NS_A" "$WGA" "$P1" 198.51.100.21:2121 || fail "short layout, IPv4"
+	wait_for 30 endpoint_is "$NS_A" "$WGA" "$P2" "[2001:db8:ffff::22]:2222" || fail "short layout, IPv6"
+}
+
+case_many() {
+	local n=1000
+	setup_base
+	randkeys $n >"$T/keys"
+	python3 - "$T/keys" "$T/reg-peers.conf" "$T/cli-peers.conf" <<'EOF'
+import sys
+keys = open(sys.argv[1]).read().split()
+with open(sys.argv[2], "w") as r, open(sys.argv[3], "w") as c:
+    for i, k in enumerate(keys):
+        r.write("[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32\nEndpoint = 198.51.100.%d:%d\n\n"
+                % (k, 100 + i // 65536, i // 256 % 256, i % 256, 1 + i % 250, 10000 + i))
+        c.write("[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32\n\n" % (k, 100 + i // 65536, i // 256 % 256, i % 256))
+EOF
+	in_r wg addconf "$WGR" "$T/reg-peers.conf"
+	in_a wg addconf "$WGA" "$T/cli-peers.conf"
+	registry_conf "$T/registry.conf" "$WGR" 192.0.2.1:53
+	start_wgsd "$NS_R" registry "$T/registry.conf"
+	wait_registry 192.0.2.1
+	# One cycle only: the interval is long.
+	client_conf "$T/client.conf" "" 192.0.2.1:53
+	sed -i 's/^interval = .*/interval = 1h/' "$T/client.conf"
+	start_client "$T/client.conf"
+	wait_for 120 status_eval "dev['cycles'] >= 1" || fail "first cycle did not finish"
+	status_eval "dev['cycles'] == 1 and dev['last_cycle']['updated'] == $n and dev['last_cycle']['candidates'] == $n" ||
+		fail "not every stale peer resolved in one cycle"
+	in_a wg show "$WGA" endpoints | sort >"$T/got"
+	in_r wg show "$WGR" endpoints | sort >"$T/want"
+	diff -q "$T/got" "$T/want" >/dev/null || fail "endpoints differ from the registry's"
+}
+
+case "$CASE" in
+basic|two|tcp|rogue|silent|compat|many) "case_$CASE" ;;
+*) echo "unknown case $CASE" >&2; exit 2 ;;
+esac
+echo "ok: client $CASE"
