@@ -10,7 +10,7 @@ NS_B="wgsdc-b-$SUF"     # a peer with a working tunnel to A
 T=$(mktemp -d /tmp/wgsd-client-test.XXXXXX)
 PIDS=()
 RESPONDER="$WGSD_SRCDIR/tests/client/dns-responder.py"
-DRIVER="$WGSD_BUILDDIR/tests/client/client-driver"
+DRIVER="${CLIENT_DRIVER_PATH:-$WGSD_BUILDDIR/tests/client/client-driver}"
 export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
 
 # Fail with a message.
