@@ -35,6 +35,12 @@
 # bob reach the registries over IPv6); LAB_KEEP=1 (keep the run directory).
 
 LAB_SRCDIR=${WGSD_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# qemu-run.sh passes only WGSD_* variables into the guest: find the binaries
+# in the build directory there.
+if [ -n "${WGSD_BUILDDIR:-}" ]; then
+	WGSD=${WGSD:-$WGSD_BUILDDIR/wgsd}
+	WGSDCTL=${WGSDCTL:-$WGSD_BUILDDIR/wgsdctl}
+fi
 WG_IMPL=${WG_IMPL:-userspace}
 LAB_ID=${LAB_ID:-$$}
 LAB_REGISTRIES=${LAB_REGISTRIES:-1}
@@ -43,6 +49,10 @@ LAB_V6=${LAB_V6:-0}
 # here so that a NAT that lost its mapping re-creates it quickly).
 LAB_REG_KEEPALIVE=${LAB_REG_KEEPALIVE:-2}
 LAB_PORT=51820
+# Multiplies every wait limit (the qemu guest runs slower).
+LAB_TIME_SCALE=${LAB_TIME_SCALE:-1}
+# Python's start-up through a version-manager shim is slow: prefer Debian's.
+LAB_PYTHON=$(command -v /usr/bin/python3 || command -v python3 || echo python3)
 
 # Node -> namespace, WireGuard interface (<= 15 chars, unique across
 # namespaces: wireguard-go's sockets share /var/run/wireguard).
@@ -62,9 +72,11 @@ declare -A LAB_LAN4=([alice]=192.168.1.2 [bob]=192.168.2.2)
 declare -A LAB_LAN6=([alice]=2001:db8:0:a::2 [bob]=2001:db8:0:b::2)
 # NAT in front of each peer, and the UDP port range it maps to.
 declare -A LAB_NAT=([alice]=nata [bob]=natb)
+LAB_WGARGS=()
 declare -A LAB_NAT_PORTS=([nata]=30000-30999 [natb]=40000-40999)
 LAB_RUN=
 LAB_CREATED=
+LAB_BG=
 LAB_T0_MS=0
 LAB_FAILED=0
 
@@ -160,6 +172,10 @@ lab_cleanup()
 	trap - EXIT INT TERM
 	set +e
 	[ "$rc" = 0 ] || LAB_FAILED=1
+	for f in $LAB_BG; do
+		kill "$f" 2>/dev/null
+		wait "$f" 2>/dev/null
+	done
 	for node in "${!LAB_PID[@]}"; do
 		kill "${LAB_PID[$node]}" 2>/dev/null
 	done
@@ -172,10 +188,15 @@ lab_cleanup()
 			echo "---- $(basename "$f") (last 40 lines) ----" >&2
 			tail -n 40 "$f" >&2
 		done
-		for node in alice bob; do
-			[ -n "${LAB_PID[$node]:-}" ] || continue
+		for node in reg alice bob; do
+			case " $LAB_CREATED " in *" $node "*) ;; *) continue ;; esac
 			echo "---- wg show on $node ----" >&2
 			lab_in "$node" wg show "${LAB_DEV[$node]}" 2>&1 | sed 's/^/  /' >&2
+		done
+		for node in nata natb; do
+			case " $LAB_CREATED " in *" $node "*) ;; *) continue ;; esac
+			echo "---- UDP conntrack on $node ----" >&2
+			lab_in "$node" conntrack -L -p udp 2>&1 | sed 's/^/  /' >&2
 		done
 	fi
 	# Deleting a wireguard-go interface makes the process exit.
@@ -199,43 +220,57 @@ lab_cleanup()
 	exit "$rc"
 }
 
-# Create a namespace for node $1 with loopback up.
+# Queue "ip" commands (one line, without "ip") for node $1's namespace; run
+# by lab_batch_run. One "ip -batch" per namespace instead of a process per
+# command: process start-up dominates under qemu's TCG.
+lab_batch()
+{
+	local node=$1
+	shift
+	echo "$*" >>"$LAB_RUN/batch-$node"
+}
+
+# Run node $1's queued ip commands.
+lab_batch_run()
+{
+	local node=$1 f=$LAB_RUN/batch-$1
+
+	[ -s "$f" ] || return 0
+	ip -n "${LAB_NS[$node]}" -batch "$f" >"$f.out" 2>&1 ||
+		lab_fail "ip commands on $node failed: $(cat "$f.out")"
+	rm -f "$f" "$f.out"
+}
+
+# Create the namespace of node $1.
 lab_netns()
 {
 	local node=$1
 
 	ip netns add "${LAB_NS[$node]}" || lab_fail "ip netns add ${LAB_NS[$node]}"
 	LAB_CREATED="$LAB_CREATED $node"
-	lab_in "$node" ip link set lo up
-	lab_in "$node" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-	lab_in "$node" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+	# No duplicate address detection (link-local addresses too): addresses
+	# are usable at once. The NATs route.
+	lab_in "$node" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
+		$(case $node in nat?) echo net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ;; esac) >/dev/null ||
+		lab_fail "sysctl in ${LAB_NS[$node]}"
+	lab_batch "$node" link set lo up
 }
 
-# Veth pair: $1:$2 <-> $3:$4 (node:ifname), created directly in the namespaces.
-lab_veth()
-{
-	ip -n "${LAB_NS[$1]}" link add "$2" type veth peer name "$4" netns "${LAB_NS[$3]}" ||
-		lab_fail "veth $1:$2 - $3:$4"
-	ip -n "${LAB_NS[$1]}" link set "$2" up
-	ip -n "${LAB_NS[$3]}" link set "$4" up
-}
-
-# Attach a public host ($1) to the bridge with its WAN interface $2.
+# Queue the commands that attach public host $1 to the bridge with its WAN
+# interface $2, addresses and IPv6 routes.
 lab_public_port()
 {
 	local node=$1 ifname=$2
 
-	lab_veth "$node" "$ifname" pub "$node"
-	ip -n "${LAB_NS[pub]}" link set "$node" master br0
-	lab_in "$node" ip addr add "${LAB_PUB4[$node]}/24" dev "$ifname"
-	lab_in "$node" ip -6 addr add "${LAB_PUB6[$node]}/64" dev "$ifname" nodad
+	lab_batch pub link add "$node" type veth peer name "$ifname" netns "${LAB_NS[$node]}"
+	lab_batch pub link set "$node" master br0
+	lab_batch pub link set "$node" up
+	lab_batch "$node" link set "$ifname" up
+	lab_batch "$node" addr add "${LAB_PUB4[$node]}/24" dev "$ifname"
+	lab_batch "$node" addr add "${LAB_PUB6[$node]}/64" dev "$ifname" nodad
 	# The peers' IPv6 LANs are routed (no NAT66) through their routers.
-	if [ "$node" != nata ]; then
-		lab_in "$node" ip -6 route add 2001:db8:0:a::/64 via "${LAB_PUB6[nata]}"
-	fi
-	if [ "$node" != natb ]; then
-		lab_in "$node" ip -6 route add 2001:db8:0:b::/64 via "${LAB_PUB6[natb]}"
-	fi
+	[ "$node" = nata ] || lab_batch "$node" route add 2001:db8:0:a::/64 via "${LAB_PUB6[nata]}"
+	[ "$node" = natb ] || lab_batch "$node" route add 2001:db8:0:b::/64 via "${LAB_PUB6[natb]}"
 }
 
 # Write NAT box $1's ruleset: masquerade mode $2 (cone: ports from its range;
@@ -305,29 +340,38 @@ lab_nat_mapping()
 # Build the whole network: namespaces, bridge, NATs, LANs, routes, firewall.
 lab_topology()
 {
-	local node
+	local node nat n lan6
 
 	for node in pub reg nata natb alice bob; do
 		lab_netns "$node"
 	done
 	[ "$LAB_REGISTRIES" = 2 ] && lab_netns reg2
-	ip -n "${LAB_NS[pub]}" link add br0 type bridge || lab_fail "bridge"
-	ip -n "${LAB_NS[pub]}" link set br0 up
+	lab_batch pub link add br0 type bridge
+	lab_batch pub link set br0 up
 	lab_public_port reg eth0
 	[ "$LAB_REGISTRIES" = 2 ] && lab_public_port reg2 eth0
 	lab_public_port nata wan
 	lab_public_port natb wan
 	for node in alice bob; do
-		local nat=${LAB_NAT[$node]} n=1
-		[ "$node" = bob ] && n=2
-		lab_veth "$nat" lan "$node" eth0
-		lab_in "$nat" ip addr add "192.168.$n.1/24" dev lan
-		lab_in "$nat" ip -6 addr add "2001:db8:0:$([ $n = 1 ] && echo a || echo b)::1/64" dev lan nodad
-		lab_in "$nat" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-		lab_in "$node" ip addr add "${LAB_LAN4[$node]}/24" dev eth0
-		lab_in "$node" ip -6 addr add "${LAB_LAN6[$node]}/64" dev eth0 nodad
-		lab_in "$node" ip route add default via "192.168.$n.1"
-		lab_in "$node" ip -6 route add default via "2001:db8:0:$([ $n = 1 ] && echo a || echo b)::1"
+		nat=${LAB_NAT[$node]}
+		n=1 lan6=2001:db8:0:a
+		[ "$node" = bob ] && n=2 lan6=2001:db8:0:b
+		lab_batch "$nat" link add lan type veth peer name eth0 netns "${LAB_NS[$node]}"
+		lab_batch "$nat" link set lan up
+		lab_batch "$nat" addr add "192.168.$n.1/24" dev lan
+		lab_batch "$nat" addr add "$lan6::1/64" dev lan nodad
+		lab_batch "$node" link set eth0 up
+		lab_batch "$node" addr add "${LAB_LAN4[$node]}/24" dev eth0
+		lab_batch "$node" addr add "${LAB_LAN6[$node]}/64" dev eth0 nodad
+		lab_batch "$node" route add default via "192.168.$n.1"
+		lab_batch "$node" route add default via "$lan6::1"
+	done
+	# Creating order: veths are made from pub and the NATs into the others.
+	for node in pub nata natb reg reg2 alice bob; do
+		[ "$node" = reg2 ] && [ "$LAB_REGISTRIES" != 2 ] && continue
+		lab_batch_run "$node"
+	done
+	for nat in nata natb; do
 		lab_nat_rules "$nat" cone
 	done
 	# Reachability of the public side (plain ping, no WireGuard yet).
@@ -364,40 +408,52 @@ lab_wg_create()
 # (or ""), keepalive $5 (or "").
 lab_wg_peer()
 {
-	local node=$1 peer=$2 allowed=$3 ep=${4:-} ka=${5:-}
-	local args=(peer "${LAB_KEY[$peer]}" allowed-ips "$allowed")
+	local node=$1
 
-	[ -n "$ep" ] && args+=(endpoint "$ep")
-	[ -n "$ka" ] && args+=(persistent-keepalive "$ka")
-	lab_in "$node" wg set "${LAB_DEV[$node]}" "${args[@]}" || lab_fail "wg set peer $peer on $node"
+	LAB_WGARGS=()
+	lab_wg_peer_args "$@"
+	lab_in "$node" wg set "${LAB_DEV[$node]}" "${LAB_WGARGS[@]}" || lab_fail "wg set peer $2 on $node"
+}
+
+# Append the "wg set" arguments of a peer (as lab_wg_peer) to LAB_WGARGS.
+lab_wg_peer_args()
+{
+	local peer=$2 allowed=$3 ep=${4:-} ka=${5:-}
+
+	LAB_WGARGS+=(peer "${LAB_KEY[$peer]}" allowed-ips "$allowed")
+	[ -n "$ep" ] && LAB_WGARGS+=(endpoint "$ep")
+	[ -n "$ka" ] && LAB_WGARGS+=(persistent-keepalive "$ka")
+	return 0
 }
 
 # Bring up node $1's device from scratch (as wg-quick would from its
 # configuration): key, port, address, peers.
 lab_wg_node()
 {
-	local node=$1 dev=${LAB_DEV[$1]} r
+	local node=$1 dev=${LAB_DEV[$1]} r other
 
 	lab_wg_create "$node"
-	lab_in "$node" wg set "$dev" listen-port "$LAB_PORT" private-key "$LAB_RUN/$node.key" ||
-		lab_fail "wg set on $node"
-	lab_in "$node" ip addr add "${LAB_TUN[$node]}/24" dev "$dev"
-	lab_in "$node" ip link set "$dev" up
+	LAB_WGARGS=(listen-port "$LAB_PORT" private-key "$LAB_RUN/$node.key")
 	case "$node" in
 	reg | reg2)
 		# Only each peer's own address: the registry cannot relay.
-		lab_wg_peer "$node" alice "${LAB_TUN[alice]}/32"
-		lab_wg_peer "$node" bob "${LAB_TUN[bob]}/32"
+		lab_wg_peer_args "$node" alice "${LAB_TUN[alice]}/32"
+		lab_wg_peer_args "$node" bob "${LAB_TUN[bob]}/32"
 		;;
 	alice | bob)
 		for r in reg reg2; do
 			[ "$r" = reg2 ] && [ "$LAB_REGISTRIES" != 2 ] && continue
-			lab_wg_peer "$node" "$r" "${LAB_TUN[$r]}/32" "$(lab_reg_endpoint "$r")" "$LAB_REG_KEEPALIVE"
+			lab_wg_peer_args "$node" "$r" "${LAB_TUN[$r]}/32" "$(lab_reg_endpoint "$r")" "$LAB_REG_KEEPALIVE"
 		done
 		# The other peer: no endpoint, wgsd finds it.
-		lab_wg_peer "$node" "$(lab_other "$node")" "${LAB_TUN[$(lab_other "$node")]}/32"
+		other=$(lab_other "$node")
+		lab_wg_peer_args "$node" "$other" "${LAB_TUN[$other]}/32"
 		;;
 	esac
+	lab_in "$node" wg set "$dev" "${LAB_WGARGS[@]}" || lab_fail "wg set on $node"
+	lab_batch "$node" addr add "${LAB_TUN[$node]}/24" dev "$dev"
+	lab_batch "$node" link set "$dev" up
+	lab_batch_run "$node"
 }
 
 # The registry's public endpoint as alice and bob configure it.
@@ -463,7 +519,7 @@ lab_ping1()
 # Run "$@" every 0.2 s until it succeeds or $1 seconds pass. 0 or 1.
 lab_wait()
 {
-	local limit_ms=$(($1 * 1000)) start
+	local limit_ms=$(($1 * 1000 * LAB_TIME_SCALE)) start
 	shift
 
 	start=$(lab_now_ms)
@@ -551,7 +607,7 @@ lab_status()
 {
 	local node=$1 expr=$2
 
-	lab_ctl "$node" status --json 2>/dev/null | python3 -c '
+	lab_ctl "$node" status --json 2>/dev/null | "$LAB_PYTHON" -c '
 import json, sys
 s = json.load(sys.stdin)
 v = eval(sys.argv[1])
@@ -581,7 +637,7 @@ lab_handshake()
 # milliseconds it took. 0 or 1.
 lab_ping_until()
 {
-	local node=$1 dst=$2 limit_ms=$(($3 * 1000)) start now
+	local node=$1 dst=$2 limit_ms=$(($3 * 1000 * LAB_TIME_SCALE)) start now
 
 	start=$(lab_now_ms)
 	while :; do
@@ -594,14 +650,11 @@ lab_ping_until()
 	done
 }
 
-# Everything up to running daemons: topology, WireGuard, wgsd on all nodes.
-# Sets LAB_START_MS to when the daemons were started.
-lab_up()
+# Start wgsd on the registries, alice and bob; LAB_START_MS is when.
+lab_daemons()
 {
 	local node
 
-	lab_topology
-	lab_wireguard
 	for node in reg reg2 alice bob; do
 		[ "$node" = reg2 ] && [ "$LAB_REGISTRIES" != 2 ] && continue
 		lab_conf "$node"
@@ -612,4 +665,95 @@ lab_up()
 		lab_wgsd_start "$node"
 	done
 	lab_log "wgsd running on the registry, alice and bob"
+}
+
+# Everything up to running daemons: topology, WireGuard, wgsd on all nodes.
+lab_up()
+{
+	lab_topology
+	lab_wireguard
+	lab_daemons
+}
+
+# Print field $3 (Python expression over "p") of node $1's client status for
+# peer node $2, e.g. 'p["nat"]'.
+lab_client_peer()
+{
+	lab_status "$1" "[p for p in s['client']['devices'][0]['peers'] if p['public_key'] == '${LAB_KEY[$2]}'][0] and ($3)"
+}
+
+# Print node $1's client counter $2 (endpoint_updates or cycles), from the
+# metrics (cheaper than parsing the status JSON).
+lab_client_counter()
+{
+	lab_ctl "$1" metrics 2>/dev/null |
+		awk -v m="wgsd_client_${2}_total" -v d="device=\"${LAB_DEV[$1]}\"" \
+			'index($0, m "{") == 1 && index($0, d) { print $2; found = 1 } END { if (!found) print "none" }'
+}
+
+# Print the zone label of peer node $1's key: upper-case padded base32.
+lab_b32()
+{
+	echo "${LAB_KEY[$1]}" | base64 -d | base32 -w 0
+}
+
+# dig from node $1 at the registry (through the tunnel), extra arguments follow.
+lab_dig()
+{
+	local node=$1
+	shift
+	lab_in "$node" dig @"${LAB_TUN[reg]}" +time=1 +tries=1 "$@"
+}
+
+# Print "port address" of peer node $2 as node $1 learns it from the registry
+# (SRV, then A or AAAA of its target); empty when the registry does not know it.
+lab_dig_peer()
+{
+	local node=$1 peer=$2 srv target port addr
+
+	srv=$(lab_dig "$node" +short "$(lab_b32 "$peer")._wireguard._udp.example.com." SRV 2>/dev/null | head -n 1)
+	[ -n "$srv" ] || return 0
+	port=$(echo "$srv" | awk '{ print $3 }')
+	target=$(echo "$srv" | awk '{ print $4 }')
+	addr=$(lab_dig "$node" +short "$target" A 2>/dev/null | head -n 1)
+	[ -n "$addr" ] || addr=$(lab_dig "$node" +short "$target" AAAA 2>/dev/null | head -n 1)
+	echo "$port $addr"
+}
+
+# Wait up to $1 seconds for the direct tunnel alice -> bob; print the
+# milliseconds since the daemons started. 0 or 1.
+lab_wait_direct()
+{
+	lab_ping_until alice "${LAB_TUN[bob]}" "$1" >/dev/null || return 1
+	echo $(($(lab_now_ms) - LAB_START_MS))
+}
+
+# Check that alice's endpoint for bob is NAT B's public mapping of bob's
+# WireGuard port, and the other way round. Prints both.
+lab_check_endpoints()
+{
+	local node nat ep map
+
+	for node in alice bob; do
+		nat=${LAB_NAT[$(lab_other "$node")]}
+		ep=$(lab_endpoint "$node" "$(lab_other "$node")")
+		map=$(lab_nat_mapping "$nat" "$(lab_other "$node")")
+		echo "$node's endpoint for $(lab_other "$node"): $ep; ${nat^^}'s mapping: $map"
+		[ "$(echo "$map" | wc -l)" = 1 ] || lab_fail "${nat^^} maps $(lab_other "$node") to more than one port: $map"
+		[ "$ep" = "$map" ] || lab_fail "$node's endpoint $ep is not ${nat^^}'s public mapping $map"
+	done
+}
+
+# Ping the registries from alice and bob through their tunnels.
+lab_check_registry_path()
+{
+	local node r
+
+	for node in alice bob; do
+		for r in reg reg2; do
+			[ "$r" = reg2 ] && [ "$LAB_REGISTRIES" != 2 ] && continue
+			lab_wait 10 lab_ping1 "$node" "${LAB_TUN[$r]}" ||
+				lab_fail "$node cannot reach $r (${LAB_TUN[$r]}) through the tunnel"
+		done
+	done
 }
