@@ -75,11 +75,11 @@ static bool opt_rdata_valid(const uint8_t *p, size_t rdlen)
 	return true;
 }
 
-/* Walk the additional section; only one OPT (owned by the root) is allowed. 0 or -1. */
-static int parse_additional(const uint8_t *msg, size_t len, size_t pos, unsigned int count,
-			    struct dns_query *q)
+/* Walk the authority and additional sections; only one OPT (owned by the root, in additional) is allowed. 0 or -1. */
+static int parse_records(const uint8_t *msg, size_t len, size_t pos, unsigned int nscount,
+			 unsigned int arcount, struct dns_query *q)
 {
-	for (unsigned int i = 0; i < count; i++) {
+	for (unsigned int i = 0; i < nscount + arcount; i++) {
 		size_t name_at = pos;
 		pos = skip_name(msg, len, pos);
 		if (pos == 0 || len - pos < 10)
@@ -87,6 +87,8 @@ static int parse_additional(const uint8_t *msg, size_t len, size_t pos, unsigned
 		uint16_t type = get16(msg + pos);
 		uint16_t rdlen = get16(msg + pos + 8);
 		if (len - pos - 10 < rdlen)
+			return -1;
+		if (type == DNS_TYPE_OPT && i < nscount)
 			return -1;
 		if (type == DNS_TYPE_OPT) {
 			/* RFC 6891 6.1.1: one OPT, owner is the root. */
@@ -143,11 +145,12 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 	/* Other opcodes (NOTIFY, UPDATE, ...) have different section meanings: answer NOTIMP before judging counts. */
 	if (q->opcode != 0)
 		return DNS_QUERY_NOTIMP;
-	if (!question_ok || ancount != 0 || nscount != 0) {
+	/* An IXFR query carries the client's SOA in authority (RFC 1995); nothing else may. */
+	if (!question_ok || ancount != 0 || nscount > 1 || (nscount == 1 && q->qtype != DNS_TYPE_IXFR)) {
 		q->has_question = false;
 		return DNS_QUERY_FORMERR;
 	}
-	if (parse_additional(msg, len, q->question_end, arcount, q) < 0) {
+	if (parse_records(msg, len, q->question_end, nscount, arcount, q) < 0) {
 		q->has_question = false;
 		q->has_edns = false;
 		return DNS_QUERY_FORMERR;

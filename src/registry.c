@@ -163,7 +163,8 @@ static void log_refused(struct registry *reg, const struct dns_client *cl, const
 	s->when = now;
 	log_info("registry: refused %s query from %s%s (at most one message per source per minute)",
 		 cl->tcp ? "TCP" : "UDP", addr_format(cl->src, src, sizeof(src)),
-		 info->refused_access ? ": access denied" : ": not in a served zone");
+		 info->refused_access ? ": access denied" :
+		 info->zone >= 0 ? ": zone transfer" : ": not in a served zone");
 }
 
 /* Answer one query for a listener (registry_answer_cb). */

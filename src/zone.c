@@ -471,9 +471,11 @@ struct zone *zone_new(const struct config_zone *cz, const struct wg_device *dev,
 			goto out;
 	}
 	/* The arena may have moved while growing: turn stored offsets into pointers now. */
-	uint64_t h = 0xcbf29ce484222325ull;
+	/* Backends list peers in any order (wireguard-go: map order): sum per-entry hashes. */
+	uint64_t sum = 0;
 	for (size_t i = 0; i < z->n_entries; i++) {
 		struct zone_entry *e = &z->entries[i];
+		uint64_t h = 0xcbf29ce484222325ull;
 		e->txt = z->txt_arena + (size_t)(uintptr_t)e->txt;
 		h = fnv(h, e->key, WG_KEY_LEN);
 		h = fnv(h, &e->family, 1);
@@ -481,11 +483,12 @@ struct zone *zone_new(const struct config_zone *cz, const struct wg_device *dev,
 		h = fnv(h, &e->port, 2);
 		h = fnv(h, &e->self_auto, 1);
 		h = fnv(h, e->txt, e->txt_len);
+		sum += h;
 	}
-	z->digest = h;
+	z->digest = sum;
 	if (!prev)
 		z->serial = (uint32_t)now;
-	else if (prev->digest != h)
+	else if (prev->digest != sum)
 		z->serial = prev->serial + 1;
 	else
 		z->serial = prev->serial;
