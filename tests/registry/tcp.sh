@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# TCP listener limits, on loopback with the registry test driver (no root):
+# connections over the cap wait (accept paused) and are served once a slot
+# frees, idle connections are closed, a client that sends but never reads is
+# dropped, and the listener keeps serving afterwards.
+set -eu
+DRIVER=${REGISTRY_DRIVER:-${WGSD_BUILDDIR:-build}/tests/registry/registry-driver}
+command -v python3 >/dev/null || { [ -n "${CI:-}" ] && exit 1; exit 77; }
+TMP=$(mktemp -d)
+DPID=""
+cleanup() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	cat "$TMP/driver.log" >&2 || true
+	exit 1
+}
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$TMP/reg.conf" <<CONF
+[registry]
+listen = 127.0.0.1:$PORT
+access = any
+tcp-max-connections = 2
+tcp-idle-timeout = 1s
+
+[zone example.com.]
+device = nosuch$$
+refresh = 1s
+CONF
+"$DRIVER" "$TMP/reg.conf" "$TMP/status" >"$TMP/driver.log" 2>&1 &
+DPID=$!
+for _ in $(seq 1 50); do
+	grep -q ready "$TMP/driver.log" && break
+	sleep 0.1
+done
+grep -q ready "$TMP/driver.log" || fail "driver did not start"
+
+# Print one value of the status (python expression on r) after asking the driver to write it.
+status_value() {
+	rm -f "$TMP/status"
+	kill -USR1 "$DPID"
+	for _ in $(seq 1 50); do
+		[ -s "$TMP/status" ] && break
+		sleep 0.1
+	done
+	head -n 1 "$TMP/status" | python3 -c "import json, sys; r = json.load(sys.stdin); print($1)"
+}
+
+python3 - "$PORT" <<'PY' || fail "TCP limits"
+import socket, struct, sys, time
+port = int(sys.argv[1])
+
+def query(qid):
+    m = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + b"\x07example\x03com\x00\x00\x06\x00\x01"
+    return struct.pack(">H", len(m)) + m
+
+def answer(s, timeout):
+    s.settimeout(timeout)
+    buf = b""
+    try:
+        while len(buf) < 2 or len(buf) < 2 + struct.unpack(">H", buf[:2])[0]:
+            d = s.recv(4096)
+            if not d:
+                return None
+            buf += d
+    except socket.timeout:
+        return None
+    return buf[2:]
+
+def closed(s, timeout):
+    s.settimeout(timeout)
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return True
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+# Two connections fill the cap; both are served (SERVFAIL: the device does not exist).
+a = socket.create_connection(("127.0.0.1", port))
+b = socket.create_connection(("127.0.0.1", port))
+for s, qid in ((a, 1), (b, 2)):
+    s.sendall(query(qid))
+    r = answer(s, 5)
+    assert r and struct.unpack(">H", r[:2])[0] == qid and r[3] & 15 == 2, "served within the cap"
+# A third one is queued by the kernel but not accepted while the cap is reached.
+c = socket.create_connection(("127.0.0.1", port))
+c.sendall(query(3))
+assert answer(c, 0.5) is None, "third connection served above the cap"
+a.close()
+r = answer(c, 5)
+assert r and struct.unpack(">H", r[:2])[0] == 3, "third connection not served after a slot freed"
+# Idle connections are closed by the server.
+assert closed(b, 5), "idle connection not closed"
+assert closed(c, 5), "idle connection not closed"
+
+# A client that sends many queries and never reads is dropped.
+d = socket.create_connection(("127.0.0.1", port))
+d.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+d.setblocking(False)
+burst = query(4) * 2000
+sent = 0
+deadline = time.time() + 20
+while time.time() < deadline:
+    try:
+        sent += d.send(burst)
+    except BlockingIOError:
+        # The server stopped reading: its output queue is full. Wait for it to give up on us.
+        break
+    except (BrokenPipeError, ConnectionResetError):
+        break
+assert closed(d, 10), "client that never reads was not dropped"
+e = socket.create_connection(("127.0.0.1", port))
+e.sendall(query(5))
+r = answer(e, 5)
+assert r and struct.unpack(">H", r[:2])[0] == 5, "listener not serving after the drop"
+e.close()
+PY
+
+[ "$(status_value 'r["listeners"][0]["tcp_paused"] >= 1')" = True ] || fail "accept was not paused at the cap"
+[ "$(status_value 'r["listeners"][0]["tcp_closed_idle"] >= 3')" = True ] || fail "idle closes not counted"
+for _ in $(seq 1 50); do
+	[ "$(status_value 'r["listeners"][0]["tcp_connections"]')" = 0 ] && break
+	sleep 0.1
+done
+[ "$(status_value 'r["listeners"][0]["tcp_connections"]')" = 0 ] || fail "connections left open"
+kill -0 "$DPID" || fail "driver died"
+echo "PASS"
