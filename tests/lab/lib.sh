@@ -76,7 +76,7 @@ LAB_WGARGS=()
 declare -A LAB_NAT_PORTS=([nata]=30000-30999 [natb]=40000-40999)
 LAB_RUN=
 LAB_CREATED=
-LAB_BG=
+LAB_BG=           # PIDs of further background commands, killed by lab_cleanup
 LAB_T0_MS=0
 LAB_FAILED=0
 
@@ -124,6 +124,20 @@ lab_elapsed()
 {
 	local ms=$(($(lab_now_ms) - LAB_T0_MS))
 	printf '%d.%03d' $((ms / 1000)) $((ms % 1000))
+}
+
+# Start a command in node $1's namespace in the background, output appended
+# to file $2; LAB_BGPID is its PID. "ip netns exec" execs the command, so
+# that is the PID of the command itself (a shell function run with & would
+# fork a subshell instead, and killing it would leave the command running).
+# Never call it inside $(...).
+lab_bg()
+{
+	local node=$1 out=$2
+	shift 2
+
+	ip netns exec "${LAB_NS[$node]}" "$@" >>"$out" 2>&1 &
+	LAB_BGPID=$!
 }
 
 # Run a command in a node's namespace.
@@ -394,9 +408,9 @@ lab_wg_create()
 		return
 	fi
 	rm -f "/var/run/wireguard/$dev.sock"
-	lab_in "$node" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 LOG_LEVEL=error \
-		wireguard-go -f "$dev" >>"$LAB_RUN/wireguard-go-$node.log" 2>&1 &
-	LAB_WGPID[$node]=$!
+	lab_bg "$node" "$LAB_RUN/wireguard-go-$node.log" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 \
+		LOG_LEVEL=error wireguard-go -f "$dev"
+	LAB_WGPID[$node]=$LAB_BGPID
 	for i in $(seq 100); do
 		[ -S "/var/run/wireguard/$dev.sock" ] && lab_in "$node" ip link show "$dev" >/dev/null 2>&1 && return
 		sleep 0.05
@@ -570,8 +584,8 @@ lab_wgsd_start()
 	local node=$1 sock=$LAB_RUN/$1.sock
 
 	[ -f "$LAB_RUN/$node.conf" ] || lab_conf "$node"
-	lab_in "$node" "$WGSD" -d -c "$LAB_RUN/$node.conf" >>"$LAB_RUN/wgsd-$node.log" 2>&1 &
-	LAB_PID[$node]=$!
+	lab_bg "$node" "$LAB_RUN/wgsd-$node.log" "$WGSD" -d -c "$LAB_RUN/$node.conf"
+	LAB_PID[$node]=$LAB_BGPID
 	lab_wait 10 lab_ctl_ok "$node" || lab_fail "wgsd on $node did not open its status socket"
 }
 
@@ -679,7 +693,7 @@ lab_up()
 # peer node $2, e.g. 'p["nat"]'.
 lab_client_peer()
 {
-	lab_status "$1" "[p for p in s['client']['devices'][0]['peers'] if p['public_key'] == '${LAB_KEY[$2]}'][0] and ($3)"
+	lab_status "$1" "(lambda p: ($3))(next(q for q in s['client']['devices'][0]['peers'] if q['public_key'] == '${LAB_KEY[$2]}'))"
 }
 
 # Print node $1's client counter $2 (endpoint_updates or cycles), from the
@@ -738,9 +752,11 @@ lab_check_endpoints()
 		nat=${LAB_NAT[$(lab_other "$node")]}
 		ep=$(lab_endpoint "$node" "$(lab_other "$node")")
 		map=$(lab_nat_mapping "$nat" "$(lab_other "$node")")
-		echo "$node's endpoint for $(lab_other "$node"): $ep; ${nat^^}'s mapping: $map"
-		[ "$(echo "$map" | wc -l)" = 1 ] || lab_fail "${nat^^} maps $(lab_other "$node") to more than one port: $map"
-		[ "$ep" = "$map" ] || lab_fail "$node's endpoint $ep is not ${nat^^}'s public mapping $map"
+		nat="NAT ${nat#nat}"
+		nat=${nat^^}
+		echo "$node's endpoint for $(lab_other "$node"): $ep; $nat's mapping: $map"
+		[ "$(echo "$map" | wc -l)" = 1 ] || lab_fail "$nat maps $(lab_other "$node") to more than one port: $map"
+		[ "$ep" = "$map" ] || lab_fail "$node's endpoint $ep is not $nat's public mapping $map"
 	done
 }
 

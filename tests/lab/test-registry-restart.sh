@@ -49,8 +49,8 @@ for node in alice bob; do
 	updates[$node]=$(lab_client_counter "$node" endpoint_updates)
 done
 # Pings alice -> bob during both restarts, 5 per second.
-lab_in alice ping -n -q -i 0.2 "${LAB_TUN[bob]}" >"$LAB_RUN/ping.out" 2>&1 &
-pinger=$!
+lab_bg alice "$LAB_RUN/ping.out" ping -n -q -i 0.2 "${LAB_TUN[bob]}"
+pinger=$LAB_BGPID
 LAB_BG="$LAB_BG $pinger"
 
 lab_head "registry daemon restart"
