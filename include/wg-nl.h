@@ -90,6 +90,13 @@ struct nlmsghdr *wg_nl_build_get(void *buf, size_t len, uint16_t family, uint32_
 struct nlmsghdr *wg_nl_build_set_peer(void *buf, size_t len, uint16_t family, uint32_t seq,
 				      const char *ifname, const struct wg_peer_update *update);
 
+/*
+ * Step through the messages of one received datagram (buf, len) from *off:
+ * 1 with *out set, 0 at the end, -EBADMSG when a message header or length
+ * runs past the datagram. Use it instead of mnl_nlmsg_ok(), which accepts
+ * nlmsg_len values of 2^31 and more.
+ */
+int wg_nl_msg_next(void *buf, size_t len, size_t *off, struct nlmsghdr **out);
 /* Feed one reply message to a family request: MORE, DONE (id set) or -errno (-EPROTONOSUPPORT: no such family). */
 int wg_nl_family_feed(const struct nlmsghdr *nlh, uint32_t seq, uint16_t *id);
 /* Feed one reply message to a request sent with NLM_F_ACK: MORE, DONE or -errno. */

@@ -86,6 +86,24 @@ struct nlmsghdr *wg_nl_build_set_peer(void *buf, size_t len, uint16_t family, ui
 	return nlh;
 }
 
+/* Step through the messages of one received datagram. */
+int wg_nl_msg_next(void *buf, size_t len, size_t *off, struct nlmsghdr **out)
+{
+	struct nlmsghdr *nlh;
+
+	if (*off >= len)
+		return 0;
+	if (len - *off < sizeof(*nlh))
+		return -EBADMSG;
+	nlh = (struct nlmsghdr *)((uint8_t *)buf + *off);
+	/* Unsigned comparison: libmnl's mnl_nlmsg_ok() lets nlmsg_len >= 2^31 through. */
+	if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - *off)
+		return -EBADMSG;
+	*off += NLMSG_ALIGN(nlh->nlmsg_len);
+	*out = nlh;
+	return 1;
+}
+
 /* Error code of an NLMSG_ERROR message (0 is an acknowledgement), or -EBADMSG if too short. */
 static int nl_error_code(const struct nlmsghdr *nlh)
 {
@@ -623,11 +641,12 @@ static void nl_request_failed(struct wg_nl *nl, int err, struct nl_result *r)
 static void nl_process(struct wg_nl *nl, size_t n, struct nl_result *r)
 {
 	struct wg_nl_op *op = nl->cur;
-	struct nlmsghdr *nlh = (struct nlmsghdr *)nl->buf;
-	int len = (int)n, ret = WG_NL_MORE;
+	struct nlmsghdr *nlh;
+	size_t off = 0;
+	int ret = WG_NL_MORE, step;
 	uint16_t id = 0;
 
-	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+	while ((step = wg_nl_msg_next(nl->buf, n, &off, &nlh)) == 1) {
 		if (nlh->nlmsg_pid != nl->portid && nlh->nlmsg_pid != 0)
 			continue;
 		if (op->resolving)
@@ -639,8 +658,8 @@ static void nl_process(struct wg_nl *nl, size_t n, struct nl_result *r)
 		if (ret != WG_NL_MORE)
 			break;
 	}
-	if (ret == WG_NL_MORE && len > 0 && len >= (int)sizeof(struct nlmsghdr))
-		ret = -EBADMSG;   /* a message running past the datagram */
+	if (ret == WG_NL_MORE && step < 0)
+		ret = step;   /* a message running past the datagram */
 	if (ret == WG_NL_MORE)
 		return;
 	if (ret < 0) {

@@ -692,6 +692,35 @@ static void test_builders(void)
 	free(buf);
 }
 
+/* Datagram walking: whole messages only, even with nlmsg_len >= 2^31. */
+static void test_msg_next(void)
+{
+	uint8_t *buf = calloc(1, BUF_LEN);
+	struct nlmsghdr *nlh, *got;
+	size_t off = 0, len;
+	int n = 0, ret;
+
+	msg_done(buf, 0);
+	nlh = msg_done(buf + NLMSG_ALIGN(((struct nlmsghdr *)buf)->nlmsg_len), -ENODEV);
+	len = (size_t)((uint8_t *)nlh - buf) + nlh->nlmsg_len;
+	while ((ret = wg_nl_msg_next(buf, len, &off, &got)) == 1)
+		n++;
+	CHECK(ret == 0 && n == 2);
+	off = 0;
+	CHECK(wg_nl_msg_next(buf, len - 1, &off, &got) == 1);
+	CHECK(wg_nl_msg_next(buf, len - 1, &off, &got) == -EBADMSG);
+	nlh = (struct nlmsghdr *)buf;
+	nlh->nlmsg_len = 0xfe000014u;
+	off = 0;
+	CHECK(wg_nl_msg_next(buf, len, &off, &got) == -EBADMSG);
+	nlh->nlmsg_len = 8;
+	off = 0;
+	CHECK(wg_nl_msg_next(buf, len, &off, &got) == -EBADMSG);
+	off = 0;
+	CHECK(wg_nl_msg_next(buf, 10, &off, &got) == -EBADMSG);
+	free(buf);
+}
+
 /* Run all cases. */
 int main(void)
 {
@@ -709,5 +738,6 @@ int main(void)
 	test_wrong_lengths();
 	test_family_and_ack();
 	test_builders();
+	test_msg_next();
 	return CHECK_DONE();
 }
