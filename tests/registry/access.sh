@@ -41,7 +41,7 @@ ip -n "$NS" link set "$R" up
 ip -n "$NSC" addr add 10.0.0.1/24 dev "$C"
 ip -n "$NSC" link set "$C" up
 
-# Write the config with access = $1.
+# Write the config with access = $1 and an optional second listen address $2.
 write_conf() {
 	cat >"$TMP/wgsd.conf" <<CONF
 [daemon]
@@ -50,6 +50,7 @@ status-socket = $TMP/wgsd.sock
 
 [registry]
 listen = 0.0.0.0:53
+${2:+listen = $2}
 access = $1
 
 [zone example.com.]
@@ -105,7 +106,7 @@ grep -q "refused UDP query from 10.0.0.1:.*access denied" "$TMP/wgsd.log" || fai
 
 echo "# reload to a CIDR list: listeners stay, the veth side is answered, the tunnel is not"
 accepted=$(status_value 'r["listeners"][0]["tcp_accepted"]')
-write_conf 198.51.100.0/24
+write_conf 198.51.100.0/24 198.51.100.1:5353
 kill -HUP "$WGSD_PID"
 retry 50 sh -c "ip netns exec $NSC dig +tries=1 +time=1 @198.51.100.1 $Z SOA | grep -q 'status: NOERROR'" ||
 	fail "CIDR access after reload"
@@ -113,6 +114,25 @@ expect_in "$(qc @10.0.0.254 "$Z" SOA)" "status: REFUSED"
 [ "$(status_value 'r["access"]')" = cidr ] || fail "access mode in status"
 [ "$(status_value 'r["listeners"][0]["tcp_accepted"]')" -ge "$accepted" ] || fail "listener counters reset"
 [ "$(status_value 'r["listeners"][0]["udp"]["refused"]')" -ge 4 ] || fail "listener counters reset"
+echo "# a listener added by the reload answers over UDP and TCP"
+expect_in "$(qc @198.51.100.1 -p 5353 "$B9.$Z" A)" "status: NOERROR"
+expect_in "$(qc @198.51.100.1 -p 5353 +tcp "$B9.$Z" A)" "status: NOERROR"
+[ "$(status_value 'len(r["listeners"])')" = 2 ] || fail "listener count after reload"
+echo "# a reload that cannot bind keeps the running configuration"
+in_ns "$NS" python3 -c 'import socket, time, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.51.100.1", 5454))
+print("bound", flush=True)
+time.sleep(60)' >"$TMP/blocker.out" &
+PIDS="$PIDS $!"
+retry 50 grep -q bound "$TMP/blocker.out" || fail "could not occupy port 5454"
+write_conf any 198.51.100.1:5454
+kill -HUP "$WGSD_PID"
+retry 50 grep -q "198.51.100.1:5454" "$TMP/wgsd.log" || fail "failed reload not logged"
+[ "$(status_value 'r["access"]')" = cidr ] || fail "failed reload changed the access mode"
+[ "$(status_value 'len(r["listeners"])')" = 2 ] || fail "failed reload changed the listeners"
+expect_in "$(qc @198.51.100.1 -p 5353 "$B9.$Z" A)" "status: NOERROR"
+expect_in "$(qc @10.0.0.254 "$Z" SOA)" "status: REFUSED"
 
 kill -0 "$WGSD_PID" || fail "wgsd died"
 echo "PASS"
