@@ -120,6 +120,10 @@ echo
 echo "NAT A maps alice to $(lab_nat_mapping nata alice | tr '\n' ' ')"
 echo "NAT B maps bob to $(lab_nat_mapping natb bob | tr '\n' ' ')"
 
+lab_head "What wgsd did (from its logs)"
+grep -h 'endpoint .* -> ' "$LAB_RUN/wgsd-alice.log" | sed 's/^/  alice: /'
+grep -h 'endpoint .* -> ' "$LAB_RUN/wgsd-bob.log" | sed 's/^/  bob:   /'
+
 lab_head "wgsdctl status on Alice"
 printf '\nalice# wgsdctl status\n'
 lab_ctl alice status || true

@@ -560,8 +560,8 @@ lab_conf()
 	local node=$1 src out=$LAB_RUN/$1.conf
 	local sed_args=(-e "s|^status-socket *=.*|status-socket = $LAB_RUN/$node.sock|"
 		-e "s|\\bwg0\\b|${LAB_DEV[$node]}|g"
-		-e "s|^interval *=[^;]*|interval = 2s |"
-		-e "s|^handshake-timeout *=[^;]*|handshake-timeout = 10s |")
+		-e "s|^interval *= *[^ ;]*|interval = 2s|"
+		-e "s|^handshake-timeout *= *[^ ;]*|handshake-timeout = 10s|")
 
 	case "$node" in
 	reg) src=$LAB_SRCDIR/conf/registry.conf ;;
