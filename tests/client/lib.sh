@@ -59,13 +59,13 @@ in_b() { ip netns exec "$NS_B" "$@"; }
 
 # Wait until a command succeeds: wait_for SECONDS CMD...
 wait_for() {
-	local t=$1 i
+	local deadline=$((SECONDS + $1))
 	shift
-	for ((i = 0; i < t * 10; i++)); do
+	while :; do
 		if "$@" >/dev/null 2>&1; then return 0; fi
+		[ "$SECONDS" -lt "$deadline" ] || return 1
 		sleep 0.1
 	done
-	return 1
 }
 
 # Registry host R and client host A on one link: 192.0.2.0/24 and 2001:db8::/64.
@@ -193,6 +193,12 @@ start_client() {
 	PIDS+=($!)
 	PID_client=$!
 	CLIENT_CONF=$1
+	# Status requests must not race the start-up (SIGUSR1 before the handler kills the driver).
+	if [ "${CLIENT_DRIVER:-}" = 1 ]; then
+		wait_for 30 grep -q "client-driver started" "$T/client.log" || fail "client did not start"
+	else
+		wait_for 30 test -S "$T/client.sock" || fail "client did not start"
+	fi
 }
 
 # Print the client's status JSON (the "client" object).
