@@ -116,7 +116,7 @@ static void responder_udp(struct responder *rs)
 		rs->ids[k] = ldns_pkt_id(q);
 		rs->ports[k] = addr_port(&from);
 	}
-	switch (rs->mode) {
+	switch (atomic_load(&rs->mode)) {
 	case M_SILENT:
 		break;
 	case M_WRONG_ID_ONLY:
