@@ -451,7 +451,22 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 		strbuf_puts(err, "registry: out of memory");
 		goto fail;
 	}
-	/* Commit: close what went away, keep the rest. */
+	/* Commit: a restarted zone answers from its old snapshot until its first read, not SERVFAIL. */
+	for (size_t i = 0; i < cfg->n_zones; i++)
+		for (size_t j = 0; j < reg->n_zones; j++)
+			if (!kept_z[j] && nz[i] != reg->zones[j] && nz[i]->reads == 0 &&
+			    strcmp(nz[i]->cfg.name, reg->zones[j]->cfg.name) == 0) {
+				struct reg_zone *o = reg->zones[j];
+				struct zone *t = nz[i]->snap;
+				nz[i]->snap = o->snap;
+				o->snap = t;
+				nz[i]->state = o->state;
+				nz[i]->backend = o->backend;
+				nz[i]->snap_time = o->snap_time;
+				snprintf(nz[i]->error, sizeof(nz[i]->error), "%s", o->error);
+				ns[i] = nz[i]->snap;
+			}
+	/* Close what went away, keep the rest. */
 	for (size_t j = 0; j < reg->n_listeners; j++)
 		if (!kept_l[j])
 			listener_close(&reg->listeners[j]);
