@@ -481,12 +481,15 @@ static void peer_round_done(struct client_peer *p)
 	}
 	addr_unmap_v4(&current);
 	client_answer_choose(answers, n, &current, &choice);
-	if (choice.nat_symmetric != p->nat_symmetric)
-		log_info("%s: peer %s: %s", d->cfg.device, p->short_key,
-			 choice.nat_symmetric ? "registries see different ports: NAT is endpoint-dependent (symmetric), hole punching will likely fail"
-					      : "registries agree on its port again");
-	p->nat_symmetric = choice.nat_symmetric;
-	p->nat_consistent = !choice.nat_symmetric && n_ok >= 2;
+	/* The NAT note needs two registries' answers; with fewer it keeps what was known. */
+	if (n_ok >= 2) {
+		if (choice.nat_symmetric != p->nat_symmetric)
+			log_info("%s: peer %s: %s", d->cfg.device, p->short_key,
+				 choice.nat_symmetric ? "registries see different ports: NAT is endpoint-dependent (symmetric), hole punching will likely fail"
+						      : "registries agree on its port again");
+		p->nat_symmetric = choice.nat_symmetric;
+		p->nat_consistent = !choice.nat_symmetric;
+	}
 
 	/* What the registries said, reduced to compare with the last round. */
 	if (choice.index >= 0)
