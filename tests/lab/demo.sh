@@ -105,7 +105,8 @@ else
 fi
 
 lab_head "Alice pings Bob directly"
-if ms=$(lab_wait_direct 60); then
+if lab_wait_direct 60; then
+	ms=$LAB_MS
 	up=1
 	echo "direct tunnel up $ms ms after wgsd started"
 	show alice ping -c 3 "${LAB_TUN[bob]}"

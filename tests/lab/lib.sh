@@ -75,6 +75,7 @@ declare -A LAB_NAT=([alice]=nata [bob]=natb)
 LAB_WGARGS=()
 declare -A LAB_NAT_PORTS=([nata]=30000-30999 [natb]=40000-40999)
 LAB_RUN=
+LAB_MS=0
 LAB_CREATED=
 LAB_BG=           # PIDs of further background commands, killed by lab_cleanup
 LAB_T0_MS=0
@@ -647,8 +648,9 @@ lab_handshake()
 	lab_in "$1" wg show "${LAB_DEV[$1]}" latest-handshakes | awk -v k="${LAB_KEY[$2]}" '$1 == k { print $2 }'
 }
 
-# Wait up to $3 seconds for node $1 to get a ping reply from $2; print the
-# milliseconds it took. 0 or 1.
+# Wait up to $3 seconds for node $1 to get a ping reply from $2; LAB_MS is
+# the milliseconds it took. 0 or 1. (A global, not printed: waits must not
+# run in $(...), where bash would not stop them on Ctrl-C.)
 lab_ping_until()
 {
 	local node=$1 dst=$2 limit_ms=$(($3 * 1000 * LAB_TIME_SCALE)) start now
@@ -656,7 +658,7 @@ lab_ping_until()
 	start=$(lab_now_ms)
 	while :; do
 		if lab_ping1 "$node" "$dst"; then
-			echo $(($(lab_now_ms) - start))
+			LAB_MS=$(($(lab_now_ms) - start))
 			return 0
 		fi
 		now=$(lab_now_ms)
@@ -734,12 +736,12 @@ lab_dig_peer()
 	echo "$port $addr"
 }
 
-# Wait up to $1 seconds for the direct tunnel alice -> bob; print the
+# Wait up to $1 seconds for the direct tunnel alice -> bob; LAB_MS is the
 # milliseconds since the daemons started. 0 or 1.
 lab_wait_direct()
 {
-	lab_ping_until alice "${LAB_TUN[bob]}" "$1" >/dev/null || return 1
-	echo $(($(lab_now_ms) - LAB_START_MS))
+	lab_ping_until alice "${LAB_TUN[bob]}" "$1" || return 1
+	LAB_MS=$(($(lab_now_ms) - LAB_START_MS))
 }
 
 # Check that alice's endpoint for bob is NAT B's public mapping of bob's

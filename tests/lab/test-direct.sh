@@ -16,7 +16,8 @@ lab_init
 lab_up
 
 lab_head "direct tunnel alice -> bob"
-ms=$(lab_wait_direct 60) || lab_fail "no direct tunnel alice -> bob within 60 s of the daemons' start"
+lab_wait_direct 60 || lab_fail "no direct tunnel alice -> bob within 60 s of the daemons' start"
+ms=$LAB_MS
 echo "alice reached bob (${LAB_TUN[bob]}) $ms ms after the daemons started"
 lab_in bob ping -n -c 1 -W 2 "${LAB_TUN[alice]}" >/dev/null || lab_fail "bob cannot reach alice"
 lab_check_endpoints

@@ -13,7 +13,8 @@ lab_init
 lab_up
 
 lab_head "direct tunnel before the rebinding"
-ms=$(lab_wait_direct 60) || lab_fail "no direct tunnel alice -> bob within 60 s of the daemons' start"
+lab_wait_direct 60 || lab_fail "no direct tunnel alice -> bob within 60 s of the daemons' start"
+ms=$LAB_MS
 echo "direct tunnel after $ms ms"
 lab_check_endpoints
 old=$(lab_endpoint alice bob)
@@ -23,7 +24,8 @@ lab_head "NAT B rebinds: conntrack flushed, new port range"
 lab_nat_mode natb cone 41000-41999
 t0=$(lab_now_ms)
 lab_nat_flush natb
-ms=$(lab_ping_until alice "${LAB_TUN[bob]}" 90) || lab_fail "the direct tunnel did not come back within 90 s"
+lab_ping_until alice "${LAB_TUN[bob]}" 90 || lab_fail "the direct tunnel did not come back within 90 s"
+ms=$LAB_MS
 echo "alice reached bob again $ms ms after the flush"
 
 lab_head "after the rebinding"
