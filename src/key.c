@@ -115,7 +115,11 @@ int key_from_base32(const char *text, size_t len, uint8_t key[WG_KEY_LEN])
 	int lv = (last >= '2' && last <= '7') ? last - '2' + 26 : ((last | 0x20) - 'a');
 	if (lv & 0xf)
 		return -EINVAL;
-	if (ldns_b32_pton(text, len, tmp, sizeof(tmp)) != WG_KEY_LEN)
+	/* ldns wants whole 8-character groups: decode a padded copy. */
+	char padded[KEY_B32_LEN];
+	memcpy(padded, text, KEY_B32_UNPADDED_LEN);
+	memcpy(padded + KEY_B32_UNPADDED_LEN, "====", 4);
+	if (ldns_b32_pton(padded, KEY_B32_LEN, tmp, sizeof(tmp)) != WG_KEY_LEN)
 		return -EINVAL;
 	memcpy(key, tmp, WG_KEY_LEN);
 	return 0;

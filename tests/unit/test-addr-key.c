@@ -80,7 +80,14 @@ static void test_keys(void)
 	for (int i = 0; i < 56; i++)
 		CHECK(!(b32[i] >= 'a' && b32[i] <= 'z'));
 	CHECK(key_from_base32(b32, 56, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
-	CHECK(key_from_base32(b32, 52, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
+	/* Unpadded, as it appears inside a DNS name: followed by the next label, not by "====". */
+	char unpadded[80];
+	memcpy(unpadded, b32, 52);
+	memcpy(unpadded + 52, "._wireguard", 12);
+	memset(d, 0, sizeof(d));
+	CHECK(key_from_base32(unpadded, 52, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
+	unpadded[52] = '\0';
+	CHECK(key_from_base32(unpadded, 52, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
 	for (int i = 0; i <= 56; i++)
 		lower[i] = (char)((b32[i] >= 'A' && b32[i] <= 'Z') ? b32[i] + 32 : b32[i]);
 	CHECK(key_from_base32(lower, 56, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
