@@ -118,8 +118,13 @@ static int parse_dname(const char *text, char out[DNAME_STRLEN])
 	char *s = NULL;
 	int ret = -EINVAL;
 
-	if (!*text || strlen(text) >= DNAME_STRLEN - 1 || strchr(text, '\\') || strchr(text, ' '))
+	if (!*text || strlen(text) >= DNAME_STRLEN - 1)
 		return -EINVAL;
+	/* Host-name characters plus '_' (service labels): no escapes, blanks or control bytes. */
+	for (const char *c = text; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '-' || *c == '_' || *c == '.'))
+			return -EINVAL;
 	if (ldns_str2rdf_dname(&rdf, text) != LDNS_STATUS_OK)
 		goto out;
 	ldns_dname2canonical(rdf);

@@ -60,6 +60,9 @@ int log_level_parse(const char *name, enum log_level *out)
 
 /* Write one line at level, with an optional errno text. */
 static void log_vwrite(enum log_level level, int err, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void log_vwrite(enum log_level level, int err, const char *fmt, va_list ap)
 {
 	char msg[1024];
 

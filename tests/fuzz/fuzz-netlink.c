@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libmnl/libmnl.h>
-
 #include "wg-nl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,14 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	if (wg_nl_dump_init(&d, FUZZ_FAMILY, FUZZ_SEQ) < 0)
 		goto out;
-	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
-	int len = (int)size;
-	while (mnl_nlmsg_ok(nlh, len) && rc == WG_NL_MORE) {
-		/* Patch in the expected sequence number half the time so the deep paths are reached. */
-		if (nlh->nlmsg_len >= sizeof(*nlh) && (nlh->nlmsg_flags & 0x8000))
+	struct nlmsghdr *nlh;
+	size_t off = 0;
+	/* Walk the stream as the receive path does (wg_nl_msg_next checks every length). */
+	while (rc == WG_NL_MORE && wg_nl_msg_next(buf, size, &off, &nlh) == 1) {
+		/* Patch in the expected sequence number when a flag bit says so, to reach the deep paths. */
+		if (nlh->nlmsg_flags & 0x8000)
 			nlh->nlmsg_seq = FUZZ_SEQ;
 		rc = wg_nl_dump_feed(&d, nlh);
-		nlh = mnl_nlmsg_next(nlh, &len);
 	}
 	if (d.dev) {
 		for (size_t i = 0; i < d.dev->n_peers; i++)
@@ -41,9 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	wg_nl_dump_clear(&d);
 	/* The ack and family parsers see the same stream. */
-	nlh = (struct nlmsghdr *)buf;
-	len = (int)size;
-	if (mnl_nlmsg_ok(nlh, len)) {
+	off = 0;
+	if (wg_nl_msg_next(buf, size, &off, &nlh) == 1) {
 		uint16_t id;
 		(void)wg_nl_family_feed(nlh, nlh->nlmsg_seq, &id);
 		(void)wg_nl_ack_feed(nlh, nlh->nlmsg_seq);

@@ -11,7 +11,8 @@ work=$(mktemp -d /tmp/wgsd-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus" "$work/artifacts"
 # New inputs go to the scratch dir (listed first); the repository's seeds are only read.
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+# libFuzzer exits 77 on a finding by default, which meson would count as a skip.
+"$fuzzer" -max_total_time="$seconds" -timeout=10 -error_exitcode=1 -timeout_exitcode=1 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="$work/artifacts/" "$work/corpus" "$seeds"
 if [ -n "$(ls -A "$work/artifacts")" ]; then
 	echo "findings:"; ls -l "$work/artifacts"

@@ -69,6 +69,8 @@ static void test_errors(void)
 	expect_error(REG "[registry]\n", "t.conf:5:", "appears twice");
 	expect_error(CLI CLI, "t.conf:4:", "defined twice");
 	expect_error("[zone bad..name]\n", "t.conf:1:", "not a domain name");
+	expect_error("[zone a\016example.]\n", "t.conf:1:", "not a domain name");
+	expect_error("[zone a\\\\.example.]\n", "t.conf:1:", "not a domain name");
 	expect_error("[client]\n", "t.conf:1:", "needs an interface name");
 	expect_error("[client averyveryverylongname]\n", "t.conf:1:", "needs an interface name");
 	expect_error("log-level = info\n" CLI, "t.conf:1:", "outside of any section");

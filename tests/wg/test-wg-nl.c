@@ -559,7 +559,10 @@ static void test_wrong_lengths(void)
 	CHECK(feed_peer_attr(WGPEER_A_ENDPOINT, &sin, sizeof(sin) - 1) == -EBADMSG);
 	CHECK(feed_peer_attr(WGPEER_A_ENDPOINT, &sin6, sizeof(sin6)) == WG_NL_MORE);
 	CHECK(feed_peer_attr(WGPEER_A_ENDPOINT, &sin6, sizeof(sin)) == -EBADMSG);
-	CHECK(feed_peer_attr(WGPEER_A_ENDPOINT, &sin, sizeof(sin6)) == -EBADMSG);
+	/* An AF_INET address with the length of an IPv6 one (read from a buffer that big). */
+	uint8_t sin_long[sizeof(sin6)] = { 0 };
+	memcpy(sin_long, &sin, sizeof(sin));
+	CHECK(feed_peer_attr(WGPEER_A_ENDPOINT, sin_long, sizeof(sin_long)) == -EBADMSG);
 	CHECK(feed_peer_attr(WGPEER_A_ENDPOINT, zeros, 1) == -EBADMSG);
 	CHECK(feed_peer_attr(WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, zeros, 4) == -EBADMSG);
 	CHECK(feed_peer_attr(WGPEER_A_LAST_HANDSHAKE_TIME, zeros, 8) == -EBADMSG);
