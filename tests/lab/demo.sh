@@ -34,6 +34,8 @@ ninja -C "$build" wgsd wgsdctl >/dev/null
 echo "built $build/wgsd and $build/wgsdctl"
 
 export WGSD=$build/wgsd WGSDCTL=$build/wgsdctl WGSD_SRCDIR=$src
+# Kernel WireGuard when the host has the module, else wireguard-go.
+export WG_IMPL=${WG_IMPL:-auto}
 . "$src/tests/lab/lib.sh"
 
 # Show a command as typed on node $1 (a "host" of the lab), then run it.

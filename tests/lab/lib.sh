@@ -30,7 +30,7 @@
 # wgsd runs in reg, alice and bob from conf/registry.conf, conf/alice.conf and
 # conf/bob.conf; lab_conf documents the only values the lab changes.
 #
-# Environment: WGSD, WGSDCTL (binaries), WGSD_SRCDIR; WG_IMPL=userspace|kernel;
+# Environment: WGSD, WGSDCTL (binaries), WGSD_SRCDIR; WG_IMPL=userspace|kernel|auto;
 # LAB_ID (name suffix, default $$); LAB_REGISTRIES=1|2; LAB_V6=1 (alice and
 # bob reach the registries over IPv6); LAB_KEEP=1 (keep the run directory).
 
@@ -158,6 +158,19 @@ lab_require()
 	for prog in ip nft conntrack wg ping python3 "$@"; do
 		command -v "$prog" >/dev/null || lab_skip "$prog not installed (tests/deps.sh)"
 	done
+	# auto: the kernel module when the host has one (loaded or loadable),
+	# else wireguard-go. Checked without creating anything on the host.
+	if [ "$WG_IMPL" = auto ]; then
+		if [ -d /sys/module/wireguard ] || modinfo wireguard >/dev/null 2>&1; then
+			WG_IMPL=kernel
+		else
+			WG_IMPL=userspace
+		fi
+	fi
+	case "$WG_IMPL" in
+	kernel | userspace) ;;
+	*) lab_fail "WG_IMPL must be userspace, kernel or auto, not '$WG_IMPL'" ;;
+	esac
 	if [ "$WG_IMPL" = userspace ]; then
 		command -v wireguard-go >/dev/null || lab_skip "wireguard-go not installed"
 		[ -c /dev/net/tun ] || lab_skip "/dev/net/tun missing"
