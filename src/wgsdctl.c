@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build-config.h"
+#include "ctl-status.h"
 #include "json.h"
 #include "strbuf.h"
 
@@ -21,17 +23,12 @@
 #define REPLY_MAX (64 * 1024 * 1024)
 #define IO_TIMEOUT_S 10
 
-struct filter {
-	const char *device;   /* -i: show only this device/zone */
-	const char *peer;     /* -p: show only peers whose key starts with this */
-};
-
 /* Print usage. */
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: wgsdctl [-s SOCKET] COMMAND\n"
 		   "commands:\n"
-		   "  status [--json] [-i DEVICE] [-p PEER]   state of the daemon and its roles\n"
+		   "  status [--json] [-v] [-i DEVICE] [-p PEER]  state of the daemon and its roles\n"
 		   "  metrics                                 Prometheus text exposition\n"
 		   "  reload                                  re-read the configuration (like SIGHUP)\n"
 		   "  version                                 daemon version\n"
@@ -85,84 +82,8 @@ static int request(const char *path, const char *cmd, struct strbuf *reply)
 	return 0;
 }
 
-/* Print a scalar value. */
-static void print_scalar(const struct json *j)
-{
-	switch (j->type) {
-	case JSON_NULL:
-		printf("-");
-		break;
-	case JSON_BOOL:
-		printf("%s", j->boolean ? "yes" : "no");
-		break;
-	case JSON_NUMBER:
-		if (j->number == (double)(long long)j->number)
-			printf("%lld", (long long)j->number);
-		else
-			printf("%.3f", j->number);
-		break;
-	case JSON_STRING:
-		printf("%s", j->string);
-		break;
-	default:
-		break;
-	}
-}
-
-/* Does an object pass the -i/-p filters (judged on its "device"/"name" and "public_key"/"key" members)? */
-static bool passes(const struct json *obj, const struct filter *f)
-{
-	const struct json *v;
-
-	if (obj->type != JSON_OBJECT)
-		return true;
-	if (f->device) {
-		if (((v = json_get(obj, "device")) || (v = json_get(obj, "zone_device"))) &&
-		    v->type == JSON_STRING && strcmp(v->string, f->device) != 0)
-			return false;
-	}
-	if (f->peer) {
-		if (((v = json_get(obj, "public_key")) || (v = json_get(obj, "key"))) &&
-		    v->type == JSON_STRING && strncmp(v->string, f->peer, strlen(f->peer)) != 0)
-			return false;
-	}
-	return true;
-}
-
-/* Print a tree as indented "name: value" lines, like wg show. */
-static void print_tree(const struct json *j, int indent, const struct filter *f)
-{
-	for (const struct json *c = j->child; c; c = c->next) {
-		if (c->type == JSON_OBJECT || c->type == JSON_ARRAY) {
-			if (!passes(c, f))
-				continue;
-			if (c->key)
-				printf("%*s%s:\n", indent, "", c->key);
-			else if (c->type == JSON_OBJECT && c->child && c->child->type == JSON_STRING) {
-				/* An array element: title it with its first string member. */
-				printf("%*s%s: ", indent, "", c->child->key);
-				print_scalar(c->child);
-				printf("\n");
-				struct json title_skip = *c;
-				title_skip.child = c->child->next;
-				print_tree(&title_skip, indent + 2, f);
-				continue;
-			} else {
-				printf("%*s-\n", indent, "");
-			}
-			print_tree(c, indent + 2, f);
-		} else {
-			printf("%*s", indent, "");
-			if (c->key)
-				printf("%s: ", c->key);
-			print_scalar(c);
-			printf("\n");
-		}
-	}
-}
-
 /* Render the status document for people. */
-static int print_status(const struct strbuf *reply, const struct filter *f)
+static int print_status(const struct strbuf *reply, const struct ctl_status_opts *o)
 {
 	size_t off = 0;
 	struct json *doc = json_parse(reply->data, reply->len, &off);
@@ -172,7 +93,7 @@ static int print_status(const struct strbuf *reply, const struct filter *f)
 		json_free(doc);
 		return EXIT_DAEMON_ERROR;
 	}
-	print_tree(doc, 0, f);
+	ctl_status_print(stdout, doc, o, time(NULL));
 	json_free(doc);
 	return 0;
 }
@@ -181,7 +102,7 @@ int main(int argc, char **argv)
 {
 	const char *path = WGSD_STATUS_SOCKET;
 	struct strbuf reply = STRBUF_INIT;
-	struct filter filter = { 0 };
+	struct ctl_status_opts view = { 0 };
 	bool json = false;
 	const char *cmd;
 	int ch, rc;
@@ -209,6 +130,7 @@ int main(int argc, char **argv)
 			{ "json", no_argument, NULL, 'j' },
 			{ "device", required_argument, NULL, 'i' },
 			{ "peer", required_argument, NULL, 'p' },
+			{ "verbose", no_argument, NULL, 'v' },
 			{ NULL, 0, NULL, 0 },
 		};
 		optind--;
@@ -216,16 +138,19 @@ int main(int argc, char **argv)
 		argc -= optind;
 		argv += optind;
 		optind = 1;
-		while ((ch = getopt_long(argc, argv, "ji:p:", opts, NULL)) != -1) {
+		while ((ch = getopt_long(argc, argv, "ji:p:v", opts, NULL)) != -1) {
 			switch (ch) {
 			case 'j':
 				json = true;
 				break;
 			case 'i':
-				filter.device = optarg;
+				view.device = optarg;
 				break;
 			case 'p':
-				filter.peer = optarg;
+				view.peer = optarg;
+				break;
+			case 'v':
+				view.verbose = true;
 				break;
 			default:
 				usage(stderr);
@@ -248,7 +173,7 @@ int main(int argc, char **argv)
 		fputs(strbuf_str(&reply), stderr);
 		rc = EXIT_DAEMON_ERROR;
 	} else if (strcmp(cmd, "status") == 0 && !json) {
-		rc = print_status(&reply, &filter);
+		rc = print_status(&reply, &view);
 	} else {
 		fputs(strbuf_str(&reply), stdout);
 	}

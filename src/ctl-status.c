@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wgsdctl's human view of the status document: a summary line per daemon,
+ * zone, listener, client device and registry first, then peers (all of
+ * them when few, or when asked for with -v, -i or -p).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl-status.h"
+
+/* Peers listed per device without -v when no filter is given. */
+#define CTL_PEERS_SHOWN_MAX 20
+
+/* String member or fallback. */
+static const char *str(const struct json *obj, const char *key, const char *fallback)
+{
+	const struct json *v = json_get(obj, key);
+
+	return v && v->type == JSON_STRING ? v->string : fallback;
+}
+
+/* Number member or fallback. */
+static double num(const struct json *obj, const char *key, double fallback)
+{
+	const struct json *v = json_get(obj, key);
+
+	return v && v->type == JSON_NUMBER ? v->number : fallback;
+}
+
+/* True when the member exists and is a number. */
+static bool has_num(const struct json *obj, const char *key)
+{
+	const struct json *v = json_get(obj, key);
+
+	return v && v->type == JSON_NUMBER;
+}
+
+/* Boolean member: 1, 0, or -1 when null/absent. */
+static int boolean(const struct json *obj, const char *key)
+{
+	const struct json *v = json_get(obj, key);
+
+	return v && v->type == JSON_BOOL ? v->boolean : -1;
+}
+
+/* Format a duration in seconds like "2h 3m", "4m 5s", "12s". */
+static char *fmt_age(double s, char *buf, size_t len)
+{
+	long long t = (long long)s;
+
+	if (t < 0)
+		t = 0;
+	if (t >= 86400)
+		snprintf(buf, len, "%lldd %lldh", t / 86400, t % 86400 / 3600);
+	else if (t >= 3600)
+		snprintf(buf, len, "%lldh %lldm", t / 3600, t % 3600 / 60);
+	else if (t >= 60)
+		snprintf(buf, len, "%lldm %llds", t / 60, t % 60);
+	else
+		snprintf(buf, len, "%llds", t);
+	return buf;
+}
+
+/* "2m 5s ago". */
+static char *fmt_ago(double s, char *buf, size_t len)
+{
+	char age[32];
+
+	snprintf(buf, len, "%s ago", fmt_age(s, age, sizeof(age)));
+	return buf;
+}
+
+/* "x ago" for a wall-clock time member, or "never". */
+static char *fmt_when(const struct json *obj, const char *key, time_t now, char *buf, size_t len)
+{
+	if (!has_num(obj, key) || num(obj, key, 0) <= 0) {
+		snprintf(buf, len, "never");
+		return buf;
+	}
+	return fmt_ago((double)now - num(obj, key, 0), buf, len);
+}
+
+/* Sum of the numbers in an object (per-type or per-rcode counters). */
+static double sum(const struct json *obj)
+{
+	double s = 0;
+
+	if (!obj || obj->type != JSON_OBJECT)
+		return 0;
+	for (const struct json *c = obj->child; c; c = c->next)
+		if (c->type == JSON_NUMBER)
+			s += c->number;
+	return s;
+}
+
+/* Print the non-zero counters of an object as "12 NOERROR, 3 NXDOMAIN". */
+static void print_counts(FILE *out, const struct json *obj)
+{
+	bool first = true;
+
+	if (!obj || obj->type != JSON_OBJECT)
+		return;
+	for (const struct json *c = obj->child; c; c = c->next) {
+		if (c->type != JSON_NUMBER || c->number == 0)
+			continue;
+		fprintf(out, "%s%.0f %s", first ? "" : ", ", c->number, c->key);
+		first = false;
+	}
+	if (first)
+		fprintf(out, "none");
+}
+
+/* Daemon header: version, uptime, configuration, last reload. */
+static void print_daemon(FILE *out, const struct json *doc, time_t now)
+{
+	char up[32], when[48];
+	const struct json *reload = json_get(doc, "reload");
+	const struct json *last = json_get(reload, "last");
+
+	fprintf(out, "wgsd %s (pid %.0f), up %s, config %s\n", str(doc, "version", "?"),
+		num(doc, "pid", 0), fmt_age(num(doc, "uptime_s", 0), up, sizeof(up)), str(doc, "config", "?"));
+	if (!last || last->type != JSON_OBJECT)
+		fprintf(out, "  reload: never\n");
+	else if (boolean(last, "ok") == 1)
+		fprintf(out, "  reload: ok (%s)\n", fmt_when(last, "time", now, when, sizeof(when)));
+	else
+		fprintf(out, "  reload: FAILED (%s), running configuration kept: %s\n",
+			fmt_when(last, "time", now, when, sizeof(when)), str(last, "error", "?"));
+}
+
+/* Does a string member pass a filter (no filter: yes; member absent: yes)? */
+static bool match(const struct json *obj, const char *key, const char *want, bool prefix)
+{
+	const char *v = str(obj, key, NULL);
+
+	if (!want || !v)
+		return true;
+	return prefix ? strncmp(v, want, strlen(want)) == 0 : strcmp(v, want) == 0;
+}
+
+/* Registry: zones and listeners. */
+static void print_registry(FILE *out, const struct json *reg, const struct ctl_status_opts *o)
+{
+	const struct json *zones = json_get(reg, "zones"), *listeners = json_get(reg, "listeners");
+	char age[32];
+
+	fprintf(out, "\nregistry: access %s, ttl %.0f\n", str(reg, "access", "?"), num(reg, "ttl", 0));
+	for (const struct json *z = zones ? zones->child : NULL; z; z = z->next) {
+		if (!match(z, "device", o->device, false))
+			continue;
+		const char *state = str(z, "state", "?");
+		fprintf(out, "  zone %s  device %s (%s)  ", str(z, "name", "?"), str(z, "device", "?"),
+			str(z, "backend", "?"));
+		if (strcmp(state, "ok") == 0) {
+			fprintf(out, "ok: %.0f of %.0f peers published, snapshot %s old, serial %.0f\n",
+				num(z, "peers_published", 0), num(z, "peers", 0),
+				has_num(z, "snapshot_age_s") ? fmt_age(num(z, "snapshot_age_s", 0), age, sizeof(age)) : "-",
+				num(z, "serial", 0));
+		} else {
+			fprintf(out, "%s: %s\n", strcmp(state, "servfail") == 0 ? "SERVFAIL" : state,
+				str(z, "last_error", "no reading yet"));
+		}
+		if (boolean(z, "ptr_listing_truncated") == 1)
+			fprintf(out, "    warning: the PTR listing does not fit in 65535 bytes; answers list only part\n");
+	}
+	for (const struct json *l = listeners ? listeners->child : NULL; l; l = l->next) {
+		const struct json *udp = json_get(l, "udp"), *tcp = json_get(l, "tcp");
+		fprintf(out, "  listener %s  udp %.0f queries (", str(l, "address", "?"), sum(json_get(udp, "queries")));
+		print_counts(out, json_get(udp, "rcodes"));
+		fprintf(out, "), %.0f refused, %.0f truncated;  tcp %.0f queries, %.0f open connections\n",
+			num(udp, "refused", 0), num(udp, "truncated", 0), sum(json_get(tcp, "queries")),
+			num(l, "tcp_connections", 0));
+	}
+}
+
+/* One client peer on one line, plus its per-registry results when verbose. */
+static void print_peer(FILE *out, const struct json *p, time_t now, bool verbose)
+{
+	char hs[48], when[48];
+	const char *key = str(p, "public_key", "?");
+	const char *nat = str(p, "nat", "unknown");
+	const struct json *backoff = json_get(p, "backoff");
+
+	fprintf(out, "    peer %.8s...  %-9s handshake %s, endpoint %s", key, str(p, "class", "?"),
+		has_num(p, "handshake_age_s") ? fmt_ago(num(p, "handshake_age_s", 0), hs, sizeof(hs)) : "never",
+		str(p, "endpoint", "none"));
+	if (has_num(p, "endpoint_set_at"))
+		fprintf(out, " (set by wgsd %s)", fmt_when(p, "endpoint_set_at", now, when, sizeof(when)));
+	fprintf(out, ", last result %s", str(p, "result", "-"));
+	if (num(backoff, "skip_cycles", 0) > 0)
+		fprintf(out, ", backing off %.0f cycles", num(backoff, "skip_cycles", 0));
+	fprintf(out, "\n");
+	if (strcmp(nat, "symmetric") == 0)
+		fprintf(out, "      NAT: registries see different ports for this peer: its NAT maps per destination "
+			     "(symmetric), so hole punching to it will likely fail\n");
+	if (!verbose)
+		return;
+	fprintf(out, "      key %s, NAT %s\n", key, nat);
+	const struct json *regs = json_get(p, "registries");
+	for (const struct json *r = regs ? regs->child : NULL; r; r = r->next) {
+		fprintf(out, "      registry %s: %s", str(r, "address", "?"), str(r, "result", "-"));
+		if (json_get(r, "endpoint") && json_get(r, "endpoint")->type == JSON_STRING)
+			fprintf(out, " %s", str(r, "endpoint", ""));
+		if (has_num(r, "seen"))
+			fprintf(out, " (seen %.0fs ago by the registry)", num(r, "seen", 0));
+		fprintf(out, ", asked %s\n", fmt_when(r, "last_query", now, when, sizeof(when)));
+	}
+}
+
+/* Client: devices, their registries and peers. */
+static void print_client(FILE *out, const struct json *cli, const struct ctl_status_opts *o, time_t now)
+{
+	const struct json *devs = json_get(cli, "devices");
+	char when[48];
+
+	fprintf(out, "\nclient:\n");
+	for (const struct json *d = devs ? devs->child : NULL; d; d = d->next) {
+		if (!match(d, "device", o->device, false))
+			continue;
+		const struct json *peers = json_get(d, "peers"), *regs = json_get(d, "registries");
+		const struct json *last = json_get(d, "last_cycle");
+		size_t n = 0, fresh = 0, cand = 0, other = 0, sym = 0;
+		for (const struct json *p = peers ? peers->child : NULL; p; p = p->next) {
+			const char *cls = str(p, "class", "");
+			n++;
+			if (strcmp(cls, "fresh") == 0)
+				fresh++;
+			else if (strcmp(cls, "candidate") == 0)
+				cand++;
+			else
+				other++;
+			if (strcmp(str(p, "nat", ""), "symmetric") == 0)
+				sym++;
+		}
+		fprintf(out, "  device %s  zone %s (%s)  ", str(d, "device", "?"), str(d, "zone", "?"),
+			str(d, "backend", "?"));
+		if (str(d, "device_error", NULL))
+			fprintf(out, "ERROR: %s\n", str(d, "device_error", ""));
+		else
+			fprintf(out, "%zu peers: %zu with a fresh handshake, %zu being resolved, %zu registry/excluded\n",
+				n, fresh, cand, other);
+		fprintf(out, "    %.0f endpoint updates, %.0f set errors, last cycle %s (%.0f ms, %.0f queried, %.0f updated)\n",
+			num(d, "endpoint_updates", 0), num(d, "set_errors", 0),
+			fmt_when(last, "at", now, when, sizeof(when)), num(last, "duration_ms", 0),
+			num(last, "queried", 0), num(last, "updated", 0));
+		if (sym)
+			fprintf(out, "    %zu peer(s) behind symmetric NAT (see below)\n", sym);
+		for (const struct json *r = regs ? regs->child : NULL; r; r = r->next) {
+			int up = boolean(r, "reachable");
+			fprintf(out, "    registry %s  %s", str(r, "address", "?"),
+				up == 1 ? "reachable" : up == 0 ? "UNREACHABLE" : "not asked yet");
+			if (up == 1)
+				fprintf(out, ", latency %.1f ms", num(r, "latency_ms", 0));
+			if (str(r, "last_error", NULL))
+				fprintf(out, ", last error: %s", str(r, "last_error", ""));
+			fprintf(out, "\n");
+		}
+		bool list_all = o->verbose || o->peer || n <= CTL_PEERS_SHOWN_MAX;
+		size_t shown = 0;
+		for (const struct json *p = peers ? peers->child : NULL; p; p = p->next) {
+			if (!match(p, "public_key", o->peer, true))
+				continue;
+			/* Without -v a long list shows only the peers that need attention. */
+			if (!list_all && strcmp(str(p, "class", ""), "candidate") != 0 &&
+			    strcmp(str(p, "nat", ""), "symmetric") != 0)
+				continue;
+			if (!list_all && shown == CTL_PEERS_SHOWN_MAX) {
+				fprintf(out, "    ... more peers need attention; filter with -p KEY or list all with -v\n");
+				break;
+			}
+			print_peer(out, p, now, o->verbose || o->peer);
+			shown++;
+		}
+		if (!list_all)
+			fprintf(out, "    (%zu peers in all; -v lists every one, -p KEY one)\n", n);
+	}
+}
+
+/* Print the status document for people. */
+void ctl_status_print(FILE *out, const struct json *doc, const struct ctl_status_opts *o, time_t now)
+{
+	const struct json *reg = json_get(doc, "registry"), *cli = json_get(doc, "client");
+
+	print_daemon(out, doc, now);
+	if (reg && reg->type == JSON_OBJECT)
+		print_registry(out, reg, o);
+	if (cli && cli->type == JSON_OBJECT)
+		print_client(out, cli, o, now);
+}

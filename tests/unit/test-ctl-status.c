@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* wgsdctl's human status view: summary first, peers listed when few or asked for, NAT notes shown. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "ctl-status.h"
+#include "strbuf.h"
+
+#define NOW 1800000000
+
+/* Build a status document with n client peers; peer 1 is stale behind symmetric NAT. */
+static void make_doc(struct strbuf *sb, int n)
+{
+	strbuf_printf(sb, "{\"version\":\"0.1.0\",\"pid\":42,\"uptime_s\":3725,\"config\":\"/etc/wgsd/wgsd.conf\","
+		      "\"reload\":{\"ok\":1,\"failed\":1,\"last\":{\"time\":%d,\"ok\":false,\"error\":\"x.conf:3: bad\"}},"
+		      "\"registry\":{\"access\":\"peers\",\"ttl\":0,\"listeners\":[{\"address\":\"10.0.0.254:53\","
+		      "\"udp\":{\"queries\":{\"SRV\":7,\"PTR\":3},\"rcodes\":{\"NOERROR\":9,\"NXDOMAIN\":1},\"refused\":2,\"truncated\":0},"
+		      "\"tcp\":{\"queries\":{\"SRV\":1},\"rcodes\":{}},\"tcp_connections\":1}],"
+		      "\"zones\":[{\"name\":\"example.com.\",\"device\":\"wg0\",\"backend\":\"kernel\",\"state\":\"ok\","
+		      "\"peers\":3,\"peers_published\":2,\"serial\":7,\"snapshot_age_s\":0.4,\"last_error\":null}]},"
+		      "\"client\":{\"devices\":[{\"device\":\"wg0\",\"backend\":\"auto\",\"zone\":\"example.com.\","
+		      "\"device_error\":null,\"endpoint_updates\":4,\"set_errors\":0,"
+		      "\"last_cycle\":{\"at\":%d,\"duration_ms\":12,\"queried\":2,\"updated\":1},"
+		      "\"registries\":[{\"address\":\"10.0.0.254:53\",\"reachable\":true,\"latency_ms\":1.25,\"last_error\":null}],"
+		      "\"peers\":[", NOW - 10, NOW - 3);
+	for (int i = 0; i < n; i++) {
+		strbuf_printf(sb, "%s{\"public_key\":\"PEER%04dAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
+			      "\"class\":\"%s\",\"handshake_age_s\":%s,\"endpoint\":\"198.51.100.%d:4%03d\","
+			      "\"endpoint_set_at\":%d,\"result\":\"ok\",\"nat\":\"%s\",\"backoff\":{\"skip_cycles\":%d},"
+			      "\"registries\":[{\"address\":\"10.0.0.254:53\",\"result\":\"ok\",\"endpoint\":\"198.51.100.%d:4%03d\",\"seen\":5,\"last_query\":%d}]}",
+			      i ? "," : "", i, i == 1 ? "candidate" : "fresh", i == 1 ? "null" : "12", i % 250, i % 1000,
+			      NOW - 300, i == 1 ? "symmetric" : "consistent", i == 1 ? 3 : 0, i % 250, i % 1000, NOW - 3);
+	}
+	strbuf_puts(sb, "]}]}}");
+}
+
+/* Render doc with opts into a string. */
+static char *render(const struct strbuf *sb, const struct ctl_status_opts *o)
+{
+	struct json *doc = json_parse(sb->data, sb->len, NULL);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	CHECK(doc != NULL);
+	if (doc && f)
+		ctl_status_print(f, doc, o, NOW);
+	if (f)
+		fclose(f);
+	json_free(doc);
+	return text;
+}
+
+int main(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct ctl_status_opts o = { 0 };
+	char *t;
+
+	make_doc(&sb, 5);
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "wgsd 0.1.0 (pid 42), up 1h 2m, config /etc/wgsd/wgsd.conf");
+	CHECK_STR_CONTAINS(t, "reload: FAILED (10s ago), running configuration kept: x.conf:3: bad");
+	CHECK_STR_CONTAINS(t, "zone example.com.  device wg0 (kernel)  ok: 2 of 3 peers published");
+	CHECK_STR_CONTAINS(t, "udp 10 queries (9 NOERROR, 1 NXDOMAIN), 2 refused");
+	CHECK_STR_CONTAINS(t, "device wg0  zone example.com. (auto)  5 peers: 4 with a fresh handshake, 1 being resolved");
+	CHECK_STR_CONTAINS(t, "registry 10.0.0.254:53  reachable, latency 1.2 ms");
+	CHECK_STR_CONTAINS(t, "peer PEER0000...  fresh     handshake 12s ago, endpoint 198.51.100.0:4000");
+	CHECK_STR_CONTAINS(t, "peer PEER0001...  candidate handshake never");
+	CHECK_STR_CONTAINS(t, "backing off 3 cycles");
+	CHECK_STR_CONTAINS(t, "symmetric), so hole punching to it will likely fail");
+	CHECK(strstr(t, "PEER0004") != NULL);
+	free(t);
+
+	/* 1,000 peers: summary, only the peer needing attention, and a hint. */
+	strbuf_reset(&sb);
+	make_doc(&sb, 1000);
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "1000 peers: 999 with a fresh handshake, 1 being resolved");
+	CHECK_STR_CONTAINS(t, "peer PEER0001...");
+	CHECK(strstr(t, "PEER0002") == NULL);
+	CHECK_STR_CONTAINS(t, "(1000 peers in all; -v lists every one, -p KEY one)");
+	free(t);
+
+	/* -p selects one peer, with per-registry detail. */
+	o.peer = "PEER0777";
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "peer PEER0777...");
+	CHECK_STR_CONTAINS(t, "registry 10.0.0.254:53: ok 198.51.100.27:4777 (seen 5s ago by the registry), asked 3s ago");
+	CHECK(strstr(t, "PEER0001") == NULL);
+	free(t);
+
+	/* -i filters devices and zones. */
+	o.peer = NULL;
+	o.device = "wg9";
+	t = render(&sb, &o);
+	CHECK(strstr(t, "zone example.com.") == NULL && strstr(t, "device wg0") == NULL);
+	free(t);
+
+	/* -v lists all. */
+	o.device = NULL;
+	o.verbose = true;
+	t = render(&sb, &o);
+	CHECK(strstr(t, "PEER0999") != NULL);
+	free(t);
+	strbuf_free(&sb);
+	return CHECK_DONE();
+}
