@@ -15,6 +15,11 @@ lab_require dig
 lab_init
 lab_up
 
+# The registry reports the backend it uses: the one this run set out to test.
+backend=$(lab_status reg "s['registry']['zones'][0]['backend']")
+echo "registry's wgsd reads its device through the $backend backend"
+[ "$backend" = "$WG_IMPL" ] || lab_fail "the registry uses the $backend backend, not $WG_IMPL"
+
 lab_head "direct tunnel alice -> bob"
 lab_wait_direct 60 || lab_fail "no direct tunnel alice -> bob within 60 s of the daemons' start"
 ms=$LAB_MS
