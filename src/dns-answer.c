@@ -529,7 +529,8 @@ size_t dns_answer(const struct dns_answer_env *env, const struct dns_client *cl,
 	} else if (info->verdict == DNS_QUERY_BADVERS) {
 		rcode = DNS_RCODE_BADVERS;
 	}
-	opt = q.has_edns && (info->verdict == DNS_QUERY_OK || info->verdict == DNS_QUERY_BADVERS);
+	/* An OPT in the query gets one in the answer (RFC 6891 6.1.1): has_edns is only set for well-formed OPTs. */
+	opt = q.has_edns;
 	if (opt)
 		c.w.limit -= OPT_RR_LEN;
 	c.w.len = DNS_HEADER_LEN;

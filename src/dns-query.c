@@ -75,7 +75,10 @@ static bool opt_rdata_valid(const uint8_t *p, size_t rdlen)
 	return true;
 }
 
-/* Walk the authority and additional sections; only one OPT (owned by the root, in additional) is allowed. 0 or -1. */
+/*
+ * Walk the authority and additional sections; only one OPT (owned by the root, in additional) is allowed.
+ * 0, -1 when malformed, -2 when only the options inside a well-delimited OPT are malformed (has_edns set).
+ */
 static int parse_records(const uint8_t *msg, size_t len, size_t pos, unsigned int nscount,
 			 unsigned int arcount, struct dns_query *q)
 {
@@ -94,12 +97,12 @@ static int parse_records(const uint8_t *msg, size_t len, size_t pos, unsigned in
 			/* RFC 6891 6.1.1: one OPT, owner is the root. */
 			if (q->has_edns || msg[name_at] != 0)
 				return -1;
-			if (!opt_rdata_valid(msg + pos + 10, rdlen))
-				return -1;
 			q->has_edns = true;
 			q->edns_udp_size = get16(msg + pos + 2);
 			q->edns_version = msg[pos + 5];
 			q->edns_do = (msg[pos + 6] & 0x80) != 0;
+			if (!opt_rdata_valid(msg + pos + 10, rdlen))
+				return -2;
 		}
 		pos += 10u + rdlen;
 	}
@@ -150,9 +153,11 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 		q->has_question = false;
 		return DNS_QUERY_FORMERR;
 	}
-	if (parse_records(msg, len, q->question_end, nscount, arcount, q) < 0) {
+	int r = parse_records(msg, len, q->question_end, nscount, arcount, q);
+	if (r < 0) {
 		q->has_question = false;
-		q->has_edns = false;
+		/* RFC 6891 7: a FORMERR for bad options inside the OPT carries an OPT, to tell it from no EDNS. */
+		q->has_edns = r == -2;
 		return DNS_QUERY_FORMERR;
 	}
 	if (q->qtype == DNS_TYPE_OPT) {
