@@ -28,7 +28,8 @@ struct registry_stats {
 	uint64_t truncated;           /* TC=1 sent */
 	uint64_t send_errors;         /* UDP responses that could not be sent */
 	uint64_t tcp_accepted;
-	uint64_t tcp_closed_idle;     /* idle or stalled (client not reading) */
+	uint64_t tcp_closed_idle;     /* closed after the idle timeout */
+	uint64_t tcp_dropped_stalled; /* reset: output stuck because the client does not read */
 	uint64_t tcp_paused;          /* times accept was paused at the connection cap */
 };
 

@@ -5,8 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/queue.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -18,7 +21,7 @@
 #define TCP_BACKLOG 128
 #define TCP_ACCEPT_PER_EVENT 32
 #define TCP_EMFILE_PAUSE_MS 100
-#define TCP_READ_MIN 514              /* initial input buffer: length prefix + 512 */
+#define TCP_READ_MIN 4096             /* input buffer: room for a burst of pipelined queries */
 #define TCP_MSG_MAX (2 + 65535)
 #define TCP_OUT_MAX_BYTES (256 * 1024) /* queued output above which reading stops */
 
@@ -240,9 +243,27 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 static void conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
+	int unsent = 0;
 
-	c->t->stats.tcp_closed_idle++;
+	if (evbuffer_get_length(c->out) > 0 || (ioctl(c->fd, SIOCOUTQ, &unsent) == 0 && unsent > 0)) {
+		/*
+		 * Output is stuck: the client does not read. A plain close would queue
+		 * the FIN behind the unsent data and keep the kernel's buffers for it;
+		 * reset the connection instead (SO_LINGER with zero time).
+		 */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		c->t->stats.tcp_dropped_stalled++;
+	} else {
+		c->t->stats.tcp_closed_idle++;
+	}
 	conn_free(c);
+}
+
+/* Set an integer socket option. */
+static int set_opt(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
 /* Set up a freshly accepted connection. */
@@ -263,6 +284,8 @@ static void conn_new(struct registry_tcp *t, int fd, const union sockaddr_any *p
 	t->stats.tcp_accepted++;
 	if (getsockname(fd, &c->local.sa, &llen) < 0)
 		memset(&c->local, 0, sizeof(c->local));
+	/* Answers are complete messages: send them now, not after the client's delayed ACK. */
+	set_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	c->rev = event_new(t->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->wev = event_new(t->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
 	c->timer = evtimer_new(t->base, conn_timeout_cb, c);
@@ -310,12 +333,6 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		conn_new(t, cfd, &peer);
 	}
-}
-
-/* Set an integer socket option. */
-static int set_opt(int fd, int level, int name, int value)
-{
-	return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
 /* Create, bind and listen. */

@@ -590,9 +590,9 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 		strbuf_puts(out, ",\"tcp\":");
 		stats_json(out, ts);
 		strbuf_printf(out, ",\"tcp_connections\":%zu,\"tcp_accepted\":%llu,\"tcp_closed_idle\":%llu,"
-			      "\"tcp_paused\":%llu}", registry_tcp_connections(l->tcp),
+			      "\"tcp_dropped_stalled\":%llu,\"tcp_paused\":%llu}", registry_tcp_connections(l->tcp),
 			      (unsigned long long)ts->tcp_accepted, (unsigned long long)ts->tcp_closed_idle,
-			      (unsigned long long)ts->tcp_paused);
+			      (unsigned long long)ts->tcp_dropped_stalled, (unsigned long long)ts->tcp_paused);
 	}
 	strbuf_puts(out, "],\"zones\":[");
 	for (size_t i = 0; i < reg->n_zones; i++) {
