@@ -112,12 +112,12 @@ lab_skip()
 	exit 77
 }
 
-# Milliseconds on the monotonic-ish wall clock.
+# Milliseconds of wall-clock time (bash's clock: no process started).
 lab_now_ms()
 {
-	local ns
-	ns=$(date +%s%N)
-	echo $((ns / 1000000))
+	local us=${EPOCHREALTIME/[.,]/}
+
+	echo $((us / 1000))
 }
 
 # Seconds.milliseconds since lab_init.
@@ -191,6 +191,35 @@ lab_init()
 	lab_log "run $LAB_ID ($WG_IMPL WireGuard), files in $LAB_RUN"
 }
 
+# True while process $1 runs (exited but not yet reaped counts as stopped).
+lab_running()
+{
+	local pid comm state
+
+	[ -r "/proc/$1/stat" ] || return 1
+	read -r pid comm state _ <"/proc/$1/stat" 2>/dev/null || return 1
+	[ "$state" != Z ]
+}
+
+# Wait up to 5 s for background process $1 to exit, then SIGKILL it.
+# 0 when it exited by itself.
+lab_reap()
+{
+	local i
+
+	for i in $(seq 50); do
+		lab_running "$1" || break
+		sleep 0.1
+	done
+	if lab_running "$1"; then
+		kill -KILL "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		return 1
+	fi
+	wait "$1" 2>/dev/null
+	return 0
+}
+
 # Stop daemons, delete namespaces (which removes every link in them), and on
 # failure print the daemons' logs. Runs from the EXIT trap.
 lab_cleanup()
@@ -208,7 +237,7 @@ lab_cleanup()
 		kill "${LAB_PID[$node]}" 2>/dev/null
 	done
 	for node in "${!LAB_PID[@]}"; do
-		wait "${LAB_PID[$node]}" 2>/dev/null
+		lab_reap "${LAB_PID[$node]}" || echo "lab: wgsd on $node ignored SIGTERM for 5 s, killed" >&2
 	done
 	if [ "$LAB_FAILED" = 1 ] && [ -n "$LAB_RUN" ]; then
 		for f in "$LAB_RUN"/*.log; do
@@ -613,9 +642,14 @@ lab_ctl_ok()
 # Stop wgsd on node $1 (SIGTERM, it must exit 0).
 lab_wgsd_stop()
 {
-	local node=$1 rc=0
+	local node=$1 rc=0 i
 
 	kill "${LAB_PID[$node]}" 2>/dev/null
+	for i in $(seq 50); do
+		lab_running "${LAB_PID[$node]}" || break
+		sleep 0.1
+	done
+	lab_running "${LAB_PID[$node]}" && lab_fail "wgsd on $node did not stop within 5 s of SIGTERM"
 	wait "${LAB_PID[$node]}" || rc=$?
 	unset "LAB_PID[$node]"
 	[ "$rc" = 0 ] || lab_fail "wgsd on $node exited with $rc on SIGTERM"
