@@ -18,6 +18,21 @@ lab_init
 lab_topology
 lab_nat_mode natb symmetric
 lab_wireguard
+
+# True when the two registries see bob at two different ports.
+two_ports()
+{
+	local a b
+	a=$(lab_endpoint reg bob) b=$(lab_endpoint reg2 bob)
+	[ -n "$a" ] && [ "$a" != "(none)" ] && [ -n "$b" ] && [ "$b" != "(none)" ] && [ "$a" != "$b" ]
+}
+# A random port may repeat by chance (1 in 1000): then map again.
+for try in 1 2 3; do
+	two_ports && break
+	echo "NAT B gave bob the same port twice by chance: mapping again"
+	lab_nat_flush natb
+	lab_wait 10 two_ports || true
+done
 lab_daemons
 
 lab_head "bob's NAT seen through two registries"
