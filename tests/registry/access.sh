@@ -120,12 +120,13 @@ expect_in "$(qc @198.51.100.1 -p 5353 "$B9.$Z" A)" "status: NOERROR"
 expect_in "$(qc @198.51.100.1 -p 5353 +tcp "$B9.$Z" A)" "status: NOERROR"
 [ "$(status_value 'len(r["listeners"])')" = 2 ] || fail "listener count after reload"
 echo "# a reload that cannot bind keeps the running configuration"
-in_ns "$NS" python3 -c 'import socket, time, sys
+ip netns exec "$NS" python3 -c 'import socket, time, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("198.51.100.1", 5454))
 print("bound", flush=True)
 time.sleep(60)' >"$TMP/blocker.out" &
-PIDS="$PIDS $!"
+BLOCKER=$!
+PIDS="$PIDS $BLOCKER"
 retry 50 grep -q bound "$TMP/blocker.out" || fail "could not occupy port 5454"
 write_conf any 198.51.100.1:5454
 kill -HUP "$WGSD_PID"
@@ -134,6 +135,7 @@ retry 50 grep -q "198.51.100.1:5454" "$TMP/wgsd.log" || fail "failed reload not 
 [ "$(status_value 'len(r["listeners"])')" = 2 ] || fail "failed reload changed the listeners"
 expect_in "$(qc @198.51.100.1 -p 5353 "$B9.$Z" A)" "status: NOERROR"
 expect_in "$(qc @10.0.0.254 "$Z" SOA)" "status: REFUSED"
+kill "$BLOCKER"
 
 kill -0 "$WGSD_PID" || fail "wgsd died"
 echo "PASS"
