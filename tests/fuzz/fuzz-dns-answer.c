@@ -71,6 +71,7 @@ static void setup(void)
 		abort();
 }
 
+/* One input: mode byte, then the query. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out[65536];

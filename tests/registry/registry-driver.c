@@ -75,6 +75,7 @@ static void term_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+/* Load the config, start the registry, run the loop until SIGTERM. */
 int main(int argc, char **argv)
 {
 	struct driver d = { 0 };

@@ -792,6 +792,7 @@ static void test_long_allowed(const struct config_zone *cz)
 	wg_device_free(dev);
 }
 
+/* Build the test zone and run every group of checks. */
 int main(void)
 {
 	struct config_zone cz;
