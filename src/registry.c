@@ -236,6 +236,17 @@ static void zone_read_cb(int err, struct wg_device *dev, void *arg)
 	rz->reads++;
 	if (err) {
 		rz->read_errors++;
+		/*
+		 * Out of descriptors or memory says nothing about the device: keep answering
+		 * from the last snapshot (its age shows in status) instead of SERVFAIL.
+		 */
+		if (rz->state == ZONE_OK && (err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM)) {
+			if (rz->error[0] == '\0')
+				log_warnx("zone %s: device %s: %s; answering from the last snapshot", rz->cfg.name,
+					  rz->cfg.device, wg_strerror(err));
+			snprintf(rz->error, sizeof(rz->error), "device %s: %s", rz->cfg.device, wg_strerror(err));
+			goto out;
+		}
 		snprintf(rz->error, sizeof(rz->error), "device %s: %s", rz->cfg.device, wg_strerror(err));
 		if (rz->state != ZONE_FAILED) {
 			log_warnx("zone %s: %s; answering SERVFAIL until it is readable", rz->cfg.name, rz->error);
