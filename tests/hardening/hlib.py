@@ -279,6 +279,17 @@ class Daemon:
                     return int(line.split()[1])
         return -1
 
+    def sanitized(self):
+        """True when the daemon runs with AddressSanitizer (its allocator keeps freed memory)."""
+        try:
+            with open(f"/proc/{self.pid}/maps") as f:
+                if "libasan" in f.read():
+                    return True
+            with open(WGSD, "rb") as f:
+                return b"AddressSanitizer" in f.read()
+        except OSError:
+            return False
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -429,8 +440,8 @@ def closed_by_peer(s, timeout):
 
 
 # --- dnsperf ---
-def dnsperf(server, port, names, seconds, qps=None, clients=1, outstanding=100, timeout=3):
-    """Run dnsperf for a number of seconds; return dict sent/completed/lost/qps (and the text)."""
+def dnsperf(server, port, names, seconds, qps=None, clients=1, outstanding=100, timeout=3, cpu=None):
+    """Run dnsperf for a number of seconds (pinned to one CPU if given); return dict sent/completed/lost/qps."""
     qfile = tempfile.NamedTemporaryFile("w", delete=False, suffix=".q")
     for n, t in names:
         qfile.write(f"{n} {t}\n")
@@ -440,7 +451,8 @@ def dnsperf(server, port, names, seconds, qps=None, clients=1, outstanding=100, 
     if qps:
         args += ["-Q", str(qps)]
     try:
-        r = subprocess.run(args, capture_output=True, text=True, timeout=seconds + timeout + 30)
+        pin = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+        r = subprocess.run(args, capture_output=True, text=True, timeout=seconds + timeout + 30, preexec_fn=pin)
     finally:
         os.unlink(qfile.name)
     out = r.stdout
