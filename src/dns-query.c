@@ -145,9 +145,16 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 		q->question_end = p + 4;
 		q->has_question = true;
 	}
-	/* Other opcodes (NOTIFY, UPDATE, ...) have different section meanings: answer NOTIMP before judging counts. */
-	if (q->opcode != 0)
+	/*
+	 * Other opcodes (NOTIFY, UPDATE, ...) have different section meanings: answer NOTIMP before judging
+	 * counts. Their OPT is still in additional; a well-formed one is echoed (RFC 6891 6.1.1).
+	 */
+	if (q->opcode != 0) {
+		if (question_ok && parse_records(msg, len, q->question_end, (unsigned int)ancount + nscount,
+						 arcount, q) != 0)
+			q->has_edns = false;
 		return DNS_QUERY_NOTIMP;
+	}
 	/* An IXFR query carries the client's SOA in authority (RFC 1995); nothing else may. */
 	if (!question_ok || ancount != 0 || nscount > 1 || (nscount == 1 && q->qtype != DNS_TYPE_IXFR)) {
 		q->has_question = false;
