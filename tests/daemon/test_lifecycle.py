@@ -190,7 +190,8 @@ def main():
         check(doc.get("reload", {}).get("last") is None, "no reload yet")
         check(doc.get("registry") is not None and doc.get("client") is not None, "status has both roles")
         r = ctl(sock, "status")
-        check(r.returncode == 0 and "version:" in r.stdout, "status prints a human-readable view")
+        check(r.returncode == 0 and r.stdout.startswith("wgsd ") and "SERVFAIL: device wgsdnone" in r.stdout
+              and "client:" in r.stdout, "status prints a human-readable view")
         r = ctl(sock, "metrics")
         check(r.returncode == 0 and "wgsd_info{" in r.stdout and "# TYPE wgsd_uptime_seconds gauge" in r.stdout,
               "metrics is Prometheus text")
