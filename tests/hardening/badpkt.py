@@ -31,12 +31,10 @@ import os
 import socket
 import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hlib import *  # noqa: E402,F403
-import hlib  # noqa: E402
 
 ZONE = "example.com."
 PORT = 53
@@ -45,7 +43,6 @@ VALID_ID = 0x600D
 IDLE_S = 3
 MAX_CONNS = 8
 DROP = "drop"
-CLOSE = "close"
 
 
 def valid_query(qid=VALID_ID):

@@ -13,7 +13,6 @@ device C whose peers have no endpoint; the client asks the registry on
     peers listed, old ones NXDOMAIN), and the client does not touch C's peers
     that the registry no longer knows."""
 import os
-import struct
 import sys
 import time
 
