@@ -29,7 +29,7 @@ ZONE = "example.com."
 HUPS = int(os.environ.get("HUP_COUNT", "1000"))
 WARMUP = 100
 RSS_GROWTH_MAX_KIB = 1024
-QPS = 2000
+QPS = 10000
 
 
 def conf(lab, dev, ttl, refresh_ms, extra_listen=None, broken=None):
