@@ -478,8 +478,11 @@ def finish():
     sys.exit(1 if failures else 0)
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 def main_wrapper(tag, body):
-    """Create the lab, run body(lab), clean up, print the summary."""
+    """Create the lab, run body(lab), stop the daemons, look for sanitizer reports, clean up, summarize."""
     global failures
     lab = Lab(tag)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -489,13 +492,26 @@ def main_wrapper(tag, body):
         failures += 1
         print(f"FAIL: {e}", file=sys.stderr)
     finally:
+        # Stop the daemons first: a sanitizer build reports leaks at exit.
         for name, p in lab.procs:
-            if failures and p is not None:
+            if p.poll() is None:
+                p.terminate()
                 try:
-                    with open(lab.path(f"{name}.log"), errors="replace") as f:
-                        tail = f.readlines()[-25:]
-                    print(f"--- {name} log (last lines):\n{''.join(tail)}", file=sys.stderr)
-                except OSError:
-                    pass
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        for name, p in lab.procs:
+            try:
+                with open(lab.path(f"{name}.log"), errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            marks = [m for m in SANITIZER_MARKS if m in text]
+            if marks:
+                check(False, f"{name}: sanitizer report in its output ({', '.join(marks)})")
+            if failures:
+                tail = text.splitlines()[-25:]
+                print(f"--- {name} log (last lines):\n" + "\n".join(tail), file=sys.stderr)
         lab.cleanup()
     finish()
