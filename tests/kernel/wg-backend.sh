@@ -4,7 +4,8 @@
 # (generic netlink) against real kernel WireGuard devices. Devices with 1,
 # 1,000 and 5,000 peers and one peer with 10,000 allowed IPs read back by
 # `wgread --backend kernel` exactly as `wg show DEV dump` shows them (the
-# kernel splits such dumps over many netlink messages); endpoints (IPv4, IPv6)
+# kernel splits such dumps over many netlink messages), also while other
+# changes interrupt the dump (NLM_F_DUMP_INTR); endpoints (IPv4, IPv6)
 # and keepalive set and read back; an update for a removed peer does not
 # re-create it; missing and non-WireGuard devices give clear errors; auto
 # picks the kernel when there is no UAPI socket; a device deleted and created
@@ -174,7 +175,14 @@ write("a.conf", 51001, 0x5eed, [peer(1)])
 write("a2.conf", 51011, 0, [peer(i, 3, 100) for i in range(4)])
 # Every 7th peer carries 60 allowed IPs, so messages also split inside peers.
 write("b.conf", 51002, 0x1, [peer(i, 60 if i % 7 == 3 else 0) for i in range(1000)])
-write("c.conf", 51003, 0, [peer(i) for i in range(5000)])
+c_peers = [peer(i) for i in range(5000)]
+write("c.conf", 51003, 0, c_peers)
+# For the concurrent-change step: 50 peers spread over the list whose
+# endpoints are switched together between two values.
+toggled = [p[1].split()[2] for p in c_peers[50::100]]
+open(os.path.join(d, "c.toggled.keys"), "w").write("\n".join(toggled) + "\n")
+for name, ep in (("x", "192.0.2.1:1"), ("y", "[2001:db8::2]:2")):
+    open(os.path.join(d, "c.%s.args" % name), "w").write("".join("peer\n%s\nendpoint\n%s\n" % (k, ep) for k in toggled))
 # The big peer (/24, /64 and 9998 more: 10000) sits between two small ones:
 # the merge must attach the repeated key's allowed IPs to it and then start
 # the next peer cleanly.
@@ -223,6 +231,39 @@ t1=$(now_ms)
 wg show "$C" dump >/dev/null
 t2=$(now_ms)
 echo "figure: wgread --backend kernel, 5000 peers: $((t1 - t0)) ms (wg show dump: $((t2 - t1)) ms; qemu TCG, process start included)"
+
+begin "reads while endpoints change: a consistent snapshot each time"
+# Every change bumps the device's generation; a dump that spans one comes
+# with NLM_F_DUMP_INTR and must be restarted. Without that a read mixes the
+# two states: some of the 50 switched peers with one endpoint, some with the
+# other (or it stops early when its cursor peer was removed).
+mapfile -t args_x <"$TMP/c.x.args"
+mapfile -t args_y <"$TMP/c.y.args"
+wg set "$C" "${args_x[@]}"
+rm -f "$TMP/stop"
+(
+	while [ ! -e "$TMP/stop" ]; do
+		wg set "$C" "${args_y[@]}"
+		sleep 0.05
+		wg set "$C" "${args_x[@]}"
+		sleep 0.05
+	done
+) &
+toggler=$!
+mixed_reads=0
+for i in $(seq 1 12); do
+	"$WGREAD" --backend kernel "$C" >"$TMP/c.read" || { touch "$TMP/stop"; fail "read $i during changes failed"; }
+	# "peers endpoints-seen": 5000 peers, the 50 switched ones all alike.
+	state=$(awk 'NR == FNR { t[$1]; next }
+		FNR > 1 { n++; if ($1 in t) { s++; e[$3]++ } }
+		END { k = 0; for (x in e) k++; print n + 0, s + 0, k }' "$TMP/c.toggled.keys" "$TMP/c.read")
+	echo "read $i: peers, switched peers, distinct endpoints among them: $state"
+	[ "$state" = "5000 50 1" ] || mixed_reads=$((mixed_reads + 1))
+done
+touch "$TMP/stop"
+wait "$toggler" || fail "changing endpoints failed"
+[ "$mixed_reads" = 0 ] || fail "$mixed_reads of 12 reads during changes were no consistent snapshot"
+compare "$C" --backend kernel
 
 begin "--backend auto reads the kernel device when no UAPI socket exists"
 [ ! -e "$UAPI_DIR/$A.sock" ] || fail "$UAPI_DIR/$A.sock exists before the test"
