@@ -14,7 +14,6 @@ enum control_cmd {
 	CONTROL_CMD_METRICS,
 	CONTROL_CMD_RELOAD,
 	CONTROL_CMD_VERSION,
-	CONTROL_CMD_PING,
 };
 
 /* Parse one line (without its newline; a trailing '\r' and blanks are ignored). */

@@ -18,7 +18,8 @@ int control_open(struct event_base *base, const char *path, control_handler_cb c
 		 struct control **out, struct strbuf *err);
 /* Close all connections, remove the socket file, free. */
 void control_close(struct control *ctl);
-/* Path the socket is bound to. */
-const char *control_path(const struct control *ctl);
+/* Stop listening and remove the socket file now; free once the open connections have their replies.
+ * Safe to call from inside a command handler of this very socket. */
+void control_retire(struct control *ctl);
 
 #endif

@@ -12,7 +12,6 @@ static const struct {
 	{ "metrics", CONTROL_CMD_METRICS },
 	{ "reload", CONTROL_CMD_RELOAD },
 	{ "version", CONTROL_CMD_VERSION },
-	{ "ping", CONTROL_CMD_PING },
 };
 
 /* Parse one command line; anything but an exact command word is invalid. */

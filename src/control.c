@@ -42,7 +42,10 @@ struct control {
 	void *arg;
 	struct control_conn *conns;
 	unsigned int n_conns;
+	bool retired;          /* no longer listening; freed when its last connection ends */
 };
+
+static void control_free(struct control *ctl);
 
 /* Unlink conn from the list and free it. */
 static void control_conn_free(struct control_conn *conn)
@@ -57,7 +60,13 @@ static void control_conn_free(struct control_conn *conn)
 	}
 	bufferevent_free(conn->bev);
 	free(conn);
-	if (ctl->n_conns-- == CONTROL_MAX_CONNS)
+	ctl->n_conns--;
+	if (ctl->retired) {
+		if (ctl->n_conns == 0)
+			control_free(ctl);
+		return;
+	}
+	if (ctl->n_conns == CONTROL_MAX_CONNS - 1)
 		event_add(ctl->ev_accept, NULL);
 }
 
@@ -186,10 +195,11 @@ static int control_clear_path(const char *path, struct strbuf *err)
 		return -EEXIST;
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a live daemon with a full backlog answers EAGAIN instead of stalling this loop. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 || errno == EAGAIN) {
 		strbuf_printf(err, "status socket %s: another wgsd is listening on it", path);
 		ret = -EADDRINUSE;
 	} else if (unlink(path) < 0 && errno != ENOENT) {
@@ -271,26 +281,51 @@ fail:
 	return ret;
 }
 
+/* Free the object and its events (connections are gone). */
+static void control_free(struct control *ctl)
+{
+	event_free(ctl->ev_accept);
+	event_free(ctl->ev_resume);
+	free(ctl);
+}
+
+/* Stop listening and remove the socket file; the object itself may outlive this call. */
+static void control_stop_listening(struct control *ctl)
+{
+	event_del(ctl->ev_accept);
+	event_del(ctl->ev_resume);
+	close(ctl->fd);
+	ctl->fd = -1;
+	unlink(ctl->path);
+}
+
 /* Close everything and remove the socket file. */
 void control_close(struct control *ctl)
 {
 	if (!ctl)
 		return;
+	control_stop_listening(ctl);
 	while (ctl->conns) {
 		struct control_conn *c = ctl->conns;
 		ctl->conns = c->next;
 		bufferevent_free(c->bev);
 		free(c);
 	}
-	event_free(ctl->ev_accept);
-	event_free(ctl->ev_resume);
-	close(ctl->fd);
-	unlink(ctl->path);
-	free(ctl);
+	control_free(ctl);
 }
 
-/* Bound path. */
-const char *control_path(const struct control *ctl)
+/*
+ * Stop listening now, but let open connections finish their replies: the
+ * reload that retires this socket may be running inside one of them.
+ */
+void control_retire(struct control *ctl)
 {
-	return ctl->path;
+	if (!ctl)
+		return;
+	control_stop_listening(ctl);
+	if (ctl->n_conns == 0) {
+		control_free(ctl);
+		return;
+	}
+	ctl->retired = true;
 }

@@ -61,9 +61,6 @@ static void daemon_control_cb(enum control_cmd cmd, struct strbuf *reply, void *
 	case CONTROL_CMD_VERSION:
 		strbuf_printf(reply, "wgsd %s\n", WGSD_VERSION);
 		break;
-	case CONTROL_CMD_PING:
-		strbuf_puts(reply, "pong\n");
-		break;
 	case CONTROL_CMD_INVALID:
 		break;
 	}
@@ -131,7 +128,8 @@ int daemon_reload(struct daemon *d, struct strbuf *err)
 
 	/* Commit: nothing below can fail. */
 	if (nctl) {
-		control_close(d->control);
+		/* This reload may run inside a command on the old socket: retire it, don't free it. */
+		control_retire(d->control);
 		d->control = nctl;
 	}
 	if (!ncfg->registry.enabled) {

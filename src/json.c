@@ -71,13 +71,18 @@ static int json_hex4(struct json_parser *jp, unsigned long *out)
 /* Parse a string literal at jp->p (which is '"'); returns a malloc'd decoded copy. */
 static char *json_string(struct json_parser *jp)
 {
-	/* Decoded text is never longer than the literal. */
-	size_t cap = (size_t)(jp->end - jp->p) + 1, n = 0;
+	size_t cap, n = 0;
+	const char *q;
 	char *out;
 
 	if (jp->p >= jp->end || *jp->p != '"')
 		return NULL;
 	jp->p++;
+	/* Size the copy by the literal (decoded text is never longer), not by the rest of the input. */
+	for (q = jp->p; q < jp->end && *q != '"'; q++)
+		if (*q == '\\' && q + 1 < jp->end)
+			q++;
+	cap = (size_t)(q - jp->p) + 1;
 	out = malloc(cap);
 	if (!out)
 		return NULL;

@@ -240,6 +240,19 @@ def main():
         check(json.loads(ctl(sock, "status", "--json").stdout)["log_level"] == "info", "reload via wgsdctl applied")
         check(dns_query(port) == 2, "listener kept across reloads")
 
+        # Reload through the status socket itself, moving the socket: the old one is retired
+        # while the command that retires it is still answering on it.
+        sock2 = os.path.join(tmp, "wgsd2.sock")
+        write(conf, config(sock2, port, level="info"))
+        r = ctl(sock, "reload")
+        check(r.returncode == 0 and r.stdout.startswith("ok"), "reload over the socket that it moves is answered")
+        check(proc.poll() is None, "daemon alive after moving its status socket")
+        check(not os.path.exists(sock) and os.path.exists(sock2), "old status socket removed, new one bound")
+        check(ctl(sock2, "status", "--json").returncode == 0, "status on the new socket")
+        write(conf, config(sock, port, level="info"))
+        r = ctl(sock2, "reload")
+        check(r.returncode == 0 and os.path.exists(sock) and not os.path.exists(sock2), "and back again")
+
         # A second daemon on the same status socket refuses to start.
         r = subprocess.run([WGSD, "-c", conf], capture_output=True, text=True, timeout=20)
         check(r.returncode == 1 and "another wgsd" in r.stderr, "a live status socket is not taken over")
