@@ -30,7 +30,8 @@ struct registry_stats {
 	uint64_t tcp_accepted;
 	uint64_t tcp_closed_idle;     /* closed after the idle timeout */
 	uint64_t tcp_dropped_stalled; /* reset: output stuck because the client does not read */
-	uint64_t tcp_paused;          /* times accept was paused at the connection cap */
+	uint64_t tcp_rejected_full;   /* reset at once: the connection cap was reached */
+	uint64_t tcp_paused;          /* times accept was paused briefly for lack of descriptors or memory */
 };
 
 /*

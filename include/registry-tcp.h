@@ -2,7 +2,8 @@
 /*
  * One TCP DNS listener (RFC 7766): several and pipelined queries per
  * connection with 2-byte length framing, an idle timeout, a cap on
- * connections (accept is paused, not failed, while at the cap), output
+ * connections (over it, new connections are accepted and reset at once so
+ * that clients fail fast, a bounded number per wakeup), output
  * bounded per connection (reading stops until the client drains it, and a
  * client that stops reading is closed by the idle timeout), write events
  * armed only while output is queued, and accept paused briefly on EMFILE.

@@ -19,7 +19,7 @@
 #include "strbuf.h"
 
 #define TCP_BACKLOG 128
-#define TCP_ACCEPT_PER_EVENT 32
+#define TCP_ACCEPT_PER_EVENT 64      /* bounded work per wakeup: a connection flood cannot starve UDP */
 #define TCP_EMFILE_PAUSE_MS 100
 #define TCP_READ_MIN 4096             /* input buffer: room for a burst of pipelined queries */
 #define TCP_MSG_MAX (2 + 65535)
@@ -72,7 +72,7 @@ static void set_accepting(struct registry_tcp *t, bool on)
 	t->accepting = on;
 }
 
-/* Close and free a connection; resumes accept when it was paused at the cap. */
+/* Close and free a connection. */
 static void conn_free(struct tcp_conn *c)
 {
 	struct registry_tcp *t = c->t;
@@ -91,8 +91,6 @@ static void conn_free(struct tcp_conn *c)
 		close(c->fd);
 	free(c->in);
 	free(c);
-	if (t->resume_ev && t->n_conns < t->max_conns && !evtimer_pending(t->resume_ev, NULL))
-		set_accepting(t, true);
 }
 
 /* Restart the idle timer (activity seen). */
@@ -303,22 +301,29 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct registry_tcp *t = arg;
 
-	if (t->n_conns < t->max_conns)
-		set_accepting(t, true);
+	set_accepting(t, true);
 }
 
-/* Accept pending connections up to the cap. */
+/*
+ * Refuse a connection over the cap. Leaving it in the kernel's backlog would
+ * make the client wait (and, past the backlog, hang until its own timeout);
+ * a reset (SO_LINGER with zero time) tells it at once to retry elsewhere.
+ */
+static void reject_full(struct registry_tcp *t, int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	t->stats.tcp_rejected_full++;
+}
+
+/* Accept pending connections; those over the cap are reset at once. */
 static void accept_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct registry_tcp *t = arg;
 
 	for (int i = 0; i < TCP_ACCEPT_PER_EVENT; i++) {
-		if (t->n_conns >= t->max_conns) {
-			/* At the cap: stop polling the listener; conn_free() resumes it. */
-			set_accepting(t, false);
-			t->stats.tcp_paused++;
-			return;
-		}
 		union sockaddr_any peer;
 		socklen_t plen = sizeof(peer);
 		int cfd = accept4(fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -328,10 +333,14 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 				struct timeval tv = { 0, TCP_EMFILE_PAUSE_MS * 1000 };
 				set_accepting(t, false);
 				evtimer_add(t->resume_ev, &tv);
+				t->stats.tcp_paused++;
 			}
 			return;
 		}
-		conn_new(t, cfd, &peer);
+		if (t->n_conns >= t->max_conns)
+			reject_full(t, cfd);
+		else
+			conn_new(t, cfd, &peer);
 	}
 }
 
@@ -380,13 +389,11 @@ out:
 	return NULL;
 }
 
-/* Change limits; a raised cap resumes accept. */
+/* Change limits (a lowered cap closes nothing: new connections are refused until below it). */
 void registry_tcp_set_limits(struct registry_tcp *t, unsigned int max_conns, unsigned int idle_timeout_ms)
 {
 	t->max_conns = max_conns ? max_conns : 1;
 	t->idle_timeout_ms = idle_timeout_ms ? idle_timeout_ms : 1;
-	if (t->resume_ev && t->n_conns < t->max_conns && !evtimer_pending(t->resume_ev, NULL))
-		set_accepting(t, true);
 }
 
 /* Close everything. */

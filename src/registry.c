@@ -600,9 +600,10 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 		stats_json(out, registry_udp_stats(l->udp));
 		strbuf_puts(out, ",\"tcp\":");
 		stats_json(out, ts);
-		strbuf_printf(out, ",\"tcp_connections\":%zu,\"tcp_accepted\":%llu,\"tcp_closed_idle\":%llu,"
-			      "\"tcp_dropped_stalled\":%llu,\"tcp_paused\":%llu}", registry_tcp_connections(l->tcp),
-			      (unsigned long long)ts->tcp_accepted, (unsigned long long)ts->tcp_closed_idle,
+		strbuf_printf(out, ",\"tcp_connections\":%zu,\"tcp_accepted\":%llu,\"tcp_rejected_full\":%llu,"
+			      "\"tcp_closed_idle\":%llu,\"tcp_dropped_stalled\":%llu,\"tcp_paused\":%llu}",
+			      registry_tcp_connections(l->tcp), (unsigned long long)ts->tcp_accepted,
+			      (unsigned long long)ts->tcp_rejected_full, (unsigned long long)ts->tcp_closed_idle,
 			      (unsigned long long)ts->tcp_dropped_stalled, (unsigned long long)ts->tcp_paused);
 	}
 	strbuf_puts(out, "],\"zones\":[");
@@ -676,6 +677,12 @@ void registry_metrics(const struct registry *reg, struct strbuf *out)
 		strbuf_printf(out, "wgsd_registry_tcp_accepted_total{listener=\"%s\"} %llu\n",
 			      addr_format(&reg->listeners[i].addr, buf, sizeof(buf)),
 			      (unsigned long long)registry_tcp_stats(reg->listeners[i].tcp)->tcp_accepted);
+	strbuf_puts(out, "# HELP wgsd_registry_tcp_rejected_full_total TCP connections reset at once: cap reached.\n"
+			 "# TYPE wgsd_registry_tcp_rejected_full_total counter\n");
+	for (size_t i = 0; i < reg->n_listeners; i++)
+		strbuf_printf(out, "wgsd_registry_tcp_rejected_full_total{listener=\"%s\"} %llu\n",
+			      addr_format(&reg->listeners[i].addr, buf, sizeof(buf)),
+			      (unsigned long long)registry_tcp_stats(reg->listeners[i].tcp)->tcp_rejected_full);
 	strbuf_puts(out, "# HELP wgsd_zone_up 1 when the zone's device was read, 0 while it answers SERVFAIL.\n"
 			 "# TYPE wgsd_zone_up gauge\n"
 			 "# HELP wgsd_zone_peers_published Entries published in the zone.\n"

@@ -406,11 +406,31 @@ def never_reads(ctx, d):
     after(ctx, d, "a client that never reads")
 
 
+def refused_at_once(qid, timeout=1.0):
+    """Connect and send a query: True when the server closes the connection (reset or EOF) within
+    timeout without answering."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((ADDR, PORT))
+        try:
+            s.sendall(struct.pack(">H", len(valid_query(qid))) + valid_query(qid))
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        return s.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+    except OSError:          # timeout: still open (or never accepted), or the connect failed
+        return False
+    finally:
+        s.close()
+
+
 def over_cap(ctx, d):
     """More connections than tcp-max-connections: the daemon stays up and keeps UDP; held ones are served.
 
-    Over the cap the listener is not polled (accept paused): connections wait in the
-    kernel's backlog and are served once a slot frees."""
+    Over the cap new connections are accepted and reset at once (no answer), so clients fail
+    fast; the ones under the cap keep being served, and a slot that frees serves a new one."""
     wait_no_conns(d, 5)
     held = [socket.create_connection((ADDR, PORT), timeout=3) for _ in range(MAX_CONNS)]
 
@@ -424,30 +444,33 @@ def over_cap(ctx, d):
 
     served = refresh_held(100)
     check(served == MAX_CONNS, f"[tcp] {MAX_CONNS} connections within the cap served ({served})")
-    extra = []
-    for i in range(3 * MAX_CONNS):
-        try:
-            e = socket.create_connection((ADDR, PORT), timeout=2)
-        except OSError:
-            continue
-        e.sendall(struct.pack(">H", len(valid_query(200 + i))) + valid_query(200 + i))
-        extra.append((200 + i, e))
+    rejected_before = d.status()["registry"]["listeners"][0]["tcp_rejected_full"]
+    extra = 3 * MAX_CONNS
+    refused = sum(1 for i in range(extra) if refused_at_once(200 + i))
+    check(refused == extra, f"[tcp] connections over the cap closed at once without an answer ({refused}/{extra})")
     udp_ok = sum(1 for _ in range(20) if ctx.valid_ok(udp_exchange(ADDR, PORT, valid_query())))
     check(udp_ok == 20, f"[udp] answered while TCP is over its cap ({udp_ok}/20)")
-    # Keep the held ones busy so that no idle timeout frees a slot during the next check.
     check(refresh_held(300) == MAX_CONNS, "[tcp] held connections still served at the cap")
-    early = sum(1 for qid, e in extra[:2] if tcp_read_msg(e, 0.3))
-    check(early == 0, f"[tcp] connections over the cap not served while the cap is held ({early} served)")
     check(tcp_conns(d) == MAX_CONNS, f"[tcp] open connections stay at the cap of {MAX_CONNS}")
+    rejected = d.status()["registry"]["listeners"][0]["tcp_rejected_full"] - rejected_before
+    check(rejected == extra, f"[tcp] refusals at the cap counted ({rejected}/{extra})")
+    # One slot frees: a new connection is served (retried while the server has not yet seen the close).
+    held.pop().close()
+    got = None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            got = tcp_exchange(ADDR, PORT, valid_query(400), timeout=3)
+        except OSError:
+            got = None
+        if ctx.valid_ok(got, 400):
+            break
+        time.sleep(0.05)
+    check(ctx.valid_ok(got, 400), "[tcp] a new connection is served once a slot frees")
+    check(refresh_held(500) == MAX_CONNS - 1, "[tcp] the other held connections still served")
     for s in held:
         s.close()
-    got = 0
-    for qid, e in extra:
-        if ctx.valid_ok(tcp_read_msg(e, IDLE_S * 3 + 3), qid):
-            got += 1
-        e.close()
-    print(f"over the cap: {len(extra)} waiting connections, {got} answered after the cap was released")
-    check(got == len(extra), f"[tcp] waiting connections answered once slots freed ({got}/{len(extra)})")
+    check(wait_no_conns(d, 5), "[tcp] connections closed by their clients are freed")
     check(d.alive(), "daemon alive after the connection flood")
     after(ctx, d, "connections beyond the cap")
 
@@ -488,7 +511,8 @@ refresh = 500ms
     never_reads(ctx, d)
     over_cap(ctx, d)
     st = d.status()["registry"]["listeners"][0]
-    print(f"counters: udp {st['udp']} tcp {st['tcp']} accepted {st['tcp_accepted']} idle-closed {st['tcp_closed_idle']}")
+    print(f"counters: udp {st['udp']} tcp {st['tcp']} accepted {st['tcp_accepted']} "
+          f"rejected at the cap {st['tcp_rejected_full']} idle-closed {st['tcp_closed_idle']}")
     check(d.alive(), "daemon alive at the end")
 
 

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # TCP listener limits, on loopback with the registry test driver (no root):
-# connections over the cap wait (accept paused) and are served once a slot
-# frees, idle connections are closed, a client that sends but never reads is
-# dropped, and the listener keeps serving afterwards.
+# connections over the cap are refused at once (reset or EOF, no answer)
+# while those under it keep being served, a new connection is served once a
+# slot frees, idle connections are closed, a client that sends but never reads
+# is dropped, and the listener keeps serving afterwards.
 set -eu
 DRIVER=${REGISTRY_DRIVER:-${WGSD_BUILDDIR:-build}/tests/registry/registry-driver}
 command -v python3 >/dev/null || { [ -n "${CI:-}" ] && exit 1; exit 77; }
@@ -84,20 +85,50 @@ def closed(s, timeout):
     except ConnectionResetError:
         return True
 
+def refused(s, timeout):
+    """True when the server closes (reset or EOF) within timeout without sending anything."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+def served(s, qid):
+    s.sendall(query(qid))
+    r = answer(s, 5)
+    return r is not None and struct.unpack(">H", r[:2])[0] == qid and r[3] & 15 == 2
+
 # Two connections fill the cap; both are served (SERVFAIL: the device does not exist).
 a = socket.create_connection(("127.0.0.1", port))
 b = socket.create_connection(("127.0.0.1", port))
-for s, qid in ((a, 1), (b, 2)):
-    s.sendall(query(qid))
-    r = answer(s, 5)
-    assert r and struct.unpack(">H", r[:2])[0] == qid and r[3] & 15 == 2, "served within the cap"
-# A third one is queued by the kernel but not accepted while the cap is reached.
+assert served(a, 1) and served(b, 2), "served within the cap"
+# A third one (the kernel completes its handshake) is refused at once, its query unanswered.
 c = socket.create_connection(("127.0.0.1", port))
-c.sendall(query(3))
-assert answer(c, 0.5) is None, "third connection served above the cap"
+try:
+    c.sendall(query(3))
+except (ConnectionResetError, BrokenPipeError):
+    pass
+assert refused(c, 1), "third connection above the cap not closed at once (or answered)"
+c.close()
+# The two under the cap keep being served.
+assert served(a, 4) and served(b, 5), "connections under the cap not served after a refusal"
+# A slot frees: a new connection is served. The server sees the close a moment
+# later, so a connection refused before that is retried, as a client would.
 a.close()
-r = answer(c, 5)
-assert r and struct.unpack(">H", r[:2])[0] == 3, "third connection not served after a slot freed"
+ok = False
+for i in range(50):
+    c = socket.create_connection(("127.0.0.1", port))
+    try:
+        ok = served(c, 6)
+    except (ConnectionResetError, BrokenPipeError):
+        ok = False
+    if ok:
+        break
+    c.close()
+    time.sleep(0.1)
+assert ok, "new connection not served after a slot freed"
 # Idle connections are closed by the server.
 assert closed(b, 5), "idle connection not closed"
 assert closed(c, 5), "idle connection not closed"
@@ -145,7 +176,10 @@ assert r and struct.unpack(">H", r[:2])[0] == 5, "listener not serving after the
 e.close()
 PY
 
-[ "$(status_value 'r["listeners"][0]["tcp_paused"] >= 1')" = True ] || fail "accept was not paused at the cap"
+[ "$(status_value 'r["listeners"][0]["tcp_rejected_full"] >= 1')" = True ] || fail "refusal at the cap not counted"
+[ "$(status_value 'r["listeners"][0]["tcp_paused"]')" = 0 ] || fail "accept paused without running out of descriptors"
+grep -q "^wgsd_registry_tcp_rejected_full_total{listener=\"127.0.0.1:$PORT\"} [1-9]" "$TMP/status" ||
+	fail "refusal at the cap not in the metrics"
 [ "$(status_value 'r["listeners"][0]["tcp_closed_idle"] >= 2')" = True ] || fail "idle closes not counted"
 [ "$(status_value 'r["listeners"][0]["tcp_dropped_stalled"]')" = 1 ] || fail "stalled client not counted"
 for _ in $(seq 1 50); do
