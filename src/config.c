@@ -38,6 +38,7 @@ struct parse_state {
 	unsigned long seen;        /* bit per scalar key already set in this section */
 	bool seen_daemon;
 	bool reported_line;        /* an error was already reported for the current line */
+	bool nul_seen;             /* a NUL byte was read in the current line */
 };
 
 /* Record an error "NAME:LINE: [section] key: message". */
@@ -142,6 +143,20 @@ out:
 	return ret;
 }
 
+/* An interface name as wg-quick allows it: [A-Za-z0-9_=+.-], 1..15 characters, not "." or "..". */
+static bool ifname_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= IFNAMSIZ || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_' || *c == '=' || *c == '+' || *c == '.' || *c == '-'))
+			return false;
+	return true;
+}
+
 /* Append to a dynamic array of elements of size sz; returns the new slot or NULL. */
 static void *array_push(void *arrayp, size_t *n, size_t sz)
 {
@@ -226,8 +241,8 @@ static void handle_registry(struct parse_state *st, const char *key, const char 
 
 	if (strcmp(key, "listen") == 0) {
 		union sockaddr_any a;
-		if (addr_parse(value, 53, &a) < 0) {
-			perr(st, st->line, key, "'%s' is not an address: use IPv4[:port] or [IPv6][:port]", value);
+		if (addr_parse(value, 53, &a) < 0 || addr_port(&a) == 0) {
+			perr(st, st->line, key, "'%s' is not an address: use IPv4[:port] or [IPv6][:port], port 1..65535", value);
 			return;
 		}
 		for (size_t i = 0; i < r->n_listens; i++)
@@ -236,7 +251,9 @@ static void handle_registry(struct parse_state *st, const char *key, const char 
 				return;
 			}
 		union sockaddr_any *slot = array_push(&r->listens, &r->n_listens, sizeof(*slot));
-		if (slot)
+		if (!slot)
+			perr(st, st->line, key, "out of memory");
+		else
 			*slot = a;
 	} else if (strcmp(key, "access") == 0) {
 		/* A CIDR list may go on over several access lines; any/peers only once. */
@@ -297,8 +314,8 @@ static void handle_zone(struct parse_state *st, const char *key, const char *val
 	if (strcmp(key, "device") == 0) {
 		if (!first_time(st, 0))
 			goto dup;
-		if (!*value || strlen(value) >= IFNAMSIZ || strchr(value, '/') || strchr(value, ' '))
-			perr(st, st->line, key, "'%s' is not an interface name (1..%d characters, no '/' or spaces)", value, IFNAMSIZ - 1);
+		if (!ifname_valid(value))
+			perr(st, st->line, key, "'%s' is not an interface name (1..%d of A-Z a-z 0-9 _ = + . -)", value, IFNAMSIZ - 1);
 		else
 			snprintf(z->device, sizeof(z->device), "%s", value);
 	} else if (strcmp(key, "backend") == 0) {
@@ -331,7 +348,9 @@ static void handle_zone(struct parse_state *st, const char *key, const char *val
 			return;
 		}
 		union sockaddr_any *slot = array_push(&z->ns_addrs, &z->n_ns_addrs, sizeof(*slot));
-		if (slot)
+		if (!slot)
+			perr(st, st->line, key, "out of memory");
+		else
 			*slot = a;
 	} else if (strcmp(key, "refresh") == 0) {
 		if (!first_time(st, 4))
@@ -357,12 +376,14 @@ static void handle_client(struct parse_state *st, const char *key, const char *v
 
 	if (strcmp(key, "registry") == 0) {
 		union sockaddr_any a;
-		if (addr_parse(value, 53, &a) < 0) {
-			perr(st, st->line, key, "'%s' is not an address: use IPv4[:port] or [IPv6][:port]", value);
+		if (addr_parse(value, 53, &a) < 0 || addr_port(&a) == 0) {
+			perr(st, st->line, key, "'%s' is not an address: use IPv4[:port] or [IPv6][:port], port 1..65535", value);
 			return;
 		}
 		union sockaddr_any *slot = array_push(&c->registries, &c->n_registries, sizeof(*slot));
-		if (slot)
+		if (!slot)
+			perr(st, st->line, key, "out of memory");
+		else
 			*slot = a;
 	} else if (strcmp(key, "zone") == 0) {
 		if (!first_time(st, 0))
@@ -397,7 +418,9 @@ static void handle_client(struct parse_state *st, const char *key, const char *v
 			return;
 		}
 		uint8_t (*slot)[WG_KEY_LEN] = array_push(&c->exclude, &c->n_exclude, sizeof(*slot));
-		if (slot)
+		if (!slot)
+			perr(st, st->line, key, "out of memory");  /* never drop an exclusion silently */
+		else
 			memcpy(*slot, k, WG_KEY_LEN);
 	} else if (strcmp(key, "backend") == 0) {
 		if (!first_time(st, 4))
@@ -509,7 +532,7 @@ static void begin_section(struct parse_state *st, const char *name)
 		st->index = cfg->n_zones - 1;
 		st->kind = SEC_ZONE;
 	} else if (strncmp(name, "client", 6) == 0 && (name[6] == ' ' || name[6] == '\0')) {
-		if (!arg[0] || strlen(arg) >= IFNAMSIZ || strchr(arg, '/') || strchr(arg, ' ')) {
+		if (!ifname_valid(arg)) {
 			perr(st, st->line, NULL, "a client section needs an interface name: [client wg0]");
 			return;
 		}
@@ -537,8 +560,22 @@ static void begin_section(struct parse_state *st, const char *name)
 /* Read one raw line (with its newline) from the file or string; NULL at the end. */
 static char *read_raw(struct parse_state *st, char *buf, size_t size)
 {
-	if (st->file)
-		return fgets(buf, (int)size, st->file);
+	if (st->file) {
+		/* Byte by byte, so a NUL inside a line is seen instead of silently ending it. */
+		size_t i = 0;
+		int c = EOF;
+		while (i + 1 < size && (c = getc(st->file)) != EOF) {
+			if (c == '\0') {
+				st->nul_seen = true;
+				continue;
+			}
+			buf[i++] = (char)c;
+			if (c == '\n')
+				break;
+		}
+		buf[i] = '\0';
+		return (i == 0 && c == EOF) ? NULL : buf;
+	}
 	if (!st->text[st->text_pos])
 		return NULL;
 	size_t i = 0;
@@ -564,10 +601,15 @@ static char *reader_cb(char *str, int num, void *stream)
 	char *s;
 	size_t len;
 
+	st->nul_seen = false;
 	if (!read_raw(st, line, sizeof(line)))
 		return NULL;
 	st->line++;
 	st->reported_line = false;
+	if (st->nul_seen) {
+		perr(st, st->line, NULL, "NUL byte in the line (binary file?)");
+		snprintf(line, sizeof(line), "\n");
+	}
 	len = strlen(line);
 	if (len > 0 && line[len - 1] != '\n' && len >= CONFIG_LINE_MAX + 1) {
 		char skip[256];

@@ -2,6 +2,7 @@
 /* Configuration parsing: every error class names file, line and key; valid files normalize. */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "config.h"
@@ -86,6 +87,14 @@ static void test_errors(void)
 	expect_error("[zone a.]\ndevice = wg0\n", "need a [registry]", NULL);
 	expect_error("[registry]\n", "at least one [zone", NULL);
 	expect_error(REG "self-allowed-ips = 10.0.0.1/32\n", "[zone example.com.]", "needs 'self'");
+
+	/* Names and ports the runtime would reject are rejected here already. */
+	expect_error("[registry]\n[zone a.]\ndevice = ..\n", "t.conf:3:", "not an interface name");
+	expect_error("[registry]\n[zone a.]\ndevice = wg:0\n", "t.conf:3:", "not an interface name");
+	expect_error("[registry]\n[zone a.]\ndevice = wg\"0\n", "t.conf:3:", "not an interface name");
+	expect_error("[client wg\t0]\nregistry = 10.0.0.1\nzone = a.\n", "t.conf:1:", "needs an interface name");
+	expect_error(CLI "registry = 10.0.0.2:0\n", "t.conf:4:", "port 1..65535");
+	expect_error("[registry]\nlisten = 127.0.0.1:0\n[zone a.]\ndevice = wg0\n", "t.conf:2:", "port 1..65535");
 
 	/* An over-long line is an error, not a silent split. */
 	char big[4096];
@@ -183,6 +192,27 @@ static void test_durations(void)
 	CHECK(config_parse_duration_ms("99999999999999999999999", &ms) == -EINVAL);
 }
 
+/* A NUL byte in a file is an error on its line, not a silently shortened value. */
+static void test_nul_byte(void)
+{
+	static const char text[] = "[client wg0]\nregistry = 10.0.0.254\nzone = a.\nexclude = AAAA\0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+	char path[] = "/tmp/wgsd-test-config.XXXXXX";
+	struct strbuf err = STRBUF_INIT;
+	struct config *cfg = NULL;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	CHECK(config_load(path, &cfg, &err) == -EINVAL);
+	CHECK_STR_CONTAINS(strbuf_str(&err), ":4: [client wg0] NUL byte");
+	unlink(path);
+	config_free(cfg);
+	strbuf_free(&err);
+}
+
 /* A file that cannot be opened is reported with its name. */
 static void test_missing_file(void)
 {
@@ -200,5 +230,6 @@ int main(void)
 	test_valid();
 	test_durations();
 	test_missing_file();
+	test_nul_byte();
 	return CHECK_DONE();
 }
