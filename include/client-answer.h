@@ -69,9 +69,10 @@ struct client_choice {
 /*
  * Choose among the answers of several registries (NULL entries allowed):
  * usable answers are OK with at least one address; the smallest seen wins,
- * answers without seen rank last, ties go to the lower index. Within the
- * chosen answer the current endpoint is kept when it is among its
- * addresses, else the first address is used.
+ * answers without seen rank last, ties go to the lower index, and the
+ * first address of the winner is used. But the current endpoint is kept
+ * when any usable answer still reports it, so that registries that disagree
+ * (symmetric NAT) do not make the endpoint flap.
  */
 void client_answer_choose(const struct client_answer *const *answers, size_t n,
 			  const union sockaddr_any *current, struct client_choice *out);

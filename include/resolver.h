@@ -68,6 +68,8 @@ struct resolver_stats {
 struct resolver *resolver_new(struct event_base *base, const struct resolver_opts *opts);
 /* Cancel every query (no callbacks) and free. NULL is fine. */
 void resolver_free(struct resolver *r);
+/* Start no more queued queries (before tearing down, so cancels do not start new ones). */
+void resolver_stop(struct resolver *r);
 
 /*
  * Ask server for qname/qtype (class IN). qname is a presentation-form name

@@ -316,11 +316,23 @@ void client_answer_choose(const struct client_answer *const *answers, size_t n,
 	if (!best)
 		return;
 	out->endpoint = best->addrs[0];
-	if (current) {
-		for (size_t i = 0; i < best->n_addrs; i++) {
-			if (addr_equal(&best->addrs[i], current)) {
-				out->endpoint = best->addrs[i];
-				break;
+	/*
+	 * An endpoint that some registry still reports is kept: behind a
+	 * symmetric NAT the registries report different ports, and their seen
+	 * values take turns being smallest, so following the best answer alone
+	 * would rewrite the endpoint every cycle.
+	 */
+	if (current && current->sa.sa_family != AF_UNSPEC) {
+		for (size_t i = 0; i < n; i++) {
+			const struct client_answer *a = answers[i];
+			if (!a || a->status != CLIENT_ANSWER_OK)
+				continue;
+			for (size_t j = 0; j < a->n_addrs; j++) {
+				if (addr_equal(&a->addrs[j], current)) {
+					out->endpoint = a->addrs[j];
+					out->index = (int)i;
+					return;
+				}
 			}
 		}
 	}

@@ -227,6 +227,8 @@ static void dev_free(struct client_dev *d)
 		return;
 	if (d->get_op)
 		wg_op_cancel(d->get_op);
+	/* Freeing peers cancels their queries; without this each cancel would start a queued one. */
+	resolver_stop(d->res);
 	for (size_t i = 0; i < d->n_peers; i++)
 		peer_free(d->peers[i]);
 	free(d->peers);

@@ -60,6 +60,7 @@ struct resolver {
 	struct resolver_stats stats;
 	uint16_t id_pool[ID_POOL_LEN];
 	size_t id_left;
+	bool stopped;                        /* resolver_stop(): queued queries never start */
 	uint8_t buf[DNS_MSG_MAX];            /* UDP receive buffer, shared by all queries */
 };
 
@@ -79,7 +80,8 @@ static uint64_t now_us(void)
 static int next_id(struct resolver *r, uint16_t *out)
 {
 	if (r->id_left == 0) {
-		ssize_t n = getrandom(r->id_pool, sizeof(r->id_pool), 0);
+		/* GRND_NONBLOCK: never stall the loop before the kernel's pool is ready (early boot). */
+		ssize_t n = getrandom(r->id_pool, sizeof(r->id_pool), GRND_NONBLOCK);
 		if (n != (ssize_t)sizeof(r->id_pool))
 			return n < 0 ? -errno : -EIO;
 		r->id_left = ID_POOL_LEN;
@@ -157,7 +159,7 @@ static void query_unlink(struct resolver_query *q)
 /* Start queued queries while there is room. */
 static void resolver_pump(struct resolver *r)
 {
-	while (r->n_active < r->opts.max_inflight && !TAILQ_EMPTY(&r->queued)) {
+	while (!r->stopped && r->n_active < r->opts.max_inflight && !TAILQ_EMPTY(&r->queued)) {
 		struct resolver_query *q = TAILQ_FIRST(&r->queued);
 
 		TAILQ_REMOVE(&r->queued, q, entry);
@@ -617,6 +619,13 @@ void resolver_cancel(struct resolver_query *q)
 	r->stats.cancelled++;
 	query_free(q);
 	resolver_pump(r);
+}
+
+/* Start nothing more: cancelling active queries no longer starts queued ones. */
+void resolver_stop(struct resolver *r)
+{
+	if (r)
+		r->stopped = true;
 }
 
 /* Free everything, no callbacks. */

@@ -317,6 +317,30 @@ static void test_choose(void)
 	client_answer_choose(list, 1, NULL, &ch);
 	CHECK(addr_equal(&ch.endpoint, &multi.addrs[0]));
 
+	/*
+	 * Symmetric NAT: two registries report different ports and their seen
+	 * values take turns being smallest. Once an endpoint is set from one of
+	 * them, it stays: no rewrite every cycle.
+	 */
+	struct client_answer sa = make_answer("203.0.113.20:40001", 1);
+	struct client_answer sb = make_answer("203.0.113.20:40777", 2);
+	list[0] = &sa; list[1] = &sb;
+	client_answer_choose(list, 2, NULL, &ch);
+	CHECK(ch.index == 0 && ch.nat_symmetric);
+	cur = ch.endpoint;
+	for (int cycle = 0; cycle < 6; cycle++) {
+		sa.seen = (uint64_t)(cycle % 2 ? 1 : 3);
+		sb.seen = (uint64_t)(cycle % 2 ? 3 : 1);
+		client_answer_choose(list, 2, &cur, &ch);
+		CHECK(addr_equal(&ch.endpoint, &cur) && ch.nat_symmetric);
+	}
+	/* But an endpoint no registry reports any more is replaced by the best answer. */
+	CHECK(addr_parse("203.0.113.20:39999", -1, &cur) == 0);
+	sa.seen = 9;
+	sb.seen = 1;
+	client_answer_choose(list, 2, &cur, &ch);
+	CHECK(ch.index == 1 && addr_equal(&ch.endpoint, &sb.addrs[0]));
+
 	/* Different ports are noticed even when one answer has no address. */
 	struct client_answer noaddr = make_answer("198.51.100.6:3000", 2);
 	noaddr.n_addrs = 0;
