@@ -46,9 +46,4 @@ void daemon_free(struct daemon *d);
 /* Re-read the configuration and apply it by difference; on error the running one stays. 0 or -1, reason in err. */
 int daemon_reload(struct daemon *d, struct strbuf *err);
 
-/* Append the status document (one JSON object). */
-void status_json(const struct daemon *d, struct strbuf *out);
-/* Append Prometheus text-format metrics. */
-void status_metrics(const struct daemon *d, struct strbuf *out);
-
 #endif

@@ -28,9 +28,5 @@ void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Debugging detail. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Log an error with strerror(errno) and exit 1: start-up failures and broken invariants only. */
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-/* Log an error and exit 1. */
-void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

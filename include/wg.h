@@ -80,8 +80,6 @@ void wg_device_free(struct wg_device *dev);
 struct wg_peer *wg_device_add_peer(struct wg_device *dev);
 /* Append an allowed IP to a peer; 0 or -ENOMEM. */
 int wg_peer_add_allowed_ip(struct wg_peer *peer, const struct cidr *c);
-/* Find a peer by key (linear); NULL if absent. */
-struct wg_peer *wg_device_find_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_LEN]);
 
 /* Shared state of the backends on one loop: cached netlink socket and family id, queued ops. */
 struct wg_ctx;

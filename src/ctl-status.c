@@ -48,10 +48,9 @@ static int boolean(const struct json *obj, const char *key)
 /* Format a duration in seconds like "2h 3m", "4m 5s", "12s". */
 static char *fmt_age(double s, char *buf, size_t len)
 {
-	long long t = (long long)s;
+	/* Clamp before converting: a double beyond long long's range is undefined to convert. */
+	long long t = s > 0 && s < 1e15 ? (long long)s : (s >= 1e15 ? 999999999999999LL : 0);
 
-	if (t < 0)
-		t = 0;
 	if (t >= 86400)
 		snprintf(buf, len, "%lldd %lldh", t / 86400, t % 86400 / 3600);
 	else if (t >= 3600)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "registry.h"
+#include "status.h"
 #include "wg.h"
 
 /* Microseconds on CLOCK_MONOTONIC, as systemd's MONOTONIC_USEC wants. */

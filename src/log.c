@@ -134,26 +134,3 @@ void log_debug(const char *fmt, ...)
 	log_vwrite(LOG_LVL_DEBUG, 0, fmt, ap);
 	va_end(ap);
 }
-
-/* Error with strerror(errno), then exit. */
-void fatal(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vwrite(LOG_LVL_ERROR, err, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-/* Error, then exit. */
-void fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vwrite(LOG_LVL_ERROR, 0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}

@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "registry.h"
+#include "status.h"
 
 /* Seconds since start, from the monotonic clock. */
 static double uptime_s(const struct daemon *d)

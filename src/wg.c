@@ -146,15 +146,6 @@ int wg_peer_add_allowed_ip(struct wg_peer *peer, const struct cidr *c)
 	return 0;
 }
 
-/* Find a peer by public key. */
-struct wg_peer *wg_device_find_peer(const struct wg_device *dev, const uint8_t key[WG_KEY_LEN])
-{
-	for (size_t i = 0; i < dev->n_peers; i++)
-		if (memcmp(dev->peers[i].public_key, key, WG_KEY_LEN) == 0)
-			return &dev->peers[i];
-	return NULL;
-}
-
 /* Create the context. */
 struct wg_ctx *wg_ctx_new(struct event_base *base)
 {
