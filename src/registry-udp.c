@@ -18,6 +18,7 @@
 #define UDP_ANSWER_MAX 4096         /* the largest edns-size */
 #define UDP_ROUNDS_PER_EVENT 8      /* batches per wakeup before yielding to the loop */
 #define UDP_CMSG_LEN 64
+#define UDP_SOCKET_BUF_BYTES (1024 * 1024)  /* receive and send buffers, as NSD and Knot use */
 
 struct registry_udp {
 	int fd;
@@ -187,6 +188,20 @@ static int set_opt(int fd, int level, int name, int value)
 	return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
+/*
+ * Ask for large socket buffers so a burst of queries waits in the queue
+ * instead of being dropped while the loop is busy (a snapshot build, a
+ * batch of answers). SO_*BUFFORCE passes net.core.[rw]mem_max with
+ * CAP_NET_ADMIN; without it the kernel caps the plain request. Best effort.
+ */
+static void set_buffers(int fd)
+{
+	if (set_opt(fd, SOL_SOCKET, SO_RCVBUFFORCE, UDP_SOCKET_BUF_BYTES) < 0)
+		(void)set_opt(fd, SOL_SOCKET, SO_RCVBUF, UDP_SOCKET_BUF_BYTES);
+	if (set_opt(fd, SOL_SOCKET, SO_SNDBUFFORCE, UDP_SOCKET_BUF_BYTES) < 0)
+		(void)set_opt(fd, SOL_SOCKET, SO_SNDBUF, UDP_SOCKET_BUF_BYTES);
+}
+
 /* Create and bind the listener. */
 struct registry_udp *registry_udp_new(struct event_base *base, const union sockaddr_any *addr,
 				      registry_answer_cb cb, void *arg, struct strbuf *err)
@@ -209,6 +224,7 @@ struct registry_udp *registry_udp_new(struct event_base *base, const union socka
 	u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd < 0)
 		goto fail;
+	set_buffers(u->fd);
 	if (u->family == AF_INET6) {
 		if (set_opt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0 ||
 		    set_opt(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0)
