@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench-wg: device-level measurements for tests/bench/run.sh.
+ *
+ *   bench-wg read [-b BACKEND] [-n COUNT] DEV
+ *       COUNT full reads of DEV through the async wg layer on a libevent
+ *       loop, each followed by the registry's snapshot build (zone_new), as
+ *       the registry does on every refresh. A 1 ms timer runs meanwhile; the
+ *       longest gap between its turns is how long the loop was blocked
+ *       (wall time, and CPU time of this thread: work without yielding).
+ *       Prints one line of key=value pairs (times in ms, memory in KiB).
+ *   bench-wg set [-b BACKEND] [-i INFLIGHT] DEV KEYS
+ *       Set a new endpoint on every peer listed in KEYS (base64, one a line)
+ *       with up to INFLIGHT updates in flight, as the client does; prints
+ *       the number of writes, the wall time and writes per second.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/resource.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "key.h"
+#include "wg.h"
+#include "zone.h"
+
+#define TICK_MS 1
+#define OP_TIMEOUT_MS 60000
+#define MAX_READS 1000
+
+struct bench {
+	struct event_base *base;
+	struct wg_ctx *ctx;
+	const char *dev;
+	enum wg_backend backend;
+	struct config_zone cz;
+	/* read */
+	double last_tick_ms;
+	double max_gap_ms;
+	double last_tick_cpu_ms;
+	double max_cpu_gap_ms;
+	double start_ms;
+	double read_ms[MAX_READS];
+	double zone_ms[MAX_READS];
+	unsigned int n_reads;
+	size_t n_peers;
+	size_t n_published;
+	int err;
+	/* set */
+	uint8_t (*keys)[WG_KEY_LEN];
+	size_t n_keys;
+	size_t next;
+	size_t done;
+	size_t inflight;
+	size_t max_inflight;
+	size_t set_errors;
+};
+
+/* Monotonic time in milliseconds. */
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* CPU time of this thread in milliseconds. */
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Peak resident set size of this process in KiB. */
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* Compare doubles for qsort. */
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of n values (sorts them). */
+static double median(double *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), dbl_cmp);
+	return n ? v[n / 2] : 0;
+}
+
+/*
+ * The 1 ms timer: remember the longest gap between two turns, in wall time
+ * (includes time the scheduler gave to other processes) and in this
+ * thread's CPU time (work done without returning to the loop).
+ */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bench *b = arg;
+	double t = now_ms(), c = cpu_ms();
+
+	if (t - b->last_tick_ms > b->max_gap_ms)
+		b->max_gap_ms = t - b->last_tick_ms;
+	if (c - b->last_tick_cpu_ms > b->max_cpu_gap_ms)
+		b->max_cpu_gap_ms = c - b->last_tick_cpu_ms;
+	b->last_tick_ms = t;
+	b->last_tick_cpu_ms = c;
+}
+
+/* A read finished: build the snapshot the registry would build, time both. */
+static void read_cb(int err, struct wg_device *dev, void *arg)
+{
+	struct bench *b = arg;
+	double t = now_ms();
+
+	if (err) {
+		b->err = err;
+		event_base_loopbreak(b->base);
+		return;
+	}
+	b->read_ms[b->n_reads] = t - b->start_ms;
+	struct zone *z = zone_new(&b->cz, dev, NULL, time(NULL));
+	b->zone_ms[b->n_reads] = now_ms() - t;
+	b->n_peers = dev->n_peers;
+	b->n_published = z ? z->n_entries : 0;
+	zone_free(z);
+	wg_device_free(dev);
+	b->n_reads++;
+	event_base_loopbreak(b->base);
+}
+
+/* Run count reads; print the results. */
+static int bench_read(struct bench *b, unsigned int count)
+{
+	struct timeval tv = { 0, TICK_MS * 1000 };
+	struct event *tick = event_new(b->base, -1, EV_PERSIST, tick_cb, b);
+	long rss0 = maxrss_kib();
+	double first_ms = 0;
+
+	snprintf(b->cz.name, sizeof(b->cz.name), "bench.test.");
+	snprintf(b->cz.device, sizeof(b->cz.device), "%s", b->dev);
+	b->cz.refresh_ms = DEFAULT_REFRESH_MS;
+	event_add(tick, &tv);
+	/* The snapshot build runs inside the loop too: its time counts as blocking. */
+	b->last_tick_ms = now_ms();
+	b->last_tick_cpu_ms = cpu_ms();
+	for (unsigned int i = 0; i < count && !b->err; i++) {
+		b->start_ms = now_ms();
+		if (!wg_get_device(b->ctx, b->dev, b->backend, read_cb, b)) {
+			b->err = -errno;
+			break;
+		}
+		event_base_dispatch(b->base);
+		if (i == 0)
+			first_ms = b->read_ms[0] + b->zone_ms[0];
+	}
+	event_free(tick);
+	if (b->err) {
+		fprintf(stderr, "bench-wg: %s: %s\n", b->dev, wg_strerror(b->err));
+		return 1;
+	}
+	double total[MAX_READS];
+	for (unsigned int i = 0; i < b->n_reads; i++)
+		total[i] = b->read_ms[i] + b->zone_ms[i];
+	double read_min = b->read_ms[0];
+	for (unsigned int i = 1; i < b->n_reads; i++)
+		if (b->read_ms[i] < read_min)
+			read_min = b->read_ms[i];
+	printf("backend=%s peers=%zu published=%zu reads=%u read_ms_median=%.2f read_ms_min=%.2f "
+	       "zone_ms_median=%.2f total_ms_median=%.2f total_ms_first=%.2f max_loop_block_ms=%.2f max_work_ms=%.2f "
+	       "peak_rss_growth_kib=%ld peak_rss_kib=%ld\n",
+	       wg_backend_name(b->backend), b->n_peers, b->n_published, b->n_reads,
+	       median(b->read_ms, b->n_reads), read_min, median(b->zone_ms, b->n_reads),
+	       median(total, b->n_reads), first_ms, b->max_gap_ms, b->max_cpu_gap_ms, maxrss_kib() - rss0, maxrss_kib());
+	return 0;
+}
+
+static void start_sets(struct bench *b);
+
+/* One endpoint update finished. */
+static void set_cb(int err, void *arg)
+{
+	struct bench *b = arg;
+
+	if (err)
+		b->set_errors++;
+	b->inflight--;
+	b->done++;
+	start_sets(b);
+	if (b->done == b->n_keys)
+		event_base_loopbreak(b->base);
+}
+
+/* Keep up to the in-flight limit of updates running. */
+static void start_sets(struct bench *b)
+{
+	while (b->next < b->n_keys && b->inflight < b->max_inflight) {
+		struct wg_peer_update up;
+		size_t i = b->next++;
+
+		memset(&up, 0, sizeof(up));
+		memcpy(up.public_key, b->keys[i], WG_KEY_LEN);
+		/* A fresh endpoint each run: 203.0.113.0/24 with the index in the port. */
+		up.endpoint.in.sin_family = AF_INET;
+		up.endpoint.in.sin_addr.s_addr = htonl(0xcb007100u | (uint32_t)(1 + i % 254));
+		up.endpoint.in.sin_port = htons((uint16_t)(2000 + i % 60000));
+		up.persistent_keepalive = -1;
+		if (!wg_set_peer(b->ctx, b->dev, b->backend, &up, set_cb, b)) {
+			b->set_errors++;
+			b->done++;
+			continue;
+		}
+		b->inflight++;
+	}
+}
+
+/* Read base64 keys, one a line. 0 or -errno. */
+static int load_keys(struct bench *b, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[128];
+	size_t cap = 0;
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!line[0])
+			continue;
+		if (b->n_keys == cap) {
+			cap = cap ? cap * 2 : 1024;
+			void *n = realloc(b->keys, cap * sizeof(*b->keys));
+			if (!n) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			b->keys = n;
+		}
+		if (key_from_base64(line, b->keys[b->n_keys]) < 0) {
+			ret = -EINVAL;
+			goto out;
+		}
+		b->n_keys++;
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+/* Set every key's endpoint; print the rate. */
+static int bench_set(struct bench *b, const char *keys_path)
+{
+	int ret = load_keys(b, keys_path);
+
+	if (ret < 0 || b->n_keys == 0) {
+		fprintf(stderr, "bench-wg: %s: %s\n", keys_path, ret < 0 ? strerror(-ret) : "no keys");
+		return 1;
+	}
+	double t0 = now_ms();
+	start_sets(b);
+	if (b->done < b->n_keys)
+		event_base_dispatch(b->base);
+	double ms = now_ms() - t0;
+	printf("backend=%s writes=%zu errors=%zu inflight=%zu wall_ms=%.1f writes_per_s=%.0f\n",
+	       wg_backend_name(b->backend), b->done - b->set_errors, b->set_errors, b->max_inflight, ms,
+	       (double)(b->done - b->set_errors) * 1000.0 / ms);
+	return b->set_errors ? 1 : 0;
+}
+
+/* Print usage and return 2. */
+static int usage(void)
+{
+	fprintf(stderr, "usage: bench-wg read [-b BACKEND] [-n COUNT] DEV\n"
+			"       bench-wg set [-b BACKEND] [-i INFLIGHT] DEV KEYS\n");
+	return 2;
+}
+
+/* Entry point. */
+int main(int argc, char **argv)
+{
+	struct bench b;
+	unsigned int count = 10;
+	int ch, ret;
+
+	memset(&b, 0, sizeof(b));
+	b.max_inflight = DEFAULT_MAX_INFLIGHT;
+	if (argc < 2)
+		return usage();
+	const char *mode = argv[1];
+	argc--;
+	argv++;
+	while ((ch = getopt(argc, argv, "b:n:i:")) != -1) {
+		switch (ch) {
+		case 'b':
+			if (wg_backend_parse(optarg, &b.backend) < 0)
+				return usage();
+			break;
+		case 'n':
+			count = (unsigned int)strtoul(optarg, NULL, 10);
+			if (count == 0 || count > MAX_READS)
+				return usage();
+			break;
+		case 'i':
+			b.max_inflight = strtoul(optarg, NULL, 10);
+			if (b.max_inflight == 0)
+				return usage();
+			break;
+		default:
+			return usage();
+		}
+	}
+	if (optind >= argc)
+		return usage();
+	b.dev = argv[optind];
+	b.base = event_base_new();
+	b.ctx = b.base ? wg_ctx_new(b.base) : NULL;
+	if (!b.ctx) {
+		fprintf(stderr, "bench-wg: out of memory\n");
+		return 1;
+	}
+	wg_ctx_set_timeout(b.ctx, OP_TIMEOUT_MS);
+	if (strcmp(mode, "read") == 0 && optind + 1 == argc)
+		ret = bench_read(&b, count);
+	else if (strcmp(mode, "set") == 0 && optind + 2 == argc)
+		ret = bench_set(&b, argv[optind + 1]);
+	else
+		ret = usage();
+	wg_ctx_free(b.ctx);
+	event_base_free(b.base);
+	free(b.keys);
+	return ret;
+}
