@@ -110,6 +110,25 @@ static int parse_records(const uint8_t *msg, size_t len, size_t pos, unsigned in
 	return pos == len ? 0 : -1;
 }
 
+/*
+ * Walk the whole message from the header, questions included, without trusting
+ * them (names are skipped, never followed), to find its OPT for a FORMERR or
+ * NOTIMP answer (RFC 6891 6.1.1 and 7). Results as parse_records().
+ */
+static int scan_records(const uint8_t *msg, size_t len, unsigned int qdcount, unsigned int non_additional,
+			unsigned int arcount, struct dns_query *q)
+{
+	size_t pos = DNS_HEADER_LEN;
+
+	for (unsigned int i = 0; i < qdcount; i++) {
+		pos = skip_name(msg, len, pos);
+		if (pos == 0 || len - pos < 4)
+			return -1;
+		pos += 4;
+	}
+	return parse_records(msg, len, pos, non_additional, arcount, q);
+}
+
 /* Parse and classify a query. */
 enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dns_query *q)
 {
@@ -150,14 +169,16 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 	 * counts. Their OPT is still in additional; a well-formed one is echoed (RFC 6891 6.1.1).
 	 */
 	if (q->opcode != 0) {
-		if (question_ok && parse_records(msg, len, q->question_end, (unsigned int)ancount + nscount,
-						 arcount, q) != 0)
+		if (scan_records(msg, len, qdcount, (unsigned int)ancount + nscount, arcount, q) != 0)
 			q->has_edns = false;
 		return DNS_QUERY_NOTIMP;
 	}
 	/* An IXFR query carries the client's SOA in authority (RFC 1995); nothing else may. */
 	if (!question_ok || ancount != 0 || nscount > 1 || (nscount == 1 && q->qtype != DNS_TYPE_IXFR)) {
 		q->has_question = false;
+		/* Still answer a well-formed OPT with one, when the message can be walked (also -2: RFC 6891 7). */
+		if (scan_records(msg, len, qdcount, (unsigned int)ancount + nscount, arcount, q) == -1)
+			q->has_edns = false;
 		return DNS_QUERY_FORMERR;
 	}
 	int r = parse_records(msg, len, q->question_end, nscount, arcount, q);

@@ -22,6 +22,9 @@ Expected rcodes, and why:
     the end: FORMERR (RFC 6891 6.1.1).
   - an OPT whose options are malformed: FORMERR with an OPT in the response
     (RFC 6891 7: "If this occurs, the response MUST include an OPT record").
+  - a FORMERR for a bad question or bad counts still carries an OPT when the
+    query has a well-formed one and the message can be walked (names skipped,
+    never followed): RFC 6891 6.1.1; when it cannot be walked, no OPT.
   - EDNS version > 0: BADVERS (16) with an OPT of version 0 (RFC 6891 6.1.3).
   - class other than IN, names outside the zone, AXFR/IXFR: REFUSED.
   - boundary cases (63-octet label, 255-octet name, unknown EDNS option,
@@ -173,6 +176,22 @@ def cases():
          {"rcode": NOERROR, "aa": True}),
         ("upper-case name", lambda qid: q_hdr(qid) + question("EXAMPLE.COM.", T_SOA), {"rcode": NOERROR, "aa": True}),
         ("all-zero 512 bytes", lambda qid: b"\x00" * 512, FORMERR),
+        # RFC 6891 6.1.1/7: a bad question does not hide a well-formed OPT, when the message can be walked.
+        ("QDCOUNT 0 with EDNS", lambda qid: q_hdr(qid, qd=0, ar=1) + opt_rr(), {"rcode": FORMERR, "opt": True}),
+        ("QDCOUNT 2 with EDNS", lambda qid: q_hdr(qid, qd=2, ar=1) + SOA_Q + SOA_Q + opt_rr(),
+         {"rcode": FORMERR, "opt": True}),
+        ("compression in the question with EDNS", lambda qid: q_hdr(qid, ar=1) + b"\xc0\x0c\x00\x06\x00\x01" + opt_rr(),
+         {"rcode": FORMERR, "opt": True}),
+        ("ANCOUNT 1 with EDNS", lambda qid: q_hdr(qid, an=1, ar=1) + SOA_Q +
+         b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\xc0\x00\x02\x01" + opt_rr(), {"rcode": FORMERR, "opt": True}),
+        ("QDCOUNT 0 with an OPT option cut short", lambda qid: q_hdr(qid, qd=0, ar=1) + opt_rr(rdata=b"\x00\x0a\x00"),
+         {"rcode": FORMERR, "opt": True}),
+        ("label type 0x40 with EDNS (cannot be walked)", lambda qid: q_hdr(qid, ar=1) + b"\x41\x00" + encode_name(ZONE) +
+         b"\x00\x06\x00\x01" + opt_rr(), {"rcode": FORMERR, "opt": False}),
+        ("QDCOUNT 0 with EDNS and trailing garbage", lambda qid: q_hdr(qid, qd=0, ar=1) + opt_rr() + b"\x00",
+         {"rcode": FORMERR, "opt": False}),
+        ("opcode STATUS, QDCOUNT 0, with EDNS", lambda qid: q_hdr(qid, flags=2 << 11, qd=0, ar=1) + opt_rr(),
+         {"rcode": NOTIMP, "opcode": 2, "opt": True}),
     ]
     return c
 

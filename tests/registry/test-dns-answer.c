@@ -418,6 +418,78 @@ static size_t raw(const uint8_t *q, size_t len, int *rcode, bool *has_opt)
 	return n;
 }
 
+/* Send q + extra (appended at n): true when the answer has this rcode and an OPT or not as wanted. */
+static bool opt_as_expected(uint8_t *q, size_t n, const uint8_t *extra, size_t extra_len, int rcode, bool want_opt)
+{
+	bool opt = !want_opt;
+	int rc;
+
+	memcpy(q + n, extra, extra_len);
+	return raw(q, n + extra_len, &rc, &opt) > 0 && rc == rcode && opt == want_opt;
+}
+
+/* RFC 6891 6.1.1/7: a FORMERR for a bad question still carries an OPT when the query has a well-formed one. */
+static void test_formerr_opt(const uint8_t *opt0, size_t opt0_len, const uint8_t *bad, size_t bad_len)
+{
+	uint8_t q[600];
+	size_t n;
+
+	static const uint8_t zero = 0;
+	bool opt = true;
+	int rc;
+
+	/* QDCOUNT 0: the OPT right after the header. */
+	raw_query(q, 0x01, 0, 0, 1);
+	CHECK(opt_as_expected(q, 12, opt0, opt0_len, LDNS_RCODE_FORMERR, true));
+	CHECK(opt_as_expected(q, 12, bad, bad_len, LDNS_RCODE_FORMERR, true));
+	/* QDCOUNT 2 with two questions. */
+	n = raw_query(q, 0x01, 2, 0, 1);
+	memcpy(q + n, q + 12, n - 12);
+	CHECK(opt_as_expected(q, n + n - 12, opt0, opt0_len, LDNS_RCODE_FORMERR, true));
+	/* QDCOUNT 2 with one question: the OPT is read as the second question, nothing is left. */
+	n = raw_query(q, 0x01, 2, 0, 1);
+	CHECK(opt_as_expected(q, n, opt0, opt0_len, LDNS_RCODE_FORMERR, false));
+	/* Compression pointer in the question: skipped, never followed. */
+	n = raw_query(q, 0x01, 1, 0, 1);
+	q[12] = 0xc0, q[13] = 0x0c, q[14] = 0, q[15] = 1, q[16] = 0, q[17] = 1;
+	CHECK(opt_as_expected(q, 18, opt0, opt0_len, LDNS_RCODE_FORMERR, true));
+	/* Label type 0x40 in the question: the message cannot be walked, no OPT. */
+	n = raw_query(q, 0x01, 1, 0, 1);
+	q[12] = 0x47;
+	CHECK(opt_as_expected(q, n, opt0, opt0_len, LDNS_RCODE_FORMERR, false));
+	/* Name longer than 255 bytes: no OPT. */
+	n = 12;
+	raw_query(q, 0x01, 1, 0, 1);
+	for (int i = 0; i < 5; i++) {
+		q[n++] = 63;
+		memset(q + n, 'a', 63);
+		n += 63;
+	}
+	q[n++] = 0;
+	q[n++] = 0, q[n++] = 1, q[n++] = 0, q[n++] = 1;
+	CHECK(opt_as_expected(q, n, opt0, opt0_len, LDNS_RCODE_FORMERR, false));
+	/* ANCOUNT 1 with an A record, OPT in additional: OPT; OPT as the answer record: none. */
+	static const uint8_t a_rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 192, 0, 2, 1 };
+	n = raw_query(q, 0x01, 1, 1, 1);
+	memcpy(q + n, a_rr, sizeof(a_rr));
+	CHECK(opt_as_expected(q, n + sizeof(a_rr), opt0, opt0_len, LDNS_RCODE_FORMERR, true));
+	n = raw_query(q, 0x01, 1, 1, 0);
+	CHECK(opt_as_expected(q, n, opt0, opt0_len, LDNS_RCODE_FORMERR, false));
+	/* QDCOUNT 0 with a trailing byte after the OPT, or two OPTs: no OPT. */
+	raw_query(q, 0x01, 0, 0, 1);
+	memcpy(q + 12, opt0, opt0_len);
+	CHECK(opt_as_expected(q, 12 + opt0_len, &zero, 1, LDNS_RCODE_FORMERR, false));
+	raw_query(q, 0x01, 0, 0, 2);
+	memcpy(q + 12, opt0, opt0_len);
+	CHECK(opt_as_expected(q, 12 + opt0_len, opt0, opt0_len, LDNS_RCODE_FORMERR, false));
+	/* Other opcodes without a readable question: NOTIMP echoes the OPT too. */
+	raw_query(q, 2 << 3, 0, 0, 1);
+	CHECK(opt_as_expected(q, 12, opt0, opt0_len, LDNS_RCODE_NOTIMPL, true));
+	/* The header alone with ARCOUNT 1: FORMERR without OPT. */
+	raw_query(q, 0x01, 0, 0, 1);
+	CHECK(raw(q, 12, &rc, &opt) == 12 && rc == LDNS_RCODE_FORMERR && !opt);
+}
+
 /* Drop, FORMERR, NOTIMP and BADVERS rules. */
 static void test_malformed(void)
 {
@@ -480,7 +552,8 @@ static void test_malformed(void)
 	memcpy(q + n, opt1, sizeof(opt1));
 	CHECK(raw(q, n + sizeof(opt1), &rc, &opt) > 0 && rc == DNS_RCODE_BADVERS && opt);
 	memcpy(q + n, opt_bad_option, sizeof(opt_bad_option));
-	CHECK(raw(q, n + sizeof(opt_bad_option), &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	opt = false;
+	CHECK(raw(q, n + sizeof(opt_bad_option), &rc, &opt) > 0 && rc == LDNS_RCODE_FORMERR && opt);
 	n = raw_query(q, 0x01, 1, 0, 2);
 	memcpy(q + n, opt0, sizeof(opt0));
 	memcpy(q + n + sizeof(opt0), opt0, sizeof(opt0));
@@ -496,6 +569,7 @@ static void test_malformed(void)
 	n = raw_query(q, 0x01, 1, 0, 0);
 	q[n - 3] = 41;
 	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
+	test_formerr_opt(opt0, sizeof(opt0), opt_bad_option, sizeof(opt_bad_option));
 }
 
 /* EDNS echo and size limits, TC with the part that fits, TCP sizes. */
