@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* wgsd: WireGuard peer discovery over DNS-SD, registry and client in one daemon. */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -9,6 +10,9 @@
 #include "daemon.h"
 #include "log.h"
 #include "strbuf.h"
+
+/* Allocations from this size up get their own mapping, returned to the system when freed. */
+#define MMAP_THRESHOLD_BYTES (128 * 1024)
 
 /* Print usage. */
 static void usage(FILE *f)
@@ -80,6 +84,16 @@ int main(int argc, char **argv)
 	if (test)
 		return check_config(path);
 
+	/*
+	 * Each refresh of a big zone allocates and frees megabytes (device
+	 * reading, snapshot). glibc raises its mmap threshold to the size of
+	 * the first such block freed and from then on serves them from the
+	 * heap, which fragments and keeps the pages: RSS crept from 8 to over
+	 * 16 MiB at 10,000 peers. A fixed threshold keeps them mmapped.
+	 */
+#ifdef M_MMAP_THRESHOLD
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
+#endif
 	const char *js = getenv("JOURNAL_STREAM");
 	log_init(debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, js && *js);
 	if (daemon_init(&d, path, debug) < 0) {
