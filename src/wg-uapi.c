@@ -295,36 +295,44 @@ static int uapi_parse_endpoint(const char *s, union sockaddr_any *out)
 	return 0;
 }
 
+/* True when the key of klen bytes is s (lengths first: most keys differ in length). */
+static inline bool key_is(const char *key, size_t klen, const char *s)
+{
+	size_t n = strlen(s);
+
+	return klen == n && memcmp(key, s, n) == 0;
+}
+
 /* Handle a "key=value" line inside a peer section. */
-static int uapi_parse_peer_line(struct wg_uapi_parser *p, const char *key, char *value)
+static int uapi_parse_peer_line(struct wg_uapi_parser *p, const char *key, size_t klen, char *value)
 {
 	struct wg_peer *peer = &p->dev->peers[p->dev->n_peers - 1];
 	uint64_t v;
 	int ret = 0;
 
-	if (strcmp(key, "preshared_key") == 0) {
+	if (key_is(key, klen, "preshared_key")) {
 		explicit_bzero(value, strlen(value));
-	} else if (strcmp(key, "endpoint") == 0) {
+	} else if (key_is(key, klen, "endpoint")) {
 		ret = uapi_parse_endpoint(value, &peer->endpoint);
-	} else if (strcmp(key, "last_handshake_time_sec") == 0) {
+	} else if (key_is(key, klen, "last_handshake_time_sec")) {
 		if ((ret = uapi_parse_u64(value, INT64_MAX, &v)) == 0)
 			peer->last_handshake_sec = (int64_t)v;
-	} else if (strcmp(key, "last_handshake_time_nsec") == 0) {
+	} else if (key_is(key, klen, "last_handshake_time_nsec")) {
 		if ((ret = uapi_parse_u64(value, INT64_MAX, &v)) == 0)
 			peer->last_handshake_nsec = (int64_t)v;
-	} else if (strcmp(key, "tx_bytes") == 0) {
+	} else if (key_is(key, klen, "tx_bytes")) {
 		ret = uapi_parse_u64(value, UINT64_MAX, &peer->tx_bytes);
-	} else if (strcmp(key, "rx_bytes") == 0) {
+	} else if (key_is(key, klen, "rx_bytes")) {
 		ret = uapi_parse_u64(value, UINT64_MAX, &peer->rx_bytes);
-	} else if (strcmp(key, "persistent_keepalive_interval") == 0) {
+	} else if (key_is(key, klen, "persistent_keepalive_interval")) {
 		if ((ret = uapi_parse_u64(value, UINT16_MAX, &v)) == 0)
 			peer->persistent_keepalive = (uint16_t)v;
-	} else if (strcmp(key, "allowed_ip") == 0) {
+	} else if (key_is(key, klen, "allowed_ip")) {
 		struct cidr c;
 		if (cidr_parse(value, true, &c) < 0)
 			return -EBADMSG;
 		ret = wg_peer_add_allowed_ip(peer, &c);
-	} else if (strcmp(key, "protocol_version") == 0) {
+	} else if (key_is(key, klen, "protocol_version")) {
 		ret = uapi_parse_u64(value, UINT32_MAX, &v);
 	}
 	/* Unknown keys are newer protocol additions: ignored. */
@@ -348,8 +356,9 @@ static int uapi_parse_line(struct wg_uapi_parser *p, char *line, size_t len)
 	if (!eq || eq == line || p->have_errno)
 		return -EBADMSG;
 	*eq = '\0';
+	size_t klen = (size_t)(eq - line);
 	char *value = eq + 1;
-	if (strcmp(line, "errno") == 0) {
+	if (key_is(line, klen, "errno")) {
 		if (uapi_parse_u64(value, INT32_MAX, &v) < 0)
 			return -EBADMSG;
 		p->have_errno = true;
@@ -358,7 +367,7 @@ static int uapi_parse_line(struct wg_uapi_parser *p, char *line, size_t len)
 	}
 	if (!p->dev)
 		return -EBADMSG;
-	if (strcmp(line, "private_key") == 0) {
+	if (key_is(line, klen, "private_key")) {
 		ret = key_from_hex(value, strlen(value), key) < 0 ? -EBADMSG : 0;
 		explicit_bzero(value, strlen(value));
 		if (ret == 0) {
@@ -367,13 +376,13 @@ static int uapi_parse_line(struct wg_uapi_parser *p, char *line, size_t len)
 				wg_uapi_public_from_private(p->dev->public_key, key);
 		}
 		explicit_bzero(key, sizeof(key));
-	} else if (strcmp(line, "listen_port") == 0) {
+	} else if (key_is(line, klen, "listen_port")) {
 		if ((ret = uapi_parse_u64(value, UINT16_MAX, &v)) == 0)
 			p->dev->listen_port = (uint16_t)v;
-	} else if (strcmp(line, "fwmark") == 0) {
+	} else if (key_is(line, klen, "fwmark")) {
 		if ((ret = uapi_parse_u64(value, UINT32_MAX, &v)) == 0)
 			p->dev->fwmark = (uint32_t)v;
-	} else if (strcmp(line, "public_key") == 0) {
+	} else if (key_is(line, klen, "public_key")) {
 		struct wg_peer *peer;
 		if (key_from_hex(value, strlen(value), key) < 0)
 			return -EBADMSG;
@@ -382,9 +391,9 @@ static int uapi_parse_line(struct wg_uapi_parser *p, char *line, size_t len)
 		memcpy(peer->public_key, key, WG_KEY_LEN);
 		p->in_peer = true;
 	} else if (p->in_peer) {
-		ret = uapi_parse_peer_line(p, line, value);
-	} else if (strcmp(line, "preshared_key") == 0 || strcmp(line, "endpoint") == 0 ||
-		   strcmp(line, "allowed_ip") == 0) {
+		ret = uapi_parse_peer_line(p, line, klen, value);
+	} else if (key_is(line, klen, "preshared_key") || key_is(line, klen, "endpoint") ||
+		   key_is(line, klen, "allowed_ip")) {
 		/* A peer attribute before any public_key line. */
 		explicit_bzero(value, strlen(value));
 		ret = -EBADMSG;
