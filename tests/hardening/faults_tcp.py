@@ -8,8 +8,12 @@
    or EOF, no answer, no wait), the held ones keep being served, and UDP
    keeps its rate. dnsperf measures UDP QPS alternately without and with
    the cap saturated (four interleaved 2-second runs each, the best run of
-   each kind compared, as outside load only ever lowers a run). Asserted:
-   saturated >= 0.9 x unsaturated. The margin: the server shares the
+   each kind compared, as outside load only ever lowers a run) and prints
+   the ratio. Functional checks (no UDP query lost, every flood connection
+   refused at once, held connections served) are always asserted; the rate
+   target saturated >= 0.9 x unsaturated is a speed target, so, as the
+   project's rule for timing goes, it is asserted only when the benchmark
+   asks for it (WGSD_ASSERT_RATES=1, set by tests/bench/run.sh). The margin: the server shares the
    machine's two cores with dnsperf and the test's own clients, and single
    runs vary by 10-30 % here; a server that spins on its listener, accepts
    without bound per wakeup or serves TCP ahead of UDP loses far more than
@@ -202,7 +206,10 @@ def cap_saturated_rate(lab):
     print(f"UDP QPS without saturation: {', '.join(f'{x:.0f}' for x in base)} (best {mb:.0f})")
     print(f"UDP QPS with the TCP cap saturated: {', '.join(f'{x:.0f}' for x in sat)} (best {ms:.0f})")
     print(f"ratio saturated/unsaturated: {ratio:.3f} (required >= {RATIO_MIN})")
-    check(ratio >= RATIO_MIN, f"UDP rate with the TCP cap saturated >= {RATIO_MIN} x without ({ratio:.3f})")
+    if os.environ.get("WGSD_ASSERT_RATES") == "1":
+        check(ratio >= RATIO_MIN, f"UDP rate with the TCP cap saturated >= {RATIO_MIN} x without ({ratio:.3f})")
+    else:
+        print(f"figure: UDP rate ratio {ratio:.3f} (target >= {RATIO_MIN}; asserted by tests/bench/run.sh)")
     # Slots free again: a new connection is served.
     ok = wait_until(lambda: labels_of(tcp_exchange(PUBLIC_ADDR, 53, valid_query(), timeout=2)) == labels, 10)
     check(ok, "TCP served again after the saturation ended")
