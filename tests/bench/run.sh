@@ -55,7 +55,7 @@ while [ $# -gt 0 ]; do
 	--no-client) DO_CLIENT=0 ;;
 	--build) BUILD=$(realpath -m "$2"); shift ;;
 	--out) OUT=$(realpath -m "$2"); shift ;;
-	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
