@@ -101,10 +101,19 @@ static void conn_touch(struct tcp_conn *c)
 	evtimer_add(c->timer, &tv);
 }
 
-/* Arm the read event when the output queue is small, disarm it otherwise. */
+/* True when the input buffer starts with a complete message (or a zero length, which closes). */
+static bool conn_has_msg(const struct tcp_conn *c)
+{
+	return c->in_len >= 2 && c->in_len - 2 >= ((size_t)c->in[0] << 8 | c->in[1]);
+}
+
+/*
+ * Arm the read event when the output queue is small and no complete query
+ * waits in the input buffer (those are answered first), disarm it otherwise.
+ */
 static void conn_update_read(struct tcp_conn *c)
 {
-	bool want = !c->eof && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES;
+	bool want = !c->eof && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES && !conn_has_msg(c);
 
 	if (want == c->reading)
 		return;
@@ -129,14 +138,22 @@ static bool conn_flush(struct tcp_conn *c)
 		conn_free(c);
 		return false;
 	}
-	if (evbuffer_get_length(c->out) > 0) {
+	size_t out = evbuffer_get_length(c->out);
+	if (out > 0)
 		event_add(c->wev, NULL);
-	} else {
+	else
 		event_del(c->wev);
-		if (c->eof) {
-			conn_free(c);
-			return false;
-		}
+	if (out < TCP_OUT_MAX_BYTES && conn_has_msg(c)) {
+		/*
+		 * Answering stopped at the output limit and the socket took it all:
+		 * no read or write event would fire for the queries still waiting.
+		 * Run the write callback (which answers them) on the next loop turn.
+		 */
+		event_active(c->wev, EV_WRITE, 0);
+	} else if (c->eof && out == 0) {
+		/* Half-closed and nothing left to answer (a partial message never completes). */
+		conn_free(c);
+		return false;
 	}
 	conn_update_read(c);
 	return true;

@@ -5,8 +5,9 @@
 # TXT/SOA/NS/ANY, NXDOMAIN/NODATA/REFUSED/NOTIMP/FORMERR/BADVERS, dropped
 # responses, case preservation, padded and unpadded names, the base32
 # pipeline, TC and TCP retry with 300 peers, EDNS sizes, self fixed and auto,
-# two zones on two devices, TCP pipelining, an endpoint change, and SERVFAIL
-# while a device is gone with recovery when it returns.
+# two zones on two devices, TCP pipelining (also 80 answers of ~21 KB, open
+# and half-closed), an endpoint change, and SERVFAIL while a device is gone
+# with recovery when it returns.
 set -eu
 . "$(dirname "$0")/lib.sh"
 reg_require
@@ -253,6 +254,39 @@ n=$(q +short _wireguard._udp.other.test PTR | wc -l)
 [ "$n" = 301 ] || fail "TCP retry got $n"
 n=$(in_ns "$NS" kdig +retry=0 @127.0.0.1 _wireguard._udp.other.test PTR | grep -c "IN[[:blank:]]*PTR[[:blank:]]*[A-Z2-7]" || true)
 [ "$n" = 301 ] || fail "kdig TCP retry got $n"
+
+echo "# TCP pipelining past the output limit: 80 PTR queries (~21 KB answers each), open and half-closed"
+in_ns "$NS" python3 - <<'PY' || fail "pipelined PTR queries not all answered"
+import socket, struct
+def query(qid):
+    q = b"".join(bytes([len(l)]) + l for l in b"_wireguard._udp.other.test".split(b".")) + b"\0"
+    m = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + q + struct.pack(">HH", 12, 1)
+    return struct.pack(">H", len(m)) + m
+def run(halfclose, n=80):
+    s = socket.create_connection(("127.0.0.1", 53), timeout=5)
+    s.sendall(b"".join(query(i) for i in range(n)))
+    if halfclose:
+        s.shutdown(socket.SHUT_WR)
+    buf = b""
+    ids = set()
+    try:
+        while len(ids) < n:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+            while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
+                l = struct.unpack(">H", buf[:2])[0]
+                m, buf = buf[2:2 + l], buf[2 + l:]
+                assert m[3] & 15 == 0 and struct.unpack(">H", m[6:8])[0] == 301, "bad answer"
+                ids.add(struct.unpack(">H", m[:2])[0])
+    except socket.timeout:
+        pass
+    s.close()
+    return len(ids)
+got = [run(False), run(True)]
+assert got == [80, 80], "answers: %d of 80 on an open connection, %d of 80 after a half-close" % tuple(got)
+PY
 
 echo "# an endpoint change shows up within a refresh"
 in_ns "$NS" wg set "$A" peer "$K1" endpoint 198.51.100.77:40000
