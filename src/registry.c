@@ -21,6 +21,15 @@
 
 #define REFUSED_LOG_SLOTS 256
 #define REFUSED_LOG_INTERVAL_S 60
+/*
+ * Whatever the number of sources (spoofed ones cost nothing), refused queries
+ * are logged at most this fast: a burst of REFUSED_LOG_BURST lines, then one
+ * per REFUSED_LOG_RATE_MS. What the limit skips is counted and summed up in
+ * one line REFUSED_LOG_SUMMARY_MS after the first skipped query.
+ */
+#define REFUSED_LOG_BURST 10
+#define REFUSED_LOG_RATE_MS 1000
+#define REFUSED_LOG_SUMMARY_MS 60000
 #define ZONE_ERR_LEN 160
 
 /* One listen address: a UDP and a TCP socket. */
@@ -70,6 +79,10 @@ struct registry {
 	unsigned int tcp_max_conns;
 	unsigned int tcp_idle_timeout_ms;
 	struct refused_slot refused_log[REFUSED_LOG_SLOTS];
+	uint64_t refused_credit_ms;        /* token bucket: REFUSED_LOG_RATE_MS per line */
+	uint64_t refused_credit_time_ms;   /* monotonic time of the last refill */
+	uint64_t refused_unlogged;         /* skipped by the rate limit since the last summary */
+	struct event *refused_timer;       /* writes the summary */
 };
 
 /* Names of the counted query types. */
@@ -150,7 +163,52 @@ static bool same_host(const union sockaddr_any *a, const union sockaddr_any *b)
 	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
 }
 
-/* Log a refused query, at most once per source per minute. */
+/* Monotonic clock in milliseconds. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Log how many refused queries the rate limit skipped, and start counting again. */
+static void refused_summary(struct registry *reg)
+{
+	if (reg->refused_unlogged == 0)
+		return;
+	log_info("registry: %llu refused queries not logged (more than %d messages at once, then one per %d ms)",
+		 (unsigned long long)reg->refused_unlogged, REFUSED_LOG_BURST, REFUSED_LOG_RATE_MS);
+	reg->refused_unlogged = 0;
+}
+
+/* Summary timer. */
+static void refused_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	refused_summary(arg);
+}
+
+/* Take one line from the global token bucket; false (counted for the summary) when empty. */
+static bool refused_take(struct registry *reg)
+{
+	uint64_t now = mono_ms();
+
+	reg->refused_credit_ms += now - reg->refused_credit_time_ms;
+	reg->refused_credit_time_ms = now;
+	if (reg->refused_credit_ms > REFUSED_LOG_BURST * REFUSED_LOG_RATE_MS)
+		reg->refused_credit_ms = REFUSED_LOG_BURST * REFUSED_LOG_RATE_MS;
+	if (reg->refused_credit_ms >= REFUSED_LOG_RATE_MS) {
+		reg->refused_credit_ms -= REFUSED_LOG_RATE_MS;
+		return true;
+	}
+	if (reg->refused_unlogged++ == 0) {
+		struct timeval tv = { REFUSED_LOG_SUMMARY_MS / 1000, (REFUSED_LOG_SUMMARY_MS % 1000) * 1000 };
+		evtimer_add(reg->refused_timer, &tv);
+	}
+	return false;
+}
+
+/* Log a refused query, at most once per source per minute and within the global rate limit. */
 static void log_refused(struct registry *reg, const struct dns_client *cl, const struct dns_answer_info *info,
 			time_t now)
 {
@@ -158,6 +216,9 @@ static void log_refused(struct registry *reg, const struct dns_client *cl, const
 	char src[ADDR_STRLEN];
 
 	if (same_host(&s->addr, cl->src) && now - s->when < REFUSED_LOG_INTERVAL_S)
+		return;
+	/* A source skipped here is not remembered: it is logged on a later query once the limit allows. */
+	if (!refused_take(reg))
 		return;
 	s->addr = *cl->src;
 	s->when = now;
@@ -531,6 +592,14 @@ int registry_new(struct event_base *base, struct wg_ctx *wg, const struct config
 	}
 	reg->base = base;
 	reg->wg = wg;
+	reg->refused_credit_ms = REFUSED_LOG_BURST * REFUSED_LOG_RATE_MS;
+	reg->refused_credit_time_ms = mono_ms();
+	reg->refused_timer = evtimer_new(base, refused_timer_cb, reg);
+	if (!reg->refused_timer) {
+		strbuf_puts(err, "registry: out of memory");
+		free(reg);
+		return -ENOMEM;
+	}
 	ret = registry_apply(reg, cfg, err);
 	if (ret < 0) {
 		registry_free(reg);
@@ -545,6 +614,9 @@ void registry_free(struct registry *reg)
 {
 	if (!reg)
 		return;
+	refused_summary(reg);
+	if (reg->refused_timer)
+		event_free(reg->refused_timer);
 	for (size_t i = 0; i < reg->n_listeners; i++)
 		listener_close(&reg->listeners[i]);
 	for (size_t i = 0; i < reg->n_zones; i++)
