@@ -23,7 +23,13 @@
 #define TCP_EMFILE_PAUSE_MS 100
 #define TCP_READ_MIN 4096             /* input buffer: room for a burst of pipelined queries */
 #define TCP_MSG_MAX (2 + 65535)
-#define TCP_OUT_MAX_BYTES (256 * 1024) /* queued output above which reading stops */
+/*
+ * Queued output above which no more queries are answered. Checked before an
+ * answer is added, so a connection holds at most this plus one answer (and
+ * one input message): 256 connections that never read stay near 48 MiB in
+ * the worst case. One maximum answer in flight keeps a reading client busy.
+ */
+#define TCP_OUT_MAX_BYTES (64 * 1024)
 
 struct tcp_conn {
 	TAILQ_ENTRY(tcp_conn) link;
@@ -159,6 +165,22 @@ static bool conn_flush(struct tcp_conn *c)
 	return true;
 }
 
+/* Give back input buffer memory: none while empty, TCP_READ_MIN after a large message. */
+static void conn_shrink(struct tcp_conn *c)
+{
+	if (c->in_len == 0) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	} else if (c->in_cap > TCP_READ_MIN && c->in_len <= TCP_READ_MIN) {
+		uint8_t *p = realloc(c->in, TCP_READ_MIN);
+		if (p) {
+			c->in = p;
+			c->in_cap = TCP_READ_MIN;
+		}
+	}
+}
+
 /* Answer every complete message in the input buffer; false when the connection was closed. */
 static bool conn_process(struct tcp_conn *c)
 {
@@ -189,6 +211,7 @@ static bool conn_process(struct tcp_conn *c)
 	if (pos) {
 		memmove(c->in, c->in + pos, c->in_len - pos);
 		c->in_len -= pos;
+		conn_shrink(c);
 	}
 	return true;
 }

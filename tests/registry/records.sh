@@ -6,8 +6,9 @@
 # responses, case preservation, padded and unpadded names, the base32
 # pipeline, TC and TCP retry with 300 peers, EDNS sizes, self fixed and auto,
 # two zones on two devices, TCP pipelining (also 80 answers of ~21 KB, open
-# and half-closed), an endpoint change, and SERVFAIL while a device is gone
-# with recovery when it returns.
+# and half-closed), bounded memory for TCP clients that never read, an
+# endpoint change, and SERVFAIL while a device is gone with recovery when it
+# returns.
 set -eu
 . "$(dirname "$0")/lib.sh"
 reg_require
@@ -287,6 +288,49 @@ def run(halfclose, n=80):
 got = [run(False), run(True)]
 assert got == [80, 80], "answers: %d of 80 on an open connection, %d of 80 after a half-close" % tuple(got)
 PY
+
+echo "# TCP memory: 100 clients pipelining PTR queries and never reading cost at most 128 KiB each"
+# Small kernel send buffers (this namespace only), so that answers queue in wgsd, not in the kernel.
+wmem=$(in_ns "$NS" sysctl -n net.ipv4.tcp_wmem)
+in_ns "$NS" sysctl -q -w net.ipv4.tcp_wmem="4096 16384 65536"
+in_ns "$NS" python3 - "$WGSD_PID" "$WGSDCTL" "$TMP/wgsd.sock" <<'PY' || fail "TCP output memory per connection"
+import json, socket, struct, subprocess, sys, time
+pid, ctl, sock = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def rss_kib():
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+def tcp_ptr_answered():
+    st = json.loads(subprocess.run([ctl, "-s", sock, "status", "--json"], capture_output=True, text=True, check=True).stdout)
+    return st["registry"]["listeners"][0]["tcp"]["queries"]["PTR"]
+def query(qid):
+    q = b"".join(bytes([len(l)]) + l for l in b"_wireguard._udp.other.test".split(b".")) + b"\0"
+    m = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + q + struct.pack(">HH", 12, 1)
+    return struct.pack(">H", len(m)) + m
+n = 100
+before = rss_kib()
+conns = []
+for i in range(n):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", 53))
+    s.sendall(b"".join(query(j) for j in range(80)))
+    conns.append(s)
+# Let wgsd answer what it will (it stops at its output limit), well within the idle timeout.
+last = -1
+for _ in range(20):
+    cur = tcp_ptr_answered()
+    if cur == last:
+        break
+    last = cur
+    time.sleep(0.3)
+grown = rss_kib() - before
+print("RSS grew by %d KiB for %d connections" % (grown, n))
+for s in conns:
+    s.close()
+assert grown <= n * 128, "RSS grew by %d KiB for %d connections that do not read" % (grown, n)
+PY
+in_ns "$NS" sysctl -q -w net.ipv4.tcp_wmem="$wmem"
 
 echo "# an endpoint change shows up within a refresh"
 in_ns "$NS" wg set "$A" peer "$K1" endpoint 198.51.100.77:40000
