@@ -51,6 +51,7 @@ struct config_registry {
 	bool enabled;                     /* a [registry] section was present */
 	union sockaddr_any *listens;      /* "listen", repeatable; default 0.0.0.0:53 and [::]:53 */
 	size_t n_listens;
+	bool listens_default;             /* no "listen" given: the defaults, the IPv6 one optional */
 	enum access_mode access;
 	struct cidr *access_cidrs;
 	size_t n_access_cidrs;

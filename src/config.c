@@ -232,6 +232,21 @@ dup:
 	perr(st, st->line, key, "set twice in this section (only repeatable keys may repeat)");
 }
 
+/* True when a is the wildcard address of its family. */
+static bool addr_is_wildcard(const union sockaddr_any *a)
+{
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_addr.s_addr == htonl(INADDR_ANY);
+	return a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr);
+}
+
+/* True when one of two same-family listeners on one port is the wildcard and the other is not. */
+static bool listen_overlap(const union sockaddr_any *a, const union sockaddr_any *b)
+{
+	return a->sa.sa_family == b->sa.sa_family && addr_port(a) == addr_port(b) &&
+	       addr_is_wildcard(a) != addr_is_wildcard(b);
+}
+
 /* Handle a key in [registry]. */
 static void handle_registry(struct parse_state *st, const char *key, const char *value)
 {
@@ -245,11 +260,23 @@ static void handle_registry(struct parse_state *st, const char *key, const char 
 			perr(st, st->line, key, "'%s' is not an address: use IPv4[:port] or [IPv6][:port], port 1..65535", value);
 			return;
 		}
-		for (size_t i = 0; i < r->n_listens; i++)
+		for (size_t i = 0; i < r->n_listens; i++) {
 			if (addr_equal(&r->listens[i], &a)) {
 				perr(st, st->line, key, "'%s' is listed twice", value);
 				return;
 			}
+			/*
+			 * Linux refuses a specific address on the port of a same-family wildcard
+			 * listener (EADDRINUSE even with SO_REUSEADDR, for TCP); only SO_REUSEPORT
+			 * would allow it, and it would also let another process share the port.
+			 */
+			if (listen_overlap(&r->listens[i], &a)) {
+				char other[ADDR_STRLEN];
+				perr(st, st->line, key, "'%s' and '%s' share a port and the wildcard already answers on "
+				     "every address: keep one of them", value, addr_format(&r->listens[i], other, sizeof(other)));
+				return;
+			}
+		}
 		union sockaddr_any *slot = array_push(&r->listens, &r->n_listens, sizeof(*slot));
 		if (!slot)
 			perr(st, st->line, key, "out of memory");
@@ -681,12 +708,16 @@ static void validate(struct parse_state *st)
 	if (!r->enabled && cfg->n_clients == 0)
 		perr(st, 0, NULL, "no role configured: add [registry] with [zone NAME] sections, or [client DEVICE] sections");
 	if (r->enabled && r->n_listens == 0) {
+		/* On a host without IPv6 the registry skips [::]:53 (only when it is a default). */
+		r->listens_default = true;
 		union sockaddr_any *a = array_push(&r->listens, &r->n_listens, sizeof(*a));
 		if (a)
 			addr_parse("0.0.0.0:53", 53, a);
-		a = array_push(&r->listens, &r->n_listens, sizeof(*a));
+		a = a ? array_push(&r->listens, &r->n_listens, sizeof(*a)) : NULL;
 		if (a)
 			addr_parse("[::]:53", 53, a);
+		else
+			perr(st, 0, NULL, "[registry]: out of memory for the default listeners");
 	}
 	for (size_t i = 0; i < cfg->n_zones; i++) {
 		struct config_zone *z = &cfg->zones[i];
@@ -843,8 +874,10 @@ void config_print(const struct config *cfg, struct strbuf *out)
 	if (cfg->registry.enabled) {
 		const struct config_registry *r = &cfg->registry;
 		strbuf_puts(out, "\n[registry]\n");
+		/* Default listeners stay defaults: written out, they would make [::]:53 mandatory. */
 		for (size_t i = 0; i < r->n_listens; i++)
-			strbuf_printf(out, "listen = %s\n", addr_format(&r->listens[i], buf, sizeof(buf)));
+			strbuf_printf(out, "%slisten = %s\n", r->listens_default ? "# (default) " : "",
+				      addr_format(&r->listens[i], buf, sizeof(buf)));
 		if (r->access == ACCESS_ANY)
 			strbuf_puts(out, "access = any\n");
 		else if (r->access == ACCESS_PEERS)

@@ -485,6 +485,7 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	bool *kept_l = calloc(reg->n_listeners + 1, sizeof(*kept_l));
 	bool *kept_z = calloc(reg->n_zones + 1, sizeof(*kept_z));
 	bool *fresh_l = calloc(rc->n_listens + 1, sizeof(*fresh_l));
+	size_t n_nl = 0;
 	int ret = -ENOMEM;
 
 	if (!nl || !nz || !ns || !kept_l || !kept_z || !fresh_l) {
@@ -497,13 +498,24 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 			if (!kept_l[j] && addr_equal(&reg->listeners[j].addr, &rc->listens[i]))
 				break;
 		if (j < reg->n_listeners) {
-			nl[i] = reg->listeners[j];
+			nl[n_nl++] = reg->listeners[j];
 			kept_l[j] = true;
 			continue;
 		}
-		if ((ret = listener_open(reg, rc, &rc->listens[i], &nl[i], err)) < 0)
+		struct strbuf lerr = STRBUF_INIT;
+		ret = listener_open(reg, rc, &rc->listens[i], &nl[n_nl], &lerr);
+		if (ret < 0 && rc->listens_default && rc->listens[i].sa.sa_family == AF_INET6 &&
+		    (ret == -EAFNOSUPPORT || ret == -EADDRNOTAVAIL)) {
+			/* No "listen" configured and no IPv6 on this host: serve IPv4 only. */
+			log_warnx("registry: %s; serving without the default IPv6 listener", strbuf_str(&lerr));
+			strbuf_free(&lerr);
+			continue;
+		}
+		strbuf_puts(err, strbuf_str(&lerr));
+		strbuf_free(&lerr);
+		if (ret < 0)
 			goto fail;
-		fresh_l[i] = true;
+		fresh_l[n_nl++] = true;
 	}
 	for (size_t i = 0; i < cfg->n_zones; i++) {
 		size_t j;
@@ -549,7 +561,7 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	free(reg->zones);
 	free(reg->snaps);
 	reg->listeners = nl;
-	reg->n_listeners = rc->n_listens;
+	reg->n_listeners = n_nl;
 	reg->zones = nz;
 	reg->snaps = ns;
 	reg->n_zones = cfg->n_zones;
@@ -558,7 +570,7 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	ret = 0;
 	goto out;
 fail:
-	for (size_t i = 0; nl && fresh_l && i < rc->n_listens; i++)
+	for (size_t i = 0; i < n_nl; i++)
 		if (fresh_l[i])
 			listener_close(&nl[i]);
 	for (size_t i = 0; nz && i < cfg->n_zones; i++) {

@@ -45,6 +45,8 @@ static struct config *expect_ok(const char *text)
 /* Each class of error. */
 static void test_errors(void)
 {
+	struct config *cfg;
+
 	expect_error("[bogus]\n" CLI, "t.conf:1:", "unknown section");
 	expect_error(CLI "colour = blue\n", "t.conf:4:", "colour: unknown key");
 	expect_error("[daemon]\nlog-level = loud\n" CLI, "t.conf:2: [daemon] log-level:", "'loud'");
@@ -64,6 +66,14 @@ static void test_errors(void)
 	expect_error("[registry]\nedns-size = 100\n[zone a.]\ndevice = wg0\n", "t.conf:2:", "edns-size");
 	expect_error("[registry]\nlisten = 1.2.3.4:99999\n[zone a.]\ndevice = wg0\n", "t.conf:2:", "listen");
 	expect_error("[registry]\nlisten = 1.2.3.4\nlisten = 1.2.3.4:53\n[zone a.]\ndevice = wg0\n", "t.conf:3:", "twice");
+	/* A specific address beside a same-family wildcard on its port could not be bound. */
+	expect_error("[registry]\nlisten = 0.0.0.0:53\nlisten = 10.0.0.254:53\n[zone a.]\ndevice = wg0\n", "t.conf:3:",
+		     "wildcard already answers");
+	expect_error("[registry]\nlisten = [2001:db8::1]:53\nlisten = [::]\n[zone a.]\ndevice = wg0\n", "t.conf:3:",
+		     "wildcard already answers");
+	cfg = expect_ok("[registry]\nlisten = 0.0.0.0:53\nlisten = 10.0.0.254:5353\nlisten = [::1]:53\n"
+			"[zone a.]\ndevice = wg0\n");
+	config_free(cfg);
 	expect_error(REG "device = wg1\n", "t.conf:5:", "set twice");
 	expect_error(REG "[zone example.com]\ndevice = wg1\n", "t.conf:5:", "defined twice");
 	expect_error(REG "[zone Example.COM.]\ndevice = wg1\n", "t.conf:5:", "defined twice");
@@ -129,6 +139,7 @@ static void test_valid(void)
 	CHECK(strcmp(cfg->status_socket, "/tmp/x.sock") == 0);
 	CHECK(cfg->registry.enabled);
 	CHECK(cfg->registry.n_listens == 2);
+	CHECK(!cfg->registry.listens_default);
 	CHECK(cfg->registry.access == ACCESS_CIDR && cfg->registry.n_access_cidrs == 3);
 	CHECK(cfg->registry.ttl == 30);
 	CHECK(cfg->n_zones == 2);
@@ -167,10 +178,18 @@ static void test_valid(void)
 	cfg = expect_ok("[registry]\n[zone a.]\ndevice = wg0\n");
 	if (cfg) {
 		CHECK(cfg->registry.n_listens == 2);
+		CHECK(cfg->registry.listens_default);
 		CHECK(addr_port(&cfg->registry.listens[0]) == 53);
 		CHECK(cfg->registry.access == ACCESS_PEERS);
 		CHECK(cfg->registry.edns_size == DEFAULT_EDNS_SIZE);
 		CHECK(cfg->zones[0].refresh_ms == DEFAULT_REFRESH_MS);
+		/* Printed, the defaults stay defaults (written as listen lines they would be required). */
+		config_print(cfg, &out);
+		CHECK(strstr(strbuf_str(&out), "\nlisten") == NULL);
+		again = expect_ok(strbuf_str(&out));
+		CHECK(again && again->registry.listens_default && again->registry.n_listens == 2);
+		config_free(again);
+		strbuf_free(&out);
 	}
 	config_free(cfg);
 }
