@@ -41,8 +41,8 @@ struct registry_stats {
 typedef size_t (*registry_answer_cb)(void *arg, struct registry_stats *stats, const struct dns_client *cl,
 				     const uint8_t *query, size_t qlen, uint8_t *out, size_t cap);
 
-/* Names used in status and metrics. */
-const char *registry_qtype_name(enum registry_qtype t);
-const char *registry_rcode_name(enum registry_rcode r);
+/* Names used in status and metrics ("?" when out of range). */
+const char *registry_listener_qtype_name(enum registry_qtype t);
+const char *registry_listener_rcode_name(enum registry_rcode r);
 
 #endif

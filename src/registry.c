@@ -85,26 +85,6 @@ struct registry {
 	struct event *refused_timer;       /* writes the summary */
 };
 
-/* Names of the counted query types. */
-const char *registry_qtype_name(enum registry_qtype t)
-{
-	static const char *const names[REG_QTYPE_MAX] = {
-		"A", "AAAA", "SRV", "TXT", "PTR", "SOA", "NS", "ANY", "other",
-	};
-
-	return t < REG_QTYPE_MAX ? names[t] : "?";
-}
-
-/* Names of the counted response codes. */
-const char *registry_rcode_name(enum registry_rcode r)
-{
-	static const char *const names[REG_RCODE_MAX] = {
-		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS", "dropped",
-	};
-
-	return r < REG_RCODE_MAX ? names[r] : "?";
-}
-
 /* Counter slot of a query type. */
 static enum registry_qtype qtype_slot(uint16_t qtype)
 {
@@ -228,9 +208,9 @@ static void log_refused(struct registry *reg, const struct dns_client *cl, const
 		 info->zone >= 0 ? ": zone transfer" : ": not in a served zone");
 }
 
-/* Answer one query for a listener (registry_answer_cb). */
-static size_t registry_answer(void *arg, struct registry_stats *stats, const struct dns_client *cl,
-			      const uint8_t *query, size_t qlen, uint8_t *out, size_t cap)
+/* A query arrived on a listener: answer it (a registry_answer_cb). */
+static size_t listener_query_cb(void *arg, struct registry_stats *stats, const struct dns_client *cl,
+				const uint8_t *query, size_t qlen, uint8_t *out, size_t cap)
 {
 	struct registry *reg = arg;
 	struct dns_answer_info info;
@@ -429,12 +409,12 @@ static int listener_open(struct registry *reg, const struct config_registry *rc,
 {
 	memset(l, 0, sizeof(*l));
 	l->addr = *addr;
-	l->udp = registry_udp_new(reg->base, addr, registry_answer, reg, err);
+	l->udp = registry_udp_new(reg->base, addr, listener_query_cb, reg, err);
 	if (!l->udp)
 		return -errno;
 	l->tcp = registry_tcp_new(reg->base, addr, rc->tcp_max_conns ? rc->tcp_max_conns : DEFAULT_TCP_MAX_CONNS,
 				  rc->tcp_idle_timeout_ms ? rc->tcp_idle_timeout_ms : DEFAULT_TCP_IDLE_TIMEOUT_MS,
-				  registry_answer, reg, err);
+				  listener_query_cb, reg, err);
 	if (!l->tcp) {
 		int ret = -errno;
 		registry_udp_free(l->udp);
@@ -657,11 +637,11 @@ static void stats_json(struct strbuf *out, const struct registry_stats *s)
 {
 	strbuf_puts(out, "{\"queries\":{");
 	for (int i = 0; i < REG_QTYPE_MAX; i++)
-		strbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", registry_qtype_name((enum registry_qtype)i),
+		strbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", registry_listener_qtype_name((enum registry_qtype)i),
 			      (unsigned long long)s->queries[i]);
 	strbuf_puts(out, "},\"rcodes\":{");
 	for (int i = 0; i < REG_RCODE_MAX; i++)
-		strbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", registry_rcode_name((enum registry_rcode)i),
+		strbuf_printf(out, "%s\"%s\":%llu", i ? "," : "", registry_listener_rcode_name((enum registry_rcode)i),
 			      (unsigned long long)s->rcodes[i]);
 	strbuf_printf(out, "},\"refused\":%llu,\"truncated\":%llu,\"send_errors\":%llu}",
 		      (unsigned long long)s->refused, (unsigned long long)s->truncated,
@@ -719,11 +699,11 @@ static void stats_metrics(struct strbuf *out, const char *addr, const char *prot
 {
 	for (int i = 0; i < REG_QTYPE_MAX; i++)
 		strbuf_printf(out, "wgsd_registry_queries_total{listener=\"%s\",proto=\"%s\",type=\"%s\"} %llu\n",
-			      addr, proto, registry_qtype_name((enum registry_qtype)i),
+			      addr, proto, registry_listener_qtype_name((enum registry_qtype)i),
 			      (unsigned long long)s->queries[i]);
 	for (int i = 0; i < REG_RCODE_MAX; i++)
 		strbuf_printf(out, "wgsd_registry_responses_total{listener=\"%s\",proto=\"%s\",rcode=\"%s\"} %llu\n",
-			      addr, proto, registry_rcode_name((enum registry_rcode)i),
+			      addr, proto, registry_listener_rcode_name((enum registry_rcode)i),
 			      (unsigned long long)s->rcodes[i]);
 	strbuf_printf(out, "wgsd_registry_refused_total{listener=\"%s\",proto=\"%s\"} %llu\n", addr, proto,
 		      (unsigned long long)s->refused);
