@@ -118,5 +118,11 @@ const struct config_client *config_find_client(const struct config *cfg, const c
 /* True when two sections have identical settings. */
 bool config_zone_equal(const struct config_zone *a, const struct config_zone *b);
 bool config_client_equal(const struct config_client *a, const struct config_client *b);
+/* Deep-copy a section (its arrays duplicated). 0, or -ENOMEM with dst holding nothing to clear. */
+int config_zone_copy(struct config_zone *dst, const struct config_zone *src);
+int config_client_copy(struct config_client *dst, const struct config_client *src);
+/* Free a section's arrays (from a copy or a parsed config) and empty them. */
+void config_zone_clear(struct config_zone *z);
+void config_client_clear(struct config_client *c);
 
 #endif

@@ -147,27 +147,6 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Deep-copy a client section. */
-static int config_client_copy(struct config_client *dst, const struct config_client *src)
-{
-	*dst = *src;
-	dst->registries = NULL;
-	dst->exclude = NULL;
-	if (src->n_registries) {
-		dst->registries = calloc(src->n_registries, sizeof(*dst->registries));
-		if (!dst->registries)
-			return -ENOMEM;
-		memcpy(dst->registries, src->registries, src->n_registries * sizeof(*dst->registries));
-	}
-	if (src->n_exclude) {
-		dst->exclude = calloc(src->n_exclude, sizeof(*dst->exclude));
-		if (!dst->exclude)
-			return -ENOMEM;
-		memcpy(dst->exclude, src->exclude, src->n_exclude * sizeof(*dst->exclude));
-	}
-	return 0;
-}
-
 /* Release the peer's round state (queries and set op) without callbacks. */
 static void peer_cancel(struct client_peer *p)
 {
@@ -237,8 +216,7 @@ static void dev_free(struct client_dev *d)
 		event_free(d->timer);
 	free(d->regs);
 	free(d->answers);
-	free(d->cfg.registries);
-	free(d->cfg.exclude);
+	config_client_clear(&d->cfg);
 	free(d);
 }
 

@@ -826,14 +826,10 @@ void config_free(struct config *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < cfg->n_zones; i++) {
-		free(cfg->zones[i].self_allowed_ips);
-		free(cfg->zones[i].ns_addrs);
-	}
-	for (size_t i = 0; i < cfg->n_clients; i++) {
-		free(cfg->clients[i].registries);
-		free(cfg->clients[i].exclude);
-	}
+	for (size_t i = 0; i < cfg->n_zones; i++)
+		config_zone_clear(&cfg->zones[i]);
+	for (size_t i = 0; i < cfg->n_clients; i++)
+		config_client_clear(&cfg->clients[i]);
 	free(cfg->zones);
 	free(cfg->clients);
 	free(cfg->registry.listens);
@@ -974,4 +970,70 @@ bool config_client_equal(const struct config_client *a, const struct config_clie
 	       a->handshake_timeout_ms == b->handshake_timeout_ms && a->timeout_ms == b->timeout_ms &&
 	       a->keepalive == b->keepalive && a->max_inflight == b->max_inflight &&
 	       array_equal(a->exclude, a->n_exclude, b->exclude, b->n_exclude, WG_KEY_LEN);
+}
+
+/* Duplicate n elements of size sz into *dst (NULL for none). 0 or -ENOMEM. */
+static int array_dup(void *dstp, const void *src, size_t n, size_t sz)
+{
+	void **dst = dstp;
+
+	*dst = NULL;
+	if (n == 0)
+		return 0;
+	*dst = malloc(n * sz);
+	if (!*dst)
+		return -ENOMEM;
+	memcpy(*dst, src, n * sz);
+	return 0;
+}
+
+/* Deep-copy a zone section. */
+int config_zone_copy(struct config_zone *dst, const struct config_zone *src)
+{
+	*dst = *src;
+	dst->self_allowed_ips = NULL;
+	dst->ns_addrs = NULL;
+	if (array_dup(&dst->self_allowed_ips, src->self_allowed_ips, src->n_self_allowed_ips,
+		      sizeof(*src->self_allowed_ips)) < 0 ||
+	    array_dup(&dst->ns_addrs, src->ns_addrs, src->n_ns_addrs, sizeof(*src->ns_addrs)) < 0) {
+		config_zone_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Deep-copy a client section. */
+int config_client_copy(struct config_client *dst, const struct config_client *src)
+{
+	*dst = *src;
+	dst->registries = NULL;
+	dst->exclude = NULL;
+	if (array_dup(&dst->registries, src->registries, src->n_registries, sizeof(*src->registries)) < 0 ||
+	    array_dup(&dst->exclude, src->exclude, src->n_exclude, sizeof(*src->exclude)) < 0) {
+		config_client_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Free a zone section's arrays. */
+void config_zone_clear(struct config_zone *z)
+{
+	free(z->self_allowed_ips);
+	free(z->ns_addrs);
+	z->self_allowed_ips = NULL;
+	z->n_self_allowed_ips = 0;
+	z->ns_addrs = NULL;
+	z->n_ns_addrs = 0;
+}
+
+/* Free a client section's arrays. */
+void config_client_clear(struct config_client *c)
+{
+	free(c->registries);
+	free(c->exclude);
+	c->registries = NULL;
+	c->n_registries = 0;
+	c->exclude = NULL;
+	c->n_exclude = 0;
 }

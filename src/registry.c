@@ -350,22 +350,8 @@ static void reg_zone_free(struct reg_zone *rz)
 	if (rz->timer)
 		event_free(rz->timer);
 	zone_free(rz->snap);
-	free(rz->cfg.self_allowed_ips);
-	free(rz->cfg.ns_addrs);
+	config_zone_clear(&rz->cfg);
 	free(rz);
-}
-
-/* Duplicate n elements of size sz (NULL for none). 0 or -ENOMEM. */
-static int dup_array(void **dst, const void *src, size_t n, size_t sz)
-{
-	*dst = NULL;
-	if (n == 0)
-		return 0;
-	*dst = malloc(n * sz);
-	if (!*dst)
-		return -ENOMEM;
-	memcpy(*dst, src, n * sz);
-	return 0;
 }
 
 /* Create a zone in the starting state (SERVFAIL until the first read) with its timer armed. */
@@ -376,12 +362,7 @@ static struct reg_zone *reg_zone_new(struct registry *reg, const struct config_z
 	if (!rz)
 		goto fail;
 	rz->reg = reg;
-	rz->cfg = *cz;
-	rz->cfg.self_allowed_ips = NULL;
-	rz->cfg.ns_addrs = NULL;
-	if (dup_array((void **)&rz->cfg.self_allowed_ips, cz->self_allowed_ips, cz->n_self_allowed_ips,
-		      sizeof(struct cidr)) < 0 ||
-	    dup_array((void **)&rz->cfg.ns_addrs, cz->ns_addrs, cz->n_ns_addrs, sizeof(union sockaddr_any)) < 0)
+	if (config_zone_copy(&rz->cfg, cz) < 0)
 		goto fail;
 	if (rz->cfg.refresh_ms < MIN_REFRESH_MS)
 		rz->cfg.refresh_ms = rz->cfg.refresh_ms ? MIN_REFRESH_MS : DEFAULT_REFRESH_MS;
@@ -438,8 +419,12 @@ static int set_settings(struct registry *reg, const struct config_registry *rc)
 {
 	struct cidr *c = NULL;
 
-	if (dup_array((void **)&c, rc->access_cidrs, rc->n_access_cidrs, sizeof(*c)) < 0)
-		return -ENOMEM;
+	if (rc->n_access_cidrs) {
+		c = malloc(rc->n_access_cidrs * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		memcpy(c, rc->access_cidrs, rc->n_access_cidrs * sizeof(*c));
+	}
 	free(reg->access_cidrs);
 	reg->access_cidrs = c;
 	reg->n_access_cidrs = rc->n_access_cidrs;

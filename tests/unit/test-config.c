@@ -160,6 +160,20 @@ static void test_valid(void)
 	CHECK(cfg->clients[0].n_exclude == 1);
 	CHECK(cfg->clients[0].timeout_ms == DEFAULT_QUERY_TIMEOUT_MS);
 
+	/* Deep copies equal their source, own their arrays, and clear to empty. */
+	struct config_zone zc;
+	struct config_client cc;
+	CHECK(config_zone_copy(&zc, &cfg->zones[0]) == 0);
+	CHECK(config_zone_equal(&zc, &cfg->zones[0]));
+	CHECK(zc.n_self_allowed_ips == 1 && zc.self_allowed_ips != cfg->zones[0].self_allowed_ips);
+	config_zone_clear(&zc);
+	CHECK(zc.self_allowed_ips == NULL && zc.n_self_allowed_ips == 0 && zc.ns_addrs == NULL);
+	CHECK(config_client_copy(&cc, &cfg->clients[0]) == 0);
+	CHECK(config_client_equal(&cc, &cfg->clients[0]));
+	CHECK(cc.registries != cfg->clients[0].registries && cc.exclude != cfg->clients[0].exclude);
+	config_client_clear(&cc);
+	CHECK(cc.registries == NULL && cc.n_registries == 0 && cc.exclude == NULL && cc.n_exclude == 0);
+
 	/* The printed form parses back to the same configuration. */
 	config_print(cfg, &out);
 	struct config *again = expect_ok(strbuf_str(&out));
