@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "client-answer.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "resolver.h"
@@ -138,15 +139,6 @@ struct client {
 static void dev_cycle_end(struct client_dev *d);
 static void peer_round_done(struct client_peer *p);
 
-/* Monotonic milliseconds. */
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Release the peer's round state (queries and set op) without callbacks. */
 static void peer_cancel(struct client_peer *p)
 {
@@ -229,10 +221,10 @@ static void dev_schedule(struct client_dev *d, bool immediately)
 	if (!immediately) {
 		uint32_t rnd = 0;
 		uint64_t span = (uint64_t)d->cfg.interval_ms * JITTER_PERCENT / 100;
-		uint64_t elapsed = mono_ms() - d->cycle_start_ms;
+		uint64_t elapsed = clock_monotonic_ms() - d->cycle_start_ms;
 
 		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-			rnd = (uint32_t)mono_ms() * 2654435761u;
+			rnd = (uint32_t)clock_monotonic_ms() * 2654435761u;
 		delay_ms = d->cfg.interval_ms - span + (span ? rnd % (2 * span + 1) : 0);
 		delay_ms = delay_ms > elapsed ? delay_ms - elapsed : 0;
 	}
@@ -678,7 +670,7 @@ static void dev_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct client_dev *d = arg;
 
 	d->running = true;
-	d->cycle_start_ms = mono_ms();
+	d->cycle_start_ms = clock_monotonic_ms();
 	d->cur_candidates = d->cur_queried = d->cur_updated = 0;
 	for (size_t i = 0; i < d->cfg.n_registries; i++)
 		d->regs[i].cycle_responses = d->regs[i].cycle_failures = 0;
@@ -722,7 +714,7 @@ static void dev_cycle_end(struct client_dev *d)
 	d->running = false;
 	d->cycles++;
 	d->last_cycle_wall = time(NULL);
-	d->last_cycle_ms = mono_ms() - d->cycle_start_ms;
+	d->last_cycle_ms = clock_monotonic_ms() - d->cycle_start_ms;
 	d->last_candidates = d->cur_candidates;
 	d->last_queried = d->cur_queried;
 	d->last_updated = d->cur_updated;

@@ -12,6 +12,7 @@
 
 #include "build-config.h"
 #include "client.h"
+#include "clock.h"
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
@@ -20,15 +21,6 @@
 #include "registry.h"
 #include "status.h"
 #include "wg.h"
-
-/* Microseconds on CLOCK_MONOTONIC, as systemd's MONOTONIC_USEC wants. */
-static unsigned long long monotonic_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL;
-}
 
 /* Tell systemd what the daemon is doing, in one line. */
 static void daemon_notify_status(struct daemon *d, const char *prefix)
@@ -102,7 +94,7 @@ int daemon_reload(struct daemon *d, struct strbuf *err)
 	struct client *ncli = NULL;
 	bool reg_applied = false;
 
-	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu", monotonic_usec());
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)clock_monotonic_us());
 	log_info("reloading %s", d->config_path);
 	if (config_load(d->config_path, &ncfg, err) < 0)
 		goto fail;
@@ -219,7 +211,7 @@ int daemon_init(struct daemon *d, const char *config_path, bool debug)
 
 	memset(d, 0, sizeof(*d));
 	d->debug = debug;
-	clock_gettime(CLOCK_MONOTONIC, &d->started);
+	d->started_ms = clock_monotonic_ms();
 	d->started_wall = time(NULL);
 	/* Absolute, so a reload finds the same file whatever the working directory. */
 	d->config_path = realpath(config_path, NULL);

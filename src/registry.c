@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "config.h"
 #include "dns-answer.h"
 #include "log.h"
@@ -51,7 +52,7 @@ struct reg_zone {
 	enum reg_zone_state state;
 	char error[ZONE_ERR_LEN];          /* last read error, "" when none */
 	enum wg_backend backend;           /* backend of the last successful read */
-	struct timespec snap_time;         /* monotonic time of the last successful read */
+	uint64_t snap_time_ms;             /* clock_monotonic_ms() of the last successful read, 0: none */
 	uint64_t reads;
 	uint64_t read_errors;
 	bool ptr_overflow;                 /* PTR listing larger than 65535 bytes */
@@ -143,15 +144,6 @@ static bool same_host(const union sockaddr_any *a, const union sockaddr_any *b)
 	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
 }
 
-/* Monotonic clock in milliseconds. */
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Log how many refused queries the rate limit skipped, and start counting again. */
 static void refused_summary(struct registry *reg)
 {
@@ -171,7 +163,7 @@ static void refused_timer_cb(evutil_socket_t fd, short what, void *arg)
 /* Take one line from the global token bucket; false (counted for the summary) when empty. */
 static bool refused_take(struct registry *reg)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = clock_monotonic_ms();
 
 	reg->refused_credit_ms += now - reg->refused_credit_time_ms;
 	reg->refused_credit_time_ms = now;
@@ -238,13 +230,10 @@ static size_t listener_query_cb(void *arg, struct registry_stats *stats, const s
 	return n;
 }
 
-/* Seconds (with fraction) since a monotonic time. */
-static double age_s(const struct timespec *t)
+/* Seconds (with fraction) since a clock_monotonic_ms() time. */
+static double age_s(uint64_t t_ms)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+	return (double)(clock_monotonic_ms() - t_ms) / 1e3;
 }
 
 /* Replace a zone's snapshot (the answer path sees the new one at once). */
@@ -321,7 +310,7 @@ static void zone_read_cb(int err, struct wg_device *dev, void *arg)
 	rz->state = ZONE_OK;
 	rz->error[0] = '\0';
 	rz->backend = dev->backend;
-	clock_gettime(CLOCK_MONOTONIC, &rz->snap_time);
+	rz->snap_time_ms = clock_monotonic_ms();
 	zone_swap(rz, snap);
 out:
 	wg_device_free(dev);
@@ -511,7 +500,7 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 				o->snap = t;
 				nz[i]->state = o->state;
 				nz[i]->backend = o->backend;
-				nz[i]->snap_time = o->snap_time;
+				nz[i]->snap_time_ms = o->snap_time_ms;
 				snprintf(nz[i]->error, sizeof(nz[i]->error), "%s", o->error);
 				ns[i] = nz[i]->snap;
 			}
@@ -570,7 +559,7 @@ int registry_new(struct event_base *base, struct wg_ctx *wg, const struct config
 	reg->base = base;
 	reg->wg = wg;
 	reg->refused_credit_ms = REFUSED_LOG_BURST * REFUSED_LOG_RATE_MS;
-	reg->refused_credit_time_ms = mono_ms();
+	reg->refused_credit_time_ms = clock_monotonic_ms();
 	reg->refused_timer = evtimer_new(base, refused_timer_cb, reg);
 	if (!reg->refused_timer) {
 		strbuf_puts(err, "registry: out of memory");
@@ -666,8 +655,8 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 		strbuf_printf(out, ",\"backend\":\"%s\",\"state\":\"%s\",\"peers\":%zu,\"peers_published\":%zu,"
 			      "\"serial\":%u", wg_backend_name(rz->state == ZONE_OK ? rz->backend : rz->cfg.backend),
 			      state_name(rz->state), z->n_peers, z->n_entries, z->serial);
-		if (rz->state == ZONE_OK || rz->snap_time.tv_sec)
-			strbuf_printf(out, ",\"snapshot_age_s\":%.3f", age_s(&rz->snap_time));
+		if (rz->state == ZONE_OK || rz->snap_time_ms)
+			strbuf_printf(out, ",\"snapshot_age_s\":%.3f", age_s(rz->snap_time_ms));
 		else
 			strbuf_puts(out, ",\"snapshot_age_s\":null");
 		strbuf_printf(out, ",\"reads\":%llu,\"read_errors\":%llu,\"ptr_listing_truncated\":%s,\"last_error\":",
@@ -752,9 +741,9 @@ void registry_metrics(const struct registry *reg, struct strbuf *out)
 			      rz->snap->n_entries);
 		strbuf_printf(out, "wgsd_zone_peers{zone=\"%s\",device=\"%s\"} %zu\n", n, d, rz->snap->n_peers);
 		strbuf_printf(out, "wgsd_zone_serial{zone=\"%s\",device=\"%s\"} %u\n", n, d, rz->snap->serial);
-		if (rz->snap_time.tv_sec)
+		if (rz->snap_time_ms)
 			strbuf_printf(out, "wgsd_zone_snapshot_age_seconds{zone=\"%s\",device=\"%s\"} %.3f\n", n, d,
-				      age_s(&rz->snap_time));
+				      age_s(rz->snap_time_ms));
 		strbuf_printf(out, "wgsd_zone_read_errors_total{zone=\"%s\",device=\"%s\"} %llu\n", n, d,
 			      (unsigned long long)rz->read_errors);
 	}

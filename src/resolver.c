@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "resolver.h"
 
 #define DNS_HEADER_LEN 12
@@ -66,15 +67,6 @@ struct resolver {
 
 static void query_start(struct resolver_query *q);
 static void query_udp_send(struct resolver_query *q);
-
-/* Monotonic clock in microseconds. */
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* A fresh unpredictable query ID (RFC 5452): getrandom(), batched. */
 static int next_id(struct resolver *r, uint16_t *out)
@@ -172,7 +164,7 @@ static void resolver_pump(struct resolver *r)
 static void query_finish(struct resolver_query *q, int err, ldns_pkt *pkt)
 {
 	struct resolver *r = q->r;
-	uint64_t now = now_us();
+	uint64_t now = clock_monotonic_us();
 	struct resolver_result res = {
 		.err = err,
 		.pkt = pkt,
@@ -368,7 +360,7 @@ static void query_udp_send(struct resolver_query *q)
 		err = -ENOMEM;
 		goto fail;
 	}
-	q->last_send_us = now_us();
+	q->last_send_us = clock_monotonic_us();
 	if (!q->first_send_us)
 		q->first_send_us = q->last_send_us;
 	if (send(q->fd, wire, len, 0) < 0) {
@@ -508,7 +500,7 @@ static void query_tcp_start(struct resolver_query *q)
 		err = -ENOMEM;
 		goto fail;
 	}
-	q->last_send_us = now_us();
+	q->last_send_us = clock_monotonic_us();
 	event_add(q->ev_io, NULL);
 	query_arm_timer(q);
 	free(wire);

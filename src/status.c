@@ -5,6 +5,7 @@
 
 #include "build-config.h"
 #include "client.h"
+#include "clock.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -14,10 +15,7 @@
 /* Seconds since start, from the monotonic clock. */
 static double uptime_s(const struct daemon *d)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - d->started.tv_sec) + (double)(now.tv_nsec - d->started.tv_nsec) / 1e9;
+	return (double)(clock_monotonic_ms() - d->started_ms) / 1e3;
 }
 
 /* Append the status document. */
