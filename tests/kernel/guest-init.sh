@@ -66,7 +66,8 @@ mkdir -p $NEWROOT/dev/pts $NEWROOT/dev/shm $NEWROOT/dev/net
 [ -e $NEWROOT/dev/net/tun ] || mknod -m 0666 $NEWROOT/dev/net/tun c 10 200
 mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts $NEWROOT/dev/pts || die "devpts"
 mount -t tmpfs -o mode=1777,nosuid,nodev shm $NEWROOT/dev/shm || die "/dev/shm"
-mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs $NEWROOT/tmp || die "/tmp"
+# /tmp stays the overlay's view of the host's /tmp (writes land in the tmpfs above),
+# so a source or build tree under /tmp (a CI clone, say) is visible in the guest.
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs $NEWROOT/run || die "/run"
 # Debian links /var/run to /run; mount a tmpfs only where it is a directory.
 if [ -d $NEWROOT/var/run ] && [ ! -L $NEWROOT/var/run ]; then

@@ -379,8 +379,8 @@ if ! [ -f "$script" ] || ! [ -x "$script" ]; then
 	die "$script is not an executable file"
 fi
 case "$(realpath "$script")" in
-/tmp/* | /run/* | /proc/* | /sys/* | /dev/*)
-	die "$script: the guest mounts its own /tmp, /run, /proc, /sys and /dev, so it cannot see it"
+/run/* | /proc/* | /sys/* | /dev/*)
+	die "$script: the guest mounts its own /run, /proc, /sys and /dev, so it cannot see it"
 	;;
 esac
 case "$CACHE" in
