@@ -328,7 +328,12 @@ grown = rss_kib() - before
 print("RSS grew by %d KiB for %d connections" % (grown, n))
 for s in conns:
     s.close()
-assert grown <= n * 128, "RSS grew by %d KiB for %d connections that do not read" % (grown, n)
+# Under AddressSanitizer freed memory sits in quarantine and shadow memory grows with use: RSS says
+# nothing about wgsd's own buffers there, so the bound is checked in the plain builds only.
+if b"__asan_init" in open("/proc/%d/exe" % pid, "rb").read():
+    print("ASan build: RSS bound not checked (quarantine and shadow memory)")
+else:
+    assert grown <= n * 128, "RSS grew by %d KiB for %d connections that do not read" % (grown, n)
 PY
 in_ns "$NS" sysctl -q -w net.ipv4.tcp_wmem="$wmem"
 
