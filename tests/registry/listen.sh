@@ -56,7 +56,7 @@ WGSD_PID=""
 
 echo "# no IPv6, IPv6 listener configured: the start fails"
 write_conf 0.0.0.0:53 '[::]:53'
-if in_ns "$NS" env LD_PRELOAD="$NO_IPV6_PRELOAD" timeout 10 "$WGSD" -c "$TMP/wgsd.conf" >"$TMP/wgsd.log" 2>&1; then
+if in_ns "$NS" timeout 10 env LD_PRELOAD="$NO_IPV6_PRELOAD" "$WGSD" -c "$TMP/wgsd.conf" >"$TMP/wgsd.log" 2>&1; then
 	fail "wgsd started without its configured IPv6 listener"
 fi
 grep -q 'listen udp \[::\]:53: Address family not supported' "$TMP/wgsd.log" || fail "no error for the IPv6 listener"
