@@ -94,32 +94,47 @@ void key_to_base32(const uint8_t key[WG_KEY_LEN], char out[KEY_B32_LEN + 1])
 	out[KEY_B32_LEN] = '\0';
 }
 
-/* Decode 56 (padded) or 52 (unpadded) base32 characters, any case; strict alphabet check first. */
+/* Value of one base32 digit (RFC 4648 alphabet, either letter case), or 0xff. */
+static uint8_t b32_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return (uint8_t)(c - 'A');
+	if (c >= 'a' && c <= 'z')
+		return (uint8_t)(c - 'a');
+	if (c >= '2' && c <= '7')
+		return (uint8_t)(c - '2' + 26);
+	return 0xff;
+}
+
+/*
+ * Decode 56 (padded) or 52 (unpadded) base32 characters, any case. Every query
+ * for a peer's name decodes its label: one pass, no copies, no allocation.
+ */
 int key_from_base32(const char *text, size_t len, uint8_t key[WG_KEY_LEN])
 {
-	uint8_t tmp[40];
-	size_t i;
+	uint8_t tmp[WG_KEY_LEN];
+	uint64_t acc = 0;
+	unsigned int bits = 0;
+	size_t o = 0;
 
 	if (len != KEY_B32_LEN && len != KEY_B32_UNPADDED_LEN)
 		return -EINVAL;
-	for (i = 0; i < KEY_B32_UNPADDED_LEN; i++) {
-		char c = text[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')))
-			return -EINVAL;
-	}
-	for (; i < len; i++)
+	for (size_t i = KEY_B32_UNPADDED_LEN; i < len; i++)
 		if (text[i] != '=')
 			return -EINVAL;
-	/* 256 bits in 52 digits = 260 bits: the last digit's low 4 bits must be zero. */
-	char last = text[51];
-	int lv = (last >= '2' && last <= '7') ? last - '2' + 26 : ((last | 0x20) - 'a');
-	if (lv & 0xf)
-		return -EINVAL;
-	/* ldns wants whole 8-character groups: decode a padded copy. */
-	char padded[KEY_B32_LEN];
-	memcpy(padded, text, KEY_B32_UNPADDED_LEN);
-	memcpy(padded + KEY_B32_UNPADDED_LEN, "====", 4);
-	if (ldns_b32_pton(padded, KEY_B32_LEN, tmp, sizeof(tmp)) != WG_KEY_LEN)
+	for (size_t i = 0; i < KEY_B32_UNPADDED_LEN; i++) {
+		uint8_t v = b32_value(text[i]);
+		if (v == 0xff)
+			return -EINVAL;
+		acc = acc << 5 | v;
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			tmp[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* 52 digits carry 260 bits: the 4 spare bits must be zero (one spelling per key). */
+	if (acc & ((1u << bits) - 1))
 		return -EINVAL;
 	memcpy(key, tmp, WG_KEY_LEN);
 	return 0;

@@ -52,48 +52,6 @@ static bool name_is_below(const uint8_t *a, size_t alen, const uint8_t *b, size_
 	return false;
 }
 
-/* Decode table for base32 (RFC 4648), both letter cases; 0xff = invalid. */
-static uint8_t b32_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (uint8_t)(c - 'A');
-	if (c >= 'a' && c <= 'z')
-		return (uint8_t)(c - 'a');
-	if (c >= '2' && c <= '7')
-		return (uint8_t)(c - '2' + 26);
-	return 0xff;
-}
-
-/* Decode a 52- or 56-character base32 label into a key; -1 when it is not one. */
-static int label_to_key(const uint8_t *label, size_t len, uint8_t key[WG_KEY_LEN])
-{
-	uint64_t acc = 0;
-	unsigned int bits = 0;
-	size_t o = 0;
-
-	if (len != KEY_B32_LEN && len != KEY_B32_UNPADDED_LEN)
-		return -1;
-	for (size_t i = KEY_B32_UNPADDED_LEN; i < len; i++)
-		if (label[i] != '=')
-			return -1;
-	for (size_t i = 0; i < KEY_B32_UNPADDED_LEN; i++) {
-		uint8_t v = b32_value(label[i]);
-		if (v == 0xff)
-			return -1;
-		acc = acc << 5 | v;
-		bits += 5;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o < WG_KEY_LEN)
-				key[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* 52 digits carry 260 bits: the 4 spare bits must be zero (one spelling per key). */
-	if (acc & ((1u << bits) - 1))
-		return -1;
-	return 0;
-}
-
 /* Hash of a key: the key bytes are uniformly random already. */
 static uint64_t key_hash(const uint8_t key[WG_KEY_LEN])
 {
@@ -123,7 +81,7 @@ const struct zone_entry *zone_lookup(const struct zone *z, const uint8_t *label,
 {
 	uint8_t key[WG_KEY_LEN];
 
-	if (label_to_key(label, len, key) < 0)
+	if (key_from_base32((const char *)label, len, key) < 0)
 		return NULL;
 	return zone_lookup_key(z, key);
 }

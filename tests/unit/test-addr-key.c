@@ -95,6 +95,20 @@ static void test_keys(void)
 	CHECK(key_from_base32("0000000000000000000000000000000000000000000000000000", 52, d) == -EINVAL);
 	lower[3] = '=';
 	CHECK(key_from_base32(lower, 56, d) == -EINVAL);
+	/* Strict: spare low bits set, a digit outside the alphabet, wrong padding; the key is left alone. */
+	memset(d, 0x5a, sizeof(d));
+	CHECK(key_from_base32("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB====", 56, d) == -EINVAL);
+	CHECK(key_from_base32("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1====", 56, d) == -EINVAL);
+	CHECK(key_from_base32("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA===A", 56, d) == -EINVAL);
+	CHECK(d[0] == 0x5a && d[31] == 0x5a);
+	CHECK(key_from_base32("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQ====", 56, d) == 0 && d[31] == 1);
+	/* Round trips through ldns's encoder for many keys. */
+	for (int n = 0; n < 1000; n++) {
+		for (int i = 0; i < WG_KEY_LEN; i++)
+			k[i] = (uint8_t)(n * 131 + i * i * 7 + (n >> 3) * i);
+		key_to_base32(k, b32);
+		CHECK(key_from_base32(b32, 56, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
+	}
 	key_to_hex(k, hex);
 	CHECK(key_from_hex(hex, 64, d) == 0 && memcmp(k, d, WG_KEY_LEN) == 0);
 	CHECK(key_from_hex(hex, 63, d) == -EINVAL);
