@@ -114,6 +114,28 @@ static void test_keys(void)
 	CHECK(key_from_hex(hex, 63, d) == -EINVAL);
 	hex[5] = 'g';
 	CHECK(key_from_hex(hex, 64, d) == -EINVAL);
+	/* Every byte value as every digit position's neighbour of a valid digit: only 0-9a-fA-F pass. */
+	{
+		char h[KEY_HEX_LEN + 1];
+		uint8_t want[WG_KEY_LEN];
+		memset(h, '0', KEY_HEX_LEN);
+		h[KEY_HEX_LEN] = '\0';
+		for (int c = 0; c < 256; c++) {
+			int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+				c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			for (int pos = 0; pos < 2; pos++) {
+				h[62 + pos] = (char)c;
+				memset(d, 0xa5, sizeof(d));
+				int r = key_from_hex(h, 64, d);
+				memset(want, 0, sizeof(want));
+				want[31] = (uint8_t)(pos ? v : v << 4);
+				CHECK(v < 0 ? r == -EINVAL && d[0] == 0xa5 : r == 0 && memcmp(d, want, WG_KEY_LEN) == 0);
+				h[62 + pos] = '0';
+			}
+		}
+		CHECK(key_from_hex("0123456789abcdefABCDEF0000000000000000000000000000000000000000ff", 64, d) == 0 &&
+		      d[0] == 0x01 && d[3] == 0x67 && d[7] == 0xef && d[8] == 0xab && d[10] == 0xef && d[31] == 0xff);
+	}
 	/* A known pair: the all-zero key. */
 	memset(k, 0, sizeof(k));
 	key_to_base64(k, b64);
