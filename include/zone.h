@@ -98,6 +98,33 @@ struct zone {
  */
 struct zone *zone_new(const struct config_zone *cz, const struct wg_device *dev,
 		      const struct zone *prev, time_t now);
+/*
+ * The same build in steps, so a large device does not hold the event loop:
+ * zone_build_new() does the parts that do not grow with the peer count
+ * (names, table allocation, self); each zone_build_step() adds up to
+ * max_peers peers and returns 1 once all are in (0: more remain, -ENOMEM);
+ * zone_build_finish() then returns the snapshot and frees the build. dev
+ * must stay alive and unchanged until finish or zone_build_free(); prev is
+ * read only by zone_build_new() (its serial and digest are copied). The
+ * result is the same as zone_new()'s whatever the step sizes.
+ */
+struct zone_build;
+struct zone_build *zone_build_new(const struct config_zone *cz, const struct wg_device *dev,
+				  const struct zone *prev, time_t now);
+int zone_build_step(struct zone_build *b, size_t max_peers);
+struct zone *zone_build_finish(struct zone_build *b);
+/*
+ * One slice of a build for an event loop: steps of ZONE_BUILD_BATCH peers
+ * until budget_us microseconds have passed or every peer is in; returns as
+ * zone_build_step(). At 10,000 peers a whole build takes about 4 ms on a
+ * 2020s server core, so ZONE_BUILD_SLICE_US cuts it into some 16 turns, with
+ * queries answered in between.
+ */
+#define ZONE_BUILD_BATCH 64
+#define ZONE_BUILD_SLICE_US 250
+int zone_build_run(struct zone_build *b, unsigned int budget_us);
+/* Abandon a build (NULL is fine). */
+void zone_build_free(struct zone_build *b);
 /* Free a snapshot (NULL is fine). */
 void zone_free(struct zone *z);
 /* Find the entry for a base32 label of len bytes (52 or 56, any case); NULL if not published. */

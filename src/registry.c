@@ -49,6 +49,10 @@ struct reg_zone {
 	struct event *timer;
 	struct wg_op *op;
 	struct zone *snap;
+	struct wg_device *reading;         /* device reading being built from; NULL: no build runs */
+	struct zone_build *build;          /* the snapshot under construction; NULL once published */
+	bool build_done;                   /* every peer is in: finish and publish next turn */
+	struct event *build_ev;            /* runs the build slices */
 	enum reg_zone_state state;
 	char error[ZONE_ERR_LEN];          /* last read error, "" when none */
 	enum wg_backend backend;           /* backend of the last successful read */
@@ -256,7 +260,82 @@ static void zone_schedule(struct reg_zone *rz, unsigned int delay_ms)
 	evtimer_add(rz->timer, &tv);
 }
 
-/* A device read finished: build the next snapshot, or switch the zone to SERVFAIL. */
+/* Drop a build (finished or not) and its reading. */
+static void snapshot_build_reset(struct reg_zone *rz)
+{
+	if (rz->build_ev)
+		event_del(rz->build_ev);
+	zone_build_free(rz->build);
+	wg_device_free(rz->reading);
+	rz->build = NULL;
+	rz->reading = NULL;
+	rz->build_done = false;
+}
+
+/* Run the build callback on the next loop turn, after pending I/O. */
+static void snapshot_build_later(struct reg_zone *rz)
+{
+	static const struct timeval zero = { 0, 0 };
+
+	evtimer_add(rz->build_ev, &zero);
+}
+
+/* A built snapshot replaces the current one. */
+static void zone_publish(struct reg_zone *rz, struct zone *snap)
+{
+	if (rz->state == ZONE_FAILED)
+		log_info("zone %s: device %s readable again, %zu published", rz->cfg.name, rz->cfg.device,
+			 snap->n_entries);
+	else if (rz->snap && snap->serial != rz->snap->serial)
+		log_debug("zone %s: published set changed, serial %u, %zu published", rz->cfg.name,
+			  snap->serial, snap->n_entries);
+	/* Header, question, and 71 bytes per PTR record must fit a TCP message. */
+	bool overflow = 12 + 4 + 17 + snap->apex_len + 71 * snap->n_entries > DNS_TCP_MAX_SIZE;
+	if (overflow && !rz->ptr_overflow)
+		log_warnx("zone %s: %zu published entries do not fit one 65535-byte PTR answer; "
+			  "the listing is truncated (TC=1) even over TCP", rz->cfg.name, snap->n_entries);
+	rz->ptr_overflow = overflow;
+	rz->state = ZONE_OK;
+	rz->error[0] = '\0';
+	rz->backend = rz->reading->backend;
+	rz->snap_time_ms = clock_monotonic_ms();
+	zone_swap(rz, snap);
+}
+
+/*
+ * The build, one piece per loop turn so that queries are answered in
+ * between: slices of peers (ZONE_BUILD_SLICE_US each) until all are in;
+ * then a turn that finishes the snapshot and swaps it in (freeing the
+ * previous one); then a turn that frees the device reading. Until the swap,
+ * answers come from the previous snapshot. The next refresh is scheduled
+ * once everything is freed, so reads never overlap.
+ */
+static void snapshot_build_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct reg_zone *rz = arg;
+
+	if (rz->build && !rz->build_done) {
+		int r = zone_build_run(rz->build, ZONE_BUILD_SLICE_US);
+		if (r < 0) {
+			log_warnx("zone %s: out of memory building a snapshot; keeping the previous one", rz->cfg.name);
+			snapshot_build_reset(rz);
+			zone_schedule(rz, rz->cfg.refresh_ms);
+			return;
+		}
+		rz->build_done = r == 1;
+		snapshot_build_later(rz);
+	} else if (rz->build) {
+		struct zone *snap = zone_build_finish(rz->build);
+		rz->build = NULL;
+		zone_publish(rz, snap);
+		snapshot_build_later(rz);
+	} else {
+		snapshot_build_reset(rz);
+		zone_schedule(rz, rz->cfg.refresh_ms);
+	}
+}
+
+/* A device read finished: start building the next snapshot, or switch the zone to SERVFAIL. */
 static void zone_read_cb(int err, struct wg_device *dev, void *arg)
 {
 	struct reg_zone *rz = arg;
@@ -290,28 +369,15 @@ static void zone_read_cb(int err, struct wg_device *dev, void *arg)
 	/* The userspace backend does not know the interface index; access = peers needs it. */
 	if (dev->ifindex == 0)
 		dev->ifindex = if_nametoindex(rz->cfg.device);
-	snap = zone_new(&rz->cfg, dev, rz->snap, time(NULL));
-	if (!snap) {
+	rz->build = zone_build_new(&rz->cfg, dev, rz->snap, time(NULL));
+	if (!rz->build) {
 		log_warnx("zone %s: out of memory building a snapshot; keeping the previous one", rz->cfg.name);
 		goto out;
 	}
-	if (rz->state == ZONE_FAILED)
-		log_info("zone %s: device %s readable again, %zu published", rz->cfg.name, rz->cfg.device,
-			 snap->n_entries);
-	else if (rz->snap && snap->serial != rz->snap->serial)
-		log_debug("zone %s: published set changed, serial %u, %zu published", rz->cfg.name,
-			  snap->serial, snap->n_entries);
-	/* Header, question, and 71 bytes per PTR record must fit a TCP message. */
-	bool overflow = 12 + 4 + 17 + snap->apex_len + 71 * snap->n_entries > DNS_TCP_MAX_SIZE;
-	if (overflow && !rz->ptr_overflow)
-		log_warnx("zone %s: %zu published entries do not fit one 65535-byte PTR answer; "
-			  "the listing is truncated (TC=1) even over TCP", rz->cfg.name, snap->n_entries);
-	rz->ptr_overflow = overflow;
-	rz->state = ZONE_OK;
-	rz->error[0] = '\0';
-	rz->backend = dev->backend;
-	rz->snap_time_ms = clock_monotonic_ms();
-	zone_swap(rz, snap);
+	rz->reading = dev;
+	rz->build_done = false;
+	snapshot_build_later(rz);
+	return;
 out:
 	wg_device_free(dev);
 	zone_schedule(rz, rz->cfg.refresh_ms);
@@ -322,7 +388,7 @@ static void zone_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct reg_zone *rz = arg;
 
-	if (rz->op)
+	if (rz->op || rz->reading)
 		return;
 	rz->op = wg_get_device(rz->reg->wg, rz->cfg.device, rz->cfg.backend, zone_read_cb, rz);
 	if (!rz->op)
@@ -336,6 +402,9 @@ static void reg_zone_free(struct reg_zone *rz)
 		return;
 	if (rz->op)
 		wg_op_cancel(rz->op);
+	snapshot_build_reset(rz);
+	if (rz->build_ev)
+		event_free(rz->build_ev);
 	if (rz->timer)
 		event_free(rz->timer);
 	zone_free(rz->snap);
@@ -363,7 +432,8 @@ static struct reg_zone *reg_zone_new(struct registry *reg, const struct config_z
 	}
 	snprintf(rz->error, sizeof(rz->error), "device %s: not read yet", cz->device);
 	rz->timer = evtimer_new(reg->base, zone_timer_cb, rz);
-	if (!rz->timer)
+	rz->build_ev = evtimer_new(reg->base, snapshot_build_cb, rz);
+	if (!rz->timer || !rz->build_ev)
 		goto fail;
 	zone_schedule(rz, 0);
 	return rz;

@@ -13,8 +13,11 @@
 
 #include "wg-nl.h"
 
-/* Datagrams read per loop turn: a big dump is processed a batch at a time. */
-#define NL_READ_BATCH 8
+/*
+ * Datagrams read per loop turn: a big dump is processed a batch at a time,
+ * 2 x 32 KiB like the userspace backend's 64 KiB per turn.
+ */
+#define NL_READ_BATCH 2
 
 /* Start a generic netlink message in buf. */
 static struct nlmsghdr *nl_put_genl(void *buf, uint16_t type, uint16_t flags, uint32_t seq,

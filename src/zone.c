@@ -8,6 +8,7 @@
 
 #include <ldns/ldns.h>
 
+#include "clock.h"
 #include "config.h"
 #include "wg.h"
 #include "zone.h"
@@ -196,8 +197,8 @@ static int plen_cmp(const void *a, const void *b)
 	return (int)y->prefix - (int)x->prefix;
 }
 
-/* Build the access set from every peer's allowed IPs. 0 or -ENOMEM. */
-static int build_acl(struct zone *z, const struct wg_device *dev)
+/* Size the access set for every allowed IP on the device. 0 or -ENOMEM. */
+static int acl_alloc(struct zone *z, const struct wg_device *dev)
 {
 	size_t n = 0;
 
@@ -211,10 +212,6 @@ static int build_acl(struct zone *z, const struct wg_device *dev)
 	if (!z->acl || !z->acl_plens)
 		return -ENOMEM;
 	z->acl_mask = size - 1;
-	for (size_t i = 0; i < dev->n_peers; i++)
-		for (size_t j = 0; j < dev->peers[i].n_allowed_ips; j++)
-			acl_insert(z, &dev->peers[i].allowed_ips[j]);
-	qsort(z->acl_plens, z->n_acl_plens, sizeof(*z->acl_plens), plen_cmp);
 	return 0;
 }
 
@@ -442,26 +439,58 @@ static int zone_set_config(struct zone *z, const struct config_zone *cz)
 	return 0;
 }
 
-/* Add a published entry with its TXT data; duplicates of a key are skipped. 0 or -ENOMEM. */
-static int add_entry(struct zone *z, struct zone_entry *e, const struct cidr *ips, size_t n_ips,
-		     uint8_t *scratch, size_t *arena_used, size_t *arena_cap)
+/*
+ * A snapshot under construction: zone_build_step() adds peers a batch at a
+ * time, so the registry can interleave the build with answering queries.
+ * The TXT arena grows by realloc, so entries hold arena offsets until
+ * zone_build_finish() turns them into pointers.
+ */
+struct zone_build {
+	struct zone *z;
+	const struct wg_device *dev;  /* the reading; the caller keeps it until finish or free */
+	size_t next;                  /* index of the next peer to add */
+	uint8_t *scratch;             /* one entry's TXT rdata */
+	size_t arena_used;
+	size_t arena_cap;
+	uint64_t sum;                 /* sum of per-entry hashes: the digest of the published set */
+	bool have_prev;
+	uint32_t prev_serial;
+	uint64_t prev_digest;
+	time_t now;
+};
+
+/* Hash of what a query can see of an entry (its TXT rdata is passed separately). */
+static uint64_t entry_hash(const struct zone_entry *e, const uint8_t *txt, size_t txt_len)
 {
+	uint64_t h = hash_bytes(0, e->key, WG_KEY_LEN);
+
+	h = hash_bytes(h, e->addr, 16);
+	h = mix64(h ^ ((uint64_t)e->family << 32 | (uint64_t)e->port << 8 | e->self_auto));
+	return hash_bytes(h, txt, txt_len);
+}
+
+/* Add a published entry with its TXT data; duplicates of a key are skipped. 0 or -ENOMEM. */
+static int add_entry(struct zone_build *b, struct zone_entry *e, const struct cidr *ips, size_t n_ips)
+{
+	struct zone *z = b->z;
+
 	if (zone_lookup_key(z, e->key))
 		return 0;
-	size_t tlen = build_txt(scratch, e->key, ips, n_ips);
-	if (*arena_used + tlen > *arena_cap) {
-		/* Grow the arena; earlier entries store offsets until the end (see zone_new). */
-		size_t ncap = (*arena_cap + tlen) * 2;
+	size_t tlen = build_txt(b->scratch, e->key, ips, n_ips);
+	if (b->arena_used + tlen > b->arena_cap) {
+		size_t ncap = (b->arena_cap + tlen) * 2;
 		uint8_t *n = realloc(z->txt_arena, ncap);
 		if (!n)
 			return -ENOMEM;
 		z->txt_arena = n;
-		*arena_cap = ncap;
+		b->arena_cap = ncap;
 	}
-	memcpy(z->txt_arena + *arena_used, scratch, tlen);
-	e->txt = (const uint8_t *)(uintptr_t)*arena_used;
+	memcpy(z->txt_arena + b->arena_used, b->scratch, tlen);
+	e->txt = (const uint8_t *)(uintptr_t)b->arena_used;
 	e->txt_len = (uint16_t)tlen;
-	*arena_used += tlen;
+	b->arena_used += tlen;
+	/* Backends list peers in any order (wireguard-go: map order): the digest is a sum. */
+	b->sum += entry_hash(e, b->scratch, tlen);
 	z->entries[z->n_entries] = *e;
 	size_t i = (size_t)key_hash(e->key) & z->table_mask;
 	while (z->table[i])
@@ -487,9 +516,9 @@ void zone_free(struct zone *z)
 }
 
 /* Publish the device itself when self is configured and the key is known. 0 or -ENOMEM. */
-static int add_self(struct zone *z, const struct config_zone *cz, const struct wg_device *dev,
-		    uint8_t *scratch, size_t *used, size_t *cap)
+static int add_self(struct zone_build *b, const struct config_zone *cz)
 {
+	const struct wg_device *dev = b->dev;
 	struct zone_entry e = { 0 };
 
 	if (cz->self == SELF_NONE || !dev->has_public_key)
@@ -502,80 +531,132 @@ static int add_self(struct zone *z, const struct config_zone *cz, const struct w
 		e.port = dev->listen_port;
 	}
 	e.self = true;
-	return add_entry(z, &e, cz->self_allowed_ips, cz->n_self_allowed_ips, scratch, used, cap);
+	return add_entry(b, &e, cz->self_allowed_ips, cz->n_self_allowed_ips);
 }
 
-/* Build a snapshot. */
-struct zone *zone_new(const struct config_zone *cz, const struct wg_device *dev,
-		      const struct zone *prev, time_t now)
+/* Free a build and its partial snapshot. */
+void zone_build_free(struct zone_build *b)
 {
-	struct zone *z = calloc(1, sizeof(*z));
-	uint8_t *scratch = NULL;
-	size_t used = 0, cap = 0;
-	int ret = -ENOMEM;
+	if (!b)
+		return;
+	zone_free(b->z);
+	free(b->scratch);
+	free(b);
+}
 
-	if (!z)
+/* Start a build: the configuration part, the tables sized for every peer, and self. */
+struct zone_build *zone_build_new(const struct config_zone *cz, const struct wg_device *dev,
+				  const struct zone *prev, time_t now)
+{
+	struct zone_build *b = calloc(1, sizeof(*b));
+
+	if (!b)
 		return NULL;
-	ret = zone_set_config(z, cz);
-	if (ret < 0)
-		goto out;
-	if (!dev) {
-		z->servfail = true;
-		z->serial = prev ? prev->serial : (uint32_t)now;
-		z->digest = prev ? prev->digest : 0;
-		ret = 0;
-		goto out;
+	b->dev = dev;
+	b->now = now;
+	if (prev) {
+		b->have_prev = true;
+		b->prev_serial = prev->serial;
+		b->prev_digest = prev->digest;
 	}
-	ret = -ENOMEM;
+	struct zone *z = b->z = calloc(1, sizeof(*z));
+	if (!z || zone_set_config(z, cz) < 0)
+		goto fail;
 	z->ifindex = dev->ifindex;
 	z->listen_port = dev->listen_port;
 	z->n_peers = dev->n_peers;
 	size_t max_entries = dev->n_peers + 1;
 	z->entries = calloc(max_entries, sizeof(*z->entries));
 	z->table = calloc(table_size(max_entries), sizeof(*z->table));
-	scratch = malloc(TXT_RDATA_MAX);
-	if (!z->entries || !z->table || !scratch)
-		goto out;
+	b->scratch = malloc(TXT_RDATA_MAX);
+	if (!z->entries || !z->table || !b->scratch)
+		goto fail;
 	z->table_mask = table_size(max_entries) - 1;
-	if ((ret = add_self(z, cz, dev, scratch, &used, &cap)) < 0)
-		goto out;
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		const struct wg_peer *p = &dev->peers[i];
-		struct zone_entry e = { 0 };
+	if (acl_alloc(z, dev) < 0 || add_self(b, cz) < 0)
+		goto fail;
+	return b;
+fail:
+	zone_build_free(b);
+	return NULL;
+}
+
+/* Add up to max_peers more peers. 1 when every peer is in, 0 when some remain, -ENOMEM. */
+int zone_build_step(struct zone_build *b, size_t max_peers)
+{
+	const struct wg_device *dev = b->dev;
+	size_t end = dev->n_peers - b->next > max_peers ? b->next + max_peers : dev->n_peers;
+
+	for (; b->next < end; b->next++) {
+		const struct wg_peer *p = &dev->peers[b->next];
+		for (size_t j = 0; b->z->acl && j < p->n_allowed_ips; j++)
+			acl_insert(b->z, &p->allowed_ips[j]);
 		if (p->endpoint.sa.sa_family != AF_INET && p->endpoint.sa.sa_family != AF_INET6)
 			continue;
+		struct zone_entry e = { 0 };
 		entry_set(&e, p->public_key, &p->endpoint);
 		e.last_handshake_sec = p->last_handshake_sec;
-		if ((ret = add_entry(z, &e, p->allowed_ips, p->n_allowed_ips, scratch, &used, &cap)) < 0)
-			goto out;
+		if (add_entry(b, &e, p->allowed_ips, p->n_allowed_ips) < 0)
+			return -ENOMEM;
 	}
-	/* The arena may have moved while growing: turn stored offsets into pointers now. */
-	/* Backends list peers in any order (wireguard-go: map order): sum per-entry hashes. */
-	uint64_t sum = 0;
-	for (size_t i = 0; i < z->n_entries; i++) {
-		struct zone_entry *e = &z->entries[i];
-		e->txt = z->txt_arena + (size_t)(uintptr_t)e->txt;
-		uint64_t h = hash_bytes(0, e->key, WG_KEY_LEN);
-		h = hash_bytes(h, e->addr, 16);
-		h = mix64(h ^ ((uint64_t)e->family << 32 | (uint64_t)e->port << 8 | e->self_auto));
-		h = hash_bytes(h, e->txt, e->txt_len);
-		sum += h;
-	}
-	z->digest = sum;
-	if (!prev)
-		z->serial = (uint32_t)now;
-	else if (prev->digest != sum)
-		z->serial = prev->serial + 1;
+	return b->next == dev->n_peers;
+}
+
+/* Steps until the budget is used up. */
+int zone_build_run(struct zone_build *b, unsigned int budget_us)
+{
+	uint64_t start = clock_monotonic_us();
+	int r;
+
+	do
+		r = zone_build_step(b, ZONE_BUILD_BATCH);
+	while (r == 0 && clock_monotonic_us() - start < budget_us);
+	return r;
+}
+
+/* Complete a build whose steps are done: pointers, serial, prefix order. */
+struct zone *zone_build_finish(struct zone_build *b)
+{
+	struct zone *z = b->z;
+
+	for (size_t i = 0; i < z->n_entries; i++)
+		z->entries[i].txt = z->txt_arena + (size_t)(uintptr_t)z->entries[i].txt;
+	z->digest = b->sum;
+	if (!b->have_prev)
+		z->serial = (uint32_t)b->now;
+	else if (b->prev_digest != b->sum)
+		z->serial = b->prev_serial + 1;
 	else
-		z->serial = prev->serial;
-	if ((ret = build_acl(z, dev)) < 0)
-		goto out;
-	ret = 0;
-out:
-	free(scratch);
-	if (ret < 0) {
+		z->serial = b->prev_serial;
+	if (z->n_acl_plens)
+		qsort(z->acl_plens, z->n_acl_plens, sizeof(*z->acl_plens), plen_cmp);
+	b->z = NULL;
+	zone_build_free(b);
+	return z;
+}
+
+/* Build a snapshot in one go. */
+struct zone *zone_new(const struct config_zone *cz, const struct wg_device *dev,
+		      const struct zone *prev, time_t now)
+{
+	if (dev) {
+		struct zone_build *b = zone_build_new(cz, dev, prev, now);
+		if (!b)
+			return NULL;
+		if (zone_build_step(b, SIZE_MAX) < 0) {
+			zone_build_free(b);
+			return NULL;
+		}
+		return zone_build_finish(b);
+	}
+	struct zone *z = calloc(1, sizeof(*z));
+	if (!z)
+		return NULL;
+	if (zone_set_config(z, cz) < 0) {
 		zone_free(z);
 		return NULL;
 	}
+	z->servfail = true;
+	z->serial = prev ? prev->serial : (uint32_t)now;
+	z->digest = prev ? prev->digest : 0;
 	return z;
 }

@@ -867,6 +867,90 @@ static void test_long_allowed(const struct config_zone *cz)
 }
 
 /* Build the test zone and run every group of checks. */
+/* True when two snapshots hold the same entries, tables, access set, serial and digest. */
+static bool zone_same(const struct zone *a, const struct zone *b)
+{
+	if (a->n_entries != b->n_entries || a->serial != b->serial || a->digest != b->digest ||
+	    a->n_peers != b->n_peers || a->table_mask != b->table_mask || a->acl_mask != b->acl_mask ||
+	    a->n_acl_plens != b->n_acl_plens)
+		return false;
+	for (size_t i = 0; i < a->n_entries; i++) {
+		struct zone_entry x = a->entries[i], y = b->entries[i];
+		if (x.txt_len != y.txt_len || memcmp(x.txt, y.txt, x.txt_len) != 0)
+			return false;
+		x.txt = y.txt = NULL;
+		if (memcmp(&x, &y, sizeof(x)) != 0)
+			return false;
+	}
+	return memcmp(a->table, b->table, (a->table_mask + 1) * sizeof(*a->table)) == 0 &&
+	       (!a->acl || memcmp(a->acl, b->acl, (a->acl_mask + 1) * sizeof(*a->acl)) == 0) &&
+	       (!a->n_acl_plens || memcmp(a->acl_plens, b->acl_plens, a->n_acl_plens * sizeof(*a->acl_plens)) == 0);
+}
+
+/* A build in steps of any size gives the snapshot zone_new() gives; an abandoned build frees cleanly. */
+static void test_build_steps(const struct config_zone *cz)
+{
+	static const char *const v4[] = { "10.2.0.0/16", NULL };
+	struct wg_device *dev = make_device();
+	char ep[64], ip[64];
+
+	for (int i = 0; i < 700; i++) {
+		uint8_t k[WG_KEY_LEN];
+		const char *ips[3] = { ip, i % 5 == 0 ? "fd00:9::/48" : NULL, NULL };
+		make_key(k, 2000 + i);
+		if (i % 3 == 0)
+			snprintf(ep, sizeof(ep), "[2001:db8::%x]:%d", i, 1000 + i);
+		else
+			snprintf(ep, sizeof(ep), "198.51.100.%d:%d", i % 250, 1000 + i);
+		snprintf(ip, sizeof(ip), "10.3.%d.%d/32", i / 250, i % 250);
+		add_peer(dev, k, i % 7 == 0 ? NULL : ep, ips, i % 2 ? NOW - i : 0);
+	}
+	add_peer(dev, keys[0], "192.0.2.77:9", v4, NOW);   /* a repeated key: the first one wins */
+	struct zone *prev = zone_new(cz, dev, NULL, NOW - 100);
+	set_addr(&dev->peers[10].endpoint, "192.0.2.10:10");
+	struct zone *whole = zone_new(cz, dev, prev, NOW);
+	CHECK(prev && whole && whole->serial == prev->serial + 1);
+	CHECK(whole && whole->n_entries == 1 + 3 + 700 - 100 && whole->n_peers == 705);
+	static const size_t steps[] = { 1, 2, 7, 64, 256, 704, 705, 706, 100000 };
+	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+		struct zone_build *b = zone_build_new(cz, dev, prev, NOW);
+		int r = 0, n = 0;
+		while (b && (r = zone_build_step(b, steps[s])) == 0)
+			n++;
+		CHECK(b && r == 1 && (size_t)n == (705 + steps[s] - 1) / steps[s] - 1);
+		struct zone *z = b && r == 1 ? zone_build_finish(b) : NULL;
+		if (!z || !zone_same(whole, z)) {
+			check_failures++;
+			fprintf(stderr, "build in steps of %zu differs from zone_new\n", steps[s]);
+		}
+		check_count++;
+		zone_free(z);
+	}
+	/* The event-loop slice: at least one batch per call, however small the budget. */
+	struct zone_build *b = zone_build_new(cz, dev, prev, NOW);
+	int r = 0, calls = 0;
+	while (b && (r = zone_build_run(b, 0)) == 0)
+		calls++;
+	CHECK(b && r == 1 && calls + 1 == (705 + ZONE_BUILD_BATCH - 1) / ZONE_BUILD_BATCH);
+	struct zone *z = b && r == 1 ? zone_build_finish(b) : NULL;
+	CHECK(z && zone_same(whole, z));
+	zone_free(z);
+	b = zone_build_new(cz, dev, prev, NOW);
+	CHECK(b && zone_build_run(b, 60u * 1000 * 1000) == 1);
+	z = b ? zone_build_finish(b) : NULL;
+	CHECK(z && zone_same(whole, z));
+	zone_free(z);
+	/* Abandoned before any step, and halfway. */
+	zone_build_free(zone_build_new(cz, dev, prev, NOW));
+	struct zone_build *half = zone_build_new(cz, dev, NULL, NOW);
+	CHECK(half && zone_build_step(half, 300) == 0);
+	zone_build_free(half);
+	zone_build_free(NULL);
+	zone_free(prev);
+	zone_free(whole);
+	wg_device_free(dev);
+}
+
 int main(void)
 {
 	struct config_zone cz;
@@ -913,6 +997,7 @@ int main(void)
 	test_serial_servfail(&cz);
 	test_self_auto_ns_nested();
 	test_long_allowed(&cz);
+	test_build_steps(&cz);
 
 	zone_free(z);
 	zone_free(big);
