@@ -71,6 +71,11 @@ enum wgallowedip_attribute {
 
 /* Receive buffer for dumps: the kernel fills dump messages up to 32 KiB. */
 #define WG_NL_RECV_BUF_LEN 32768
+/*
+ * Datagrams read per loop turn: a big dump is processed a batch at a time,
+ * 2 x 32 KiB like the userspace backend's 64 KiB per turn.
+ */
+#define WG_NL_READ_BATCH 2
 /* Smallest buffer the request builders accept. */
 #define WG_NL_REQ_BUF_LEN 1024
 

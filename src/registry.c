@@ -53,6 +53,10 @@ struct reg_zone {
 	struct zone_build *build;          /* the snapshot under construction; NULL once published */
 	bool build_done;                   /* every peer is in: finish and publish next turn */
 	struct event *build_ev;            /* runs the build slices */
+	uint64_t build_start_us;           /* clock_monotonic_us() when the build began */
+	unsigned int build_turns;          /* loop turns of the build so far */
+	uint64_t last_build_us;            /* wall time of the last build, read done to swap */
+	unsigned int last_build_turns;     /* its loop turns, the swap's included */
 	enum reg_zone_state state;
 	char error[ZONE_ERR_LEN];          /* last read error, "" when none */
 	enum wg_backend backend;           /* backend of the last successful read */
@@ -299,6 +303,8 @@ static void zone_publish(struct reg_zone *rz, struct zone *snap)
 	rz->error[0] = '\0';
 	rz->backend = rz->reading->backend;
 	rz->snap_time_ms = clock_monotonic_ms();
+	rz->last_build_us = clock_monotonic_us() - rz->build_start_us;
+	rz->last_build_turns = rz->build_turns;
 	zone_swap(rz, snap);
 }
 
@@ -314,6 +320,7 @@ static void snapshot_build_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct reg_zone *rz = arg;
 
+	rz->build_turns++;
 	if (rz->build && !rz->build_done) {
 		int r = zone_build_run(rz->build, ZONE_BUILD_SLICE_US);
 		if (r < 0) {
@@ -376,6 +383,8 @@ static void zone_read_cb(int err, struct wg_device *dev, void *arg)
 	}
 	rz->reading = dev;
 	rz->build_done = false;
+	rz->build_start_us = clock_monotonic_us();
+	rz->build_turns = 0;
 	snapshot_build_later(rz);
 	return;
 out:
@@ -729,6 +738,11 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 			strbuf_printf(out, ",\"snapshot_age_s\":%.3f", age_s(rz->snap_time_ms));
 		else
 			strbuf_puts(out, ",\"snapshot_age_s\":null");
+		if (rz->last_build_turns)
+			strbuf_printf(out, ",\"last_build_ms\":%.3f,\"last_build_turns\":%u",
+				      (double)rz->last_build_us / 1e3, rz->last_build_turns);
+		else
+			strbuf_puts(out, ",\"last_build_ms\":null,\"last_build_turns\":null");
 		strbuf_printf(out, ",\"reads\":%llu,\"read_errors\":%llu,\"ptr_listing_truncated\":%s,\"last_error\":",
 			      (unsigned long long)rz->reads, (unsigned long long)rz->read_errors,
 			      rz->ptr_overflow ? "true" : "false");

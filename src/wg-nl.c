@@ -13,12 +13,6 @@
 
 #include "wg-nl.h"
 
-/*
- * Datagrams read per loop turn: a big dump is processed a batch at a time,
- * 2 x 32 KiB like the userspace backend's 64 KiB per turn.
- */
-#define NL_READ_BATCH 2
-
 /* Start a generic netlink message in buf. */
 static struct nlmsghdr *nl_put_genl(void *buf, uint16_t type, uint16_t flags, uint32_t seq,
 				    uint8_t cmd, uint8_t version)
@@ -714,7 +708,7 @@ static void nl_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct wg_nl *nl = arg;
 	struct nl_result r = { NL_CONTINUE, 0, NULL, false };
 
-	for (int i = 0; i < NL_READ_BATCH && r.action == NL_CONTINUE; i++) {
+	for (int i = 0; i < WG_NL_READ_BATCH && r.action == NL_CONTINUE; i++) {
 		ssize_t n = recv(fd, nl->buf, WG_NL_RECV_BUF_LEN, MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)

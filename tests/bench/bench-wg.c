@@ -15,6 +15,16 @@
  *       (CPU time of this thread: work without yielding; wall time adds
  *       preemption). Prints one line of key=value pairs (times in ms,
  *       memory in KiB).
+ *   bench-wg capture DEV
+ *       One netlink dump of kernel device DEV, printed as "nl HEX" lines, one
+ *       per datagram as received (secret attributes zeroed by the parser
+ *       first), for replay where the kernel module is missing.
+ *   bench-wg replay [-n COUNT] FILE
+ *       Parse the datagrams of a capture COUNT times with the netlink
+ *       backend's parser (wg_nl_dump_feed), then build the snapshot: the
+ *       daemon's own work of a kernel read, without the kernel's. Prints the
+ *       median parse and build times and the longest parse of the
+ *       datagrams one loop turn reads (WG_NL_READ_BATCH).
  *   bench-wg set [-b BACKEND] [-i INFLIGHT] DEV KEYS
  *       Set a new endpoint on every peer listed in KEYS (base64, one a line)
  *       with up to INFLIGHT updates in flight, as the client does; prints
@@ -32,8 +42,11 @@
 
 #include <event2/event.h>
 
+#include <libmnl/libmnl.h>
+
 #include "config.h"
 #include "key.h"
+#include "wg-nl.h"
 #include "wg.h"
 #include "zone.h"
 
@@ -251,11 +264,12 @@ static int bench_read(struct bench *b, unsigned int count)
 	}
 	printf("backend=%s peers=%zu published=%zu reads=%u read_ms_median=%.2f read_ms_min=%.2f "
 	       "zone_ms_median=%.2f zone_ms_max=%.2f zone_cpu_ms_median=%.2f zone_turns_median=%.0f "
-	       "total_ms_median=%.2f total_ms_first=%.2f loop_turns=%lu max_turn_wall_ms=%.3f max_turn_cpu_ms=%.3f "
+	       "slice_us=%u total_ms_median=%.2f total_ms_first=%.2f loop_turns=%lu max_turn_wall_ms=%.3f max_turn_cpu_ms=%.3f "
 	       "peak_rss_growth_kib=%ld peak_rss_kib=%ld\n",
 	       wg_backend_name(b->backend), b->n_peers, b->n_published, b->n_reads,
 	       median(b->read_ms, b->n_reads), read_min, median(b->zone_ms, b->n_reads), zone_max,
-	       median(b->zone_cpu_ms, b->n_reads), median(turns, b->n_reads), median(total, b->n_reads), first_ms,
+	       median(b->zone_cpu_ms, b->n_reads), median(turns, b->n_reads), ZONE_BUILD_SLICE_US,
+	       median(total, b->n_reads), first_ms,
 	       b->turns, b->max_gap_ms, b->max_cpu_gap_ms, maxrss_kib() - rss0, maxrss_kib());
 	return 0;
 }
@@ -353,10 +367,208 @@ static int bench_set(struct bench *b, const char *keys_path)
 	return b->set_errors ? 1 : 0;
 }
 
+/* Receive one datagram of the reply to seq into buf and feed its messages to feed; MORE, DONE or -errno. */
+static int nl_recv_feed(struct mnl_socket *nl, void *buf, ssize_t *len, int (*feed)(struct nlmsghdr *, void *),
+			void *arg)
+{
+	size_t off = 0;
+	struct nlmsghdr *nlh;
+	int r = WG_NL_MORE;
+
+	*len = mnl_socket_recvfrom(nl, buf, WG_NL_RECV_BUF_LEN);
+	if (*len <= 0)
+		return *len < 0 ? -errno : -EBADMSG;
+	while (r == WG_NL_MORE && (r = wg_nl_msg_next(buf, (size_t)*len, &off, &nlh)) == 1)
+		r = feed(nlh, arg);
+	return r;
+}
+
+struct family_req {
+	uint32_t seq;
+	uint16_t id;
+};
+
+/* Feed the family reply. */
+static int family_feed(struct nlmsghdr *nlh, void *arg)
+{
+	struct family_req *f = arg;
+
+	return wg_nl_family_feed(nlh, f->seq, &f->id);
+}
+
+/* Feed a dump message (zeroes the secret attributes in place). */
+static int dump_feed(struct nlmsghdr *nlh, void *arg)
+{
+	return wg_nl_dump_feed(arg, nlh);
+}
+
+/* Print one netlink dump of a kernel device as hex lines. */
+static int bench_capture(const char *dev)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_GENERIC);
+	uint8_t *buf = malloc(WG_NL_RECV_BUF_LEN), req[WG_NL_REQ_BUF_LEN];
+	struct family_req f = { (uint32_t)time(NULL), 0 };
+	struct wg_nl_dump d = { 0 };
+	struct nlmsghdr *nlh;
+	size_t datagrams = 0, bytes = 0;
+	ssize_t len;
+	int r;
+
+	if (!nl || !buf || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		fprintf(stderr, "bench-wg: netlink: %s\n", strerror(errno));
+		return 1;
+	}
+	nlh = wg_nl_build_family_req(req, sizeof(req), f.seq);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		r = -errno;
+	else
+		while ((r = nl_recv_feed(nl, buf, &len, family_feed, &f)) == WG_NL_MORE)
+			;
+	if (r == WG_NL_DONE) {
+		nlh = wg_nl_build_get(req, sizeof(req), f.id, ++f.seq, dev);
+		r = wg_nl_dump_init(&d, f.id, f.seq);
+		if (r == 0 && mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+			r = -errno;
+		while (r == 0 || r == WG_NL_MORE) {
+			r = nl_recv_feed(nl, buf, &len, dump_feed, &d);
+			if (len <= 0)
+				break;
+			printf("nl ");
+			for (ssize_t i = 0; i < len; i++)
+				printf("%02x", buf[i]);
+			printf("\n");
+			datagrams++;
+			bytes += (size_t)len;
+		}
+	}
+	if (r != WG_NL_DONE) {
+		fprintf(stderr, "bench-wg: capture %s: %s\n", dev, r == WG_NL_RESTART ? "dump interrupted" : wg_strerror(r));
+	} else {
+		printf("capture peers=%zu datagrams=%zu bytes=%zu\n", d.dev ? d.dev->n_peers : 0, datagrams, bytes);
+	}
+	wg_nl_dump_clear(&d);
+	mnl_socket_close(nl);
+	free(buf);
+	return r == WG_NL_DONE ? 0 : 1;
+}
+
+struct datagram {
+	uint8_t *data;
+	size_t len;
+};
+
+/* Load the "nl HEX" lines of a capture. */
+static int load_capture(const char *path, struct datagram **out, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, alloc = 0;
+	ssize_t ll;
+
+	*out = NULL;
+	*n = 0;
+	if (!f)
+		return -errno;
+	while ((ll = getline(&line, &cap, f)) > 0) {
+		if (strncmp(line, "nl ", 3) != 0)
+			continue;
+		size_t hex = strcspn(line + 3, "\r\n");
+		if (hex % 2 || hex / 2 > WG_NL_RECV_BUF_LEN)
+			break;
+		if (*n == alloc) {
+			alloc = alloc ? 2 * alloc : 64;
+			struct datagram *g = realloc(*out, alloc * sizeof(*g));
+			if (!g)
+				break;
+			*out = g;
+		}
+		struct datagram *g = &(*out)[*n];
+		g->len = hex / 2;
+		g->data = malloc(g->len);
+		if (!g->data)
+			break;
+		for (size_t i = 0; i < g->len; i++) {
+			unsigned int v;
+			if (sscanf(line + 3 + 2 * i, "%2x", &v) != 1)
+				v = 0;
+			g->data[i] = (uint8_t)v;
+		}
+		(*n)++;
+	}
+	free(line);
+	fclose(f);
+	return *n ? 0 : -EINVAL;
+}
+
+/* Parse a captured dump count times, then build the snapshot of the result. */
+static int bench_replay(struct bench *b, const char *path, unsigned int count)
+{
+	struct datagram *g;
+	size_t n;
+	int ret = load_capture(path, &g, &n);
+	double parse_ms[MAX_READS], zone_ms[MAX_READS], turn_max = 0;
+	size_t peers = 0, published = 0, bytes = 0;
+	struct nlmsghdr *first = (struct nlmsghdr *)(void *)(ret == 0 ? g[0].data : NULL);
+
+	if (ret < 0 || g[0].len < sizeof(*first)) {
+		fprintf(stderr, "bench-wg: %s: no capture\n", path);
+		return 1;
+	}
+	snprintf(b->cz.name, sizeof(b->cz.name), "bench.test.");
+	snprintf(b->cz.device, sizeof(b->cz.device), "replay");
+	b->cz.refresh_ms = DEFAULT_REFRESH_MS;
+	for (size_t i = 0; i < n; i++)
+		bytes += g[i].len;
+	for (unsigned int it = 0; it < count && ret == 0; it++) {
+		struct wg_nl_dump d;
+		int r = wg_nl_dump_init(&d, first->nlmsg_type, first->nlmsg_seq);
+		double t0 = cpu_ms(), turn0 = t0;
+		for (size_t i = 0; i < n && (r == 0 || r == WG_NL_MORE); i++) {
+			size_t off = 0;
+			struct nlmsghdr *nlh;
+			while ((r = wg_nl_msg_next(g[i].data, g[i].len, &off, &nlh)) == 1 &&
+			       (r = wg_nl_dump_feed(&d, nlh)) == WG_NL_MORE)
+				;
+			if (r == 0)
+				r = WG_NL_MORE;   /* end of this datagram */
+			if ((i + 1) % WG_NL_READ_BATCH == 0 || i + 1 == n) {
+				double t = cpu_ms();
+				if (t - turn0 > turn_max)
+					turn_max = t - turn0;
+				turn0 = t;
+			}
+		}
+		parse_ms[it] = cpu_ms() - t0;
+		if (r != WG_NL_DONE) {
+			fprintf(stderr, "bench-wg: %s: replay ended with %d\n", path, r);
+			wg_nl_dump_clear(&d);
+			ret = 1;
+			break;
+		}
+		t0 = cpu_ms();
+		struct zone *z = zone_new(&b->cz, d.dev, NULL, time(NULL));
+		zone_ms[it] = cpu_ms() - t0;
+		peers = d.dev->n_peers;
+		published = z ? z->n_entries : 0;
+		zone_free(z);
+		wg_nl_dump_clear(&d);
+	}
+	if (ret == 0)
+		printf("replay peers=%zu published=%zu datagrams=%zu bytes=%zu reads=%u parse_ms_median=%.2f "
+		       "turn_datagrams=%d parse_turn_max_ms=%.3f zone_ms_median=%.2f\n", peers, published, n, bytes, count,
+		       median(parse_ms, count), WG_NL_READ_BATCH, turn_max, median(zone_ms, count));
+	for (size_t i = 0; i < n; i++)
+		free(g[i].data);
+	free(g);
+	return ret;
+}
+
 /* Print usage and return 2. */
 static int usage(void)
 {
 	fprintf(stderr, "usage: bench-wg read [-b BACKEND] [-n COUNT] DEV\n"
+			"       bench-wg capture DEV\n"
+			"       bench-wg replay [-n COUNT] FILE\n"
 			"       bench-wg set [-b BACKEND] [-i INFLIGHT] DEV KEYS\n");
 	return 2;
 }
@@ -411,6 +623,10 @@ int main(int argc, char **argv)
 	wg_ctx_set_timeout(b.ctx, OP_TIMEOUT_MS);
 	if (strcmp(mode, "read") == 0 && optind + 1 == argc)
 		ret = bench_read(&b, count);
+	else if (strcmp(mode, "capture") == 0 && optind + 1 == argc)
+		ret = bench_capture(b.dev);
+	else if (strcmp(mode, "replay") == 0 && optind + 1 == argc)
+		ret = bench_replay(&b, b.dev, count);
 	else if (strcmp(mode, "set") == 0 && optind + 2 == argc)
 		ret = bench_set(&b, argv[optind + 1]);
 	else

@@ -3,9 +3,10 @@
 # Guest script (tests/kernel/qemu-run.sh) of the benchmarks: full reads of a
 # kernel WireGuard device holding the peers of $WGSD_BENCH_CONF (a wg(8)
 # config) through the wg layer's netlink backend, each followed by the
-# snapshot build. The guest CPU is emulated (TCG): run.sh scales the read
-# time by the snapshot build's guest/host time ratio for a native estimate.
-# Prints bench-wg's result line. Needs WGSD_BENCH_WG (the bench-wg binary).
+# snapshot build; then one dump captured as it came from the kernel, the
+# daemon's parse of it replayed here, and the capture printed so that
+# run.sh replays it on the host's (not emulated) CPU. Prints bench-wg's
+# result lines. Needs WGSD_BENCH_WG (the bench-wg binary).
 set -eu
 
 : "${WGSD_BENCH_WG:?path of bench-wg}"
@@ -27,3 +28,9 @@ ip -n "$NS" link add "$DEV" type wireguard
 ip netns exec "$NS" wg setconf "$DEV" "$WGSD_BENCH_CONF"
 ip -n "$NS" link set "$DEV" up
 ip netns exec "$NS" "$WGSD_BENCH_WG" read -b kernel -n 10 "$DEV"
+# The guest's /tmp is its own (writes stay in the guest).
+cap=$(mktemp /tmp/wgkb-capture.XXXXXX)
+ip netns exec "$NS" "$WGSD_BENCH_WG" capture "$DEV" >"$cap"
+"$WGSD_BENCH_WG" replay -n 10 "$cap"
+cat "$cap"
+rm -f "$cap"

@@ -554,6 +554,11 @@ bench_kernel() {
 	if WGSD_BENCH_WG="$BENCH_WG" WGSD_BENCH_CONF="$BUILD/bench-kernel-peers.conf" \
 		"$SRC/tests/kernel/qemu-run.sh" --timeout 900 "$HERE/kernel-read.sh" >"$TMP/kernel.txt" 2>&1; then
 		KERNEL_READ=$(grep '^backend=kernel' "$TMP/kernel.txt" | tail -n 1)
+		KERNEL_REPLAY_GUEST=$(grep '^replay ' "$TMP/kernel.txt" | tail -n 1)
+		# The same dump parsed on the host's CPU (the load CPU: no server runs now).
+		grep '^nl ' "$TMP/kernel.txt" >"$TMP/kernel-capture.txt" || true
+		# shellcheck disable=SC2086
+		KERNEL_REPLAY_HOST=$($PIN_LOAD "$BENCH_WG" replay -n 20 "$TMP/kernel-capture.txt" || true)
 	else
 		KERNEL_READ=""
 		KERNEL_NOTE="qemu guest failed: $(tail -n 3 "$TMP/kernel.txt" | tr '\n' ' ')"
@@ -762,18 +767,24 @@ report() {
 		rd=$(cat "$TMP/read-userspace.txt" 2>/dev/null || true)
 		if [ -n "$rd" ]; then
 			echo "| One full read of $MAX_N peers, userspace backend (wireguard-go), + snapshot build; median of $(kv "$rd" reads) | $(kv "$rd" total_ms_median) ms (read $(kv "$rd" read_ms_median) ms, fastest $(kv "$rd" read_ms_min) ms; snapshot $(kv "$rd" zone_ms_median) ms) | ≤ 50 ms | $(check "$(kv "$rd" total_ms_median)" "<=" 50) |"
-			echo "| Longest work without returning to the loop during those reads (CPU time between two turns of a 1 ms timer; wall time incl. preemption) | $(kv "$rd" max_work_ms) ms ($(kv "$rd" max_loop_block_ms) ms) | its slice | |"
+			echo "| Longest loop turn during those reads: the longest a query could wait (CPU time between two runs of a timer that fires every turn; wall time incl. preemption) | $(kv "$rd" max_turn_cpu_ms) ms ($(kv "$rd" max_turn_wall_ms) ms); the build ran in $(kv "$rd" zone_turns_median) turns of ≤ $(kv "$rd" slice_us) µs | its slice | |"
 			echo "| Peak memory of a read + snapshot (RSS growth; process peak) | $(kv "$rd" peak_rss_growth_kib) KiB ($(kv "$rd" peak_rss_kib) KiB) | | |"
 		fi
 		if [ "$DO_KERNEL" = 1 ]; then
 			if [ -n "${KERNEL_READ:-}" ]; then
-				local est=""
-				if [ -n "$rd" ]; then
-					# Same snapshot code on both sides: its guest/host time ratio is the emulation factor.
-					est=$(awk -v r="$(kv "$KERNEL_READ" read_ms_median)" -v zg="$(kv "$KERNEL_READ" zone_ms_median)" \
-						-v zh="$(kv "$rd" zone_ms_median)" 'BEGIN { if (zg > 0) printf "%.1f", r * zh / zg + zh }')
+				local kg="$KERNEL_READ" pg="${KERNEL_REPLAY_GUEST:-}" ph="${KERNEL_REPLAY_HOST:-}" kgen="" est=""
+				echo "| One full read of $MAX_N peers, kernel backend (netlink), in the qemu guest (TCG: emulated CPU, no KVM here); median of $(kv "$kg" reads) | $(kv "$kg" total_ms_median) ms in the guest (read $(kv "$kg" read_ms_median) ms, snapshot $(kv "$kg" zone_ms_median) ms, longest loop turn $(kv "$kg" max_turn_cpu_ms) ms CPU, RSS growth $(kv "$kg" peak_rss_growth_kib) KiB) | | |"
+				if [ -n "$pg" ] && [ -n "$ph" ]; then
+					# The kernel's share of a guest read: the read minus wgsd's parse of the same dump in the guest.
+					kgen=$(awk -v r="$(kv "$kg" read_ms_median)" -v p="$(kv "$pg" parse_ms_median)" 'BEGIN { printf "%.1f", r > p ? r - p : 0 }')
+					# Native estimate: wgsd's work measured on the host, the kernel's guest time scaled by the
+					# emulation factor that the same parse shows (guest time / host time).
+					est=$(awk -v ph="$(kv "$ph" parse_ms_median)" -v zh="$(kv "$ph" zone_ms_median)" -v pg="$(kv "$pg" parse_ms_median)" -v k="$kgen" \
+						'BEGIN { if (pg > 0) printf "%.1f", ph + zh + k * ph / pg }')
+					echo "| Kernel backend, $MAX_N peers: wgsd's own work, measured on the host by replaying a dump captured from the guest's kernel device ($(kv "$ph" datagrams) datagrams, $(kv "$ph" bytes) bytes); median of $(kv "$ph" reads) | parse $(kv "$ph" parse_ms_median) ms (longest loop turn of $(kv "$ph" turn_datagrams) datagrams: $(kv "$ph" parse_turn_max_ms) ms) + snapshot build $(kv "$ph" zone_ms_median) ms CPU | | |"
+					echo "| Kernel backend, $MAX_N peers: the kernel's dump, measurable only in the TCG guest | $kgen ms there (read $(kv "$kg" read_ms_median) ms minus wgsd's parse of the same dump in the guest, $(kv "$pg" parse_ms_median) ms) | | |"
+					echo "| One full read of $MAX_N peers, kernel backend, native estimate: wgsd's part measured on the host + the kernel's guest time × the emulation factor of the same parse ($(kv "$ph" parse_ms_median) / $(kv "$pg" parse_ms_median)) | $est ms | ≤ 50 ms | $(check "$est" "<=" 50) (the kernel's part estimated) |"
 				fi
-				echo "| One full read of $MAX_N peers, kernel backend (netlink), in the qemu guest (TCG: emulated CPU); median of $(kv "$KERNEL_READ" reads) | $(kv "$KERNEL_READ" total_ms_median) ms in the guest (read $(kv "$KERNEL_READ" read_ms_median) ms, snapshot $(kv "$KERNEL_READ" zone_ms_median) ms, longest work without yielding $(kv "$KERNEL_READ" max_work_ms) ms, RSS growth $(kv "$KERNEL_READ" peak_rss_growth_kib) KiB)${est:+; native estimate $est ms: the read scaled by the host/guest time ratio of the same snapshot build, plus the host snapshot} | ≤ 50 ms | ${est:+$(check "$est" "<=" 50) (estimate)} |"
 			else
 				echo "| One full read, kernel backend | not measured: ${KERNEL_NOTE:-no result} | ≤ 50 ms | - |"
 			fi

@@ -368,5 +368,42 @@ retry 30 sh -c "[ \"\$(ip netns exec $NS dig +short @127.0.0.1 $B1.$Z A)\" = 192
 [ "$(status_value 'r["zones"][0]["state"]')" = ok ] || fail "state ok"
 [ "$(status_value 'r["zones"][0]["last_error"]')" = None ] || fail "last_error cleared"
 
+echo "# 5,000 more peers (5,301 published): the snapshot is built over several loop turns and holds every one"
+python3 -c '
+import base64, os, sys
+conf, answers = open(sys.argv[1], "w"), open(sys.argv[2], "w")
+conf.write("[Interface]\n")
+for i in range(5000):
+    key = os.urandom(32)
+    port = 30000 + i
+    addr = "198.51.100.%d" % (i % 250 + 1)
+    conf.write("[Peer]\nPublicKey = %s\nEndpoint = %s:%d\nAllowedIPs = 10.4.%d.%d/32\n" % (
+        base64.b64encode(key).decode(), addr, port, i // 250, i % 250))
+    if i % 100 == 7:
+        answers.write("%s %d %s\n" % (base64.b32encode(key).decode(), port, addr))
+' "$TMP/b5000.conf" "$TMP/b5000.answers"
+serial0=$(q +short other.test SOA | awk '{ print $3 }')
+in_ns "$NS" wg addconf "$B" "$TMP/b5000.conf"
+published=""
+for _ in $(seq 1 150); do
+	published=$(status_value 'r["zones"][1]["peers_published"]')
+	[ "$published" = 5301 ] && break
+	sleep 0.1
+done
+[ "$published" = 5301 ] || fail "5,000 more peers not published ($published)"
+serial1=$(q +short other.test SOA | awk '{ print $3 }')
+[ "$serial1" -gt "$serial0" ] || fail "serial did not change with the published set ($serial0 -> $serial1)"
+# Every 100th new peer answers with its own port and address.
+while read -r b32 port addr; do
+	out=$(q +short "$b32._wireguard._udp.other.test" SRV)
+	[ "$out" = "0 0 $port $b32.other.test." ] || fail "SRV of a new peer: '$out', want port $port"
+	[ "$(q +short "$b32.other.test" A)" = "$addr" ] || fail "A of a new peer"
+done <"$TMP/b5000.answers"
+# A build is at least a slice, the swap and a turn freeing the reading; at 5,301 entries more slices.
+turns=$(status_value 'r["zones"][1]["last_build_turns"]')
+[ "$turns" -ge 3 ] || fail "last_build_turns $turns"
+ms=$(status_value 'r["zones"][1]["last_build_ms"]')
+echo "  last build: $ms ms in $turns loop turns"
+
 kill -0 "$WGSD_PID" || fail "wgsd died"
 echo "PASS"
