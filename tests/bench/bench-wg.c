@@ -457,6 +457,12 @@ struct datagram {
 	size_t len;
 };
 
+/* Value of a lower-case hex digit as bench_capture() prints them (anything else: 0). */
+static unsigned int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? (unsigned int)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned int)(c - 'a' + 10) : 0;
+}
+
 /* Load the "nl HEX" lines of a capture. */
 static int load_capture(const char *path, struct datagram **out, size_t *n)
 {
@@ -487,12 +493,8 @@ static int load_capture(const char *path, struct datagram **out, size_t *n)
 		g->data = malloc(g->len);
 		if (!g->data)
 			break;
-		for (size_t i = 0; i < g->len; i++) {
-			unsigned int v;
-			if (sscanf(line + 3 + 2 * i, "%2x", &v) != 1)
-				v = 0;
-			g->data[i] = (uint8_t)v;
-		}
+		for (size_t i = 0; i < g->len; i++)
+			g->data[i] = (uint8_t)(hex_digit(line[3 + 2 * i]) << 4 | hex_digit(line[4 + 2 * i]));
 		(*n)++;
 	}
 	free(line);
