@@ -780,7 +780,7 @@ report() {
 				echo "| One full read of $MAX_N peers, kernel backend (netlink), in the qemu guest (TCG: emulated CPU, no KVM here); median of $(kv "$kg" reads) | $(kv "$kg" total_ms_median) ms in the guest (read $(kv "$kg" read_ms_median) ms, snapshot $(kv "$kg" zone_ms_median) ms, longest loop turn $(kv "$kg" max_turn_cpu_ms) ms CPU, RSS growth $(kv "$kg" peak_rss_growth_kib) KiB) | | |"
 				if [ -n "$pg" ] && [ -n "$ph" ]; then
 					# The kernel's share of a guest read: the read minus wgsd's parse of the same dump in the guest.
-					kgen=$(awk -v r="$(kv "$kg" read_ms_median)" -v p="$(kv "$pg" parse_ms_median)" 'BEGIN { printf "%.1f", r > p ? r - p : 0 }')
+					kgen=$(awk -v r="$(kv "$kg" read_ms_median)" -v p="$(kv "$pg" parse_ms_median)" 'BEGIN { printf "%.1f", (r > p ? r - p : 0) }')
 					# Native estimate: wgsd's work measured on the host, the kernel's guest time scaled by the
 					# emulation factor that the same parse shows (guest time / host time).
 					est=$(awk -v ph="$(kv "$ph" parse_ms_median)" -v zh="$(kv "$ph" zone_ms_median)" -v pg="$(kv "$pg" parse_ms_median)" -v k="$kgen" \
