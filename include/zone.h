@@ -100,9 +100,10 @@ struct zone *zone_new(const struct config_zone *cz, const struct wg_device *dev,
 		      const struct zone *prev, time_t now);
 /*
  * The same build in steps, so a large device does not hold the event loop:
- * zone_build_new() does the parts that do not grow with the peer count
- * (names, table allocation, self); each zone_build_step() adds up to
- * max_peers peers and returns 1 once all are in (0: more remain, -ENOMEM);
+ * zone_build_new() (dev must not be NULL) does the fixed part: names, table
+ * allocation (sized by one pass over the peers' allowed-IP counts), self;
+ * each zone_build_step() adds up to max_peers peers (at least one) and
+ * returns 1 once all are in (0: more remain, -ENOMEM);
  * zone_build_finish() then returns the snapshot and frees the build. dev
  * must stay alive and unchanged until finish or zone_build_free(); prev is
  * read only by zone_build_new() (its serial and digest are copied). The

@@ -376,6 +376,8 @@ static void zone_read_cb(int err, struct wg_device *dev, void *arg)
 	/* The userspace backend does not know the interface index; access = peers needs it. */
 	if (dev->ifindex == 0)
 		dev->ifindex = if_nametoindex(rz->cfg.device);
+	rz->build_start_us = clock_monotonic_us();
+	rz->build_turns = 1;   /* this turn: the build's fixed part */
 	rz->build = zone_build_new(&rz->cfg, dev, rz->snap, time(NULL));
 	if (!rz->build) {
 		log_warnx("zone %s: out of memory building a snapshot; keeping the previous one", rz->cfg.name);
@@ -383,8 +385,6 @@ static void zone_read_cb(int err, struct wg_device *dev, void *arg)
 	}
 	rz->reading = dev;
 	rz->build_done = false;
-	rz->build_start_us = clock_monotonic_us();
-	rz->build_turns = 0;
 	snapshot_build_later(rz);
 	return;
 out:
@@ -580,6 +580,9 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 				nz[i]->state = o->state;
 				nz[i]->backend = o->backend;
 				nz[i]->snap_time_ms = o->snap_time_ms;
+				nz[i]->last_build_us = o->last_build_us;
+				nz[i]->last_build_turns = o->last_build_turns;
+				nz[i]->ptr_overflow = o->ptr_overflow;
 				snprintf(nz[i]->error, sizeof(nz[i]->error), "%s", o->error);
 				ns[i] = nz[i]->snap;
 			}

@@ -584,6 +584,9 @@ fail:
 int zone_build_step(struct zone_build *b, size_t max_peers)
 {
 	const struct wg_device *dev = b->dev;
+
+	if (max_peers == 0)
+		max_peers = 1;   /* always progress */
 	size_t end = dev->n_peers - b->next > max_peers ? b->next + max_peers : dev->n_peers;
 
 	for (; b->next < end; b->next++) {

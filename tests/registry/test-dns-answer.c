@@ -866,7 +866,6 @@ static void test_long_allowed(const struct config_zone *cz)
 	wg_device_free(dev);
 }
 
-/* Build the test zone and run every group of checks. */
 /* True when two snapshots hold the same entries, tables, access set, serial and digest. */
 static bool zone_same(const struct zone *a, const struct zone *b)
 {
@@ -940,6 +939,13 @@ static void test_build_steps(const struct config_zone *cz)
 	z = b ? zone_build_finish(b) : NULL;
 	CHECK(z && zone_same(whole, z));
 	zone_free(z);
+	/* A step of 0 peers still adds one. */
+	b = zone_build_new(cz, dev, prev, NOW);
+	calls = 0;
+	while (b && (r = zone_build_step(b, 0)) == 0)
+		calls++;
+	CHECK(b && r == 1 && calls == 704);
+	zone_free(b && r == 1 ? zone_build_finish(b) : NULL);
 	/* Abandoned before any step, and halfway. */
 	zone_build_free(zone_build_new(cz, dev, prev, NOW));
 	struct zone_build *half = zone_build_new(cz, dev, NULL, NOW);
@@ -951,6 +957,7 @@ static void test_build_steps(const struct config_zone *cz)
 	wg_device_free(dev);
 }
 
+/* Build the test zone and run every group of checks. */
 int main(void)
 {
 	struct config_zone cz;
