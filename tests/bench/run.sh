@@ -17,6 +17,9 @@
 #                             one core (default 50; 0 = no limit), so that the
 #                             server and not dnsperf is the bottleneck
 #   --latency-qps QPS         offered load of the latency runs (default 10000)
+#   --wg-cpu N                pin wireguard-go to CPU N (default: the server's
+#                             CPU, 0), e.g. 1 to take the device's work off the
+#                             server's core
 #   --no-kernel               skip the kernel backend read in the qemu guest
 #   --no-client               skip the client benchmark
 #   --build DIR               build directory (default build-bench, configured as
@@ -38,6 +41,7 @@ SERVER_CPU_PCT=50
 LAT_QPS=10000
 DO_KERNEL=1
 DO_CLIENT=1
+WG_CPU=
 BUILD=$SRC/build-bench
 OUT=$HERE/RESULTS.md
 CMDLINE="tests/bench/run.sh${*:+ $*}"
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
 	--outstanding) OUTSTANDING=$2; shift ;;
 	--server-cpu) SERVER_CPU_PCT=$2; shift ;;
 	--latency-qps) LAT_QPS=$2; shift ;;
+	--wg-cpu) WG_CPU=$2; shift ;;
 	--no-kernel) DO_KERNEL=0 ;;
 	--no-client) DO_CLIENT=0 ;;
 	--build) BUILD=$(realpath -m "$2"); shift ;;
@@ -200,10 +205,16 @@ describe_machine() {
 		LOAD_CPU=1
 		PIN_SERVER="taskset -c $SERVER_CPU"
 		PIN_LOAD="taskset -c $LOAD_CPU"
+		PIN_WG=$PIN_SERVER
 		PIN_NOTE="servers and wireguard-go on CPU $SERVER_CPU, dnsperf on CPU $LOAD_CPU"
+		if [ -n "$WG_CPU" ]; then
+			PIN_WG="taskset -c $WG_CPU"
+			PIN_NOTE="servers on CPU $SERVER_CPU, wireguard-go on CPU $WG_CPU, dnsperf on CPU $LOAD_CPU"
+		fi
 	else
 		PIN_SERVER=""
 		PIN_LOAD=""
+		PIN_WG=""
 		PIN_NOTE="none (one CPU)"
 	fi
 }
@@ -225,7 +236,7 @@ wgdev_start() {
 	local dev=$1 n=$2
 	python3 "$HERE/gen-peers.py" "$n" "$TMP/$dev.conf" "$TMP/$dev.keys"
 	# shellcheck disable=SC2086
-	ip netns exec "$NS" $PIN_SERVER wireguard-go -f "$dev" >"$TMP/$dev.log" 2>&1 &
+	ip netns exec "$NS" $PIN_WG wireguard-go -f "$dev" >"$TMP/$dev.log" 2>&1 &
 	PIDS="$PIDS $!"
 	DEVS="$DEVS $dev"
 	eval "WGPID_$dev=$!"
@@ -390,6 +401,11 @@ cg_add() {
 	done
 }
 
+# Periods in which group $1 was throttled by its CPU quota so far ("-" without cgroups).
+cg_throttled() {
+	if [ -n "$CG_CPU" ]; then awk '$1 == "nr_throttled" { print $2 }' "$CG_CPU/wgsdb$S-$1/cpu.stat"; else echo -; fi
+}
+
 # CPU time of group $1 in nanoseconds (0 without cgroups).
 cg_usage() {
 	if [ -n "$CG_ACCT" ]; then cat "$CG_ACCT/wgsdb$S-$1/cpuacct.usage"; else echo 0; fi
@@ -406,7 +422,7 @@ times_s() {
 # One dnsperf run: perf_run N NAME ADDR ROUND MODE CGROUP PIDS_TO_RESUME...
 # MODE tput: as fast as the server answers (-c CLIENTS -q OUTSTANDING); lat: fixed offered load
 # (-Q LAT_QPS) with per-query latencies (-v). Appends a line to $RES:
-# n name round mode qps sent lost avg_ms p99_ms server_cpu_pct dnsperf_cpu_pct tries
+# n name round mode qps sent lost avg_ms p99_ms server_cpu_pct dnsperf_cpu_pct tries throttled_periods
 perf_run() {
 	local n=$1 name=$2 addr=$3 round=$4 mode=$5 cg=$6 out args dur t0 t1 c0 c1
 	shift 6
@@ -418,11 +434,12 @@ perf_run() {
 		args="-c $CLIENTS -q $OUTSTANDING -Q $LAT_QPS -v"
 		dur=$LAT_DURATION
 	fi
-	local try lost_before=0 qps sent lost lat avg p99 scpu lcpu
+	local try lost_before=0 qps sent lost lat avg p99 scpu lcpu th0 th1 thr
 	for try in 1 2 3; do
 		server_signal CONT "$@"
 		sleep 0.3
 		c0=$(cg_usage "$cg")
+		th0=$(cg_throttled "$cg")
 		t0=$(now_ms)
 		# dnsperf's own CPU time comes from `times` in the shell that ran it.
 		# shellcheck disable=SC2086
@@ -431,6 +448,7 @@ perf_run() {
 			{ cat "$out" >&2; die "dnsperf against $name"; }
 		t1=$(now_ms)
 		c1=$(cg_usage "$cg")
+		th1=$(cg_throttled "$cg")
 		server_signal STOP "$@"
 		qps=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$out")
 		sent=$(awk '/Queries sent:/ { print $3 }' "$out")
@@ -457,8 +475,10 @@ perf_run() {
 		avg=$(awk '/Average Latency/ { printf "%.3f", $4 * 1000 }' "$out")
 		p99=-
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$name" "$round" "$mode" "$qps" "$sent" "$lost" \
-		"$avg" "$p99" "$scpu" "$lcpu" "$try" >>"$RES"
+	thr=-
+	[ "$th0" != - ] && [ -n "$th1" ] && thr=$((th1 - th0))
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$name" "$round" "$mode" "$qps" "$sent" "$lost" \
+		"$avg" "$p99" "$scpu" "$lcpu" "$try" "$thr" >>"$RES"
 	say "  N=$n $name $mode #$round: $qps qps, lost $lost, avg $avg ms, p99 $p99 ms, CPU server $scpu % dnsperf $lcpu %"
 	rm -f "$out" "$out.times"
 }
@@ -812,9 +832,9 @@ report() {
 		echo "Tries > 1: earlier tries were starved by other load (server below 80 % of its budget and dnsperf"
 		echo "below 80 %) and repeated; Sent is the last try's, Lost counts every try."
 		echo
-		echo "| Peers | Server | Round | Run | QPS | Sent | Lost | avg ms | p99 ms | server CPU % | dnsperf CPU % | Tries |"
-		echo "| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-		awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }' "$RES"
+		echo "| Peers | Server | Round | Run | QPS | Sent | Lost | avg ms | p99 ms | server CPU % | dnsperf CPU % | Tries | throttled 10 ms periods |"
+		echo "| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+		awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }' "$RES"
 	} >"$OUT"
 }
 
