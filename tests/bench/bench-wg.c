@@ -15,6 +15,10 @@
  *       (CPU time of this thread: work without yielding; wall time adds
  *       preemption). Prints one line of key=value pairs (times in ms,
  *       memory in KiB).
+ *   bench-wg rawread [-n COUNT] DEV
+ *       The floor of a userspace read: COUNT times, connect to DEV's UAPI
+ *       socket, send "get=1", receive the whole reply and discard it (no
+ *       parsing, blocking calls). Prints the median and fastest wall times.
  *   bench-wg capture DEV
  *       One netlink dump of kernel device DEV, printed as "nl HEX" lines, one
  *       per datagram as received (secret attributes zeroed by the parser
@@ -39,6 +43,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <event2/event.h>
 
@@ -47,6 +53,7 @@
 #include "config.h"
 #include "key.h"
 #include "wg-nl.h"
+#include "wg-uapi.h"
 #include "wg.h"
 #include "zone.h"
 
@@ -367,6 +374,56 @@ static int bench_set(struct bench *b, const char *keys_path)
 	return b->set_errors ? 1 : 0;
 }
 
+/* Receive whole userspace replies without parsing them: how fast the device alone delivers. */
+static int bench_rawread(const char *dev, unsigned int count)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	static char buf[1 << 16];
+	double ms[MAX_READS];
+	size_t bytes = 0;
+
+	if (wg_uapi_socket_path(dev, sun.sun_path, sizeof(sun.sun_path)) < 0) {
+		fprintf(stderr, "bench-wg: %s: bad device name\n", dev);
+		return 1;
+	}
+	for (unsigned int i = 0; i < count; i++) {
+		double t0 = now_ms();
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ssize_t n;
+
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || write(fd, "get=1\n\n", 7) != 7) {
+			fprintf(stderr, "bench-wg: %s: %s\n", sun.sun_path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		/* The reply ends with an empty line; the connection stays open for another request. */
+		char tail[2] = { 0, 0 };
+		bytes = 0;
+		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+			bytes += (size_t)n;
+			if (n >= 2) {
+				tail[0] = buf[n - 2];
+				tail[1] = buf[n - 1];
+			} else {
+				tail[0] = tail[1];
+				tail[1] = buf[0];
+			}
+			if (tail[0] == '\n' && tail[1] == '\n')
+				break;
+		}
+		close(fd);
+		ms[i] = now_ms() - t0;
+	}
+	double fastest = ms[0];
+	for (unsigned int i = 1; i < count; i++)
+		if (ms[i] < fastest)
+			fastest = ms[i];
+	printf("rawread bytes=%zu reads=%u raw_ms_median=%.2f raw_ms_min=%.2f\n", bytes, count, median(ms, count),
+	       fastest);
+	return 0;
+}
+
 /* Receive one datagram of the reply to seq into buf and feed its messages to feed; MORE, DONE or -errno. */
 static int nl_recv_feed(struct mnl_socket *nl, void *buf, ssize_t *len, int (*feed)(struct nlmsghdr *, void *),
 			void *arg)
@@ -569,6 +626,7 @@ static int bench_replay(struct bench *b, const char *path, unsigned int count)
 static int usage(void)
 {
 	fprintf(stderr, "usage: bench-wg read [-b BACKEND] [-n COUNT] DEV\n"
+			"       bench-wg rawread [-n COUNT] DEV\n"
 			"       bench-wg capture DEV\n"
 			"       bench-wg replay [-n COUNT] FILE\n"
 			"       bench-wg set [-b BACKEND] [-i INFLIGHT] DEV KEYS\n");
@@ -625,6 +683,8 @@ int main(int argc, char **argv)
 	wg_ctx_set_timeout(b.ctx, OP_TIMEOUT_MS);
 	if (strcmp(mode, "read") == 0 && optind + 1 == argc)
 		ret = bench_read(&b, count);
+	else if (strcmp(mode, "rawread") == 0 && optind + 1 == argc)
+		ret = bench_rawread(b.dev, count);
 	else if (strcmp(mode, "capture") == 0 && optind + 1 == argc)
 		ret = bench_capture(b.dev);
 	else if (strcmp(mode, "replay") == 0 && optind + 1 == argc)
