@@ -5,22 +5,9 @@
 # (127.0.0.0/8 is local) log a bounded number of lines (a burst, then one per
 # second), and every query not logged is counted in the summary line.
 set -eu
-DRIVER=${REGISTRY_DRIVER:-${WGSD_BUILDDIR:-build}/tests/registry/registry-driver}
-command -v python3 >/dev/null || { [ -n "${CI:-}" ] && exit 1; exit 77; }
-TMP=$(mktemp -d)
-DPID=""
-cleanup() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	tail -n 20 "$TMP/driver.log" >&2 || true
-	exit 1
-}
+# shellcheck source=tests/registry/driver-lib.sh
+. "$(dirname "$0")/driver-lib.sh"
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$TMP/reg.conf" <<CONF
 [registry]
 listen = 127.0.0.1:$PORT
@@ -30,24 +17,7 @@ access = any
 device = nosuch$$
 refresh = 1s
 CONF
-"$DRIVER" "$TMP/reg.conf" "$TMP/status" >"$TMP/driver.log" 2>&1 &
-DPID=$!
-for _ in $(seq 1 50); do
-	grep -q ready "$TMP/driver.log" && break
-	sleep 0.1
-done
-grep -q ready "$TMP/driver.log" || fail "driver did not start"
-
-# Number of REFUSED answers sent over UDP, from the driver's status.
-refused_answers() {
-	rm -f "$TMP/status"
-	kill -USR1 "$DPID"
-	for _ in $(seq 1 50); do
-		[ -s "$TMP/status" ] && break
-		sleep 0.1
-	done
-	head -n 1 "$TMP/status" | python3 -c 'import json, sys; print(json.load(sys.stdin)["listeners"][0]["udp"]["rcodes"]["REFUSED"])'
-}
+driver_start
 
 # 2,000 queries for a name outside the zone, each from its own address; the
 # flood's duration (seconds, rounded up) bounds what the limit may log.
@@ -71,10 +41,10 @@ print(math.ceil(time.monotonic() - t0))
 PY
 )
 for _ in $(seq 1 50); do
-	[ "$(refused_answers)" -ge "$N" ] && break
+	[ "$(status_value 'r["listeners"][0]["udp"]["rcodes"]["REFUSED"]')" -ge "$N" ] && break
 	sleep 0.1
 done
-[ "$(refused_answers)" = "$N" ] || fail "REFUSED answers: $(refused_answers) of $N"
+[ "$(status_value 'r["listeners"][0]["udp"]["rcodes"]["REFUSED"]')" = "$N" ] || fail "REFUSED answers: $(status_value 'r["listeners"][0]["udp"]["rcodes"]["REFUSED"]') of $N"
 
 # Stopping the driver writes the summary of what was not logged.
 kill "$DPID"

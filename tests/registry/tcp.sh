@@ -6,22 +6,9 @@
 # slot frees, idle connections are closed, a client that sends but never reads
 # is dropped, and the listener keeps serving afterwards.
 set -eu
-DRIVER=${REGISTRY_DRIVER:-${WGSD_BUILDDIR:-build}/tests/registry/registry-driver}
-command -v python3 >/dev/null || { [ -n "${CI:-}" ] && exit 1; exit 77; }
-TMP=$(mktemp -d)
-DPID=""
-cleanup() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	cat "$TMP/driver.log" >&2 || true
-	exit 1
-}
+# shellcheck source=tests/registry/driver-lib.sh
+. "$(dirname "$0")/driver-lib.sh"
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$TMP/reg.conf" <<CONF
 [registry]
 listen = 127.0.0.1:$PORT
@@ -33,24 +20,7 @@ tcp-idle-timeout = 1s
 device = nosuch$$
 refresh = 1s
 CONF
-"$DRIVER" "$TMP/reg.conf" "$TMP/status" >"$TMP/driver.log" 2>&1 &
-DPID=$!
-for _ in $(seq 1 50); do
-	grep -q ready "$TMP/driver.log" && break
-	sleep 0.1
-done
-grep -q ready "$TMP/driver.log" || fail "driver did not start"
-
-# Print one value of the status (python expression on r) after asking the driver to write it.
-status_value() {
-	rm -f "$TMP/status"
-	kill -USR1 "$DPID"
-	for _ in $(seq 1 50); do
-		[ -s "$TMP/status" ] && break
-		sleep 0.1
-	done
-	head -n 1 "$TMP/status" | python3 -c "import json, sys; r = json.load(sys.stdin); print($1)"
-}
+driver_start
 
 python3 - "$PORT" <<'PY' || fail "TCP limits"
 import socket, struct, sys, time
