@@ -395,6 +395,22 @@ static size_t raw_query(uint8_t *buf, uint8_t flags2, uint16_t qd, uint16_t an, 
 	return n;
 }
 
+/* A query (header of raw_query(), ar additional records announced) whose name is 5 x 63-byte labels: 321 bytes. */
+static size_t long_name_query(uint8_t *buf, uint16_t ar)
+{
+	size_t n = 12;
+
+	raw_query(buf, 0x01, 1, 0, ar);
+	for (int i = 0; i < 5; i++) {
+		buf[n++] = 63;
+		memset(buf + n, 'a', 63);
+		n += 63;
+	}
+	buf[n++] = 0;
+	buf[n++] = 0, buf[n++] = 1, buf[n++] = 0, buf[n++] = 1;
+	return n;
+}
+
 /* Send raw bytes; returns the response length and its rcode (extended from OPT) in *rcode. */
 static size_t raw(const uint8_t *q, size_t len, int *rcode, bool *has_opt)
 {
@@ -458,15 +474,7 @@ static void test_formerr_opt(const uint8_t *opt0, size_t opt0_len, const uint8_t
 	q[12] = 0x47;
 	CHECK(opt_as_expected(q, n, opt0, opt0_len, LDNS_RCODE_FORMERR, false));
 	/* Name longer than 255 bytes: no OPT. */
-	n = 12;
-	raw_query(q, 0x01, 1, 0, 1);
-	for (int i = 0; i < 5; i++) {
-		q[n++] = 63;
-		memset(q + n, 'a', 63);
-		n += 63;
-	}
-	q[n++] = 0;
-	q[n++] = 0, q[n++] = 1, q[n++] = 0, q[n++] = 1;
+	n = long_name_query(q, 1);
 	CHECK(opt_as_expected(q, n, opt0, opt0_len, LDNS_RCODE_FORMERR, false));
 	/* ANCOUNT 1 with an A record, OPT in additional: OPT; OPT as the answer record: none. */
 	static const uint8_t a_rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 192, 0, 2, 1 };
@@ -525,15 +533,7 @@ static void test_malformed(void)
 	q[13] = 0x0c;
 	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
 	/* Name longer than 255 bytes. */
-	n = 12;
-	raw_query(q, 0x01, 1, 0, 0);
-	for (int i = 0; i < 5; i++) {
-		q[n++] = 63;
-		memset(q + n, 'a', 63);
-		n += 63;
-	}
-	q[n++] = 0;
-	q[n++] = 0, q[n++] = 1, q[n++] = 0, q[n++] = 1;
+	n = long_name_query(q, 0);
 	CHECK(raw(q, n, &rc, NULL) > 0 && rc == LDNS_RCODE_FORMERR);
 	/* Other opcodes: NOTIMP (NOTIFY = 4, UPDATE = 5, STATUS = 2). */
 	n = raw_query(q, 4 << 3, 1, 0, 0);
