@@ -44,6 +44,23 @@ bool addr_equal(const union sockaddr_any *a, const union sockaddr_any *b);
 /* Turn a v4-mapped IPv6 address into plain IPv4 in place. */
 void addr_unmap_v4(union sockaddr_any *a);
 
+/* Why an address cannot be a WireGuard endpoint (ADDR_EP_OK: it can). */
+enum addr_ep {
+	ADDR_EP_OK = 0,
+	ADDR_EP_NONE,          /* AF_UNSPEC or another family */
+	ADDR_EP_PORT_ZERO,
+	ADDR_EP_UNSPECIFIED,   /* 0.0.0.0/8 or :: */
+	ADDR_EP_LOOPBACK,      /* 127.0.0.0/8 or ::1 */
+	ADDR_EP_MULTICAST,     /* 224.0.0.0/4 or ff00::/8 */
+	ADDR_EP_BROADCAST,     /* 255.255.255.255 and 240.0.0.0/4 (reserved) */
+	ADDR_EP_LINK_LOCAL,    /* fe80::/10: its scope cannot travel in DNS */
+};
+
+/* Check that a (v4-mapped IPv6 taken as IPv4) is a unicast address and port another host can send to. */
+enum addr_ep addr_endpoint_check(const union sockaddr_any *a);
+/* A short text for an addr_ep value ("loopback address", ...). */
+const char *addr_endpoint_reason(enum addr_ep e);
+
 /* Parse "addr/prefix" (or a bare address = host prefix). Host bits must be zero unless allow_host_bits. Returns 0 or -EINVAL. */
 int cidr_parse(const char *text, bool allow_host_bits, struct cidr *out);
 /* Write "addr/prefix" into buf; returns buf. */

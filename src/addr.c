@@ -155,6 +155,61 @@ void addr_unmap_v4(union sockaddr_any *a)
 	a->in = in;
 }
 
+/* Check that an address and port can be a peer's endpoint. */
+enum addr_ep addr_endpoint_check(const union sockaddr_any *a)
+{
+	union sockaddr_any u = *a;
+
+	addr_unmap_v4(&u);
+	if (u.sa.sa_family == AF_INET) {
+		uint32_t v4 = ntohl(u.in.sin_addr.s_addr);
+
+		if (u.in.sin_port == 0)
+			return ADDR_EP_PORT_ZERO;
+		if ((v4 >> 24) == 0)
+			return ADDR_EP_UNSPECIFIED;
+		if ((v4 >> 24) == 127)
+			return ADDR_EP_LOOPBACK;
+		if ((v4 >> 28) == 0xe)
+			return ADDR_EP_MULTICAST;
+		if ((v4 >> 28) == 0xf)
+			return ADDR_EP_BROADCAST;
+		return ADDR_EP_OK;
+	}
+	if (u.sa.sa_family == AF_INET6) {
+		const struct in6_addr *v6 = &u.in6.sin6_addr;
+
+		if (u.in6.sin6_port == 0)
+			return ADDR_EP_PORT_ZERO;
+		if (IN6_IS_ADDR_UNSPECIFIED(v6))
+			return ADDR_EP_UNSPECIFIED;
+		if (IN6_IS_ADDR_LOOPBACK(v6))
+			return ADDR_EP_LOOPBACK;
+		if (IN6_IS_ADDR_MULTICAST(v6))
+			return ADDR_EP_MULTICAST;
+		if (IN6_IS_ADDR_LINKLOCAL(v6))
+			return ADDR_EP_LINK_LOCAL;
+		return ADDR_EP_OK;
+	}
+	return ADDR_EP_NONE;
+}
+
+/* Text for an endpoint check result. */
+const char *addr_endpoint_reason(enum addr_ep e)
+{
+	switch (e) {
+	case ADDR_EP_OK: return "usable";
+	case ADDR_EP_NONE: return "no address";
+	case ADDR_EP_PORT_ZERO: return "port 0";
+	case ADDR_EP_UNSPECIFIED: return "unspecified address";
+	case ADDR_EP_LOOPBACK: return "loopback address";
+	case ADDR_EP_MULTICAST: return "multicast address";
+	case ADDR_EP_BROADCAST: return "broadcast or reserved address";
+	case ADDR_EP_LINK_LOCAL: return "link-local IPv6 address without scope";
+	}
+	return "unusable address";
+}
+
 /* Parse "addr/prefix" or a bare address. */
 int cidr_parse(const char *text, bool allow_host_bits, struct cidr *out)
 {

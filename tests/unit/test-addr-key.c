@@ -37,6 +37,48 @@ static void test_addr(void)
 	CHECK(strcmp(addr_format(&a, buf, sizeof(buf)), "none") == 0);
 }
 
+/* Parse text and return its endpoint check. */
+static enum addr_ep ep(const char *text)
+{
+	union sockaddr_any a;
+
+	memset(&a, 0, sizeof(a));
+	CHECK(addr_parse(text, -1, &a) == 0);
+	return addr_endpoint_check(&a);
+}
+
+/* Endpoints another host cannot send to are named, usable ones pass. */
+static void test_endpoint_check(void)
+{
+	union sockaddr_any none;
+
+	CHECK(ep("192.0.2.1:51820") == ADDR_EP_OK);
+	CHECK(ep("[2001:db8::1]:51820") == ADDR_EP_OK);
+	CHECK(ep("10.1.2.3:1") == ADDR_EP_OK);
+	CHECK(ep("169.254.1.1:51820") == ADDR_EP_OK);
+	CHECK(ep("[fc00::1]:51820") == ADDR_EP_OK);
+	CHECK(ep("192.0.2.1:0") == ADDR_EP_PORT_ZERO);
+	CHECK(ep("[2001:db8::1]:0") == ADDR_EP_PORT_ZERO);
+	CHECK(ep("0.0.0.0:51820") == ADDR_EP_UNSPECIFIED);
+	CHECK(ep("0.1.2.3:51820") == ADDR_EP_UNSPECIFIED);
+	CHECK(ep("[::]:51820") == ADDR_EP_UNSPECIFIED);
+	CHECK(ep("127.0.0.1:51820") == ADDR_EP_LOOPBACK);
+	CHECK(ep("127.255.0.9:51820") == ADDR_EP_LOOPBACK);
+	CHECK(ep("[::1]:51820") == ADDR_EP_LOOPBACK);
+	CHECK(ep("[::ffff:127.0.0.1]:51820") == ADDR_EP_LOOPBACK);
+	CHECK(ep("[::ffff:192.0.2.1]:51820") == ADDR_EP_OK);
+	CHECK(ep("224.0.0.1:51820") == ADDR_EP_MULTICAST);
+	CHECK(ep("239.255.255.250:1900") == ADDR_EP_MULTICAST);
+	CHECK(ep("[ff02::1]:51820") == ADDR_EP_MULTICAST);
+	CHECK(ep("255.255.255.255:51820") == ADDR_EP_BROADCAST);
+	CHECK(ep("240.0.0.1:51820") == ADDR_EP_BROADCAST);
+	CHECK(ep("[fe80::1]:51820") == ADDR_EP_LINK_LOCAL);
+	CHECK(ep("[febf::1]:51820") == ADDR_EP_LINK_LOCAL);
+	memset(&none, 0, sizeof(none));
+	CHECK(addr_endpoint_check(&none) == ADDR_EP_NONE);
+	CHECK(strcmp(addr_endpoint_reason(ADDR_EP_LOOPBACK), "loopback address") == 0);
+}
+
 /* Prefix parsing and containment. */
 static void test_cidr(void)
 {
@@ -152,6 +194,7 @@ static void test_keys(void)
 int main(void)
 {
 	test_addr();
+	test_endpoint_check();
 	test_cidr();
 	test_keys();
 	return CHECK_DONE();
