@@ -77,6 +77,27 @@ struct client_choice {
 void client_answer_choose(const struct client_answer *const *answers, size_t n,
 			  const union sockaddr_any *current, struct client_choice *out);
 
+/*
+ * What an answered endpoint is checked against before it is written: the
+ * device reading (its listen port, every peer's allowed IPs) and this
+ * host's own addresses. An endpoint that would reach this host itself or
+ * be routed into the tunnel (a loop) is as useless as a loopback one.
+ */
+struct client_local {
+	const struct wg_device *dev;      /* NULL: no device facts */
+	const struct cidr *addrs;         /* this host's addresses, full-length prefixes */
+	size_t n_addrs;
+	const struct cidr *dev_nets;      /* the WireGuard interface's own networks (address/prefix) */
+	size_t n_dev_nets;
+};
+
+/* Why ep cannot be a peer's endpoint here, as a short text, or NULL when it can. */
+const char *client_answer_endpoint_problem(const union sockaddr_any *ep, const struct client_local *l);
+
+/* Remove from ans the addresses that client_answer_endpoint_problem() rejects.
+ * Returns how many were removed; *why (may be NULL) gets the first reason. */
+size_t client_answer_filter(struct client_answer *ans, const struct client_local *l, const char **why);
+
 enum client_peer_class {
 	CLIENT_PEER_CANDIDATE = 0,    /* stale or never handshaked: resolve it */
 	CLIENT_PEER_FRESH,            /* working tunnel: never disturbed */

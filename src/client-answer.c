@@ -370,3 +370,59 @@ enum client_peer_class client_answer_classify(const struct wg_peer *peer, int64_
 		return CLIENT_PEER_FRESH;
 	return CLIENT_PEER_CANDIDATE;
 }
+
+/* Why an endpoint cannot be written, or NULL. */
+const char *client_answer_endpoint_problem(const union sockaddr_any *ep, const struct client_local *l)
+{
+	union sockaddr_any u = *ep;
+	enum addr_ep e = addr_endpoint_check(&u);
+
+	if (e != ADDR_EP_OK)
+		return addr_endpoint_reason(e);
+	addr_unmap_v4(&u);
+	if (!l)
+		return NULL;
+	if (l->dev && l->dev->listen_port == addr_port(&u))
+		for (size_t i = 0; i < l->n_addrs; i++)
+			if (cidr_contains(&l->addrs[i], &u))
+				return "this device's own listen address";
+	for (size_t i = 0; i < l->n_dev_nets; i++)
+		if (cidr_contains(&l->dev_nets[i], &u))
+			return "inside the WireGuard interface's own network";
+	if (!l->dev)
+		return NULL;
+	for (size_t i = 0; i < l->dev->n_peers; i++) {
+		const struct wg_peer *wp = &l->dev->peers[i];
+
+		/*
+		 * A /0 is a full tunnel: wg-quick keeps WireGuard's own packets
+		 * out of it with a fwmark rule, so it does not make a loop.
+		 */
+		for (size_t j = 0; j < wp->n_allowed_ips; j++)
+			if (wp->allowed_ips[j].prefix > 0 && cidr_contains(&wp->allowed_ips[j], &u))
+				return "inside a peer's allowed IPs (would loop into the tunnel)";
+	}
+	return NULL;
+}
+
+/* Drop unusable addresses from an answer. */
+size_t client_answer_filter(struct client_answer *ans, const struct client_local *l, const char **why)
+{
+	size_t w = 0, dropped = 0;
+
+	if (why)
+		*why = NULL;
+	for (size_t i = 0; i < ans->n_addrs; i++) {
+		const char *problem = client_answer_endpoint_problem(&ans->addrs[i], l);
+
+		if (problem) {
+			if (why && !*why)
+				*why = problem;
+			dropped++;
+			continue;
+		}
+		ans->addrs[w++] = ans->addrs[i];
+	}
+	ans->n_addrs = w;
+	return dropped;
+}

@@ -397,6 +397,105 @@ static void test_classify(void)
 	CHECK(strcmp(client_peer_class_name(CLIENT_PEER_REGISTRY), "registry") == 0);
 }
 
+/* An address parsed from text (the test's own inputs are always valid). */
+static union sockaddr_any sa(const char *text)
+{
+	union sockaddr_any a;
+
+	memset(&a, 0, sizeof(a));
+	CHECK(addr_parse(text, -1, &a) == 0);
+	return a;
+}
+
+/* A prefix parsed from text. */
+static struct cidr pfx(const char *text)
+{
+	struct cidr c;
+
+	CHECK(cidr_parse(text, true, &c) == 0);
+	return c;
+}
+
+/* Endpoints that reach this host itself, or loop into the tunnel, are refused with a reason. */
+static void test_endpoint_problem(void)
+{
+	struct wg_device *dev = wg_device_new();
+	struct wg_peer *wp;
+	struct cidr host[2] = { pfx("192.168.1.10/32"), pfx("2001:db8:1::10/128") };
+	struct cidr nets[1] = { pfx("10.0.0.1/24") };
+	struct client_local l = { .dev = dev, .addrs = host, .n_addrs = 2, .dev_nets = nets, .n_dev_nets = 1 };
+	union sockaddr_any ep;
+	struct client_answer ans;
+	const char *why;
+	struct cidr c;
+
+	CHECK(dev != NULL);
+	dev->listen_port = 51820;
+	wp = wg_device_add_peer(dev);
+	CHECK(wp != NULL);
+	c = pfx("10.9.0.0/16");
+	CHECK(wg_peer_add_allowed_ip(wp, &c) == 0);
+	c = pfx("0.0.0.0/0");
+	CHECK(wg_peer_add_allowed_ip(wp, &c) == 0);
+
+	ep = sa("198.51.100.7:51820");
+	CHECK(client_answer_endpoint_problem(&ep, &l) == NULL);
+	ep = sa("[2001:db8:2::7]:51820");
+	CHECK(client_answer_endpoint_problem(&ep, &l) == NULL);
+	/* The generic checks come first. */
+	ep = sa("0.0.0.0:51820");
+	CHECK(client_answer_endpoint_problem(&ep, &l) != NULL);
+	ep = sa("[::]:51820");
+	CHECK(client_answer_endpoint_problem(&ep, &l) != NULL);
+	ep = sa("127.0.0.1:51820");
+	CHECK(client_answer_endpoint_problem(&ep, &l) != NULL);
+	ep = sa("224.0.0.251:5353");
+	CHECK(client_answer_endpoint_problem(&ep, &l) != NULL);
+	ep = sa("255.255.255.255:51820");
+	CHECK(client_answer_endpoint_problem(&ep, &l) != NULL);
+	ep = sa("[fe80::1]:51820");
+	CHECK(client_answer_endpoint_problem(&ep, &l) != NULL);
+	ep = sa("198.51.100.7:0");
+	CHECK(client_answer_endpoint_problem(&ep, &l) != NULL);
+	/* This host's own address with the device's listen port: itself. Another port is another program. */
+	ep = sa("192.168.1.10:51820");
+	CHECK(strcmp(client_answer_endpoint_problem(&ep, &l), "this device's own listen address") == 0);
+	ep = sa("[2001:db8:1::10]:51820");
+	CHECK(client_answer_endpoint_problem(&ep, &l) != NULL);
+	ep = sa("[::ffff:192.168.1.10]:51820");
+	CHECK(client_answer_endpoint_problem(&ep, &l) != NULL);
+	ep = sa("192.168.1.10:51821");
+	CHECK(client_answer_endpoint_problem(&ep, &l) == NULL);
+	/* The tunnel's own network and a peer's allowed IPs loop; a /0 (full tunnel) does not count. */
+	ep = sa("10.0.0.7:51820");
+	CHECK(strcmp(client_answer_endpoint_problem(&ep, &l), "inside the WireGuard interface's own network") == 0);
+	ep = sa("10.9.3.4:4000");
+	CHECK(strncmp(client_answer_endpoint_problem(&ep, &l), "inside a peer's allowed IPs", 27) == 0);
+	ep = sa("10.10.3.4:4000");
+	CHECK(client_answer_endpoint_problem(&ep, &l) == NULL);
+	/* Without local facts only the generic checks apply. */
+	ep = sa("10.9.3.4:4000");
+	CHECK(client_answer_endpoint_problem(&ep, NULL) == NULL);
+
+	/* Filtering keeps the usable addresses in order and names the first problem. */
+	memset(&ans, 0, sizeof(ans));
+	ans.status = CLIENT_ANSWER_OK;
+	ans.addrs[0] = sa("127.0.0.1:51820");
+	ans.addrs[1] = sa("198.51.100.7:51820");
+	ans.addrs[2] = sa("10.9.0.1:51820");
+	ans.addrs[3] = sa("[2001:db8:2::7]:51820");
+	ans.n_addrs = 4;
+	CHECK(client_answer_filter(&ans, &l, &why) == 2);
+	CHECK(why && strcmp(why, "loopback address") == 0);
+	CHECK(ans.n_addrs == 2);
+	ep = sa("198.51.100.7:51820");
+	CHECK(addr_equal(&ans.addrs[0], &ep));
+	ep = sa("[2001:db8:2::7]:51820");
+	CHECK(addr_equal(&ans.addrs[1], &ep));
+	CHECK(client_answer_filter(&ans, &l, &why) == 0 && why == NULL && ans.n_addrs == 2);
+	wg_device_free(dev);
+}
+
 int main(void)
 {
 	for (int i = 0; i < WG_KEY_LEN; i++) {
@@ -413,5 +512,6 @@ int main(void)
 	test_bad_answers();
 	test_choose();
 	test_classify();
+	test_endpoint_problem();
 	return CHECK_DONE();
 }
