@@ -19,6 +19,10 @@ int client_new(struct event_base *base, struct wg_ctx *wg, const struct config *
 /* Apply a new configuration by difference (sections added, removed, or restarted when changed).
  * The client keeps no pointer into cfg after the call returns. */
 int client_apply(struct client *c, const struct config *cfg, struct strbuf *err);
+/* Hold the first cycle of every section until client_release() (a local registry still loading). */
+void client_hold(struct client *c);
+/* Start held first cycles now. */
+void client_release(struct client *c);
 /* Stop every timer and query and free. */
 void client_free(struct client *c);
 /* Append the client's status as one JSON object. */

@@ -27,6 +27,7 @@ struct daemon {
 	struct client *client;        /* NULL when there are no [client] sections */
 	struct control *control;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_watchdog;
+	struct event *ev_hold;     /* the longest the client's first cycle waits for the local registry */
 	uint64_t started_ms;          /* clock_monotonic_ms() */
 	time_t started_wall;
 	/* last reload */

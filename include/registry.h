@@ -21,6 +21,9 @@ int registry_new(struct event_base *base, struct wg_ctx *wg, const struct config
  * removed or restarted when changed. On failure nothing changes, returns -errno with a message in err.
  * The registry keeps no pointer into cfg after the call returns. */
 int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf *err);
+/* Call cb once, from the loop, when every zone has its first snapshot or has failed its first read
+ * (NULL cancels). */
+void registry_set_loaded_cb(struct registry *reg, void (*cb)(void *arg), void *arg);
 /* Close everything and free. */
 void registry_free(struct registry *reg);
 /* Append the registry's status as one JSON object. */

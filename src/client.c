@@ -5,8 +5,16 @@
  * A/AAAA of the target when the additional section had none), chooses an
  * endpoint and sets it update-only when it differs. Cycles never overlap:
  * the next one is scheduled when the current one has finished.
+ *
+ * An answer can arrive long after the reading that made its peer stale
+ * (a slow registry, retries, the TCP fallback), and meanwhile the peer may
+ * have completed a handshake, roamed, or been removed. So writes are not
+ * made from the cycle's reading: answered peers are queued, one device
+ * read verifies the whole queue, and only peers still stale, at the same
+ * endpoint, and still on the device are written.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +45,7 @@ enum peer_fail {
 	PF_UNKNOWN,          /* registries answered without an address (NXDOMAIN, NODATA) */
 	PF_BAD_ANSWER,       /* only error rcodes or inconsistent answers */
 	PF_SET_FAILED,       /* the device refused the endpoint */
+	PF_REJECTED,         /* the answered endpoint cannot be written (loopback, own address, ...) */
 };
 
 struct client_dev;
@@ -97,6 +106,7 @@ struct client_peer {
 	union sockaddr_any endpoint_set;
 	time_t endpoint_set_wall;
 	enum peer_fail fail;
+	const char *fail_detail;       /* static text logged with fail */
 	unsigned int failures;         /* consecutive rounds without a new endpoint */
 	unsigned int skip;             /* cycles still to skip (backoff) */
 	/* Round in progress. */
@@ -104,6 +114,8 @@ struct client_peer {
 	struct wg_op *set_op;
 	union sockaddr_any set_target;
 	int set_from;                  /* registry index that gave the endpoint */
+	bool write_queued;             /* waiting for (or in) a verifying read */
+	struct client_peer *wnext;     /* next in the write queue or verifying batch */
 	struct peer_reg *regs;
 };
 
@@ -115,6 +127,17 @@ struct client_dev {
 	struct wg_op *get_op;
 	bool running;                  /* a cycle is in progress */
 	unsigned int pending;          /* peers whose round has not finished */
+	struct wg_device *reading;     /* this cycle's device reading, until the cycle ends */
+	struct cidr *local;            /* this host's addresses, read once per cycle with answers */
+	size_t n_local;
+	struct cidr *dev_nets;         /* networks of the WireGuard interface itself */
+	size_t n_dev_nets;
+	bool local_read;               /* local and dev_nets are this cycle's */
+	struct client_peer *wq_head;   /* answered peers waiting for a verifying read */
+	struct client_peer **wq_tail;
+	struct client_peer *verifying; /* the batch whose verifying read is in flight */
+	struct wg_op *verify_op;
+	bool held;                     /* first cycle waits for client_release() */
 	int dev_err;                   /* last device read error, 0 ok */
 	bool dev_ok_once;
 	struct client_registry *regs;
@@ -123,6 +146,10 @@ struct client_dev {
 	size_t n_peers;
 	uint64_t cycle_start_ms;
 	uint64_t cycles, updates, set_errors;
+	uint64_t rejected;             /* answered endpoints refused by client_answer_endpoint_problem() */
+	uint64_t skipped_fresh;        /* writes dropped: the peer handshaked meanwhile */
+	uint64_t skipped_moved;        /* writes dropped: WireGuard learnt another endpoint meanwhile */
+	uint64_t skipped_gone;         /* writes dropped: the peer was removed meanwhile */
 	time_t last_cycle_wall;
 	uint64_t last_cycle_ms;
 	unsigned int last_candidates, last_queried, last_updated;
@@ -198,6 +225,9 @@ static void dev_free(struct client_dev *d)
 		return;
 	if (d->get_op)
 		wg_op_cancel(d->get_op);
+	if (d->verify_op)
+		wg_op_cancel(d->verify_op);
+	d->wq_head = d->verifying = NULL;
 	/* Freeing peers cancels their queries; without this each cancel would start a queued one. */
 	resolver_stop(d->res);
 	for (size_t i = 0; i < d->n_peers; i++)
@@ -208,6 +238,9 @@ static void dev_free(struct client_dev *d)
 		event_free(d->timer);
 	free(d->regs);
 	free(d->answers);
+	wg_device_free(d->reading);
+	free(d->local);
+	free(d->dev_nets);
 	config_client_clear(&d->cfg);
 	free(d);
 }
@@ -342,7 +375,9 @@ static void peer_set_fail(struct client_peer *p, enum peer_fail f, const char *d
 {
 	struct client_dev *d = p->dev;
 
-	if (p->fail == f)
+	if (p->fail == f && p->fail_detail == detail)
+		return;
+	if (p->fail == f && f != PF_REJECTED)
 		return;
 	switch (f) {
 	case PF_NONE:
@@ -362,8 +397,13 @@ static void peer_set_fail(struct client_peer *p, enum peer_fail f, const char *d
 	case PF_SET_FAILED:
 		log_warnx("%s: peer %s: cannot set endpoint: %s", d->cfg.device, p->short_key, detail);
 		break;
+	case PF_REJECTED:
+		log_warnx("%s: peer %s: the registries' endpoint cannot be used (%s); not set", d->cfg.device,
+			  p->short_key, detail);
+		break;
 	}
 	p->fail = f;
+	p->fail_detail = detail;
 }
 
 /* Grow the backoff after a round that brought nothing new. */
@@ -428,6 +468,282 @@ static void set_cb(int err, void *arg)
 	peer_finish(p);
 }
 
+/* Length of a netmask in bits. */
+static uint8_t netmask_len(const struct sockaddr *mask)
+{
+	const uint8_t *b;
+	size_t n;
+	uint8_t bits = 0;
+
+	if (mask->sa_family == AF_INET) {
+		b = (const uint8_t *)&((const struct sockaddr_in *)(const void *)mask)->sin_addr;
+		n = 4;
+	} else {
+		b = ((const struct sockaddr_in6 *)(const void *)mask)->sin6_addr.s6_addr;
+		n = 16;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (int k = 7; k >= 0; k--)
+			bits += (b[i] >> k) & 1;
+	return bits;
+}
+
+/*
+ * Read this host's addresses, once per cycle and only when an answer needs
+ * checking. getifaddrs() is a netlink dump of the local kernel's tables: it
+ * never waits on the network.
+ */
+static void dev_read_local(struct client_dev *d)
+{
+	struct ifaddrs *list = NULL;
+	struct cidr *local = NULL, *nets = NULL;
+	size_t n = 0, m = 0, cap = 0;
+
+	if (d->local_read)
+		return;
+	d->local_read = true;
+	free(d->local);
+	free(d->dev_nets);
+	d->local = d->dev_nets = NULL;
+	d->n_local = d->n_dev_nets = 0;
+	if (getifaddrs(&list) < 0) {
+		log_warn("%s: cannot list this host's addresses; only generic endpoint checks apply", d->cfg.device);
+		return;
+	}
+	for (const struct ifaddrs *i = list; i; i = i->ifa_next)
+		cap++;
+	local = calloc(cap ? cap : 1, sizeof(*local));
+	nets = calloc(cap ? cap : 1, sizeof(*nets));
+	if (!local || !nets)
+		goto out;
+	for (const struct ifaddrs *i = list; i; i = i->ifa_next) {
+		struct cidr c;
+
+		if (!i->ifa_addr)
+			continue;
+		memset(&c, 0, sizeof(c));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			c.family = AF_INET;
+			c.prefix = 32;
+			memcpy(c.addr, &((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			c.family = AF_INET6;
+			c.prefix = 128;
+			memcpy(c.addr, &((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		local[n++] = c;
+		if (strcmp(i->ifa_name, d->cfg.device) == 0 && i->ifa_netmask &&
+		    i->ifa_netmask->sa_family == i->ifa_addr->sa_family) {
+			c.prefix = netmask_len(i->ifa_netmask);
+			nets[m++] = c;
+		}
+	}
+	d->local = local;
+	d->n_local = n;
+	d->dev_nets = nets;
+	d->n_dev_nets = m;
+	local = nets = NULL;
+out:
+	free(local);
+	free(nets);
+	freeifaddrs(list);
+}
+
+/* What an endpoint is checked against: this host's addresses and a device reading. */
+static struct client_local dev_local(const struct client_dev *d, const struct wg_device *wd)
+{
+	struct client_local l = {
+		.dev = wd,
+		.addrs = d->local,
+		.n_addrs = d->n_local,
+		.dev_nets = d->dev_nets,
+		.n_dev_nets = d->n_dev_nets,
+	};
+
+	return l;
+}
+
+static void dev_verify_start(struct client_dev *d);
+
+/* Queue a peer's chosen endpoint for a verifying read before it is written. */
+static void peer_queue_write(struct client_peer *p)
+{
+	struct client_dev *d = p->dev;
+
+	p->write_queued = true;
+	p->wnext = NULL;
+	*d->wq_tail = p;
+	d->wq_tail = &p->wnext;
+	dev_verify_start(d);
+}
+
+/* Compare a peer key with a wg_peer pointer's key (bsearch). */
+static int wg_peer_key_cmp(const void *key, const void *elem)
+{
+	return memcmp(key, (*(const struct wg_peer *const *)elem)->public_key, WG_KEY_LEN);
+}
+
+/* Order wg_peer pointers by key (qsort). */
+static int wg_peer_ptr_cmp(const void *a, const void *b)
+{
+	return memcmp((*(const struct wg_peer *const *)a)->public_key,
+		      (*(const struct wg_peer *const *)b)->public_key, WG_KEY_LEN);
+}
+
+/*
+ * Write a queued endpoint if the fresh reading still calls for it: the
+ * peer is on the device, still stale, at the endpoint the cycle saw. The
+ * update-only write cannot tell a peer removed between this reading and
+ * the write; that window is one loop turn.
+ */
+static void peer_write_checked(struct client_peer *p, const struct wg_peer *wp, const struct wg_device *wd)
+{
+	struct client_dev *d = p->dev;
+	char now_s[ADDR_STRLEN], tgt_s[ADDR_STRLEN];
+	union sockaddr_any now_ep, was_ep;
+	struct client_local l;
+	enum client_peer_class cls;
+	const char *problem;
+	struct wg_peer_update up;
+
+	addr_format(&p->set_target, tgt_s, sizeof(tgt_s));
+	if (!wp) {
+		d->skipped_gone++;
+		p->result = "gone";
+		log_info("%s: peer %s was removed from the device meanwhile; endpoint %s not set", d->cfg.device,
+			 p->short_key, tgt_s);
+		peer_finish(p);
+		return;
+	}
+	now_ep = wp->endpoint;
+	was_ep = p->endpoint;
+	addr_unmap_v4(&now_ep);
+	addr_unmap_v4(&was_ep);
+	addr_format(&now_ep, now_s, sizeof(now_s));
+	p->endpoint = wp->endpoint;
+	p->handshake_sec = wp->last_handshake_sec;
+	cls = client_answer_classify(wp, (int64_t)time(NULL), d->cfg.handshake_timeout_ms,
+				     (const uint8_t *)d->cfg.exclude, d->cfg.n_exclude, d->cfg.registries,
+				     d->cfg.n_registries);
+	if (cls != CLIENT_PEER_CANDIDATE) {
+		p->cls = cls;
+		p->result = client_peer_class_name(cls);
+		if (cls == CLIENT_PEER_FRESH) {
+			d->skipped_fresh++;
+			log_info("%s: peer %s completed a handshake meanwhile (endpoint %s); answer %s not written",
+				 d->cfg.device, p->short_key, now_s, tgt_s);
+		}
+		peer_backoff_reset(p);
+		peer_finish(p);
+		return;
+	}
+	if (!addr_equal(&now_ep, &was_ep)) {
+		if (addr_equal(&now_ep, &p->set_target)) {
+			p->result = "unchanged";
+			peer_set_fail(p, PF_NONE, NULL);
+			peer_backoff(p);
+		} else {
+			/* WireGuard learnt it from an authenticated packet: that path works. */
+			d->skipped_moved++;
+			p->result = "moved";
+			log_info("%s: peer %s endpoint changed meanwhile to %s; answer %s not written",
+				 d->cfg.device, p->short_key, now_s, tgt_s);
+		}
+		peer_finish(p);
+		return;
+	}
+	l = dev_local(d, wd);
+	problem = client_answer_endpoint_problem(&p->set_target, &l);
+	if (problem) {
+		d->rejected++;
+		p->result = "rejected";
+		peer_set_fail(p, PF_REJECTED, problem);
+		peer_backoff(p);
+		peer_finish(p);
+		return;
+	}
+	memset(&up, 0, sizeof(up));
+	memcpy(up.public_key, p->key, WG_KEY_LEN);
+	up.endpoint = p->set_target;
+	up.persistent_keepalive = d->cfg.keepalive > 0 ? d->cfg.keepalive : -1;
+	p->set_op = wg_set_peer(d->c->wg, d->cfg.device, d->cfg.backend, &up, set_cb, p);
+	if (!p->set_op) {
+		int err = errno ? -errno : -ENOMEM;
+
+		d->set_errors++;
+		p->result = "set-failed";
+		peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
+		peer_backoff(p);
+		peer_finish(p);
+	}
+}
+
+/* The verifying read of a batch ended (wd NULL on error): write what still applies. */
+static void dev_verify_done(struct client_dev *d, int err, const struct wg_device *wd)
+{
+	struct client_peer *p = d->verifying, *next;
+	const struct wg_peer **idx = NULL;
+
+	d->verifying = NULL;
+	if (!err && wd->n_peers) {
+		idx = calloc(wd->n_peers, sizeof(*idx));
+		if (!idx)
+			err = -ENOMEM;
+		for (size_t i = 0; idx && i < wd->n_peers; i++)
+			idx[i] = &wd->peers[i];
+		if (idx)
+			qsort(idx, wd->n_peers, sizeof(*idx), wg_peer_ptr_cmp);
+	}
+	for (; p; p = next) {
+		const struct wg_peer *const *found = NULL;
+
+		next = p->wnext;
+		p->wnext = NULL;
+		p->write_queued = false;
+		if (err) {
+			d->set_errors++;
+			p->result = "set-failed";
+			peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
+			peer_backoff(p);
+			peer_finish(p);
+			continue;
+		}
+		if (idx)
+			found = bsearch(p->key, idx, wd->n_peers, sizeof(*idx), wg_peer_key_cmp);
+		peer_write_checked(p, found ? *found : NULL, wd);
+	}
+	free(idx);
+}
+
+/* The verifying read arrived. */
+static void verify_cb(int err, struct wg_device *wd, void *arg)
+{
+	struct client_dev *d = arg;
+
+	d->verify_op = NULL;
+	if (err && err != d->dev_err)
+		log_warnx("%s: cannot read the device before writing endpoints: %s", d->cfg.device,
+			  wg_strerror(err));
+	dev_verify_done(d, err, err ? NULL : wd);
+	wg_device_free(wd);
+	dev_verify_start(d);
+}
+
+/* Start a verifying read for the queued writes unless one is in flight. */
+static void dev_verify_start(struct client_dev *d)
+{
+	while (!d->verify_op && d->wq_head) {
+		d->verifying = d->wq_head;
+		d->wq_head = NULL;
+		d->wq_tail = &d->wq_head;
+		d->verify_op = wg_get_device(d->c->wg, d->cfg.device, d->cfg.backend, verify_cb, d);
+		if (!d->verify_op)
+			dev_verify_done(d, errno ? -errno : -ENOMEM, NULL);
+	}
+}
+
 /* All registries answered (or failed) for a peer: choose and maybe set. */
 static void peer_round_done(struct client_peer *p)
 {
@@ -438,11 +754,23 @@ static void peer_round_done(struct client_peer *p)
 	union sockaddr_any current = p->endpoint;
 	enum client_answer_status summary = CLIENT_ANSWER_NONE;
 	unsigned int n_ok = 0, n_unknown = 0, n_bad = 0;
+	size_t n_rejected = 0;
+	const char *why = NULL;
 	bool changed;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct client_answer *a = &p->regs[i].ans;
+		struct client_answer *a = &p->regs[i].ans;
 
+		if (a->status == CLIENT_ANSWER_OK && a->n_addrs) {
+			struct client_local l;
+			const char *w;
+
+			dev_read_local(d);
+			l = dev_local(d, d->reading);
+			n_rejected += client_answer_filter(a, &l, &w);
+			if (!why)
+				why = w;
+		}
 		answers[i] = a;
 		if (a->status == CLIENT_ANSWER_OK)
 			n_ok++;
@@ -480,8 +808,12 @@ static void peer_round_done(struct client_peer *p)
 	if (changed)
 		peer_backoff_reset(p);
 
+	d->rejected += n_rejected;
 	if (choice.index < 0) {
-		if (summary == CLIENT_ANSWER_NONE) {
+		if (n_rejected) {
+			p->result = "rejected";
+			peer_set_fail(p, PF_REJECTED, why);
+		} else if (summary == CLIENT_ANSWER_NONE) {
 			p->result = "no-answer";
 			peer_set_fail(p, PF_NO_ANSWER, NULL);
 		} else if (summary == CLIENT_ANSWER_NXDOMAIN) {
@@ -504,23 +836,9 @@ static void peer_round_done(struct client_peer *p)
 		return;
 	}
 
-	struct wg_peer_update up;
-	memset(&up, 0, sizeof(up));
-	memcpy(up.public_key, p->key, WG_KEY_LEN);
-	up.endpoint = choice.endpoint;
-	up.persistent_keepalive = d->cfg.keepalive > 0 ? d->cfg.keepalive : -1;
 	p->set_target = choice.endpoint;
 	p->set_from = choice.index;
-	p->set_op = wg_set_peer(d->c->wg, d->cfg.device, d->cfg.backend, &up, set_cb, p);
-	if (!p->set_op) {
-		int err = errno ? -errno : -ENOMEM;
-
-		d->set_errors++;
-		p->result = "set-failed";
-		peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
-		peer_backoff(p);
-		peer_finish(p);
-	}
+	peer_queue_write(p);
 }
 
 /* Start a peer's round: an SRV query at every registry. */
@@ -615,7 +933,7 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 		struct client_peer *p = dev_find_peer(d, wd->peers[i].public_key);
 		enum client_peer_class cls;
 
-		if (!p || p->pending || p->set_op)
+		if (!p || p->pending || p->set_op || p->write_queued)
 			continue;
 		cls = client_answer_classify(&wd->peers[i], now, d->cfg.handshake_timeout_ms,
 					     (const uint8_t *)d->cfg.exclude, d->cfg.n_exclude,
@@ -623,8 +941,8 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 		p->cls = cls;
 		if (cls != CLIENT_PEER_CANDIDATE) {
 			peer_backoff_reset(p);
-			if (p->fail != PF_NONE)
-				p->fail = PF_NONE;
+			p->fail = PF_NONE;
+			p->fail_detail = NULL;
 			continue;
 		}
 		d->cur_candidates++;
@@ -660,8 +978,8 @@ static void dev_get_cb(int err, struct wg_device *wd, void *arg)
 		log_info("%s: device readable again", d->cfg.device);
 	d->dev_err = 0;
 	d->dev_ok_once = true;
+	d->reading = wd;   /* the endpoint checks use it until the cycle ends */
 	dev_start_rounds(d, wd);
-	wg_device_free(wd);
 }
 
 /* Cycle timer: read the device. */
@@ -670,6 +988,7 @@ static void dev_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct client_dev *d = arg;
 
 	d->running = true;
+	d->local_read = false;
 	d->cycle_start_ms = clock_monotonic_ms();
 	d->cur_candidates = d->cur_queried = d->cur_updated = 0;
 	for (size_t i = 0; i < d->cfg.n_registries; i++)
@@ -711,6 +1030,8 @@ static void registry_cycle_end(struct client_dev *d, struct client_registry *reg
 /* A cycle has finished: record it and schedule the next one. */
 static void dev_cycle_end(struct client_dev *d)
 {
+	wg_device_free(d->reading);
+	d->reading = NULL;
 	d->running = false;
 	d->cycles++;
 	d->last_cycle_wall = time(NULL);
@@ -739,6 +1060,7 @@ static int dev_new(struct client *c, const struct config_client *cc, struct clie
 		return -ENOMEM;
 	}
 	d->c = c;
+	d->wq_tail = &d->wq_head;
 	if (config_client_copy(&d->cfg, cc) < 0)
 		goto fail;
 	if (!d->cfg.interval_ms)
@@ -866,6 +1188,32 @@ int client_apply(struct client *c, const struct config *cfg, struct strbuf *err)
 	c->devs = devs;
 	c->n_devs = cfg->n_clients;
 	return 0;
+}
+
+/* Keep every section that has not started its first cycle from starting it. */
+void client_hold(struct client *c)
+{
+	for (size_t i = 0; i < c->n_devs; i++) {
+		struct client_dev *d = c->devs[i];
+
+		if (!d->cycles && !d->running) {
+			event_del(d->timer);
+			d->held = true;
+		}
+	}
+}
+
+/* Start the first cycle of every held section now. */
+void client_release(struct client *c)
+{
+	for (size_t i = 0; i < c->n_devs; i++) {
+		struct client_dev *d = c->devs[i];
+
+		if (d->held) {
+			d->held = false;
+			dev_schedule(d, true);
+		}
+	}
 }
 
 /* Stop and free. */
@@ -999,6 +1347,10 @@ void client_status_json(const struct client *c, struct strbuf *out)
 		strbuf_printf(out, ",\"cycles\":%llu,\"cycle_running\":%s,\"endpoint_updates\":%llu,\"set_errors\":%llu",
 			      (unsigned long long)d->cycles, d->running ? "true" : "false",
 			      (unsigned long long)d->updates, (unsigned long long)d->set_errors);
+		strbuf_printf(out, ",\"endpoints_rejected\":%llu,\"writes_skipped\":{\"fresh\":%llu,\"moved\":%llu,\"gone\":%llu}",
+			      (unsigned long long)d->rejected, (unsigned long long)d->skipped_fresh,
+			      (unsigned long long)d->skipped_moved, (unsigned long long)d->skipped_gone);
+		strbuf_printf(out, ",\"waiting_for_registry\":%s", d->held ? "true" : "false");
 		strbuf_puts(out, ",\"last_cycle\":{\"at\":");
 		json_time(out, d->last_cycle_wall);
 		strbuf_printf(out, ",\"duration_ms\":%llu,\"candidates\":%u,\"queried\":%u,\"updated\":%u}",
@@ -1058,6 +1410,23 @@ void client_metrics(const struct client *c, struct strbuf *out)
 	for (size_t i = 0; i < c->n_devs; i++)
 		strbuf_printf(out, "wgsd_client_set_errors_total{device=\"%s\"} %llu\n",
 			      c->devs[i]->cfg.device, (unsigned long long)c->devs[i]->set_errors);
+	metric_head(out, "wgsd_client_endpoints_rejected_total", "counter",
+		    "Answered endpoints not written because they cannot work (loopback, own address, tunnel loop, ...).");
+	for (size_t i = 0; i < c->n_devs; i++)
+		strbuf_printf(out, "wgsd_client_endpoints_rejected_total{device=\"%s\"} %llu\n",
+			      c->devs[i]->cfg.device, (unsigned long long)c->devs[i]->rejected);
+	metric_head(out, "wgsd_client_writes_skipped_total", "counter",
+		    "Endpoint writes dropped because the peer changed while its answer was awaited.");
+	for (size_t i = 0; i < c->n_devs; i++) {
+		const struct client_dev *d = c->devs[i];
+
+		strbuf_printf(out, "wgsd_client_writes_skipped_total{device=\"%s\",reason=\"fresh\"} %llu\n",
+			      d->cfg.device, (unsigned long long)d->skipped_fresh);
+		strbuf_printf(out, "wgsd_client_writes_skipped_total{device=\"%s\",reason=\"moved\"} %llu\n",
+			      d->cfg.device, (unsigned long long)d->skipped_moved);
+		strbuf_printf(out, "wgsd_client_writes_skipped_total{device=\"%s\",reason=\"gone\"} %llu\n",
+			      d->cfg.device, (unsigned long long)d->skipped_gone);
+	}
 	metric_head(out, "wgsd_client_device_up", "gauge", "1 when the last device read succeeded.");
 	for (size_t i = 0; i < c->n_devs; i++)
 		strbuf_printf(out, "wgsd_client_device_up{device=\"%s\"} %d\n", c->devs[i]->cfg.device,

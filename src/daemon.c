@@ -22,6 +22,9 @@
 #include "status.h"
 #include "wg.h"
 
+/* The longest the client's first cycle waits for the local registry's first snapshots. */
+#define CLIENT_HOLD_MAX_MS 10000
+
 /* Tell systemd what the daemon is doing, in one line. */
 static void daemon_notify_status(struct daemon *d, const char *prefix)
 {
@@ -202,6 +205,31 @@ static void daemon_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	notify_send("WATCHDOG=1");
 }
 
+/* The local registry has its first snapshots (or the wait is over): let the client start. */
+static void daemon_registry_loaded_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->registry)
+		registry_set_loaded_cb(d->registry, NULL, NULL);
+	if (d->ev_hold) {
+		event_free(d->ev_hold);
+		d->ev_hold = NULL;
+	}
+	if (d->client)
+		client_release(d->client);
+}
+
+/* The hold's time limit passed. */
+static void daemon_hold_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	log_warnx("the local registry has no snapshot after %d s; starting the client anyway",
+		  CLIENT_HOLD_MAX_MS / 1000);
+	daemon_registry_loaded_cb(arg);
+}
+
 /* Load, bind, start. */
 int daemon_init(struct daemon *d, const char *config_path, bool debug)
 {
@@ -260,6 +288,23 @@ int daemon_init(struct daemon *d, const char *config_path, bool debug)
 		log_errx("client: %s", strbuf_str(&err));
 		goto out;
 	}
+	/*
+	 * With both roles, the client's first cycle would ask this process's
+	 * own registry before its first snapshot exists and get SERVFAIL: it
+	 * waits for the registry's first snapshots, at most CLIENT_HOLD_MAX_MS.
+	 */
+	if (d->registry && d->client) {
+		struct timeval tv = { CLIENT_HOLD_MAX_MS / 1000, 0 };
+
+		d->ev_hold = evtimer_new(d->base, daemon_hold_timeout_cb, d);
+		if (!d->ev_hold) {
+			log_errx("out of memory");
+			goto out;
+		}
+		client_hold(d->client);
+		registry_set_loaded_cb(d->registry, daemon_registry_loaded_cb, d);
+		evtimer_add(d->ev_hold, &tv);
+	}
 	d->ev_hup = evsignal_new(d->base, SIGHUP, daemon_hup_cb, d);
 	d->ev_term = evsignal_new(d->base, SIGTERM, daemon_term_cb, d);
 	d->ev_int = evsignal_new(d->base, SIGINT, daemon_term_cb, d);
@@ -311,6 +356,8 @@ void daemon_free(struct daemon *d)
 		event_free(d->ev_int);
 	if (d->ev_watchdog)
 		event_free(d->ev_watchdog);
+	if (d->ev_hold)
+		event_free(d->ev_hold);
 	if (d->wg)
 		wg_ctx_free(d->wg);
 	if (d->base)

@@ -92,6 +92,8 @@ struct registry {
 	uint64_t refused_credit_time_ms;   /* monotonic time of the last refill */
 	uint64_t refused_unlogged;         /* skipped by the rate limit since the last summary */
 	struct event *refused_timer;       /* writes the summary */
+	void (*loaded_cb)(void *arg);      /* once: every zone has left the starting state */
+	void *loaded_arg;
 };
 
 /* Counter slot of a query type. */
@@ -284,6 +286,20 @@ static void snapshot_build_later(struct reg_zone *rz)
 	evtimer_add(rz->build_ev, &zero);
 }
 
+/* Call the loaded callback once no zone is still starting. */
+static void registry_check_loaded(struct registry *reg)
+{
+	void (*cb)(void *) = reg->loaded_cb;
+
+	if (!cb)
+		return;
+	for (size_t i = 0; i < reg->n_zones; i++)
+		if (reg->zones[i]->state == ZONE_STARTING)
+			return;
+	reg->loaded_cb = NULL;
+	cb(reg->loaded_arg);
+}
+
 /* A built snapshot replaces the current one. */
 static void zone_publish(struct reg_zone *rz, struct zone *snap)
 {
@@ -306,6 +322,7 @@ static void zone_publish(struct reg_zone *rz, struct zone *snap)
 	rz->last_build_us = clock_monotonic_us() - rz->build_start_us;
 	rz->last_build_turns = rz->build_turns;
 	zone_swap(rz, snap);
+	registry_check_loaded(rz->reg);
 }
 
 /*
@@ -370,6 +387,7 @@ static void zone_read_cb(int err, struct wg_device *dev, void *arg)
 			if (snap)
 				zone_swap(rz, snap);
 			rz->state = ZONE_FAILED;
+			registry_check_loaded(rz->reg);
 		}
 		goto out;
 	}
@@ -655,6 +673,13 @@ int registry_new(struct event_base *base, struct wg_ctx *wg, const struct config
 	}
 	*out = reg;
 	return 0;
+}
+
+/* Call cb once, from the loop, when every zone has its first snapshot or has failed its first read. */
+void registry_set_loaded_cb(struct registry *reg, void (*cb)(void *arg), void *arg)
+{
+	reg->loaded_cb = cb;
+	reg->loaded_arg = arg;
 }
 
 /* Close everything. */
