@@ -3,7 +3,7 @@
 # Client role end to end: wireguard-go devices in namespaces, the wgsd
 # registry (or, for misbehaving registries, the scriptable responder), and
 # the client (wgsd -c; CLIENT_DRIVER=1 uses the test driver instead).
-# usage: client-netns.sh CASE   (basic, two, tcp, rogue, silent, compat, many, reload)
+# usage: client-netns.sh CASE   (basic, two, tcp, rogue, silent, compat, many, reload, race, odd, both)
 set -eu
 
 CASE=${1:?case}
@@ -328,8 +328,141 @@ case_reload() {
 	endpoint_is "$NS_A" "$WGA" "$P1" 198.51.100.11:1111 || fail "excluded after reload but still touched"
 }
 
+# Set a field of a peer's entry in the responder's file: peer_field KEY FIELD JSON_VALUE (null deletes it)
+peer_field() {
+	python3 - "$PEERS_JSON" "$1" "$2" "$3" <<'EOF'
+import json, sys
+path, key, field, value = sys.argv[1:]
+d = json.load(open(path))
+v = json.loads(value)
+if v is None:
+    d[key].pop(field, None)
+else:
+    d[key][field] = v
+json.dump(d, open(path, "w"))
+EOF
+}
+
+# Upper-case base32 of a base64 key, as the client asks for it.
+b32() { python3 -c 'import base64, sys; print(base64.b32encode(base64.b64decode(sys.argv[1])).decode())' "$1"; }
+
+# Answers that arrive late: the peer handshaked, or was removed, while its query was in flight.
+# Neither may be written over; the log and status say what happened, not "set".
+case_race() {
+	setup_base
+	setup_net_b
+	genkey b
+	wg_dev "$NS_B" "$WGB" 51822 "$T/b.key"
+	B=$(cat "$T/b.pub")
+	P1=$(randkeys 1)
+	# B is on A without an endpoint (stale: never handshaked); A is on B, also without one for now.
+	in_a wg set "$WGA" peer "$B" allowed-ips 10.9.0.2/32 peer "$P1" allowed-ips 10.1.0.1/32
+	in_b wg set "$WGB" peer "$(cat "$T/cli.pub")" allowed-ips 10.9.0.1/32
+	in_a ip addr add 10.9.0.1/24 dev "$WGA"
+	in_b ip addr add 10.9.0.2/24 dev "$WGB"
+	publish "$B" 203.0.113.50:5050
+	publish "$P1" 198.51.100.11:1111
+	touch "$T/hold"
+	peer_field "$B" hold "\"$T/hold\""
+	peer_field "$P1" hold "\"$T/hold\""
+	start_responder late --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON"
+	# A long query timeout: the held answers must come back to the queries that asked.
+	client_conf "$T/client.conf" "timeout = 20s" 192.0.2.1:53
+	start_client "$T/client.conf"
+	wait_for 20 grep -q "^held 33 $(b32 "$B")" "$T/late.queries" || fail "the SRV query for B did not arrive"
+	wait_for 20 grep -q "^held 33 $(b32 "$P1")" "$T/late.queries" || fail "the SRV query for P1 did not arrive"
+	# While the queries wait: B reaches A (A learns B's real endpoint from the handshake), P1 is removed.
+	in_b wg set "$WGB" peer "$(cat "$T/cli.pub")" endpoint 198.51.100.1:51820
+	in_b ping -c 1 -W 5 10.9.0.1 >/dev/null || fail "no tunnel from B to A"
+	endpoint_is "$NS_A" "$WGA" "$B" 198.51.100.2:51822 || fail "A did not learn B's endpoint from the handshake"
+	in_a wg set "$WGA" peer "$P1" remove
+	rm -f "$T/hold"
+	wait_for 20 grep -q "^released 33 " "$T/late.queries" || fail "held answers were not sent"
+	wait_for 20 status_eval "dev['writes_skipped']['fresh'] == 1 and dev['writes_skipped']['gone'] == 1" ||
+		fail "status does not count the skipped writes"
+	endpoint_is "$NS_A" "$WGA" "$B" 198.51.100.2:51822 || fail "a late answer overwrote the endpoint of a fresh peer"
+	in_a ping -c 1 -W 5 10.9.0.2 >/dev/null || fail "the tunnel to B broke"
+	! in_a wg show "$WGA" peers | grep -qF "$P1" || fail "the removed peer was re-created"
+	[ "$(log_count "endpoint .* -> ")" = 0 ] || fail "a skipped write was logged as set"
+	[ "$(log_count "$(short "$B").* completed a handshake meanwhile (endpoint 198.51.100.2:51822); answer 203.0.113.50:5050 not written")" = 1 ] ||
+		fail "the skipped write for B is not logged once"
+	[ "$(log_count "$(short "$P1").* was removed from the device meanwhile; endpoint 198.51.100.11:1111 not set")" = 1 ] ||
+		fail "the removal of P1 is not logged once"
+	status_eval "dev['endpoint_updates'] == 0" || fail "status counts a set"
+	status_eval "peer('$B')['result'] == 'fresh'" || fail "status: B's result"
+	client_metrics | grep -q 'wgsd_client_writes_skipped_total{device="'"$WGA"'",reason="gone"} 1' || fail "metrics: gone"
+}
+
+# Answered endpoints that cannot work are never written, and each is logged once.
+case_odd() {
+	setup_base
+	in_a ip addr add 10.9.0.1/24 dev "$WGA"
+	local good i k
+	good=$(randkeys 1)
+	in_a wg set "$WGA" peer "$good" allowed-ips 10.1.0.1/32
+	publish "$good" 198.51.100.11:1111
+	# What the registry claims, and why each cannot be the peer's endpoint.
+	local eps=(
+		"0.0.0.0:51820"            # unspecified
+		"[::]:51820"
+		"127.0.0.1:51820"          # loopback
+		"[::1]:51820"
+		"224.0.0.1:51820"          # multicast
+		"[ff02::1]:51820"
+		"255.255.255.255:51820"    # broadcast
+		"[fe80::1]:51820"          # link-local without a scope
+		"192.0.2.2:51820"          # this host's own address and WireGuard port
+		"10.9.0.77:4000"           # inside the WireGuard interface's own network
+		"10.1.0.1:4000"            # inside a peer's allowed IPs: loops into the tunnel
+	)
+	local bad=()
+	i=0
+	for ep in "${eps[@]}"; do
+		i=$((i + 1))
+		bad+=("$(randkeys 1)")
+		in_a wg set "$WGA" peer "${bad[-1]}" allowed-ips "10.2.0.$i/32"
+		publish "${bad[-1]}" "$ep"
+	done
+	start_responder odd --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON"
+	client_conf "$T/client.conf" "" 192.0.2.1:53
+	start_client "$T/client.conf"
+	wait_for 20 endpoint_is "$NS_A" "$WGA" "$good" 198.51.100.11:1111 || fail "the usable endpoint was not set"
+	wait_cycles 6 40
+	i=0
+	for k in "${bad[@]}"; do
+		endpoint_is "$NS_A" "$WGA" "$k" "(none)" || fail "unusable endpoint ${eps[$i]} was written"
+		[ "$(log_count "$(short "$k").* cannot be used")" = 1 ] || fail "${eps[$i]}: not logged exactly once"
+		i=$((i + 1))
+	done
+	status_eval "dev['endpoints_rejected'] >= ${#bad[@]} and dev['endpoint_updates'] == 1" || fail "status counts"
+	client_metrics | grep -q 'wgsd_client_endpoints_rejected_total{device="'"$WGA"'"} [1-9]' || fail "metrics: rejected"
+}
+
+# Both roles in one process: the client's first cycle waits for its own registry's first snapshot,
+# so it neither warns about SERVFAIL nor waits a whole interval for the endpoint.
+case_both() {
+	setup_base
+	genkey reg2
+	wg_dev "$NS_R" "$WGR2" 51821 "$T/reg2.key"
+	P1=$(randkeys 1)
+	in_r wg set "$WGR2" peer "$P1" allowed-ips 10.1.0.1/32
+	publish "$P1" 198.51.100.11:1111
+	# A registry device large enough that its first read and snapshot take several loop turns.
+	randkeys 800 | awk '{ printf "[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32\nEndpoint = 198.51.100.9:%d\n\n", $1, 100 + int(NR / 65536), int(NR / 256) % 256, NR % 256, 10000 + NR }' >"$T/many.conf"
+	in_r wg addconf "$WGR" "$T/many.conf"
+	registry_conf "$T/both.conf" "$WGR" 192.0.2.1:53
+	sed -i "s|^status-socket = .*|status-socket = $T/client.sock|" "$T/both.conf"
+	printf '[client %s]\nregistry = 192.0.2.1:53\nzone = example.com.\ninterval = 1h\n' "$WGR2" >>"$T/both.conf"
+	CLIENT_CONF=$T/both.conf
+	start_wgsd "$NS_R" client "$T/both.conf"
+	# One cycle only (interval 1h): the endpoint comes from the first one.
+	wait_for 20 endpoint_is "$NS_R" "$WGR2" "$P1" 198.51.100.11:1111 || fail "the first cycle did not set the endpoint"
+	status_eval "dev['cycles'] == 1 and dev['waiting_for_registry'] is False" || fail "status: first cycle"
+	! grep -E "SERVFAIL|unusable answer|WARN|warn" "$T/client.log" || fail "warnings at start"
+}
+
 case "$CASE" in
-basic|two|tcp|rogue|silent|compat|many|reload) "case_$CASE" ;;
+basic|two|tcp|rogue|silent|compat|many|reload|race|odd|both) "case_$CASE" ;;
 *) echo "unknown case $CASE" >&2; exit 2 ;;
 esac
 echo "ok: client $CASE"

@@ -9,6 +9,8 @@ stay silent.
 
 Peers come from a JSON file re-read on every query:
   {"<base64 key>": {"endpoint": "198.51.100.1:1111", "seen": 12}, ...}
+A peer with "hold": "PATH" has its UDP queries answered only once PATH no
+longer exists (a registry that answers late), from the file as it is then.
 """
 import argparse
 import base64
@@ -92,6 +94,7 @@ def key_from_label(label):
 class Responder:
     def __init__(self, args):
         self.args = args
+        self.held = []   # (hold path, socket, source, query)
         self.zone = args.zone.rstrip(".").lower()
         self.log = open(args.log, "a", buffering=1) if args.log else None
 
@@ -162,6 +165,11 @@ class Responder:
         mode = self.args.mode
         if mode == "silent":
             return
+        hold = self.hold_path(q)
+        if hold and os.path.exists(hold):
+            self.note("held %d %s" % (q[3], ".".join(q[2])))
+            self.held.append((hold, sock, src, q))
+            return
         if mode in ("rogue", "rogue-only"):
             # Every kind of forgery, each claiming a rogue endpoint.
             self.rogue_peers = True
@@ -174,6 +182,24 @@ class Responder:
             if mode == "rogue-only":
                 return
         sock.sendto(self.answer(q, False, tc=(mode == "truncate")), src)
+
+    def hold_path(self, q):
+        """The hold file of the peer a query is about, if any."""
+        labels = q[2]
+        key = key_from_label(labels[0].lower()) if labels else None
+        info = self.peers().get(key) if key else None
+        return info.get("hold") if isinstance(info, dict) else None
+
+    def release(self):
+        """Answer the held queries whose hold file is gone."""
+        keep = []
+        for hold, sock, src, q in self.held:
+            if os.path.exists(hold):
+                keep.append((hold, sock, src, q))
+                continue
+            sock.sendto(self.answer(q, False), src)
+            self.note("released %d %s" % (q[3], ".".join(q[2])))
+        self.held = keep
 
     def forged(self, q):
         """A well-formed matching answer pointing every peer at the rogue endpoint."""
@@ -254,7 +280,8 @@ def main():
     if args.ready:
         open(args.ready, "w").close()
     while True:
-        rl, _, _ = select.select([udp, tcp], [], [])
+        rl, _, _ = select.select([udp, tcp], [], [], 0.05 if r.held else None)
+        r.release()
         if udp in rl:
             r.handle_udp(udp, rogue_port, rogue_addr)
         if tcp in rl:
