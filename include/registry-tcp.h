@@ -26,6 +26,10 @@ struct registry_tcp *registry_tcp_new(struct event_base *base, const union socka
 				      registry_answer_cb cb, void *arg, struct strbuf *err);
 /* Change the connection cap and idle timeout (existing connections keep running). */
 void registry_tcp_set_limits(struct registry_tcp *t, unsigned int max_conns, unsigned int idle_timeout_ms);
+/* Close the listening socket but keep the listener, its counters and open connections. */
+void registry_tcp_unbind(struct registry_tcp *t);
+/* Listen again after registry_tcp_unbind() (0 when listening): 0 or -errno, reason in err. */
+int registry_tcp_rebind(struct registry_tcp *t, struct strbuf *err);
 /* Close the listener and every connection, and free (NULL is fine). */
 void registry_tcp_free(struct registry_tcp *t);
 /* Counters of this listener. */

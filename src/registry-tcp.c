@@ -51,7 +51,8 @@ struct tcp_conn {
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
 struct registry_tcp {
-	int fd;
+	int fd;                           /* listening socket, -1 while unbound */
+	union sockaddr_any addr;
 	struct event_base *base;
 	struct event *accept_ev;
 	struct event *resume_ev;          /* re-enables accept after EMFILE */
@@ -384,6 +385,37 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Open the listening socket on t->addr and start accepting. 0 or -errno with a message in err. */
+static int tcp_bind(struct registry_tcp *t, struct strbuf *err)
+{
+	char text[ADDR_STRLEN];
+	int ret;
+
+	t->fd = socket(t->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd < 0)
+		goto fail;
+	if (set_opt(t->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
+		goto fail;
+	if (t->addr.sa.sa_family == AF_INET6 && set_opt(t->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
+		goto fail;
+	if (bind(t->fd, &t->addr.sa, addr_len(&t->addr)) < 0 || listen(t->fd, TCP_BACKLOG) < 0)
+		goto fail;
+	t->accept_ev = event_new(t->base, t->fd, EV_READ | EV_PERSIST, accept_cb, t);
+	t->resume_ev = evtimer_new(t->base, resume_cb, t);
+	if (!t->accept_ev || !t->resume_ev) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	set_accepting(t, true);
+	return 0;
+fail:
+	ret = -errno;
+out:
+	strbuf_printf(err, "listen tcp %s: %s", addr_format(&t->addr, text, sizeof(text)), strerror(-ret));
+	registry_tcp_unbind(t);
+	return ret;
+}
+
 /* Create, bind and listen. */
 struct registry_tcp *registry_tcp_new(struct event_base *base, const union sockaddr_any *addr,
 				      unsigned int max_conns, unsigned int idle_timeout_ms,
@@ -391,42 +423,50 @@ struct registry_tcp *registry_tcp_new(struct event_base *base, const union socka
 {
 	struct registry_tcp *t = calloc(1, sizeof(*t));
 	char text[ADDR_STRLEN];
-	int ret = -ENOMEM;
+	int ret;
 
-	addr_format(addr, text, sizeof(text));
-	if (!t)
-		goto out;
+	if (!t || !(t->scratch = malloc(TCP_MSG_MAX))) {
+		strbuf_printf(err, "listen tcp %s: %s", addr_format(addr, text, sizeof(text)), strerror(ENOMEM));
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
 	t->fd = -1;
+	t->addr = *addr;
 	t->base = base;
 	t->cb = cb;
 	t->arg = arg;
 	TAILQ_INIT(&t->conns);
 	registry_tcp_set_limits(t, max_conns, idle_timeout_ms);
-	t->scratch = malloc(TCP_MSG_MAX);
-	if (!t->scratch)
-		goto out;
-	t->fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->fd < 0)
-		goto fail;
-	if (set_opt(t->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
-		goto fail;
-	if (addr->sa.sa_family == AF_INET6 && set_opt(t->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
-		goto fail;
-	if (bind(t->fd, &addr->sa, addr_len(addr)) < 0 || listen(t->fd, TCP_BACKLOG) < 0)
-		goto fail;
-	t->accept_ev = event_new(base, t->fd, EV_READ | EV_PERSIST, accept_cb, t);
-	t->resume_ev = evtimer_new(base, resume_cb, t);
-	if (!t->accept_ev || !t->resume_ev)
-		goto out;
-	set_accepting(t, true);
+	if ((ret = tcp_bind(t, err)) < 0) {
+		registry_tcp_free(t);
+		errno = -ret;
+		return NULL;
+	}
 	return t;
-fail:
-	ret = -errno;
-out:
-	strbuf_printf(err, "listen tcp %s: %s", text, strerror(-ret));
-	registry_tcp_free(t);
-	errno = -ret;
-	return NULL;
+}
+
+/* Close the listening socket; open connections go on. */
+void registry_tcp_unbind(struct registry_tcp *t)
+{
+	if (t->accept_ev)
+		event_free(t->accept_ev);
+	t->accept_ev = NULL;
+	t->accepting = false;
+	if (t->resume_ev)
+		event_free(t->resume_ev);
+	t->resume_ev = NULL;
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+/* Listen again after registry_tcp_unbind(). */
+int registry_tcp_rebind(struct registry_tcp *t, struct strbuf *err)
+{
+	if (t->fd >= 0)
+		return 0;
+	return tcp_bind(t, err);
 }
 
 /* Change limits (a lowered cap closes nothing: new connections are refused until below it). */
@@ -441,16 +481,9 @@ void registry_tcp_free(struct registry_tcp *t)
 {
 	if (!t)
 		return;
-	if (t->accept_ev)
-		event_free(t->accept_ev);
-	t->accept_ev = NULL;
+	registry_tcp_unbind(t);
 	while (!TAILQ_EMPTY(&t->conns))
 		conn_free(TAILQ_FIRST(&t->conns));
-	if (t->resume_ev)
-		event_free(t->resume_ev);
-	t->resume_ev = NULL;
-	if (t->fd >= 0)
-		close(t->fd);
 	free(t->scratch);
 	free(t);
 }
