@@ -7,6 +7,8 @@
  * bounded per connection (reading stops until the client drains it, and a
  * client that stops reading is closed by the idle timeout), write events
  * armed only while output is queued, and accept paused briefly on EMFILE.
+ * Each connection's arrival interface is read once, at accept, and passed
+ * with its queries as UDP passes each datagram's (access = peers).
  */
 #ifndef WGSD_REGISTRY_TCP_H
 #define WGSD_REGISTRY_TCP_H

@@ -46,6 +46,7 @@ struct tcp_conn {
 	bool eof;                         /* client closed its side: finish writing, then close */
 	union sockaddr_any peer;
 	union sockaddr_any local;
+	uint32_t ifindex;                 /* interface the connection arrived on, 0: unknown */
 };
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
@@ -196,7 +197,7 @@ static bool conn_process(struct tcp_conn *c)
 		}
 		if (c->in_len - pos - 2 < mlen)
 			break;
-		struct dns_client cl = { .src = &c->peer, .local = &c->local, .ifindex = 0, .tcp = true };
+		struct dns_client cl = { .src = &c->peer, .local = &c->local, .ifindex = c->ifindex, .tcp = true };
 		size_t n = t->cb(t->arg, &t->stats, &cl, c->in + pos + 2, mlen, t->scratch + 2, TCP_MSG_MAX - 2);
 		if (n > 0) {
 			t->scratch[0] = (uint8_t)(n >> 8);
@@ -305,6 +306,47 @@ static int set_opt(int fd, int level, int name, int value)
 	return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
+/*
+ * Interface a connection arrived on, as UDP's IP_PKTINFO tells it per
+ * datagram (access = peers needs it). Linux records, on the socket it creates
+ * for the connection, the interface of the packet that completed the
+ * handshake: IPv6 sockets (IPv4-mapped connections included) report it as
+ * IPV6_MULTICAST_IF, IPv4 sockets as the in_pktinfo that IP_PKTOPTIONS
+ * returns when IP_PKTINFO is on (set on the listener, inherited). A spoofed
+ * source cannot complete a handshake, and a local client (loopback) shows
+ * as lo, not as the WireGuard interface. 0 when unknown: access = peers
+ * then refuses.
+ */
+static uint32_t conn_arrival_ifindex(int fd, int family)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[128];
+	} ctl;
+	socklen_t len;
+
+	if (family == AF_INET6) {
+		int idx = 0;
+		len = sizeof(idx);
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, &len) < 0 || len != sizeof(idx) || idx < 0)
+			return 0;
+		return (uint32_t)idx;
+	}
+	len = sizeof(ctl.buf);
+	if (getsockopt(fd, IPPROTO_IP, IP_PKTOPTIONS, ctl.buf, &len) < 0 || len > sizeof(ctl.buf))
+		return 0;
+	struct msghdr mh = { .msg_control = ctl.buf, .msg_controllen = len };
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			return pi.ipi_ifindex > 0 ? (uint32_t)pi.ipi_ifindex : 0;
+		}
+	}
+	return 0;
+}
+
 /* Set up a freshly accepted connection. */
 static void conn_new(struct registry_tcp *t, int fd, const union sockaddr_any *peer)
 {
@@ -323,6 +365,7 @@ static void conn_new(struct registry_tcp *t, int fd, const union sockaddr_any *p
 	t->stats.tcp_accepted++;
 	if (getsockname(fd, &c->local.sa, &llen) < 0)
 		memset(&c->local, 0, sizeof(c->local));
+	c->ifindex = conn_arrival_ifindex(fd, t->addr.sa.sa_family);
 	/* Answers are complete messages: send them now, not after the client's delayed ACK. */
 	set_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	c->rev = event_new(t->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
@@ -397,6 +440,9 @@ static int tcp_bind(struct registry_tcp *t, struct strbuf *err)
 	if (set_opt(t->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
 		goto fail;
 	if (t->addr.sa.sa_family == AF_INET6 && set_opt(t->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
+		goto fail;
+	/* Accepted sockets inherit it: IP_PKTOPTIONS then reports their arrival interface. */
+	if (t->addr.sa.sa_family == AF_INET && set_opt(t->fd, IPPROTO_IP, IP_PKTINFO, 1) < 0)
 		goto fail;
 	if (bind(t->fd, &t->addr.sa, addr_len(&t->addr)) < 0 || listen(t->fd, TCP_BACKLOG) < 0)
 		goto fail;
