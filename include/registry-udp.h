@@ -19,6 +19,10 @@ struct registry_udp;
 /* Bind addr and start answering with cb. NULL on failure with the reason in err. */
 struct registry_udp *registry_udp_new(struct event_base *base, const union sockaddr_any *addr,
 				      registry_answer_cb cb, void *arg, struct strbuf *err);
+/* Close the socket but keep the listener and its counters (a reload that moves an address). */
+void registry_udp_unbind(struct registry_udp *u);
+/* Open and bind the socket again after registry_udp_unbind() (0 when bound): 0 or -errno, reason in err. */
+int registry_udp_rebind(struct registry_udp *u, struct strbuf *err);
 /* Close and free (NULL is fine). */
 void registry_udp_free(struct registry_udp *u);
 /* Counters of this listener. */

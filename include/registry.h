@@ -18,8 +18,10 @@ struct registry;
 int registry_new(struct event_base *base, struct wg_ctx *wg, const struct config *cfg,
 		 struct registry **out, struct strbuf *err);
 /* Apply a new configuration by difference: listeners that stay keep their sockets, zones are added,
- * removed or restarted when changed. On failure nothing changes, returns -errno with a message in err.
- * The registry keeps no pointer into cfg after the call returns. */
+ * removed or restarted when changed. A listener that goes away is closed before a new one on its family
+ * and port is bound (wildcard to specific address and back). On failure nothing changes (such a listener
+ * is bound again; only if its address was taken meanwhile is it dropped, with a warning), returns -errno
+ * with a message in err. The registry keeps no pointer into cfg after the call returns. */
 int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf *err);
 /* Call cb once, from the loop, when every zone has its first snapshot or has failed its first read
  * (NULL cancels). */

@@ -46,12 +46,14 @@ struct tcp_conn {
 	bool eof;                         /* client closed its side: finish writing, then close */
 	union sockaddr_any peer;
 	union sockaddr_any local;
+	uint32_t ifindex;                 /* interface the connection arrived on, 0: unknown */
 };
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
 struct registry_tcp {
-	int fd;
+	int fd;                           /* listening socket, -1 while unbound */
+	union sockaddr_any addr;
 	struct event_base *base;
 	struct event *accept_ev;
 	struct event *resume_ev;          /* re-enables accept after EMFILE */
@@ -195,7 +197,7 @@ static bool conn_process(struct tcp_conn *c)
 		}
 		if (c->in_len - pos - 2 < mlen)
 			break;
-		struct dns_client cl = { .src = &c->peer, .local = &c->local, .ifindex = 0, .tcp = true };
+		struct dns_client cl = { .src = &c->peer, .local = &c->local, .ifindex = c->ifindex, .tcp = true };
 		size_t n = t->cb(t->arg, &t->stats, &cl, c->in + pos + 2, mlen, t->scratch + 2, TCP_MSG_MAX - 2);
 		if (n > 0) {
 			t->scratch[0] = (uint8_t)(n >> 8);
@@ -304,6 +306,47 @@ static int set_opt(int fd, int level, int name, int value)
 	return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
+/*
+ * Interface a connection arrived on, as UDP's IP_PKTINFO tells it per
+ * datagram (access = peers needs it). Linux records, on the socket it creates
+ * for the connection, the interface of the packet that completed the
+ * handshake: IPv6 sockets (IPv4-mapped connections included) report it as
+ * IPV6_MULTICAST_IF, IPv4 sockets as the in_pktinfo that IP_PKTOPTIONS
+ * returns when IP_PKTINFO is on (set on the listener, inherited). A spoofed
+ * source cannot complete a handshake, and a local client (loopback) shows
+ * as lo, not as the WireGuard interface. 0 when unknown: access = peers
+ * then refuses.
+ */
+static uint32_t conn_arrival_ifindex(int fd, int family)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[128];
+	} ctl;
+	socklen_t len;
+
+	if (family == AF_INET6) {
+		int idx = 0;
+		len = sizeof(idx);
+		if (getsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, &len) < 0 || len != sizeof(idx) || idx < 0)
+			return 0;
+		return (uint32_t)idx;
+	}
+	len = sizeof(ctl.buf);
+	if (getsockopt(fd, IPPROTO_IP, IP_PKTOPTIONS, ctl.buf, &len) < 0 || len > sizeof(ctl.buf))
+		return 0;
+	struct msghdr mh = { .msg_control = ctl.buf, .msg_controllen = len };
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			return pi.ipi_ifindex > 0 ? (uint32_t)pi.ipi_ifindex : 0;
+		}
+	}
+	return 0;
+}
+
 /* Set up a freshly accepted connection. */
 static void conn_new(struct registry_tcp *t, int fd, const union sockaddr_any *peer)
 {
@@ -322,6 +365,7 @@ static void conn_new(struct registry_tcp *t, int fd, const union sockaddr_any *p
 	t->stats.tcp_accepted++;
 	if (getsockname(fd, &c->local.sa, &llen) < 0)
 		memset(&c->local, 0, sizeof(c->local));
+	c->ifindex = conn_arrival_ifindex(fd, t->addr.sa.sa_family);
 	/* Answers are complete messages: send them now, not after the client's delayed ACK. */
 	set_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	c->rev = event_new(t->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
@@ -384,6 +428,40 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Open the listening socket on t->addr and start accepting. 0 or -errno with a message in err. */
+static int tcp_bind(struct registry_tcp *t, struct strbuf *err)
+{
+	char text[ADDR_STRLEN];
+	int ret;
+
+	t->fd = socket(t->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd < 0)
+		goto fail;
+	if (set_opt(t->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
+		goto fail;
+	if (t->addr.sa.sa_family == AF_INET6 && set_opt(t->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
+		goto fail;
+	/* Accepted sockets inherit it: IP_PKTOPTIONS then reports their arrival interface. */
+	if (t->addr.sa.sa_family == AF_INET && set_opt(t->fd, IPPROTO_IP, IP_PKTINFO, 1) < 0)
+		goto fail;
+	if (bind(t->fd, &t->addr.sa, addr_len(&t->addr)) < 0 || listen(t->fd, TCP_BACKLOG) < 0)
+		goto fail;
+	t->accept_ev = event_new(t->base, t->fd, EV_READ | EV_PERSIST, accept_cb, t);
+	t->resume_ev = evtimer_new(t->base, resume_cb, t);
+	if (!t->accept_ev || !t->resume_ev) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	set_accepting(t, true);
+	return 0;
+fail:
+	ret = -errno;
+out:
+	strbuf_printf(err, "listen tcp %s: %s", addr_format(&t->addr, text, sizeof(text)), strerror(-ret));
+	registry_tcp_unbind(t);
+	return ret;
+}
+
 /* Create, bind and listen. */
 struct registry_tcp *registry_tcp_new(struct event_base *base, const union sockaddr_any *addr,
 				      unsigned int max_conns, unsigned int idle_timeout_ms,
@@ -391,42 +469,50 @@ struct registry_tcp *registry_tcp_new(struct event_base *base, const union socka
 {
 	struct registry_tcp *t = calloc(1, sizeof(*t));
 	char text[ADDR_STRLEN];
-	int ret = -ENOMEM;
+	int ret;
 
-	addr_format(addr, text, sizeof(text));
-	if (!t)
-		goto out;
+	if (!t || !(t->scratch = malloc(TCP_MSG_MAX))) {
+		strbuf_printf(err, "listen tcp %s: %s", addr_format(addr, text, sizeof(text)), strerror(ENOMEM));
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
 	t->fd = -1;
+	t->addr = *addr;
 	t->base = base;
 	t->cb = cb;
 	t->arg = arg;
 	TAILQ_INIT(&t->conns);
 	registry_tcp_set_limits(t, max_conns, idle_timeout_ms);
-	t->scratch = malloc(TCP_MSG_MAX);
-	if (!t->scratch)
-		goto out;
-	t->fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (t->fd < 0)
-		goto fail;
-	if (set_opt(t->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0)
-		goto fail;
-	if (addr->sa.sa_family == AF_INET6 && set_opt(t->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
-		goto fail;
-	if (bind(t->fd, &addr->sa, addr_len(addr)) < 0 || listen(t->fd, TCP_BACKLOG) < 0)
-		goto fail;
-	t->accept_ev = event_new(base, t->fd, EV_READ | EV_PERSIST, accept_cb, t);
-	t->resume_ev = evtimer_new(base, resume_cb, t);
-	if (!t->accept_ev || !t->resume_ev)
-		goto out;
-	set_accepting(t, true);
+	if ((ret = tcp_bind(t, err)) < 0) {
+		registry_tcp_free(t);
+		errno = -ret;
+		return NULL;
+	}
 	return t;
-fail:
-	ret = -errno;
-out:
-	strbuf_printf(err, "listen tcp %s: %s", text, strerror(-ret));
-	registry_tcp_free(t);
-	errno = -ret;
-	return NULL;
+}
+
+/* Close the listening socket; open connections go on. */
+void registry_tcp_unbind(struct registry_tcp *t)
+{
+	if (t->accept_ev)
+		event_free(t->accept_ev);
+	t->accept_ev = NULL;
+	t->accepting = false;
+	if (t->resume_ev)
+		event_free(t->resume_ev);
+	t->resume_ev = NULL;
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+/* Listen again after registry_tcp_unbind(). */
+int registry_tcp_rebind(struct registry_tcp *t, struct strbuf *err)
+{
+	if (t->fd >= 0)
+		return 0;
+	return tcp_bind(t, err);
 }
 
 /* Change limits (a lowered cap closes nothing: new connections are refused until below it). */
@@ -441,16 +527,9 @@ void registry_tcp_free(struct registry_tcp *t)
 {
 	if (!t)
 		return;
-	if (t->accept_ev)
-		event_free(t->accept_ev);
-	t->accept_ev = NULL;
+	registry_tcp_unbind(t);
 	while (!TAILQ_EMPTY(&t->conns))
 		conn_free(TAILQ_FIRST(&t->conns));
-	if (t->resume_ev)
-		event_free(t->resume_ev);
-	t->resume_ev = NULL;
-	if (t->fd >= 0)
-		close(t->fd);
 	free(t->scratch);
 	free(t);
 }

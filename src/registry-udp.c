@@ -21,9 +21,11 @@
 #define UDP_SOCKET_BUF_BYTES (1024 * 1024)  /* receive and send buffers, as NSD and Knot use */
 
 struct registry_udp {
-	int fd;
+	int fd;             /* -1 while unbound */
 	int family;
 	int port;           /* bound port, network order */
+	union sockaddr_any addr;
+	struct event_base *base;
 	struct event *ev;
 	registry_answer_cb cb;
 	void *arg;
@@ -202,25 +204,14 @@ static void set_buffers(int fd)
 		(void)set_opt(fd, SOL_SOCKET, SO_SNDBUF, UDP_SOCKET_BUF_BYTES);
 }
 
-/* Create and bind the listener. */
-struct registry_udp *registry_udp_new(struct event_base *base, const union sockaddr_any *addr,
-				      registry_answer_cb cb, void *arg, struct strbuf *err)
+/* Open the socket on u->addr and start reading it. 0 or -errno with a message in err. */
+static int udp_bind(struct registry_udp *u, struct strbuf *err)
 {
-	struct registry_udp *u = calloc(1, sizeof(*u));
+	union sockaddr_any bound;
+	socklen_t blen = sizeof(bound);
 	char text[ADDR_STRLEN];
-	int ret = -ENOMEM;
+	int ret;
 
-	addr_format(addr, text, sizeof(text));
-	if (!u)
-		goto out;
-	u->fd = -1;
-	u->cb = cb;
-	u->arg = arg;
-	u->family = addr->sa.sa_family;
-	u->in_buf = malloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
-	u->out_buf = malloc((size_t)UDP_BATCH * UDP_ANSWER_MAX);
-	if (!u->in_buf || !u->out_buf)
-		goto out;
 	u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd < 0)
 		goto fail;
@@ -232,24 +223,75 @@ struct registry_udp *registry_udp_new(struct event_base *base, const union socka
 	} else if (set_opt(u->fd, IPPROTO_IP, IP_PKTINFO, 1) < 0) {
 		goto fail;
 	}
-	if (bind(u->fd, &addr->sa, addr_len(addr)) < 0)
+	if (bind(u->fd, &u->addr.sa, addr_len(&u->addr)) < 0)
 		goto fail;
-	union sockaddr_any bound;
-	socklen_t blen = sizeof(bound);
 	if (getsockname(u->fd, &bound.sa, &blen) < 0)
 		goto fail;
 	u->port = u->family == AF_INET ? bound.in.sin_port : bound.in6.sin6_port;
-	u->ev = event_new(base, u->fd, EV_READ | EV_PERSIST, udp_read_cb, u);
-	if (!u->ev || event_add(u->ev, NULL) < 0)
+	u->ev = event_new(u->base, u->fd, EV_READ | EV_PERSIST, udp_read_cb, u);
+	if (!u->ev || event_add(u->ev, NULL) < 0) {
+		ret = -ENOMEM;
 		goto out;
-	return u;
+	}
+	return 0;
 fail:
 	ret = -errno;
 out:
-	strbuf_printf(err, "listen udp %s: %s", text, strerror(-ret));
+	strbuf_printf(err, "listen udp %s: %s", addr_format(&u->addr, text, sizeof(text)), strerror(-ret));
+	registry_udp_unbind(u);
+	return ret;
+}
+
+/* Create and bind the listener. */
+struct registry_udp *registry_udp_new(struct event_base *base, const union sockaddr_any *addr,
+				      registry_answer_cb cb, void *arg, struct strbuf *err)
+{
+	struct registry_udp *u = calloc(1, sizeof(*u));
+	char text[ADDR_STRLEN];
+	int ret = -ENOMEM;
+
+	if (!u)
+		goto fail;
+	u->fd = -1;
+	u->cb = cb;
+	u->arg = arg;
+	u->base = base;
+	u->addr = *addr;
+	u->family = addr->sa.sa_family;
+	u->in_buf = malloc((size_t)UDP_BATCH * UDP_QUERY_MAX);
+	u->out_buf = malloc((size_t)UDP_BATCH * UDP_ANSWER_MAX);
+	if (!u->in_buf || !u->out_buf)
+		goto fail;
+	if ((ret = udp_bind(u, err)) < 0) {
+		registry_udp_free(u);
+		errno = -ret;
+		return NULL;
+	}
+	return u;
+fail:
+	strbuf_printf(err, "listen udp %s: %s", addr_format(addr, text, sizeof(text)), strerror(-ret));
 	registry_udp_free(u);
 	errno = -ret;
 	return NULL;
+}
+
+/* Close the socket, keep the rest. */
+void registry_udp_unbind(struct registry_udp *u)
+{
+	if (u->ev)
+		event_free(u->ev);
+	u->ev = NULL;
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
+
+/* Bind the address again after registry_udp_unbind(). */
+int registry_udp_rebind(struct registry_udp *u, struct strbuf *err)
+{
+	if (u->fd >= 0)
+		return 0;
+	return udp_bind(u, err);
 }
 
 /* Close and free. */
@@ -257,10 +299,7 @@ void registry_udp_free(struct registry_udp *u)
 {
 	if (!u)
 		return;
-	if (u->ev)
-		event_free(u->ev);
-	if (u->fd >= 0)
-		close(u->fd);
+	registry_udp_unbind(u);
 	free(u->in_buf);
 	free(u->out_buf);
 	free(u);

@@ -224,6 +224,21 @@ static size_t listener_query_cb(void *arg, struct registry_stats *stats, const s
 	};
 	size_t n = dns_answer(&env, cl, query, qlen, out, cap, &info);
 
+	/*
+	 * dns_answer() checks the arrival interface for UDP only, trusting the TCP
+	 * handshake to prove the source. It proves the source reachable, not that
+	 * the query came through the zone's interface: a peer whose allowed IPs
+	 * hold 127.0.0.0/8 or ::1 would make loopback clients members. The TCP
+	 * listener knows the arrival interface (registry-tcp.c), so TCP gets the
+	 * UDP rule here: a query that passed the source check on another
+	 * interface is answered again as the access rule refuses it.
+	 */
+	if (n > 0 && cl->tcp && reg->access == ACCESS_PEERS && info.zone >= 0 && !info.refused_access &&
+	    (reg->snaps[info.zone]->ifindex == 0 || reg->snaps[info.zone]->ifindex != cl->ifindex)) {
+		env.access = ACCESS_CIDR;   /* an empty list: nobody */
+		env.n_access_cidrs = 0;
+		n = dns_answer(&env, cl, query, qlen, out, cap, &info);
+	}
 	stats->queries[qtype_slot(info.qtype)]++;
 	if (n == 0) {
 		stats->rcodes[REG_RCODE_DROPPED]++;
@@ -500,6 +515,48 @@ static void listener_close(struct reg_listener *l)
 	l->tcp = NULL;
 }
 
+/* Close a listener's sockets but keep it (counters, open TCP connections) to bind again. */
+static void listener_unbind(struct reg_listener *l)
+{
+	registry_udp_unbind(l->udp);
+	registry_tcp_unbind(l->tcp);
+}
+
+/* Bind a listener's sockets again. 0 or -errno with a message. */
+static int listener_rebind(struct reg_listener *l, struct strbuf *err)
+{
+	int ret = registry_udp_rebind(l->udp, err);
+
+	if (ret == 0)
+		ret = registry_tcp_rebind(l->tcp, err);
+	return ret;
+}
+
+/*
+ * A reload failed after unbinding some of the running listeners: bind them
+ * again. One whose address was taken in the meantime cannot come back; it is
+ * closed and dropped with a warning, the others keep answering.
+ */
+static void listeners_restore(struct registry *reg, const bool *unbound)
+{
+	size_t n = 0;
+	char text[ADDR_STRLEN];
+
+	for (size_t j = 0; j < reg->n_listeners; j++) {
+		struct reg_listener *l = &reg->listeners[j];
+		struct strbuf lerr = STRBUF_INIT;
+		if (unbound[j] && listener_rebind(l, &lerr) < 0) {
+			log_warnx("registry: %s; listener %s closed", strbuf_str(&lerr),
+				  addr_format(&l->addr, text, sizeof(text)));
+			listener_close(l);
+		} else {
+			reg->listeners[n++] = *l;
+		}
+		strbuf_free(&lerr);
+	}
+	reg->n_listeners = n;
+}
+
 /* Copy the registry-wide settings. 0 or -ENOMEM (nothing changed then). */
 static int set_settings(struct registry *reg, const struct config_registry *rc)
 {
@@ -525,7 +582,13 @@ static int set_settings(struct registry *reg, const struct config_registry *rc)
 /*
  * Apply cfg by difference. New listeners and zones are created first; only
  * when all of them exist are the old ones that went away closed and the
- * arrays swapped, so a failure leaves the registry as it was.
+ * arrays swapped, so a failure leaves the registry as it was. One exception:
+ * a listener that goes away is unbound before the new ones are bound when it
+ * has the family and port of one that comes, because Linux cannot bind the
+ * wildcard and a specific address of one family on one port at once
+ * (0.0.0.0:53 to 10.0.0.254:53, or back). If a new bind then fails, the
+ * unbound listeners are bound again: their counters and open TCP connections
+ * were kept, and only queries sent during the attempt are lost.
  */
 int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf *err)
 {
@@ -536,10 +599,12 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	bool *kept_l = calloc(reg->n_listeners + 1, sizeof(*kept_l));
 	bool *kept_z = calloc(reg->n_zones + 1, sizeof(*kept_z));
 	bool *fresh_l = calloc(rc->n_listens + 1, sizeof(*fresh_l));
+	bool *unbound_l = calloc(reg->n_listeners + 1, sizeof(*unbound_l));
+	size_t *from_l = calloc(rc->n_listens + 1, sizeof(*from_l));   /* old index, n_listeners: new */
 	size_t n_nl = 0;
 	int ret = -ENOMEM;
 
-	if (!nl || !nz || !ns || !kept_l || !kept_z || !fresh_l) {
+	if (!nl || !nz || !ns || !kept_l || !kept_z || !fresh_l || !unbound_l || !from_l) {
 		strbuf_puts(err, "registry: out of memory");
 		goto fail;
 	}
@@ -548,9 +613,22 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 		for (j = 0; j < reg->n_listeners; j++)
 			if (!kept_l[j] && addr_equal(&reg->listeners[j].addr, &rc->listens[i]))
 				break;
-		if (j < reg->n_listeners) {
-			nl[n_nl++] = reg->listeners[j];
+		from_l[i] = j;
+		if (j < reg->n_listeners)
 			kept_l[j] = true;
+	}
+	for (size_t j = 0; j < reg->n_listeners; j++) {
+		const union sockaddr_any *a = &reg->listeners[j].addr;
+		for (size_t i = 0; !kept_l[j] && !unbound_l[j] && i < rc->n_listens; i++)
+			if (from_l[i] == reg->n_listeners && rc->listens[i].sa.sa_family == a->sa.sa_family &&
+			    addr_port(&rc->listens[i]) == addr_port(a)) {
+				listener_unbind(&reg->listeners[j]);
+				unbound_l[j] = true;
+			}
+	}
+	for (size_t i = 0; i < rc->n_listens; i++) {
+		if (from_l[i] < reg->n_listeners) {
+			nl[n_nl++] = reg->listeners[from_l[i]];
 			continue;
 		}
 		struct strbuf lerr = STRBUF_INIT;
@@ -627,6 +705,8 @@ fail:
 	for (size_t i = 0; i < n_nl; i++)
 		if (fresh_l[i])
 			listener_close(&nl[i]);
+	if (unbound_l)
+		listeners_restore(reg, unbound_l);
 	for (size_t i = 0; nz && i < cfg->n_zones; i++) {
 		bool old = false;
 		for (size_t j = 0; nz[i] && j < reg->n_zones; j++)
@@ -641,6 +721,8 @@ out:
 	free(kept_l);
 	free(kept_z);
 	free(fresh_l);
+	free(unbound_l);
+	free(from_l);
 	return ret;
 }
 

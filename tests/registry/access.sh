@@ -3,8 +3,10 @@
 # access = peers: a real WireGuard peer in a second namespace asks through the
 # tunnel and is answered; the same host asking over the plain veth from a
 # non-peer address is refused, and so is a spoofed source that is a peer's
-# allowed IP but arrives on the wrong interface. Refusals are counted and
-# logged once per source per minute. A reload to a CIDR list keeps the
+# allowed IP but arrives on the wrong interface. The same holds over TCP: a
+# peer whose allowed IPs include 127.0.0.0/8 and ::1 does not make queries
+# from loopback answered, while TCP through the tunnel (IPv4 and IPv6) is.
+# Refusals are counted and logged once per source per minute. A reload to a CIDR list keeps the
 # listeners (counters continue) and flips who is answered.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -31,14 +33,19 @@ wg_dev_start "$NSC" "$C"
 PUB_R=$(wg pubkey <"$TMP/r.key")
 PUB_C=$(wg pubkey <"$TMP/c.key")
 K9=$(rand_key)
+K7=$(rand_key)
+# K7's allowed IPs hold the loopback ranges: wireguard-go adds no routes, so loopback stays loopback.
 in_ns "$NS" wg set "$R" private-key "$TMP/r.key" listen-port 51820 \
-	peer "$PUB_C" endpoint 198.51.100.2:51821 allowed-ips 10.0.0.1/32 \
-	peer "$K9" endpoint 192.0.2.9:9999 allowed-ips 10.0.0.9/32
+	peer "$PUB_C" endpoint 198.51.100.2:51821 allowed-ips 10.0.0.1/32,fd00::1/128 \
+	peer "$K9" endpoint 192.0.2.9:9999 allowed-ips 10.0.0.9/32 \
+	peer "$K7" endpoint 192.0.2.7:7777 allowed-ips 127.0.0.0/8,::1/128
 in_ns "$NSC" wg set "$C" private-key "$TMP/c.key" listen-port 51821 \
-	peer "$PUB_R" endpoint 198.51.100.1:51820 allowed-ips 10.0.0.0/24
+	peer "$PUB_R" endpoint 198.51.100.1:51820 allowed-ips 10.0.0.0/24,fd00::/64
 ip -n "$NS" addr add 10.0.0.254/24 dev "$R"
+ip -n "$NS" addr add fd00::254/64 dev "$R" nodad
 ip -n "$NS" link set "$R" up
 ip -n "$NSC" addr add 10.0.0.1/24 dev "$C"
+ip -n "$NSC" addr add fd00::1/64 dev "$C" nodad
 ip -n "$NSC" link set "$C" up
 
 # Write the config with access = $1 and an optional second listen address $2.
@@ -58,7 +65,7 @@ device = $R
 refresh = ${REFRESH:-200ms}
 CONF
 }
-write_conf peers
+write_conf peers '[::]:53'
 wgsd_start "$TMP/wgsd.conf"
 Z=example.com.
 BC=$(b32_of "$PUB_C")
@@ -77,6 +84,8 @@ out=$(qc @10.0.0.254 +short "$B9.$Z" A)
 out=$(qc @10.0.0.254 +short "_wireguard._udp.$Z" PTR)
 expect_in "$out" "$BC._wireguard._udp.$Z"
 expect_in "$(qc @10.0.0.254 +tcp "$B9._wireguard._udp.$Z" SRV)" "status: NOERROR"
+expect_in "$(qc @fd00::254 "$B9.$Z" A)" "status: NOERROR"
+expect_in "$(qc @fd00::254 +tcp "$B9.$Z" A)" "status: NOERROR"
 
 refused() { status_value 'r["listeners"][0]["udp"]["refused"]'; }
 noerror() { status_value 'r["listeners"][0]["udp"]["rcodes"]["NOERROR"]'; }
@@ -92,6 +101,18 @@ done
 n=$(grep -c "refused UDP query from 198.51.100.2:.*access denied" "$TMP/wgsd.log" || true)
 [ "$n" = 1 ] || fail "refusal logged $n times"
 expect_in "$(qc @198.51.100.1 +tcp "$B9.$Z" A)" "status: REFUSED"
+
+echo "# loopback is not the zone's interface: refused over UDP and TCP, though 127.0.0.0/8 and ::1 are a peer's"
+# TCP first: each source is logged once a minute, and the TCP refusal is the line to see.
+for server in 127.0.0.1 ::1; do
+	for proto in +tcp +notcp; do
+		out=$(in_ns "$NS" dig +tries=1 +time=2 "$proto" @"$server" "$B9.$Z" A)
+		expect_in "$out" "status: REFUSED"
+		expect_in "$out" "ANSWER: 0"
+	done
+done
+grep -q "refused TCP query from 127.0.0.1:.*access denied" "$TMP/wgsd.log" || fail "TCP refusal from loopback not logged"
+grep -q "refused TCP query from \[::1\]:.*access denied" "$TMP/wgsd.log" || fail "TCP refusal from ::1 not logged"
 
 echo "# a peer's allowed IP spoofed on the wrong interface is refused"
 before=$(refused)
