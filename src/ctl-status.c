@@ -244,6 +244,17 @@ static void print_client(FILE *out, const struct json *cli, const struct ctl_sta
 			num(d, "endpoint_updates", 0), num(d, "set_errors", 0),
 			fmt_when(last, "at", now, when, sizeof(when)), num(last, "duration_ms", 0),
 			num(last, "queried", 0), num(last, "updated", 0));
+		const struct json *skipped = json_get(d, "writes_skipped");
+		double rejected = num(d, "endpoints_rejected", 0);
+		double sk_fresh = num(skipped, "fresh", 0), sk_moved = num(skipped, "moved", 0),
+		       sk_gone = num(skipped, "gone", 0);
+		if (rejected > 0)
+			fprintf(out, "    %.0f answered endpoint(s) rejected as unusable (see the log)\n", rejected);
+		if (sk_fresh + sk_moved + sk_gone > 0)
+			fprintf(out, "    writes skipped, the peer changed while its answer was awaited: %.0f fresh, %.0f moved, %.0f gone\n",
+				sk_fresh, sk_moved, sk_gone);
+		if (boolean(d, "waiting_for_registry") == 1)
+			fprintf(out, "    first cycle waits for this process's registry to load\n");
 		if (sym)
 			fprintf(out, "    %zu peer(s) behind symmetric NAT (see below)\n", sym);
 		for (const struct json *r = regs ? regs->child : NULL; r; r = r->next) {

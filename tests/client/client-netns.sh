@@ -391,6 +391,7 @@ case_race() {
 	status_eval "dev['endpoint_updates'] == 0" || fail "status counts a set"
 	status_eval "peer('$B')['result'] == 'fresh'" || fail "status: B's result"
 	client_metrics | grep -q 'wgsd_client_writes_skipped_total{device="'"$WGA"'",reason="gone"} 1' || fail "metrics: gone"
+	"$WGSDCTL" -s "$T/client.sock" status | grep -q "writes skipped, .*: 1 fresh, 0 moved, 1 gone" || fail "wgsdctl status: skipped writes"
 }
 
 # Answered endpoints that cannot work are never written, and each is logged once.
