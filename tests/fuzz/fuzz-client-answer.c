@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz the client's reading of registry responses: any packet gives a status, never a crash,
- * and an endpoint only when the answer really is for the peer asked about. */
+ * an endpoint only when the answer really is for the peer asked about, and only usable ones
+ * pass the endpoint checks. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		client_answer_choose(list, 2, NULL, &choice);
 		if (choice.index == 0 && addr_port(&choice.endpoint) != ans.port)
 			abort();
+		/* What survives the endpoint checks is usable, whatever the packet said. */
+		const char *why;
+		size_t before = ans.n_addrs, dropped = client_answer_filter(&ans, NULL, &why);
+		if (dropped + ans.n_addrs != before || (dropped > 0) != (why != NULL))
+			abort();
+		for (size_t i = 0; i < ans.n_addrs; i++)
+			if (client_answer_endpoint_problem(&ans.addrs[i], NULL) != NULL)
+				abort();
 	}
 	ldns_pkt_free(pkt);
 	return 0;
