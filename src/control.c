@@ -2,7 +2,8 @@
 /*
  * The status socket. Each connection sends one command line and gets one
  * reply, then the server closes it. Input is bounded, connections are capped
- * and time out, and accept pauses briefly when descriptors run out.
+ * and each has a fixed deadline from accept, and accept pauses briefly when
+ * descriptors run out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,12 +23,18 @@
 #include "strbuf.h"
 
 #define CONTROL_MAX_CONNS 32
-#define CONTROL_IO_TIMEOUT_MS 5000
+/*
+ * From accept to the last byte of the reply, whatever the client does: an
+ * idle timeout alone lets a client that drips a byte now and then hold its
+ * slot for minutes, and CONTROL_MAX_CONNS of them lock everyone out.
+ */
+#define CONTROL_CONN_DEADLINE_MS 5000
 #define CONTROL_ACCEPT_PAUSE_MS 200
 
 struct control_conn {
 	struct control *ctl;
 	struct bufferevent *bev;
+	struct event *ev_deadline;
 	struct control_conn *next;
 	bool replied;
 };
@@ -47,6 +54,16 @@ struct control {
 
 static void control_free(struct control *ctl);
 
+/* Free a connection's socket, timer and memory. */
+static void control_conn_release(struct control_conn *conn)
+{
+	if (conn->ev_deadline)
+		event_free(conn->ev_deadline);
+	if (conn->bev)
+		bufferevent_free(conn->bev);
+	free(conn);
+}
+
 /* Unlink conn from the list and free it. */
 static void control_conn_free(struct control_conn *conn)
 {
@@ -58,8 +75,7 @@ static void control_conn_free(struct control_conn *conn)
 			break;
 		}
 	}
-	bufferevent_free(conn->bev);
-	free(conn);
+	control_conn_release(conn);
 	ctl->n_conns--;
 	if (ctl->retired) {
 		if (ctl->n_conns == 0)
@@ -129,8 +145,18 @@ static void control_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct control_conn *conn = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT)
-		log_debug("status socket: client timed out");
+	(void)what;
+	control_conn_free(conn);
+}
+
+/* The connection's deadline passed: drop it, whatever it was doing. */
+static void control_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_conn *conn = arg;
+
+	(void)fd;
+	(void)what;
+	log_debug("status socket: client dropped at its %d ms deadline", CONTROL_CONN_DEADLINE_MS);
 	control_conn_free(conn);
 }
 
@@ -169,13 +195,17 @@ static void control_accept_cb(evutil_socket_t fd, short what, void *arg)
 		close(cfd);
 		return;
 	}
+	struct timeval tv = { CONTROL_CONN_DEADLINE_MS / 1000, (CONTROL_CONN_DEADLINE_MS % 1000) * 1000 };
+	conn->ev_deadline = evtimer_new(ctl->base, control_deadline_cb, conn);
+	if (!conn->ev_deadline || evtimer_add(conn->ev_deadline, &tv) < 0) {
+		control_conn_release(conn);
+		return;
+	}
 	conn->ctl = ctl;
 	conn->next = ctl->conns;
 	ctl->conns = conn;
 	if (++ctl->n_conns == CONTROL_MAX_CONNS)
 		event_del(ctl->ev_accept);
-	struct timeval tv = { CONTROL_IO_TIMEOUT_MS / 1000, (CONTROL_IO_TIMEOUT_MS % 1000) * 1000 };
-	bufferevent_set_timeouts(conn->bev, &tv, &tv);
 	bufferevent_setwatermark(conn->bev, EV_READ, 0, CONTROL_LINE_MAX);
 	bufferevent_setcb(conn->bev, control_read_cb, control_write_cb, control_event_cb, conn);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
@@ -308,8 +338,7 @@ void control_close(struct control *ctl)
 	while (ctl->conns) {
 		struct control_conn *c = ctl->conns;
 		ctl->conns = c->next;
-		bufferevent_free(c->bev);
-		free(c);
+		control_conn_release(c);
 	}
 	control_free(ctl);
 }

@@ -17,16 +17,17 @@
 /* Print usage. */
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: wgsd [-dtVh] [-c FILE]\n"
+	fprintf(f, "usage: wgsd [-dtTVh] [-c FILE]\n"
 		   "  -c FILE  configuration file (default %s)\n"
 		   "  -d       debug logging (overrides log-level)\n"
-		   "  -t       check the configuration, print it normalized, exit 0 (valid) or 1\n"
+		   "  -t       check the configuration: silent and exit 0 if valid, errors and exit 1 if not\n"
+		   "  -T       like -t, and print the valid configuration normalized\n"
 		   "  -V       print the version\n"
 		   "  -h       this help\n", WGSD_CONFIG_PATH);
 }
 
-/* Check a configuration file for -t. */
-static int check_config(const char *path)
+/* Check a configuration file for -t (quiet when valid) or -T (print it normalized). */
+static int check_config(const char *path, bool print)
 {
 	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
 	struct config *cfg;
@@ -37,9 +38,15 @@ static int check_config(const char *path)
 		fprintf(stderr, "%s: configuration is NOT valid\n", path);
 		goto out;
 	}
-	config_print(cfg, &out);
-	fputs(strbuf_str(&out), stdout);
-	fprintf(stderr, "%s: configuration is valid\n", path);
+	if (print) {
+		config_print(cfg, &out);
+		fputs(strbuf_str(&out), stdout);
+		if (fflush(stdout) == EOF || ferror(stdout)) {
+			fprintf(stderr, "%s: cannot write the normalized configuration\n", path);
+			config_free(cfg);
+			goto out;
+		}
+	}
 	config_free(cfg);
 	rc = 0;
 out:
@@ -51,11 +58,11 @@ out:
 int main(int argc, char **argv)
 {
 	const char *path = WGSD_CONFIG_PATH;
-	bool debug = false, test = false;
+	bool debug = false, test = false, print = false;
 	struct daemon d;
 	int ch, rc;
 
-	while ((ch = getopt(argc, argv, "c:dtVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dtTVh")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -65,6 +72,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			test = true;
+			break;
+		case 'T':
+			test = print = true;
 			break;
 		case 'V':
 			printf("wgsd %s\n", WGSD_VERSION);
@@ -82,7 +92,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (test)
-		return check_config(path);
+		return check_config(path, print);
 
 	/*
 	 * Each refresh of a big zone allocates and frees megabytes (device

@@ -3,9 +3,11 @@
 # README command 2: install what is needed, build, run every test; exit non-zero on any failure.
 #
 # Three passes, all with meson test underneath:
-#   1. gcc, warnings as errors: every suite (unit, daemon, wg, registry, client, hardening, lab, kernel).
+#   1. gcc, warnings as errors: every suite (unit, daemon, wg, registry, client, hardening, lab, kernel,
+#      systemd).
 #   2. clang with ASan + UBSan: every suite but kernel (the qemu guest cannot hand sanitizer reports
-#      back), plus each libFuzzer target for WGSD_FUZZ_SECONDS (default 60) seconds.
+#      back; the systemd suite looks for them in its guest's journal itself), plus each libFuzzer
+#      target for WGSD_FUZZ_SECONDS (default 60) seconds.
 #      Sanitizer reports of every wgsd process go to a log directory that must stay empty.
 #   3. valgrind (memcheck, leak check) over the unit tests of the gcc build.
 #

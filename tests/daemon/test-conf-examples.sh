@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Every example configuration in conf/ is accepted by wgsd -t, and its normalized form is too.
+# Every example configuration in conf/ is accepted by wgsd -t, and its normalized form (wgsd -T) is too.
 set -eu
 rc=0
 n=0
@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for f in "$WGSD_SRCDIR"/conf/*.conf; do
 	n=$((n + 1))
-	if ! "$WGSD" -t -c "$f" >"$tmp/normalized.conf" 2>"$tmp/err"; then
+	if ! "$WGSD" -T -c "$f" >"$tmp/normalized.conf" 2>"$tmp/err"; then
 		echo "FAIL: $f rejected:"; cat "$tmp/err"; rc=1; continue
 	fi
 	if ! "$WGSD" -t -c "$tmp/normalized.conf" >/dev/null 2>"$tmp/err"; then

@@ -24,4 +24,10 @@ grep -q '^ExecStartPre=wgsd -t' "$unit"
 grep -q '^ExecReload=/bin/kill -HUP \$MAINPID' "$unit"
 grep -q '^RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK' "$unit"
 grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE' "$unit"
+# /run read-only (the API mounts would leave it writable), nothing else opened for writing.
+grep -q '^ReadOnlyPaths=/run$' "$unit"
+if grep -q '^ReadWritePaths=' "$unit"; then
+	echo "FAIL: the unit opens paths for writing besides RuntimeDirectory="
+	exit 1
+fi
 echo "exposure level $level <= 2.0: ok"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Daemon lifecycle: -t, start-up notify, status socket and wgsdctl, garbage input,
+"""Daemon lifecycle: -t and -T, start-up notify, status socket and wgsdctl, garbage input,
 SIGHUP with valid and invalid files, watchdog, SIGTERM, stale socket handling.
 
 Runs unprivileged on loopback: the roles point at WireGuard devices that do not
@@ -142,16 +142,23 @@ def main():
     port = free_port()
     write(conf, config(sock, port))
 
-    # -t: valid file prints the normalized configuration.
+    # -t: a valid file passes silently (ExecStartPre logs nothing on every start).
     r = subprocess.run([WGSD, "-t", "-c", conf], capture_output=True, text=True)
     check(r.returncode == 0, "-t accepts a valid file")
-    check("[zone example.test.]" in r.stdout and "access = any" in r.stdout, "-t prints the normalized configuration")
+    check(r.stdout == "" and r.stderr == "", "-t prints nothing for a valid file")
+    # -T: the same check, printing the normalized configuration.
+    r = subprocess.run([WGSD, "-T", "-c", conf], capture_output=True, text=True)
+    check(r.returncode == 0, "-T accepts a valid file")
+    check("[zone example.test.]" in r.stdout and "access = any" in r.stdout, "-T prints the normalized configuration")
     bad = os.path.join(tmp, "bad.conf")
     write(bad, "[daemon]\nlog-level = loud\n[client wg0]\nregistry = 10.0.0.1\nzone = x.\nfrobnicate = 1\n")
     r = subprocess.run([WGSD, "-t", "-c", bad], capture_output=True, text=True)
     check(r.returncode == 1, "-t rejects an invalid file with exit 1")
     check(f"{bad}:2:" in r.stderr and "log-level" in r.stderr, "-t names file, line and key (log-level)")
     check(f"{bad}:6:" in r.stderr and "frobnicate" in r.stderr, "-t reports every error (unknown key line 6)")
+    check(r.stdout == "", "-t prints no configuration for an invalid file")
+    r = subprocess.run([WGSD, "-T", "-c", bad], capture_output=True, text=True)
+    check(r.returncode == 1 and f"{bad}:2:" in r.stderr and r.stdout == "", "-T rejects an invalid file like -t")
     r = subprocess.run([WGSD, "-t", "-c", os.path.join(tmp, "missing.conf")], capture_output=True, text=True)
     check(r.returncode == 1 and "cannot open" in r.stderr, "-t reports a missing file")
 

@@ -4,7 +4,8 @@
 # mounts the host's / (virtio-9p, read-only) under a tmpfs overlay, makes the
 # unpacked kernel's modules visible, runs the script qemu-run.sh prepared in a
 # chroot, prints the exit marker and powers off. Any failure here ends without
-# a marker, which qemu-run.sh reports as a failed run.
+# a marker, which qemu-run.sh reports as a failed run. With --systemd it hands
+# the overlay to systemd instead (tests/systemd/guest-boot.sh).
 export PATH=/bin
 umask 022
 
@@ -47,7 +48,8 @@ done </modules/order
 mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose host $LOWER ||
 	die "cannot mount the host's / over virtio-9p (mount_tag=host)"
 [ -r "$LOWER$run/config" ] || die "$run/config is not visible in the guest"
-# Sets KVER, MODDIR (host path of lib/modules/$KVER) and NONCE.
+# Sets KVER, MODDIR (host path of lib/modules/$KVER), NONCE and, with
+# --systemd, SYSTEMD_BOOT (host path of tests/systemd/guest-boot.sh).
 # shellcheck source=/dev/null
 . "$LOWER$run/config"
 
@@ -57,6 +59,21 @@ mount -t tmpfs -o mode=0755 rw $RW || die "tmpfs for the overlay"
 mkdir -p $RW/upper $RW/work
 mount -t overlay -o lowerdir=$LOWER,upperdir=$RW/upper,workdir=$RW/work \
 	overlay $NEWROOT || die "overlay root over 9p"
+
+# The host's /lib/modules lacks this kernel; bind the unpacked tree in.
+[ "$(uname -r)" = "$KVER" ] || die "booted $(uname -r), expected $KVER"
+[ -d "$LOWER$MODDIR" ] || die "$MODDIR is not visible in the guest"
+mkdir -p "$NEWROOT/lib/modules/$KVER" || die "mkdir /lib/modules/$KVER"
+mount -o bind "$LOWER$MODDIR" "$NEWROOT/lib/modules/$KVER" || die "bind $MODDIR"
+
+# qemu-run.sh --systemd: the host's systemd boots the overlay as PID 1 and
+# runs the script as a unit (tests/systemd/guest-boot.sh; does not return).
+if [ -n "${SYSTEMD_BOOT:-}" ]; then
+	[ -r "$LOWER$SYSTEMD_BOOT" ] || die "$SYSTEMD_BOOT is not visible in the guest"
+	# shellcheck source=/dev/null
+	. "$LOWER$SYSTEMD_BOOT"
+	die "$SYSTEMD_BOOT returned"
+fi
 
 mount -t proc proc $NEWROOT/proc || die "proc"
 mount -t sysfs sysfs $NEWROOT/sys || die "sysfs"
@@ -73,12 +90,6 @@ mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs $NEWROOT/run || die "/run"
 if [ -d $NEWROOT/var/run ] && [ ! -L $NEWROOT/var/run ]; then
 	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs $NEWROOT/var/run || die "/var/run"
 fi
-
-# The host's /lib/modules lacks this kernel; bind the unpacked tree in.
-[ "$(uname -r)" = "$KVER" ] || die "booted $(uname -r), expected $KVER"
-[ -d "$LOWER$MODDIR" ] || die "$MODDIR is not visible in the guest"
-mkdir -p "$NEWROOT/lib/modules/$KVER" || die "mkdir /lib/modules/$KVER"
-mount -o bind "$LOWER$MODDIR" "$NEWROOT/lib/modules/$KVER" || die "bind $MODDIR"
 
 mkdir -p $NEWROOT/run/wgsd-qemu
 cp "$LOWER$run/run.sh" $NEWROOT/run/wgsd-qemu/run.sh || die "copy run.sh"

@@ -4,8 +4,10 @@
 # the wireguard module), with the host's / shared read-only and a tmpfs overlay
 # on top. See tests/kernel/README.md for the interface.
 #
-# Usage: qemu-run.sh [--timeout SEC] SCRIPT [ARGS...]
+# Usage: qemu-run.sh [--timeout SEC] [--systemd] SCRIPT [ARGS...]
 #        qemu-run.sh --prepare
+# --systemd boots the host's systemd as PID 1 and runs SCRIPT as a unit after
+# multi-user.target (tests/systemd/guest-boot.sh, tests/systemd/README.md).
 # Exit status: the script's, 1 when the guest gave none (panic, timeout,
 # harness failure), 77 when a host program the harness needs is missing.
 set -u
@@ -23,6 +25,7 @@ PASSENV_DEFAULT="LANG LC_ALL ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS MALLOC_PERT
 
 timeout_s=${WGSD_QEMU_TIMEOUT:-300}
 prepare_only=0
+systemd_boot=
 rundir=
 qemu_pid=
 filter_pid=
@@ -49,7 +52,7 @@ skip()
 
 usage()
 {
-	echo "usage: qemu-run.sh [--timeout SEC] SCRIPT [ARGS...]" >&2
+	echo "usage: qemu-run.sh [--timeout SEC] [--systemd] SCRIPT [ARGS...]" >&2
 	echo "       qemu-run.sh --prepare" >&2
 	exit 2
 }
@@ -269,6 +272,7 @@ write_run_files()
 		echo "KVER=$(shquote "$KVER")"
 		echo "MODDIR=$(shquote "$KROOT/lib/modules/$KVER")"
 		echo "NONCE=$nonce"
+		[ -n "$systemd_boot" ] && echo "SYSTEMD_BOOT=$(shquote "$systemd_boot")"
 	} >"$rundir/config"
 
 	{
@@ -337,6 +341,10 @@ while [ $# -gt 0 ]; do
 		prepare_only=1
 		shift
 		;;
+	--systemd)
+		systemd_boot=$(realpath "$HERE/../systemd/guest-boot.sh")
+		shift
+		;;
 	--)
 		shift
 		break
@@ -353,6 +361,10 @@ esac
 for prog in qemu-system-x86_64 apt-get apt-cache dpkg depmod modprobe cpio flock timeout; do
 	command -v "$prog" >/dev/null || skip "$prog not found (see tests/kernel/README.md)"
 done
+if [ -n "$systemd_boot" ]; then
+	[ -f "$systemd_boot" ] || die "$systemd_boot is missing"
+	[ -x /lib/systemd/systemd ] || skip "/lib/systemd/systemd not found (install systemd)"
+fi
 if ! [ -x /bin/busybox ] || ! /bin/busybox --list | grep -qx chroot; then
 	skip "/bin/busybox missing (install busybox-static)"
 fi

@@ -4,7 +4,7 @@
 # ipv6.disable=1, through an LD_PRELOAD shim): with no "listen" configured
 # wgsd warns, skips [::]:53 and serves on 0.0.0.0:53; an explicitly
 # configured IPv6 listener still fails the start. With IPv6, the defaults
-# open both listeners; wgsd -t prints the defaults as comments, so the
+# open both listeners; wgsd -T prints the defaults as comments, so the
 # normalized form keeps them defaults.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -68,11 +68,11 @@ wgsd_start "$TMP/wgsd.conf"
 expect_not_in "$(cat "$TMP/wgsd.log")" "IPv6 listener"
 expect_in "$(in_ns "$NS" dig +tries=1 +time=3 @::1 example.com SOA)" "status: NOERROR"
 
-echo "# wgsd -t: defaults printed as comments; the normalized form has the same defaults"
-"$WGSD" -t -c "$TMP/wgsd.conf" >"$TMP/norm.conf"
-grep -q '^# (default) listen = \[::\]:53$' "$TMP/norm.conf" || fail "default listeners not marked in wgsd -t"
+echo "# wgsd -T: defaults printed as comments; the normalized form has the same defaults"
+"$WGSD" -T -c "$TMP/wgsd.conf" >"$TMP/norm.conf"
+grep -q '^# (default) listen = \[::\]:53$' "$TMP/norm.conf" || fail "default listeners not marked in wgsd -T"
 if grep -q '^listen' "$TMP/norm.conf"; then fail "default listeners written as configured ones"; fi
-"$WGSD" -t -c "$TMP/norm.conf" | cmp -s - "$TMP/norm.conf" || fail "normalized form does not re-read the same"
+"$WGSD" -T -c "$TMP/norm.conf" | cmp -s - "$TMP/norm.conf" || fail "normalized form does not re-read the same"
 
 kill -0 "$WGSD_PID" || fail "wgsd died"
 echo "PASS"
