@@ -20,8 +20,8 @@
 /*
  * Longest TXT rdata built for one entry, "seen=" included: with the longest
  * question, the record's header and an OPT record, the answer still fits one
- * 65535-byte TCP message. Allowed IPs beyond it (some 3,500 IPv4 prefixes)
- * are left out.
+ * 65535-byte TCP message. Allowed IPs beyond it (at least 3,000 IPv4 or
+ * 1,200 IPv6 prefixes fit) are left out.
  */
 #define TXT_RDATA_MAX (DNS_TCP_MAX_SIZE - DNS_HEADER_LEN - (DNS_NAME_MAX_LEN + 4) - 12 - 11)
 
