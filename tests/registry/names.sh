@@ -5,7 +5,8 @@
 #  - empty non-terminals are NODATA, names with nothing below NXDOMAIN
 #    (RFC 8020): the parent of an in-zone NS name with glue, b.Z between
 #    zones Z and a.b.Z, _udp.Z while peers are published; in a zone with
-#    nothing published, _udp and _wireguard._udp are NXDOMAIN;
+#    nothing published, _udp and _wireguard._udp are NXDOMAIN; NSD serving
+#    the same records answers each of these names alike;
 #  - the SRV target is a full, uncompressed name in the rdata (RFC 2782);
 #  - a long allowed-IP list continues in allowed2=, allowed3=, ... with one
 #    key per string, and a reader that keeps only the first string of each
@@ -103,6 +104,83 @@ out=$(in_ns "$NS" kdig +retry=0 @127.0.0.1 "b.$Z" A)
 expect_in "$out" "status: NOERROR"
 out=$(in_ns "$NS" drill "_udp.a.b.$Z" @127.0.0.1 A)
 expect_in "$out" "rcode: NXDOMAIN"
+
+echo "# NSD serving the same names as the reference: the same rcode and answer count for each"
+mkdir "$TMP/nsd"
+cat >"$TMP/nsd/example.com.zone" <<ZONE
+\$ORIGIN example.com.
+\$TTL 7
+@ IN SOA ns1.dns.example.com. hostmaster.example.com. 1 1 1 3600 7
+@ IN NS ns1.dns.example.com.
+ns1.dns IN A 192.0.2.53
+_wireguard._udp IN PTR $B1._wireguard._udp.example.com.
+$B1._wireguard._udp IN SRV 0 0 51820 $B1.example.com.
+$B1._wireguard._udp IN A 192.0.2.1
+$B1._wireguard._udp IN TXT "txtvers=1"
+$B1 IN A 192.0.2.1
+ZONE
+cat >"$TMP/nsd/a.b.example.com.zone" <<'ZONE'
+$ORIGIN a.b.example.com.
+$TTL 7
+@ IN SOA ns1.a.b.example.com. hostmaster.a.b.example.com. 1 1 1 3600 7
+@ IN NS ns1.a.b.example.com.
+ZONE
+cat >"$TMP/nsd/nsd.conf" <<CONF
+server:
+  ip-address: 127.0.0.1@5300
+  port: 5300
+  username: ""
+  chroot: ""
+  zonesdir: "$TMP/nsd"
+  database: ""
+  pidfile: "$TMP/nsd/nsd.pid"
+  xfrdfile: "$TMP/nsd/xfrd.state"
+  zonelistfile: "$TMP/nsd/zone.list"
+  logfile: "$TMP/nsd/nsd.log"
+  server-count: 1
+  rrl-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: example.com.
+  zonefile: example.com.zone
+zone:
+  name: a.b.example.com.
+  zonefile: a.b.example.com.zone
+CONF
+in_ns "$NS" nsd -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd/out" 2>&1 &
+PIDS="$PIDS $!"
+retry 50 sh -c "ip netns exec $NS dig +norec +tries=1 +time=1 -p 5300 @127.0.0.1 a.b.$Z SOA | grep -q 'status: NOERROR'" ||
+	{ cat "$TMP/nsd/out" "$TMP/nsd/nsd.log" >&2; fail "NSD did not start"; }
+# rcode and answer count of query "$2 $3" at port $1.
+shape() {
+	in_ns "$NS" dig +norec +tries=1 +time=3 -p "$1" @127.0.0.1 "$2" "$3" |
+		sed -n 's/.*status: \([A-Z]*\),.*/\1/p; s/.*ANSWER: \([0-9]*\),.*/\1/p' | tr '\n' ' '
+}
+while read -r name type; do
+	w=$(shape 53 "$name" "$type")
+	n=$(shape 5300 "$name" "$type")
+	[ "$w" = "$n" ] || fail "$name $type: wgsd answers [$w], NSD [$n]"
+done <<NAMES
+dns.$Z A
+ns1.dns.$Z A
+x.dns.$Z A
+_udp.$Z A
+_udp.$Z PTR
+x._udp.$Z A
+_wireguard._udp.$Z PTR
+_wireguard._udp.$Z A
+$B1._wireguard._udp.$Z SRV
+$B1.$Z TXT
+b.$Z A
+x.b.$Z A
+a.$Z A
+nothing.$Z A
+a.b.$Z SOA
+_udp.a.b.$Z A
+_wireguard._udp.a.b.$Z PTR
+x.a.b.$Z A
+NAMES
 
 echo "# the SRV target is the full name B.Z in the rdata, no compression pointer (UDP and TCP)"
 in_ns "$NS" python3 - "$B1" <<'PY' || fail "SRV target compressed"
