@@ -57,8 +57,8 @@ void client_answer_parse_srv(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN],
  * Returns how many were added, or -EBADMSG when the rcode is not NOERROR. */
 int client_answer_add_addrs(const ldns_pkt *pkt, struct client_answer *ans);
 
-/* Most "allowedN=" keys read from one TXT record (more than a 65535-byte rdata of full strings holds). */
-#define CLIENT_ANSWER_ALLOWED_KEYS_MAX 256
+/* Most "allowedN=" keys read from one TXT record (wgsd writes at most some 310 into a 64 KiB record). */
+#define CLIENT_ANSWER_ALLOWED_KEYS_MAX 512
 
 /*
  * Collect the allowed IPs from the rdata (len bytes, wire form: strings each

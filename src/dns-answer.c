@@ -268,7 +268,7 @@ static bool entry_addr(const struct ctx *c, int *family, const uint8_t **addr)
 		return false;
 	}
 	/* A query over loopback or to a link-local address: the endpoint would be useless to the asker. */
-	memset(&ep, 0, sizeof(ep.in6));
+	memset(&ep, 0, sizeof(ep));
 	ep.sa.sa_family = (sa_family_t)*family;
 	if (*family == AF_INET) {
 		memcpy(&ep.in.sin_addr, *addr, 4);

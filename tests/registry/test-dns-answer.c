@@ -867,16 +867,25 @@ static bool txt_keys_unique(const ldns_rr *rr)
 	return ok;
 }
 
-/* True when the TXT record of rr carries exactly the allowed IPs of p, in order. */
-static bool txt_allowed_is(const ldns_rr *rr, const struct wg_peer *p)
+/* Number of allowed IPs client_answer_allowed() reads from the TXT record of rr, or its error. */
+static int txt_allowed_count(const ldns_rr *rr)
+{
+	static uint8_t rdata[65536];
+	static struct cidr got[4000];
+
+	return client_answer_allowed(rdata, txt_rdata(rr, rdata, sizeof(rdata)), got, 4000);
+}
+
+/* True when the TXT record of rr carries the first want allowed IPs of p, in order, and no more. */
+static bool txt_allowed_is(const ldns_rr *rr, const struct wg_peer *p, size_t want)
 {
 	static uint8_t rdata[65536];
 	static struct cidr got[4000];
 	size_t len = txt_rdata(rr, rdata, sizeof(rdata));
 	int n = client_answer_allowed(rdata, len, got, 4000);
 
-	if (n != (int)p->n_allowed_ips) {
-		fprintf(stderr, "  client_answer_allowed: %d prefixes, want %zu\n", n, p->n_allowed_ips);
+	if (n != (int)want) {
+		fprintf(stderr, "  client_answer_allowed: %d prefixes, want %zu\n", n, want);
 		return false;
 	}
 	for (int i = 0; i < n; i++)
@@ -939,7 +948,7 @@ static void test_long_allowed(const struct config_zone *cz)
 			free(s);
 		}
 		CHECK(txt_keys_unique(rr));
-		CHECK(txt_allowed_is(rr, p));
+		CHECK(txt_allowed_is(rr, p, p->n_allowed_ips));
 	}
 	ldns_pkt_free(r);
 	/* 1,500 prefixes: every one over TCP, "seen=" still last. */
@@ -952,12 +961,44 @@ static void test_long_allowed(const struct config_zone *cz)
 		CHECK(rdf_is(ldns_rr_rdf(rr, 0), "\"txtvers=1\""));
 		CHECK(rdf_is(ldns_rr_rdf(rr, ldns_rr_rd_count(rr) - 1), "\"seen=3\""));
 		CHECK(txt_keys_unique(rr));
-		CHECK(txt_allowed_is(rr, big));
+		CHECK(txt_allowed_is(rr, big, big->n_allowed_ips));
 	}
 	ldns_pkt_free(r);
 	/* Its SRV over UDP still answers; the TXT that does not fit is left out of additional, without TC. */
 	r = ask(inst, LDNS_RR_TYPE_SRV, &o);
 	CHECK(r && !ldns_pkt_tc(r) && count(ldns_pkt_answer(r)) == 1 && count(ldns_pkt_additional(r)) == 1);
+	ldns_pkt_free(r);
+	env = e0;
+	zone_free(z);
+	wg_device_free(dev);
+
+	/*
+	 * 2,000 IPv6 prefixes of full length: the list is cut where the TXT
+	 * would no longer fit one TCP message (some 280 strings, at least
+	 * 1,200 prefixes), and all that is there reads back, in order.
+	 */
+	dev = wg_device_new();
+	big = add_peer(dev, keys[6], "192.0.2.6:6", NULL, NOW - 3);
+	for (int i = 0; i < 2000; i++) {
+		char t[64];
+		struct cidr c;
+		snprintf(t, sizeof(t), "2001:db8:ffff:ffff:ffff:ffff:%x:%x/128", 0x1000 + i, 0xf000 + i);
+		if (cidr_parse(t, false, &c) < 0 || wg_peer_add_allowed_ip(big, &c) < 0)
+			abort();
+	}
+	z = zs[0] = zone_new(cz, dev, NULL, NOW);
+	env.zones = zs;
+	r = ask(inst, LDNS_RR_TYPE_TXT, &tcp);
+	CHECK(r && !ldns_pkt_tc(r) && count(ldns_pkt_answer(r)) == 1);
+	if (r && count(ldns_pkt_answer(r)) == 1) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), 0);
+		int n = txt_allowed_count(rr);
+		CHECK(n >= 1200 && n < 2000 && txt_allowed_is(rr, big, (size_t)n));
+		CHECK(ldns_rr_rd_count(rr) > 256 + 3);
+		CHECK(rdf_is(ldns_rr_rdf(rr, ldns_rr_rd_count(rr) - 1), "\"seen=3\""));
+		CHECK(txt_keys_unique(rr));
+		CHECK(ans_len <= 65535);
+	}
 	ldns_pkt_free(r);
 	env = e0;
 	zone_free(z);
