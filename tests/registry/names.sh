@@ -148,7 +148,8 @@ zone:
   name: a.b.example.com.
   zonefile: a.b.example.com.zone
 CONF
-in_ns "$NS" nsd -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd/out" 2>&1 &
+# Started directly (not through in_ns, a function: its subshell would be the PID), so that cleanup stops NSD.
+ip netns exec "$NS" nsd -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd/out" 2>&1 &
 PIDS="$PIDS $!"
 retry 50 sh -c "ip netns exec $NS dig +norec +tries=1 +time=1 -p 5300 @127.0.0.1 a.b.$Z SOA | grep -q 'status: NOERROR'" ||
 	{ cat "$TMP/nsd/out" "$TMP/nsd/nsd.log" >&2; fail "NSD did not start"; }
