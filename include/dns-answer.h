@@ -4,14 +4,24 @@
  * bytes out into the caller's buffer. No allocation, no system calls.
  *
  * Owner names are compression pointers into the copied question, so the
- * query's letter case comes back unchanged; PTR and SRV targets carry the
- * base32 label in upper case followed by a pointer to the queried zone name.
+ * query's letter case comes back unchanged; PTR targets carry the base32
+ * label in upper case followed by a pointer to the queried zone name. The
+ * SRV target B.Z is written in full, never compressed (RFC 2782, RFC 3597).
  *
  * TXT of B._wireguard._udp.Z: "txtvers=1" "pub=<base64>" "allowed=<cidr>,..."
  * and "seen=<seconds since the last handshake>". A peer that never completed
  * a handshake has no "seen=" string (absent = never); the device itself
  * (`self`) says "seen=0". Allowed IPs longer than one 255-byte string
- * continue in further "allowed=" strings, to be joined with commas.
+ * continue in "allowed2=", "allowed3=", ... (one key per string: RFC 6763
+ * 6.4 reads only the first string of a key); client_answer_allowed() joins them.
+ *
+ * A name without records that has names below it (_udp.Z while peers are
+ * published, the parent of an in-zone NS name with glue, a name above
+ * another served zone) is NODATA; NXDOMAIN means nothing below (RFC 8020).
+ * With nothing published, _wireguard._udp.Z and _udp.Z do not exist.
+ *
+ * self = auto: SRV, A and AAAA only when the query arrived on an address
+ * other hosts can send to (not over loopback, not to a link-local address).
  *
  * ANY (RFC 8482): one RRset: SOA at the apex, SRV (with its additional
  * records) at a service instance, the address at B.Z, and a synthesized

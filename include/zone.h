@@ -4,7 +4,10 @@
  * everything a query needs, precomputed, so answering never allocates.
  *  - published entries (peers with an endpoint, plus the device itself with
  *    `self`), in device order for PTR listings, and an open-addressing hash
- *    table keyed by the 32 key bytes for O(1) lookup of a base32 label;
+ *    table keyed by the 32 key bytes for O(1) lookup of a base32 label; an
+ *    endpoint no one can use (addr_endpoint_check(): port 0, unspecified,
+ *    loopback, multicast, broadcast, link-local) is not published, as if
+ *    the peer had none, and counted;
  *  - per entry: the upper-case base32 label, the endpoint, and the TXT rdata
  *    without "seen=", which depends on the time of the query;
  *  - the SOA/NS data and a serial that changes when the published set changes;
@@ -75,6 +78,8 @@ struct zone {
 	uint32_t ifindex;             /* arrival interface required by access = peers */
 	uint16_t listen_port;
 	size_t n_peers;               /* peers on the device, published or not */
+	size_t n_unpublishable;       /* peers (and self) left out: an endpoint no one can use */
+	uint8_t self_unpublishable;   /* enum addr_ep: why self is left out (ADDR_EP_OK: it is not) */
 	uint32_t serial;
 	uint64_t digest;              /* hash of the published set, to decide on a new serial */
 

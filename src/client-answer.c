@@ -129,6 +129,103 @@ static int parse_txt(const ldns_rr *rr, const uint8_t key[WG_KEY_LEN], struct cl
 	return 0;
 }
 
+/* True when the n bytes at s equal the lower-case text t, ignoring the case of s. */
+static bool text_is(const uint8_t *s, size_t n, const char *t)
+{
+	if (strlen(t) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (tolower(s[i]) != t[i])
+			return false;
+	return true;
+}
+
+/* Number of an allowed-IP key: 1 for "allowed", N for "allowedN" (2..KEYS_MAX, no leading zero), else 0. */
+static unsigned int allowed_key_number(const uint8_t *key, size_t n)
+{
+	unsigned int v = 0;
+
+	if (n < 7 || !text_is(key, 7, "allowed"))
+		return 0;
+	if (n == 7)
+		return 1;
+	if (n > 10 || key[7] == '0')
+		return 0;
+	for (size_t i = 7; i < n; i++) {
+		if (!isdigit(key[i]))
+			return 0;
+		v = v * 10 + (unsigned int)(key[i] - '0');
+	}
+	return v >= 2 && v <= CLIENT_ANSWER_ALLOWED_KEYS_MAX ? v : 0;
+}
+
+/* Append the prefixes of one comma-separated list (n bytes at s) to out. 0, -EBADMSG or -ENOBUFS. */
+static int allowed_list(const uint8_t *s, size_t n, struct cidr *out, size_t cap, size_t *count)
+{
+	size_t pos = 0;
+
+	while (n > 0 && pos <= n) {
+		const uint8_t *comma = memchr(s + pos, ',', n - pos);
+		size_t end = comma ? (size_t)(comma - s) : n;
+		char text[CIDR_STRLEN];
+		struct cidr c;
+
+		if (end == pos || end - pos >= sizeof(text) || memchr(s + pos, '\0', end - pos))
+			return -EBADMSG;
+		memcpy(text, s + pos, end - pos);
+		text[end - pos] = '\0';
+		if (cidr_parse(text, false, &c) < 0)
+			return -EBADMSG;
+		if (*count >= cap)
+			return -ENOBUFS;
+		out[(*count)++] = c;
+		pos = end + 1;
+	}
+	return 0;
+}
+
+/* Collect the allowed IPs of a TXT rdata. */
+int client_answer_allowed(const uint8_t *rdata, size_t len, struct cidr *out, size_t cap)
+{
+	uint32_t first[CLIENT_ANSWER_ALLOWED_KEYS_MAX + 1] = { 0 };   /* offset of key N's string + 1 */
+	bool txtvers_seen = false;
+	size_t count = 0;
+	int r;
+
+	if (len == 0 || len > 65535)
+		return -EBADMSG;
+	/* One pass: check the framing and note where each key occurs first. */
+	for (size_t pos = 0; pos < len; pos += 1u + rdata[pos]) {
+		const uint8_t *s = rdata + pos + 1;
+		size_t n = rdata[pos];
+		if (n > len - pos - 1)
+			return -EBADMSG;
+		const uint8_t *eq = memchr(s, '=', n);
+		size_t klen = eq ? (size_t)(eq - s) : n;
+		unsigned int num = allowed_key_number(s, klen);
+		if (num && !first[num]) {
+			first[num] = (uint32_t)pos + 1;
+		} else if (!txtvers_seen && text_is(s, klen, "txtvers")) {
+			txtvers_seen = true;
+			if (!eq || n != klen + 2 || eq[1] != '1')
+				return -EPROTONOSUPPORT;
+		}
+	}
+	if (!first[1])
+		return -ENOENT;
+	for (unsigned int k = 1; k <= CLIENT_ANSWER_ALLOWED_KEYS_MAX && first[k]; k++) {
+		const uint8_t *s = rdata + first[k];
+		size_t n = s[-1];
+		const uint8_t *eq = memchr(s, '=', n);
+		if (!eq)
+			return -EBADMSG;   /* a key without a value: not a list */
+		r = allowed_list(eq + 1, n - (size_t)(eq + 1 - s), out, cap, &count);
+		if (r < 0)
+			return r;
+	}
+	return (int)count;
+}
+
 /* Add one A or AAAA record as an address with the answer's port; false if it is not one. */
 static bool add_addr_rr(const ldns_rr *rr, struct client_answer *ans)
 {

@@ -161,6 +161,9 @@ static void print_registry(FILE *out, const struct json *reg, const struct ctl_s
 			fprintf(out, "%s: %s\n", strcmp(state, "servfail") == 0 ? "SERVFAIL" : state,
 				str(z, "last_error", "no reading yet"));
 		}
+		if (num(z, "peers_unpublishable", 0) > 0)
+			fprintf(out, "    note: %.0f not published: endpoint no one can use (loopback, link-local, "
+				"port 0, ...)\n", num(z, "peers_unpublishable", 0));
 		if (boolean(z, "ptr_listing_truncated") == 1)
 			fprintf(out, "    warning: the PTR listing does not fit in 65535 bytes; answers list only part\n");
 	}

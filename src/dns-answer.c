@@ -22,8 +22,8 @@ struct writer {
 enum name_kind {
 	NAME_NONE = 0,    /* does not exist: NXDOMAIN */
 	NAME_APEX,
-	NAME_UDP,         /* _udp.Z: empty non-terminal */
-	NAME_SERVICE,     /* _wireguard._udp.Z */
+	NAME_EMPTY,       /* no records, names below it (empty non-terminal): NODATA */
+	NAME_SERVICE,     /* _wireguard._udp.Z, while something is published */
 	NAME_INSTANCE,    /* B._wireguard._udp.Z */
 	NAME_HOST,        /* B.Z */
 	NAME_NS,          /* the NS name, when it is in the zone and has glue */
@@ -173,6 +173,41 @@ static bool access_allowed(const struct dns_answer_env *env, const struct dns_cl
 	return false;
 }
 
+/* True when wire name child (clen bytes) lies strictly below parent (plen bytes), ignoring case. */
+static bool name_below(const uint8_t *child, size_t clen, const uint8_t *parent, size_t plen)
+{
+	for (size_t pos = 0; clen > plen && pos < clen - plen && child[pos]; pos += 1u + child[pos])
+		if (clen - pos - (1u + child[pos]) == plen)
+			return equal_nocase(child + pos + 1 + child[pos], parent, plen);
+	return false;
+}
+
+/*
+ * True when some name of the zone lies below the query name (k labels below
+ * the apex), which then exists without records: NODATA, not NXDOMAIN, since
+ * an NXDOMAIN says that nothing exists below either (RFC 8020). Such names:
+ * the service instances under _udp.Z while any is published, the in-zone NS
+ * name when it has glue, and the apex of another served zone (zones Z and
+ * a.b.Z without a delegation between them: b.Z exists in Z, as NSD answers
+ * when it serves both).
+ */
+static bool has_names_below(const struct ctx *c, const uint8_t *msg, unsigned int k)
+{
+	const uint8_t *qname = msg + DNS_QNAME_OFF;
+	size_t qlen = c->q->qname_len;
+
+	if (k == 1 && c->z->n_entries && label_is(msg, c->q, 0, "_udp"))
+		return true;
+	if (c->z->ns_in_zone && (c->z->n_glue4 || c->z->n_glue6) && name_below(c->z->ns, c->z->ns_len, qname, qlen))
+		return true;
+	for (size_t i = 0; i < c->env->n_zones; i++) {
+		const struct zone *o = c->env->zones[i];
+		if (o && o != c->z && name_below(o->apex, o->apex_len, qname, qlen))
+			return true;
+	}
+	return false;
+}
+
 /* Classify the query name relative to its zone (k labels below the apex). */
 static enum name_kind classify(struct ctx *c, const uint8_t *msg)
 {
@@ -183,13 +218,13 @@ static enum name_kind classify(struct ctx *c, const uint8_t *msg)
 	c->e = NULL;
 	if (k == 0)
 		return NAME_APEX;
-	if (k == 1 && label_is(msg, q, 0, "_udp"))
-		return NAME_UDP;
-	if (k == 2 && label_is(msg, q, 0, "_wireguard") && label_is(msg, q, 1, "_udp"))
+	/* The PTR listing exists while it lists something: an empty RRset is no RRset. */
+	if (k == 2 && c->z->n_entries && label_is(msg, q, 0, "_wireguard") && label_is(msg, q, 1, "_udp"))
 		return NAME_SERVICE;
 	if (k == 3 && label_is(msg, q, 1, "_wireguard") && label_is(msg, q, 2, "_udp")) {
 		c->e = zone_lookup(c->z, l0 + 1, l0[0]);
-		return c->e ? NAME_INSTANCE : NAME_NONE;
+		if (c->e)
+			return NAME_INSTANCE;
 	}
 	if (k == 1) {
 		c->e = zone_lookup(c->z, l0 + 1, l0[0]);
@@ -199,7 +234,7 @@ static enum name_kind classify(struct ctx *c, const uint8_t *msg)
 	if (c->z->ns_in_zone && (c->z->n_glue4 || c->z->n_glue6) && q->qname_len == c->z->ns_len &&
 	    equal_nocase(msg + DNS_QNAME_OFF, c->z->ns, c->z->ns_len))
 		return NAME_NS;
-	return NAME_NONE;
+	return has_names_below(c, msg, k) ? NAME_EMPTY : NAME_NONE;
 }
 
 /* Endpoint address of the entry for this query: family and bytes; false if none. */
@@ -212,16 +247,15 @@ static bool entry_addr(const struct ctx *c, int *family, const uint8_t **addr)
 		*addr = e->addr;
 		return e->family == AF_INET || e->family == AF_INET6;
 	}
-	/* self = auto: the address this query arrived on. */
+	/* self = auto: the address this query arrived on, if other hosts can send to it. */
 	const union sockaddr_any *l = c->cl->local;
+	union sockaddr_any ep;
 	if (!l)
 		return false;
 	if (l->sa.sa_family == AF_INET) {
 		*family = AF_INET;
 		*addr = (const uint8_t *)&l->in.sin_addr;
-		return true;
-	}
-	if (l->sa.sa_family == AF_INET6) {
+	} else if (l->sa.sa_family == AF_INET6) {
 		const uint8_t *a6 = (const uint8_t *)&l->in6.sin6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(&l->in6.sin6_addr)) {
 			*family = AF_INET;
@@ -230,16 +264,31 @@ static bool entry_addr(const struct ctx *c, int *family, const uint8_t **addr)
 			*family = AF_INET6;
 			*addr = a6;
 		}
-		return true;
+	} else {
+		return false;
 	}
-	return false;
+	/* A query over loopback or to a link-local address: the endpoint would be useless to the asker. */
+	memset(&ep, 0, sizeof(ep));
+	ep.sa.sa_family = (sa_family_t)*family;
+	if (*family == AF_INET) {
+		memcpy(&ep.in.sin_addr, *addr, 4);
+		ep.in.sin_port = htons(e->port);
+	} else {
+		memcpy(&ep.in6.sin6_addr, *addr, 16);
+		ep.in6.sin6_port = htons(e->port);
+	}
+	return addr_endpoint_check(&ep) == ADDR_EP_OK;
 }
 
-/* Write the A or AAAA record of the entry at owner_off if its family is the asked one. */
-static bool put_entry_addr(struct ctx *c, uint16_t owner_off, uint16_t qtype, uint16_t *count)
+/*
+ * Write the A or AAAA record of the entry if its family is the asked one,
+ * owned by the name at owner_off, or with label by B.<name at owner_off>.
+ */
+static bool put_entry_addr(struct ctx *c, bool label, uint16_t owner_off, uint16_t qtype, uint16_t *count)
 {
 	int family;
 	const uint8_t *addr;
+	uint8_t len = KEY_B32_LEN;
 
 	if (!entry_addr(c, &family, &addr))
 		return false;
@@ -248,9 +297,22 @@ static bool put_entry_addr(struct ctx *c, uint16_t owner_off, uint16_t qtype, ui
 	if ((qtype == DNS_TYPE_A) != (family == AF_INET))
 		return false;
 	size_t mark = c->w.len;
+	if (label) {
+		put(&c->w, &len, 1);
+		put(&c->w, c->e->label, KEY_B32_LEN);
+	}
 	size_t at = rr_begin(&c->w, owner_off, qtype, c->env->ttl);
 	put(&c->w, addr, family == AF_INET ? 4 : 16);
 	return rr_end(&c->w, mark, at, count);
+}
+
+/* True when the entry has an endpoint address for this query. */
+static bool entry_usable(const struct ctx *c)
+{
+	int family;
+	const uint8_t *addr;
+
+	return entry_addr(c, &family, &addr);
 }
 
 /* Write the decimal value of v into s; returns the length. */
@@ -293,7 +355,14 @@ static bool put_entry_txt(struct ctx *c, uint16_t owner_off, uint16_t *count)
 	return rr_end(&c->w, mark, at, count);
 }
 
-/* SRV of the instance, with A/AAAA of B.Z and TXT of the instance in additional. */
+/*
+ * SRV of the instance, with A/AAAA of B.Z and TXT of the instance in
+ * additional. The target B.Z is written in full: RFC 2782 forbids
+ * compressing it, and RFC 3597 4 any name in the rdata of a type newer than
+ * RFC 1035. The zone part is copied from the question (the query's case);
+ * the A/AAAA owner is B and a pointer to the question's zone name, not into
+ * the SRV rdata, as NSD writes it.
+ */
 static void put_srv(struct ctx *c)
 {
 	size_t mark = c->w.len;
@@ -303,16 +372,15 @@ static void put_srv(struct ctx *c)
 	put16(&c->w, 0);
 	put16(&c->w, 0);
 	put16(&c->w, c->e->port);
-	size_t target = c->w.len;
 	put(&c->w, &len, 1);
 	put(&c->w, c->e->label, KEY_B32_LEN);
-	put16(&c->w, PTR_TO(c->apex_off));
+	put(&c->w, c->w.buf + c->apex_off, c->z->apex_len);
 	if (!rr_end(&c->w, mark, at, &c->w.an)) {
 		c->w.full = true;
 		return;
 	}
 	/* Additional data is optional (RFC 2181 9): leave out what does not fit, no TC. */
-	put_entry_addr(c, (uint16_t)target, DNS_TYPE_ANY, &c->w.ar);
+	put_entry_addr(c, true, c->apex_off, DNS_TYPE_ANY, &c->w.ar);
 	put_entry_txt(c, DNS_QNAME_OFF, &c->w.ar);
 }
 
@@ -420,21 +488,22 @@ static bool answer_name(struct ctx *c, enum name_kind kind)
 			c->w.full = true;
 		break;
 	case NAME_INSTANCE:
-		if (qt == DNS_TYPE_SRV || qt == DNS_TYPE_ANY)
+		/* No usable address for this query (self = auto over loopback): no SRV either; ANY gets the TXT. */
+		if ((qt == DNS_TYPE_SRV || qt == DNS_TYPE_ANY) && entry_usable(c))
 			put_srv(c);
-		else if (qt == DNS_TYPE_TXT && !put_entry_txt(c, DNS_QNAME_OFF, &c->w.an))
+		else if ((qt == DNS_TYPE_TXT || qt == DNS_TYPE_ANY) && !put_entry_txt(c, DNS_QNAME_OFF, &c->w.an))
 			c->w.full = true;
 		else if (qt == DNS_TYPE_A || qt == DNS_TYPE_AAAA)
-			put_entry_addr(c, DNS_QNAME_OFF, qt, &c->w.an);
+			put_entry_addr(c, false, DNS_QNAME_OFF, qt, &c->w.an);
 		break;
 	case NAME_HOST:
 		if (qt == DNS_TYPE_A || qt == DNS_TYPE_AAAA || qt == DNS_TYPE_ANY)
-			put_entry_addr(c, DNS_QNAME_OFF, qt, &c->w.an);
+			put_entry_addr(c, false, DNS_QNAME_OFF, qt, &c->w.an);
 		break;
 	case NAME_NS:
 		put_ns_addrs(c, qt);
 		break;
-	case NAME_UDP:
+	case NAME_EMPTY:
 	case NAME_NONE:
 		break;
 	}

@@ -324,6 +324,10 @@ static void zone_publish(struct reg_zone *rz, struct zone *snap)
 	else if (rz->snap && snap->serial != rz->snap->serial)
 		log_debug("zone %s: published set changed, serial %u, %zu published", rz->cfg.name,
 			  snap->serial, snap->n_entries);
+	/* A configured self endpoint that no one can use: said once, while it lasts. */
+	if (snap->self_unpublishable && (!rz->snap || rz->snap->self_unpublishable != snap->self_unpublishable))
+		log_warnx("zone %s: self is not published: its endpoint is a %s", rz->cfg.name,
+			  addr_endpoint_reason((enum addr_ep)snap->self_unpublishable));
 	/* Header, question, and 71 bytes per PTR record must fit a TCP message. */
 	bool overflow = 12 + 4 + 17 + snap->apex_len + 71 * snap->n_entries > DNS_TCP_MAX_SIZE;
 	if (overflow && !rz->ptr_overflow)
@@ -842,8 +846,9 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 		strbuf_puts(out, ",\"device\":");
 		strbuf_json_string(out, rz->cfg.device);
 		strbuf_printf(out, ",\"backend\":\"%s\",\"state\":\"%s\",\"peers\":%zu,\"peers_published\":%zu,"
-			      "\"serial\":%u", wg_backend_name(rz->state == ZONE_OK ? rz->backend : rz->cfg.backend),
-			      state_name(rz->state), z->n_peers, z->n_entries, z->serial);
+			      "\"peers_unpublishable\":%zu,\"serial\":%u",
+			      wg_backend_name(rz->state == ZONE_OK ? rz->backend : rz->cfg.backend),
+			      state_name(rz->state), z->n_peers, z->n_entries, z->n_unpublishable, z->serial);
 		if (rz->state == ZONE_OK || rz->snap_time_ms)
 			strbuf_printf(out, ",\"snapshot_age_s\":%.3f", age_s(rz->snap_time_ms));
 		else
@@ -919,6 +924,8 @@ void registry_metrics(const struct registry *reg, struct strbuf *out)
 			 "# TYPE wgsd_zone_up gauge\n"
 			 "# HELP wgsd_zone_peers_published Entries published in the zone.\n"
 			 "# TYPE wgsd_zone_peers_published gauge\n"
+			 "# HELP wgsd_zone_peers_unpublishable Peers (and self) left out: an endpoint no one can use.\n"
+			 "# TYPE wgsd_zone_peers_unpublishable gauge\n"
 			 "# HELP wgsd_zone_peers Peers on the zone's device.\n"
 			 "# TYPE wgsd_zone_peers gauge\n"
 			 "# HELP wgsd_zone_serial SOA serial of the zone.\n"
@@ -933,6 +940,8 @@ void registry_metrics(const struct registry *reg, struct strbuf *out)
 		strbuf_printf(out, "wgsd_zone_up{zone=\"%s\",device=\"%s\"} %d\n", n, d, rz->state == ZONE_OK);
 		strbuf_printf(out, "wgsd_zone_peers_published{zone=\"%s\",device=\"%s\"} %zu\n", n, d,
 			      rz->snap->n_entries);
+		strbuf_printf(out, "wgsd_zone_peers_unpublishable{zone=\"%s\",device=\"%s\"} %zu\n", n, d,
+			      rz->snap->n_unpublishable);
 		strbuf_printf(out, "wgsd_zone_peers{zone=\"%s\",device=\"%s\"} %zu\n", n, d, rz->snap->n_peers);
 		strbuf_printf(out, "wgsd_zone_serial{zone=\"%s\",device=\"%s\"} %u\n", n, d, rz->snap->serial);
 		if (rz->snap_time_ms)

@@ -10,12 +10,20 @@
 
 #include "clock.h"
 #include "config.h"
+#include "dns-query.h"
 #include "wg.h"
 #include "zone.h"
 
-/* Longest TXT rdata built for one entry; further allowed IPs are left out. */
-#define TXT_RDATA_MAX 4096
 #define TXT_STRING_MAX 255
+/* Room kept for the "seen=" string added at query time: its length byte, "seen=", 20 digits. */
+#define TXT_SEEN_MAX 26
+/*
+ * Longest TXT rdata built for one entry, "seen=" included: with the longest
+ * question, the record's header and an OPT record, the answer still fits one
+ * 65535-byte TCP message. Allowed IPs beyond it (at least 3,000 IPv4 or
+ * 1,200 IPv6 prefixes fit) are left out.
+ */
+#define TXT_RDATA_MAX (DNS_TCP_MAX_SIZE - DNS_HEADER_LEN - (DNS_NAME_MAX_LEN + 4) - 12 - 11)
 
 /* Convert a presentation name to lower-case wire form with ldns. Returns the length or 0. */
 static uint16_t name_to_wire(const char *text, uint8_t out[ZONE_WIRE_MAX], uint8_t *labels)
@@ -326,41 +334,60 @@ static size_t txt_cidr(const struct cidr *c, char *out)
 	return n;
 }
 
+/* Write the key of allowed-IP string number part (1: "allowed=", 2: "allowed2=", ...) at s; returns the length. */
+static size_t allowed_key(char *s, unsigned int part)
+{
+	size_t n = 7;
+
+	memcpy(s, "allowed", 7);
+	if (part > 1) {
+		char d[8];
+		size_t nd = 0;
+		for (unsigned int v = part; v; v /= 10)
+			d[nd++] = (char)('0' + v % 10);
+		while (nd)
+			s[n++] = d[--nd];
+	}
+	s[n++] = '=';
+	return n;
+}
+
 /*
  * Write the TXT rdata of an entry (without "seen="): txtvers, pub and the
- * allowed IPs. A list longer than one 255-byte string continues in further
- * "allowed=" strings, split between prefixes; readers join them with commas.
- * Returns the length (buf holds TXT_RDATA_MAX bytes).
+ * allowed IPs. RFC 6763 6.4 lets a reader take only the first string with a
+ * key, and a string holds at most 255 bytes, so a longer list continues in
+ * "allowed2=", "allowed3=", ..., split between prefixes; readers join them
+ * in key order (client_answer_allowed). Returns the length (buf holds
+ * TXT_RDATA_MAX bytes); prefixes that do not fit are left out.
  */
 static size_t build_txt(uint8_t *buf, const uint8_t key[WG_KEY_LEN], const struct cidr *ips, size_t n_ips)
 {
 	char b64[KEY_B64_LEN + 1], s[TXT_STRING_MAX + 1];
-	size_t len = 0, slen;
+	size_t len = 0, slen, start;
+	unsigned int part = 1;
 
 	txt_put(buf, &len, TXT_RDATA_MAX, "txtvers=1", 9);
 	key_to_base64(key, b64);
 	memcpy(s, "pub=", 4);
 	memcpy(s + 4, b64, KEY_B64_LEN);
 	txt_put(buf, &len, TXT_RDATA_MAX, s, 4 + KEY_B64_LEN);
-	memcpy(s, "allowed=", 8);
-	slen = 8;
+	slen = start = allowed_key(s, part);
 	for (size_t i = 0; i < n_ips; i++) {
 		char c[CIDR_STRLEN];
 		size_t clen = txt_cidr(&ips[i], c);
-		size_t need = clen + (slen > 8 ? 1 : 0);
+		size_t need = clen + (slen > start ? 1 : 0);
 		if (slen + need > TXT_STRING_MAX) {
-			/* Leave room for the current string and a later "seen=" string. */
-			if (!txt_put(buf, &len, TXT_RDATA_MAX - 32, s, slen))
+			if (!txt_put(buf, &len, TXT_RDATA_MAX - TXT_SEEN_MAX, s, slen))
 				return len;
-			slen = 8;
+			slen = start = allowed_key(s, ++part);
 			need = clen;
 		}
-		if (slen > 8)
+		if (slen > start)
 			s[slen++] = ',';
 		memcpy(s + slen, c, clen);
 		slen += clen;
 	}
-	txt_put(buf, &len, TXT_RDATA_MAX - 32, s, slen);
+	txt_put(buf, &len, TXT_RDATA_MAX - TXT_SEEN_MAX, s, slen);
 	return len;
 }
 
@@ -523,6 +550,14 @@ static int add_self(struct zone_build *b, const struct config_zone *cz)
 
 	if (cz->self == SELF_NONE || !dev->has_public_key)
 		return 0;
+	/* An endpoint no one can use is not published (auto: checked per query, with the arrival address). */
+	enum addr_ep why = cz->self == SELF_FIXED ? addr_endpoint_check(&cz->self_endpoint) :
+			   dev->listen_port == 0 ? ADDR_EP_PORT_ZERO : ADDR_EP_OK;
+	if (why != ADDR_EP_OK) {
+		b->z->self_unpublishable = (uint8_t)why;
+		b->z->n_unpublishable++;
+		return 0;
+	}
 	if (cz->self == SELF_FIXED) {
 		entry_set(&e, dev->public_key, &cz->self_endpoint);
 	} else {
@@ -595,6 +630,11 @@ int zone_build_step(struct zone_build *b, size_t max_peers)
 			acl_insert(b->z, &p->allowed_ips[j]);
 		if (p->endpoint.sa.sa_family != AF_INET && p->endpoint.sa.sa_family != AF_INET6)
 			continue;
+		/* Port 0, unspecified, loopback, multicast, broadcast, link-local: as if it had none. */
+		if (addr_endpoint_check(&p->endpoint) != ADDR_EP_OK) {
+			b->z->n_unpublishable++;
+			continue;
+		}
 		struct zone_entry e = { 0 };
 		entry_set(&e, p->public_key, &p->endpoint);
 		e.last_handshake_sec = p->last_handshake_sec;

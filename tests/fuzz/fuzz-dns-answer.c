@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: arbitrary bytes through dns_answer(); every non-empty
- * response must parse with ldns and respect the size limit.
+ * response must parse with ldns and respect the size limit, and every TXT
+ * record in it must give its allowed IPs to client_answer_allowed().
  *
  * Build and run by hand (from the source tree):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \
  *     tests/fuzz/fuzz-dns-answer.c src/dns-answer.c src/dns-query.c src/zone.c \
- *     src/addr.c src/key.c -lldns -o fuzz-dns-answer
+ *     src/addr.c src/key.c src/client-answer.c src/clock.c -lldns -o fuzz-dns-answer
  *   ./fuzz-dns-answer -max_total_time=60
  * The first input byte selects the transport and access mode, the rest is the query.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
 
+#include "client-answer.h"
 #include "config.h"
 #include "dns-answer.h"
 #include "wg.h"
@@ -22,17 +25,24 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct zone *zones[2];
+#define N_ZONES 3
+#define LONG_LIST 300
+
+static struct zone *zones[N_ZONES];
 static struct cidr access_cidr;
 
-/* Build two zones once: one with peers (self = auto), one that answers SERVFAIL. */
+/*
+ * Build the zones once: example.com. with peers (self = auto; some with
+ * endpoints no one can use, one with a long allowed-IP list), b32. and
+ * a.b.example.com. (a served zone below example.com.) answering SERVFAIL.
+ */
 static void setup(void)
 {
 	struct config_zone cz;
 	/* The device is filled by hand so that the target needs no backend code. */
 	static struct wg_device device;
 	static struct wg_peer peers[40];
-	static struct cidr cidrs[40];
+	static struct cidr cidrs[40], long_list[LONG_LIST];
 	struct wg_device *dev = &device;
 	union sockaddr_any ns;
 
@@ -58,17 +68,58 @@ static void setup(void)
 		else if (i % 3 == 1)
 			addr_parse("[2001:db8::1]:51820", 0, &p->endpoint);
 		p->last_handshake_sec = i % 2 ? 1700000000 - i : 0;
+		if (i % 9 == 4)
+			addr_parse(i % 2 ? "127.0.0.1:51820" : "[fe80::1]:51820", 0, &p->endpoint);
 		cidr_parse(i % 2 ? "10.0.0.1/32" : "fd00::/64", false, &cidrs[i]);
 		p->allowed_ips = &cidrs[i];
 		p->n_allowed_ips = p->cap_allowed_ips = 1;
 	}
+	for (int i = 0; i < LONG_LIST; i++) {
+		char t[48];
+		if (i % 2)
+			snprintf(t, sizeof(t), "10.%d.%d.0/24", i % 250, i / 250);
+		else
+			snprintf(t, sizeof(t), "fd00:%x:%x::/48", i, i % 7);
+		if (cidr_parse(t, false, &long_list[i]) < 0)
+			abort();
+	}
+	peers[3].allowed_ips = long_list;
+	peers[3].n_allowed_ips = peers[3].cap_allowed_ips = LONG_LIST;
 	zones[0] = zone_new(&cz, dev, NULL, 1700000000);
 	strcpy(cz.name, "b32.");
 	strcpy(cz.ns, "");
 	zones[1] = zone_new(&cz, NULL, NULL, 1700000000);
+	strcpy(cz.name, "a.b.example.com.");
+	zones[2] = zone_new(&cz, NULL, NULL, 1700000000);
 	cidr_parse("10.0.0.0/8", false, &access_cidr);
-	if (!zones[0] || !zones[1])
-		abort();
+	for (int i = 0; i < N_ZONES; i++)
+		if (!zones[i])
+			abort();
+}
+
+/* Every TXT record of a section must parse with client_answer_allowed() (the registry writes no other). */
+static void check_txt(const ldns_rr_list *list)
+{
+	static uint8_t rdata[65536];
+	struct cidr out[LONG_LIST];
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(list); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(list, i);
+		size_t len = 0;
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
+			continue;
+		for (size_t j = 0; j < ldns_rr_rd_count(rr); j++) {
+			const ldns_rdf *rdf = ldns_rr_rdf(rr, j);
+			if (len + ldns_rdf_size(rdf) > sizeof(rdata))
+				abort();
+			memcpy(rdata + len, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+			len += ldns_rdf_size(rdf);
+		}
+		/* Peers have one prefix, one has LONG_LIST, self none. */
+		int n = client_answer_allowed(rdata, len, out, LONG_LIST);
+		if (n != 0 && n != 1 && n != LONG_LIST)
+			abort();
+	}
 }
 
 /* One input: mode byte, then the query. */
@@ -85,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	uint8_t mode = data[0];
 	struct dns_answer_env env = {
-		.zones = zones, .n_zones = 2,
+		.zones = zones, .n_zones = N_ZONES,
 		.access = (enum access_mode)(mode % 3),
 		.access_cidrs = &access_cidr, .n_access_cidrs = 1,
 		.ttl = 5, .edns_size = (mode & 8) ? 4096 : 1232, .now = 1700000000,
@@ -102,6 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (ldns_wire2pkt(&pkt, out, n) != LDNS_STATUS_OK)
 		abort();
+	check_txt(ldns_pkt_answer(pkt));
+	check_txt(ldns_pkt_additional(pkt));
 	ldns_pkt_free(pkt);
 	return 0;
 }

@@ -4,11 +4,12 @@
 # namespace, asked with dig, kdig and drill over UDP and TCP: PTR/SRV/A/AAAA/
 # TXT/SOA/NS/ANY, NXDOMAIN/NODATA/REFUSED/NOTIMP/FORMERR/BADVERS, dropped
 # responses, case preservation, padded and unpadded names, the base32
-# pipeline, TC and TCP retry with 300 peers, EDNS sizes, self fixed and auto,
-# two zones on two devices, TCP pipelining (also 80 answers of ~21 KB, open
-# and half-closed), bounded memory for TCP clients that never read, an
-# endpoint change, and SERVFAIL while a device is gone with recovery when it
-# returns.
+# pipeline, TC and TCP retry with 300 peers, EDNS sizes, self fixed and auto
+# (no address over loopback), two zones on two devices, TCP pipelining (also
+# 80 answers of ~21 KB, open and half-closed), bounded memory for TCP clients
+# that never read, an endpoint change, SERVFAIL while a device is gone with
+# recovery when it returns, and 5,301 entries: the PTR listing cut with TC=1
+# even over TCP (the 65,535-byte message limit), with status and log line.
 set -eu
 . "$(dirname "$0")/lib.sh"
 reg_require
@@ -33,6 +34,9 @@ setup_a() {
 }
 setup_a
 in_ns "$NS" wg set "$B" private-key "$TMP/b.key" listen-port 51999
+# Addresses other hosts could send to, for self = auto (loopback is not one).
+in_ns "$NS" ip addr add 192.0.2.53/32 dev lo
+in_ns "$NS" ip addr add 2001:db8::53/128 dev lo
 
 cat >"$TMP/wgsd.conf" <<CONF
 [daemon]
@@ -216,10 +220,18 @@ echo "# self: fixed endpoint in one zone, auto (arrival address + listen port) i
 [ "$(q +short "$BA.$Z" A)" = 203.0.113.4 ] || fail "self fixed"
 out=$(q +short "$BA._wireguard._udp.$Z" TXT)
 expect_in "$out" "\"allowed=10.0.0.254/32\" \"seen=0\""
-[ "$(q +short "$BB.other.test" A)" = 127.0.0.1 ] || fail "self auto over IPv4"
-[ "$(in_ns "$NS" dig +tries=1 +short @::1 "$BB.other.test" AAAA)" = ::1 ] || fail "self auto over IPv6"
-out=$(q +short "$BB._wireguard._udp.other.test" SRV)
+[ "$(in_ns "$NS" dig +tries=1 +short @192.0.2.53 "$BB.other.test" A)" = 192.0.2.53 ] || fail "self auto over IPv4"
+[ "$(in_ns "$NS" dig +tries=1 +short @2001:db8::53 "$BB.other.test" AAAA)" = 2001:db8::53 ] ||
+	fail "self auto over IPv6"
+out=$(in_ns "$NS" dig +tries=1 +short @192.0.2.53 "$BB._wireguard._udp.other.test" SRV)
 expect_in "$out" "0 0 51999 $BB.other.test."
+# Over loopback the arrival address is no endpoint for anyone: no address, no SRV (NODATA); TXT stays.
+for t in A SRV; do
+	out=$(q "$BB._wireguard._udp.other.test" $t)
+	expect_in "$out" "status: NOERROR"
+	expect_in "$out" "ANSWER: 0, AUTHORITY: 1"
+done
+expect_in "$(q +short "$BB._wireguard._udp.other.test" TXT)" "\"seen=0\""
 
 echo "# two zones on two devices: each publishes its own device's peers"
 expect_in "$(q "$B1.other.test" A)" "status: NXDOMAIN"
@@ -393,6 +405,15 @@ done
 [ "$published" = 5301 ] || fail "5,000 more peers not published ($published)"
 serial1=$(q +short other.test SOA | awk '{ print $3 }')
 [ "$serial1" -gt "$serial0" ] || fail "serial did not change with the published set ($serial0 -> $serial1)"
+# 5,301 PTR records need some 376 KB: even over TCP the answer holds the first ~920 that fit in
+# 65,535 bytes, with TC=1; status and the log say so.
+out=$(q +tcp +ignore _wireguard._udp.other.test PTR)
+expect_in "$out" "flags: qr aa tc"
+n=$(echo "$out" | grep -c "IN PTR" || true)
+[ "$n" -gt 900 ] && [ "$n" -lt 930 ] || fail "TCP PTR answer with $n records"
+[ "$(status_value 'r["zones"][1]["ptr_listing_truncated"]')" = True ] || fail "ptr_listing_truncated"
+grep -q "zone other.test.: 5301 published entries do not fit one 65535-byte PTR answer" "$TMP/wgsd.log" ||
+	fail "no log line for the truncated PTR listing"
 # Every 100th new peer answers with its own port and address.
 while read -r b32 port addr; do
 	out=$(q +short "$b32._wireguard._udp.other.test" SRV)

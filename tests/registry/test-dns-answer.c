@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ldns/ldns.h>
 
 #include "check.h"
+#include "client-answer.h"
 #include "config.h"
 #include "dns-answer.h"
 #include "dns-query.h"
@@ -97,10 +99,13 @@ static void make_zone_cfg(struct config_zone *cz, const char *name)
 	cz->refresh_ms = 1000;
 }
 
+/* The last response ask() received, as wire bytes. */
+static uint8_t ans_wire[65536];
+static size_t ans_len;
+
 /* Send one query through dns_answer and parse the response; NULL when nothing was sent. */
 static ldns_pkt *ask(const char *name, ldns_rr_type type, const struct qopt *o)
 {
-	static uint8_t out[65536];
 	ldns_pkt *qp = NULL, *rp = NULL;
 	uint8_t *wire = NULL;
 	size_t wlen = 0;
@@ -116,9 +121,10 @@ static ldns_pkt *ask(const char *name, ldns_rr_type type, const struct qopt *o)
 	if (ldns_pkt2wire(&wire, qp, &wlen) != LDNS_STATUS_OK)
 		abort();
 	client.tcp = o && o->tcp;
-	size_t n = dns_answer(&env, &client, wire, wlen, out, sizeof(out), &info);
+	size_t n = dns_answer(&env, &client, wire, wlen, ans_wire, sizeof(ans_wire), &info);
+	ans_len = n;
 	if (n) {
-		CHECK(ldns_wire2pkt(&rp, out, n) == LDNS_STATUS_OK);
+		CHECK(ldns_wire2pkt(&rp, ans_wire, n) == LDNS_STATUS_OK);
 		if (rp)
 			CHECK(ldns_pkt_id(rp) == 0x1234 && ldns_pkt_qr(rp) && ldns_pkt_rd(rp));
 		if (!client.tcp && rp)
@@ -823,11 +829,84 @@ static void test_self_auto_ns_nested(void)
 	wg_device_free(dev2);
 }
 
-/* Long allowed-IP lists continue in further "allowed=" strings. */
+/* Wire bytes of the TXT rdata of rr (each string with its length byte); returns the length. */
+static size_t txt_rdata(const ldns_rr *rr, uint8_t *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *rdf = ldns_rr_rdf(rr, i);
+		if (n + ldns_rdf_size(rdf) > cap)
+			abort();
+		memcpy(buf + n, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+		n += ldns_rdf_size(rdf);
+	}
+	return n;
+}
+
+/* True when no two strings of a TXT record have the same key (RFC 6763 6.4: only the first one counts). */
+static bool txt_keys_unique(const ldns_rr *rr)
+{
+	char *k[300];
+	size_t n = ldns_rr_rd_count(rr) < 300 ? ldns_rr_rd_count(rr) : 300;
+	bool ok = true;
+
+	for (size_t i = 0; i < n; i++) {
+		k[i] = rdf_str(ldns_rr_rdf(rr, i));
+		char *eq = strchr(k[i], '=');
+		if (eq)
+			*eq = '\0';
+		for (size_t j = 0; j < i && ok; j++)
+			if (strcasecmp(k[i], k[j]) == 0) {
+				fprintf(stderr, "  TXT key %s repeated\n", k[i]);
+				ok = false;
+			}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(k[i]);
+	return ok;
+}
+
+/* Number of allowed IPs client_answer_allowed() reads from the TXT record of rr, or its error. */
+static int txt_allowed_count(const ldns_rr *rr)
+{
+	static uint8_t rdata[65536];
+	static struct cidr got[4000];
+
+	return client_answer_allowed(rdata, txt_rdata(rr, rdata, sizeof(rdata)), got, 4000);
+}
+
+/* True when the TXT record of rr carries the first want allowed IPs of p, in order, and no more. */
+static bool txt_allowed_is(const ldns_rr *rr, const struct wg_peer *p, size_t want)
+{
+	static uint8_t rdata[65536];
+	static struct cidr got[4000];
+	size_t len = txt_rdata(rr, rdata, sizeof(rdata));
+	int n = client_answer_allowed(rdata, len, got, 4000);
+
+	if (n != (int)want) {
+		fprintf(stderr, "  client_answer_allowed: %d prefixes, want %zu\n", n, want);
+		return false;
+	}
+	for (int i = 0; i < n; i++)
+		if (got[i].family != p->allowed_ips[i].family || got[i].prefix != p->allowed_ips[i].prefix ||
+		    memcmp(got[i].addr, p->allowed_ips[i].addr, got[i].family == AF_INET ? 4 : 16) != 0) {
+			fprintf(stderr, "  prefix %d differs\n", i);
+			return false;
+		}
+	return true;
+}
+
+/*
+ * Long allowed-IP lists: "allowed=" then "allowed2=", "allowed3=", ... (one
+ * key per string), and the whole list readable back, also at 1,500 prefixes
+ * (over 20 KB) over TCP.
+ */
 static void test_long_allowed(const struct config_zone *cz)
 {
 	struct wg_device *dev = wg_device_new();
 	struct wg_peer *p = add_peer(dev, keys[5], "192.0.2.5:5", NULL, 0);
+	struct wg_peer *big = add_peer(dev, keys[6], "192.0.2.6:6", NULL, NOW - 3);
 	char host[256], inst[256];
 
 	for (int i = 0; i < 40; i++) {
@@ -836,6 +915,16 @@ static void test_long_allowed(const struct config_zone *cz)
 		snprintf(t, sizeof(t), "10.%d.%d.0/24", i, i);
 		cidr_parse(t, false, &c);
 		wg_peer_add_allowed_ip(p, &c);
+	}
+	for (int i = 0; i < 1500; i++) {
+		char t[64];
+		struct cidr c;
+		if (i % 3 == 2)
+			snprintf(t, sizeof(t), "fd00:%x::%x/128", i, i * 7);
+		else
+			snprintf(t, sizeof(t), "10.%d.%d.%d/32", 100 + i / 250, i % 250, i % 7);
+		if (cidr_parse(t, false, &c) < 0 || wg_peer_add_allowed_ip(big, &c) < 0)
+			abort();
 	}
 	struct zone *z = zone_new(cz, dev, NULL, NOW), *zs[1] = { z };
 	struct dns_answer_env e0 = env;
@@ -850,19 +939,302 @@ static void test_long_allowed(const struct config_zone *cz)
 	CHECK(r && !ldns_pkt_tc(r) && count(ldns_pkt_answer(r)) == 1);
 	if (r && count(ldns_pkt_answer(r)) == 1) {
 		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), 0);
-		int found = 0;
-		CHECK(ldns_rr_rd_count(rr) == 5);   /* txtvers, pub, three allowed=, no seen */
-		for (size_t i = 2; i < ldns_rr_rd_count(rr) && i < 5; i++) {
+		static const char *const keys_want[] = { "\"txtvers=1\"", "\"pub=", "\"allowed=", "\"allowed2=", "\"allowed3=" };
+		CHECK(ldns_rr_rd_count(rr) == 5);   /* txtvers, pub, three allowed strings, no seen */
+		for (size_t i = 0; i < ldns_rr_rd_count(rr) && i < 5; i++) {
 			char *s = rdf_str(ldns_rr_rdf(rr, i));
-			found += strstr(s, "10.39.39.0/24") != NULL;
-			CHECK(strncmp(s, "\"allowed=", 9) == 0);
+			CHECK(strncmp(s, keys_want[i], strlen(keys_want[i])) == 0);
+			CHECK(strlen(s) <= 255 + 2);
 			free(s);
 		}
-		CHECK(found == 1);
+		CHECK(txt_keys_unique(rr));
+		CHECK(txt_allowed_is(rr, p, p->n_allowed_ips));
+	}
+	ldns_pkt_free(r);
+	/* 1,500 prefixes: every one over TCP, "seen=" still last. */
+	names(6, "example.com.", host, inst, sizeof(host));
+	struct qopt tcp = { .tcp = true };
+	r = ask(inst, LDNS_RR_TYPE_TXT, &tcp);
+	CHECK(r && !ldns_pkt_tc(r) && count(ldns_pkt_answer(r)) == 1);
+	if (r && count(ldns_pkt_answer(r)) == 1) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), 0);
+		CHECK(rdf_is(ldns_rr_rdf(rr, 0), "\"txtvers=1\""));
+		CHECK(rdf_is(ldns_rr_rdf(rr, ldns_rr_rd_count(rr) - 1), "\"seen=3\""));
+		CHECK(txt_keys_unique(rr));
+		CHECK(txt_allowed_is(rr, big, big->n_allowed_ips));
+	}
+	ldns_pkt_free(r);
+	/* Its SRV over UDP still answers; the TXT that does not fit is left out of additional, without TC. */
+	r = ask(inst, LDNS_RR_TYPE_SRV, &o);
+	CHECK(r && !ldns_pkt_tc(r) && count(ldns_pkt_answer(r)) == 1 && count(ldns_pkt_additional(r)) == 1);
+	ldns_pkt_free(r);
+	env = e0;
+	zone_free(z);
+	wg_device_free(dev);
+
+	/*
+	 * 2,000 IPv6 prefixes of full length: the list is cut where the TXT
+	 * would no longer fit one TCP message (some 280 strings, at least
+	 * 1,200 prefixes), and all that is there reads back, in order.
+	 */
+	dev = wg_device_new();
+	big = add_peer(dev, keys[6], "192.0.2.6:6", NULL, NOW - 3);
+	for (int i = 0; i < 2000; i++) {
+		char t[64];
+		struct cidr c;
+		snprintf(t, sizeof(t), "2001:db8:ffff:ffff:ffff:ffff:%x:%x/128", 0x1000 + i, 0xf000 + i);
+		if (cidr_parse(t, false, &c) < 0 || wg_peer_add_allowed_ip(big, &c) < 0)
+			abort();
+	}
+	z = zs[0] = zone_new(cz, dev, NULL, NOW);
+	env.zones = zs;
+	r = ask(inst, LDNS_RR_TYPE_TXT, &tcp);
+	CHECK(r && !ldns_pkt_tc(r) && count(ldns_pkt_answer(r)) == 1);
+	if (r && count(ldns_pkt_answer(r)) == 1) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), 0);
+		int n = txt_allowed_count(rr);
+		CHECK(n >= 1200 && n < 2000 && txt_allowed_is(rr, big, (size_t)n));
+		CHECK(ldns_rr_rd_count(rr) > 256 + 3);
+		CHECK(rdf_is(ldns_rr_rdf(rr, ldns_rr_rd_count(rr) - 1), "\"seen=3\""));
+		CHECK(txt_keys_unique(rr));
+		CHECK(ans_len <= 65535);
 	}
 	ldns_pkt_free(r);
 	env = e0;
 	zone_free(z);
+	wg_device_free(dev);
+}
+
+/* Expect a negative answer (rcode, no answers) with the SOA of zone soa_owner in authority. */
+static void expect_negative(const char *name, ldns_rr_type type, ldns_pkt_rcode rcode, const char *soa_owner,
+			    int line)
+{
+	ldns_pkt *p = ask(name, type, NULL);
+	bool ok = p && ldns_pkt_get_rcode(p) == rcode && ldns_pkt_aa(p) && count(ldns_pkt_answer(p)) == 0 &&
+		  count(ldns_pkt_authority(p)) == 1 &&
+		  ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)) == LDNS_RR_TYPE_SOA;
+
+	if (ok) {
+		char *o = rdf_str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_authority(p), 0)));
+		ok = o && strcasecmp(o, soa_owner) == 0;
+		free(o);
+	}
+	if (!ok) {
+		check_failures++;
+		fprintf(stderr, "line %d: %s type %d: rcode %d answers %zu authority %zu, want rcode %d and %s SOA\n",
+			line, name, type, p ? (int)ldns_pkt_get_rcode(p) : -1, p ? count(ldns_pkt_answer(p)) : 0,
+			p ? count(ldns_pkt_authority(p)) : 0, rcode, soa_owner);
+	}
+	check_count++;
+	ldns_pkt_free(p);
+}
+
+#define NEGATIVE(name, type, rcode, soa) expect_negative(name, type, rcode, soa, __LINE__)
+
+/*
+ * A name without records but with names below it (an empty non-terminal)
+ * is NODATA, a name with neither NXDOMAIN (RFC 8020: NXDOMAIN means nothing
+ * below either), as NSD answers for the same data: the NS name's parent, the
+ * name between a zone and another served zone below it, and _udp.Z (and
+ * _wireguard._udp.Z) only while something is published under them.
+ */
+static void test_empty_non_terminals(const struct config_zone *main_cz)
+{
+	static const char *const ips[] = { "10.7.0.1/32", NULL };
+	struct config_zone ns_cz, bare_cz, empty_cz, child_cz;
+	struct wg_device *dev = make_device(), *nobody = wg_device_new();
+	union sockaddr_any glue;
+	char host[256], inst[256];
+
+	make_zone_cfg(&ns_cz, "example.org.");
+	snprintf(ns_cz.ns, sizeof(ns_cz.ns), "ns1.dns.example.org.");
+	set_addr(&glue, "192.0.2.53:0");
+	ns_cz.ns_addrs = &glue;
+	ns_cz.n_ns_addrs = 1;
+	make_zone_cfg(&bare_cz, "example.net.");
+	snprintf(bare_cz.ns, sizeof(bare_cz.ns), "ns1.dns.example.net.");
+	make_zone_cfg(&empty_cz, "empty.test.");
+	add_peer(nobody, keys[6], NULL, ips, NOW);
+	make_zone_cfg(&child_cz, "a.b.example.com.");
+	struct zone *zs[5] = { zone_new(main_cz, dev, NULL, NOW), zone_new(&ns_cz, dev, NULL, NOW),
+			       zone_new(&bare_cz, dev, NULL, NOW), zone_new(&empty_cz, nobody, NULL, NOW),
+			       zone_new(&child_cz, NULL, NULL, NOW) };
+	struct dns_answer_env e0 = env;
+	env.zones = zs;
+	env.n_zones = 5;
+	for (int i = 0; i < 5; i++)
+		CHECK(zs[i] != NULL);
+
+	/* ns = ns1.dns.example.org. with glue: dns.example.org. exists, empty. */
+	EXPECT("ns1.dns.example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, false);
+	NEGATIVE("dns.example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "example.org.");
+	NEGATIVE("DNS.Example.ORG.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, "example.org.");
+	NEGATIVE("dns.example.org.", LDNS_RR_TYPE_ANY, LDNS_RCODE_NOERROR, "example.org.");
+	NEGATIVE("x.dns.example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.org.");
+	NEGATIVE("x.ns1.dns.example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.org.");
+	NEGATIVE("ns1.x.example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.org.");
+	/* The same NS name without glue has no records: neither it nor its parent exists. */
+	NEGATIVE("ns1.dns.example.net.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.net.");
+	NEGATIVE("dns.example.net.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.net.");
+	/* Peers published: _udp.Z has _wireguard._udp.Z below it. */
+	NEGATIVE("_udp.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "example.com.");
+	NEGATIVE("_UDP.example.com.", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, "example.com.");
+	NEGATIVE("_udp.example.com.", LDNS_RR_TYPE_ANY, LDNS_RCODE_NOERROR, "example.com.");
+	NEGATIVE("x._udp.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.com.");
+	/* Nothing published: neither _udp.Z nor _wireguard._udp.Z exists. */
+	NEGATIVE("_udp.empty.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "empty.test.");
+	NEGATIVE("_wireguard._udp.empty.test.", LDNS_RR_TYPE_PTR, LDNS_RCODE_NXDOMAIN, "empty.test.");
+	NEGATIVE("_wireguard._udp.empty.test.", LDNS_RR_TYPE_ANY, LDNS_RCODE_NXDOMAIN, "empty.test.");
+	names(6, "empty.test.", host, inst, sizeof(host));
+	NEGATIVE(inst, LDNS_RR_TYPE_SRV, LDNS_RCODE_NXDOMAIN, "empty.test.");
+	EXPECT("empty.test.", LDNS_RR_TYPE_SOA, LDNS_RCODE_NOERROR, 1, false);
+	/* Zones example.com. and a.b.example.com. served, no delegation: b.example.com. exists in example.com. */
+	NEGATIVE("b.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "example.com.");
+	NEGATIVE("B.EXAMPLE.COM.", LDNS_RR_TYPE_SOA, LDNS_RCODE_NOERROR, "example.com.");
+	NEGATIVE("x.b.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.com.");
+	NEGATIVE("a.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.com.");
+	ldns_pkt *p = ask("a.b.example.com.", LDNS_RR_TYPE_SOA, NULL);
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_SERVFAIL && info.zone == 4);
+	ldns_pkt_free(p);
+	EXPECT("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, 4, false);
+	env = e0;
+	for (int i = 0; i < 5; i++)
+		zone_free(zs[i]);
+	wg_device_free(dev);
+	wg_device_free(nobody);
+}
+
+/* Offset just past the (possibly compressed) name at off; 0 when it runs off the message. */
+static size_t skip_name(const uint8_t *m, size_t len, size_t off)
+{
+	while (off < len) {
+		if (m[off] == 0)
+			return off + 1;
+		if ((m[off] & 0xc0) == 0xc0)
+			return off + 2 <= len ? off + 2 : 0;
+		off += 1u + m[off];
+	}
+	return 0;
+}
+
+/*
+ * The SRV target is a full name in the rdata (RFC 2782; RFC 3597 4 forbids
+ * compression in the rdata of types newer than RFC 1035), as NSD writes it:
+ * B in upper case and the zone as the query spelled it.
+ */
+static void test_srv_target_uncompressed(void)
+{
+	static const ldns_rr_type types[] = { LDNS_RR_TYPE_SRV, LDNS_RR_TYPE_ANY };
+	char q[300], target[300];
+
+	snprintf(q, sizeof(q), "%s._wireguard._udp.ExAmPle.CoM.", b32[0]);
+	snprintf(target, sizeof(target), "%s.ExAmPle.CoM.", b32[0]);
+	ldns_rdf *want = ldns_dname_new_frm_str(target);
+	if (!want)
+		abort();
+	for (int t = 0; t < 2; t++) {
+		for (int tcp = 0; tcp < 2; tcp++) {
+			struct qopt o = { .tcp = tcp != 0 };
+			ldns_pkt *p = ask(q, types[t], &o);
+			CHECK(p && count(ldns_pkt_answer(p)) == 1);
+			ldns_pkt_free(p);
+			size_t off = skip_name(ans_wire, ans_len, DNS_HEADER_LEN);
+			off = off ? skip_name(ans_wire, ans_len, off + 4) : 0;
+			if (!off || off + 10 > ans_len) {
+				CHECK(!"answer record readable");
+				continue;
+			}
+			unsigned int type = (unsigned int)ans_wire[off] << 8 | ans_wire[off + 1];
+			size_t rdlen = (size_t)ans_wire[off + 8] << 8 | ans_wire[off + 9];
+			CHECK(type == LDNS_RR_TYPE_SRV && off + 10 + rdlen <= ans_len && rdlen > 6);
+			if (type != LDNS_RR_TYPE_SRV || off + 10 + rdlen > ans_len || rdlen <= 6)
+				continue;
+			const uint8_t *tw = ans_wire + off + 10 + 6;
+			if (rdlen - 6 != ldns_rdf_size(want) || memcmp(tw, ldns_rdf_data(want), rdlen - 6) != 0) {
+				check_failures++;
+				fprintf(stderr, "SRV target (type %d, tcp %d) is not the full name %s (%zu bytes, want %zu)\n",
+					types[t], tcp, target, rdlen - 6, ldns_rdf_size(want));
+			}
+			check_count++;
+		}
+	}
+	ldns_rdf_deep_free(want);
+}
+
+/*
+ * Endpoints no one can use (unspecified, loopback, multicast, broadcast or
+ * reserved, link-local, port 0; v4-mapped too) are not published: no PTR,
+ * SRV, A, AAAA or TXT, as if the peer had none; the snapshot counts them.
+ * The same for a fixed self endpoint, and for self = auto when the query
+ * arrived on such an address (no SRV, A or AAAA for that query).
+ */
+static void test_unpublishable(const struct config_zone *main_cz)
+{
+	static const char *const bad[] = {
+		"0.0.0.0:51820", "[::]:51820", "127.0.0.1:51820", "[::1]:51820", "224.0.0.1:51820",
+		"[ff02::1]:51820", "255.255.255.255:51820", "240.0.0.1:51820", "[fe80::1]:51820",
+		"192.0.2.9:0", "[2001:db8::9]:0", "[::ffff:127.0.0.1]:51820",
+	};
+	const size_t n_bad = sizeof(bad) / sizeof(bad[0]);
+	struct wg_device *dev = wg_device_new();
+	struct config_zone cz = *main_cz;
+	char host[256], inst[256];
+	uint8_t k[WG_KEY_LEN];
+
+	dev->ifindex = 7;
+	dev->listen_port = 51820;
+	dev->has_public_key = true;
+	memcpy(dev->public_key, keys[7], WG_KEY_LEN);
+	add_peer(dev, keys[0], "192.0.2.1:51820", NULL, NOW);
+	for (size_t i = 0; i < n_bad; i++) {
+		make_key(k, 500 + (int)i);
+		add_peer(dev, k, bad[i], NULL, NOW);
+	}
+	set_addr(&cz.self_endpoint, "127.0.0.1:51820");
+	struct zone *z = zone_new(&cz, dev, NULL, NOW), *zs[1] = { z };
+	struct dns_answer_env e0 = env;
+	env.zones = zs;
+	CHECK(z && z->n_entries == 1 && z->n_unpublishable == n_bad + 1 && z->self_unpublishable == ADDR_EP_LOOPBACK);
+	EXPECT("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, 1, false);
+	for (size_t i = 0; i <= n_bad; i++) {
+		char b[KEY_B32_LEN + 1];
+		make_key(k, 500 + (int)i);
+		key_to_base32(i < n_bad ? k : keys[7], b);
+		snprintf(host, sizeof(host), "%s.example.com.", b);
+		snprintf(inst, sizeof(inst), "%s._wireguard._udp.example.com.", b);
+		NEGATIVE(inst, LDNS_RR_TYPE_SRV, LDNS_RCODE_NXDOMAIN, "example.com.");
+		NEGATIVE(inst, LDNS_RR_TYPE_TXT, LDNS_RCODE_NXDOMAIN, "example.com.");
+		NEGATIVE(host, LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.com.");
+		NEGATIVE(host, LDNS_RR_TYPE_AAAA, LDNS_RCODE_NXDOMAIN, "example.com.");
+	}
+	zone_free(z);
+
+	/* self = auto: published, but its address records only for a usable arrival address. */
+	cz.self = SELF_AUTO;
+	z = zs[0] = zone_new(&cz, dev, NULL, NOW);
+	CHECK(z && z->n_entries == 2 && z->n_unpublishable == n_bad && z->self_unpublishable == ADDR_EP_OK);
+	names(7, "example.com.", host, inst, sizeof(host));
+	static const char *const bad_local[] = { "127.0.0.1:53", "[::1]:53", "[fe80::1]:53", "[::ffff:127.0.0.1]:53" };
+	for (size_t i = 0; i < sizeof(bad_local) / sizeof(bad_local[0]); i++) {
+		set_addr(&local, bad_local[i]);
+		NEGATIVE(host, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "example.com.");
+		NEGATIVE(host, LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, "example.com.");
+		NEGATIVE(inst, LDNS_RR_TYPE_SRV, LDNS_RCODE_NOERROR, "example.com.");
+		EXPECT(inst, LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, 1, false);
+		EXPECT("_wireguard._udp.example.com.", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, 2, false);
+	}
+	set_addr(&local, "192.0.2.53:53");
+	EXPECT(host, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, 1, false);
+	EXPECT(inst, LDNS_RR_TYPE_SRV, LDNS_RCODE_NOERROR, 1, false);
+	zone_free(z);
+	/* A device without a listen port cannot be reached either. */
+	dev->listen_port = 0;
+	z = zs[0] = zone_new(&cz, dev, NULL, NOW);
+	CHECK(z && z->n_entries == 1 && z->n_unpublishable == n_bad + 1 && z->self_unpublishable == ADDR_EP_PORT_ZERO);
+	NEGATIVE(host, LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, "example.com.");
+	zone_free(z);
+	set_addr(&local, "10.0.0.254:53");
+	env = e0;
 	wg_device_free(dev);
 }
 
@@ -1005,6 +1377,9 @@ int main(void)
 	test_self_auto_ns_nested();
 	test_long_allowed(&cz);
 	test_build_steps(&cz);
+	test_empty_non_terminals(&cz);
+	test_srv_target_uncompressed();
+	test_unpublishable(&cz);
 
 	zone_free(z);
 	zone_free(big);

@@ -17,7 +17,7 @@ static void make_doc(struct strbuf *sb, int n)
 		      "\"udp\":{\"queries\":{\"SRV\":7,\"PTR\":3},\"rcodes\":{\"NOERROR\":9,\"NXDOMAIN\":1},\"refused\":2,\"truncated\":0},"
 		      "\"tcp\":{\"queries\":{\"SRV\":1},\"rcodes\":{}},\"tcp_connections\":1}],"
 		      "\"zones\":[{\"name\":\"example.com.\",\"device\":\"wg0\",\"backend\":\"kernel\",\"state\":\"ok\","
-		      "\"peers\":3,\"peers_published\":2,\"serial\":7,\"snapshot_age_s\":0.4,\"last_error\":null}]},"
+		      "\"peers\":3,\"peers_published\":2,\"peers_unpublishable\":1,\"serial\":7,\"snapshot_age_s\":0.4,\"last_error\":null}]},"
 		      "\"client\":{\"devices\":[{\"device\":\"wg0\",\"backend\":\"auto\",\"zone\":\"example.com.\","
 		      "\"device_error\":null,\"endpoint_updates\":4,\"set_errors\":0,"
 		      "\"last_cycle\":{\"at\":%d,\"duration_ms\":12,\"queried\":2,\"updated\":1},"
@@ -62,6 +62,7 @@ int main(void)
 	CHECK_STR_CONTAINS(t, "wgsd 0.1.0 (pid 42), up 1h 2m, config /etc/wgsd/wgsd.conf");
 	CHECK_STR_CONTAINS(t, "reload: FAILED (10s ago), running configuration kept: x.conf:3: bad");
 	CHECK_STR_CONTAINS(t, "zone example.com.  device wg0 (kernel)  ok: 2 of 3 peers published");
+	CHECK_STR_CONTAINS(t, "note: 1 not published: endpoint no one can use (loopback, link-local, port 0, ...)");
 	CHECK_STR_CONTAINS(t, "udp 10 queries (9 NOERROR, 1 NXDOMAIN), 2 refused");
 	CHECK_STR_CONTAINS(t, "device wg0  zone example.com. (auto)  5 peers: 4 with a fresh handshake, 1 being resolved");
 	CHECK_STR_CONTAINS(t, "registry 10.0.0.254:53  reachable, latency 1.2 ms");
