@@ -397,7 +397,6 @@ static void test_classify(void)
 	CHECK(strcmp(client_peer_class_name(CLIENT_PEER_REGISTRY), "registry") == 0);
 }
 
-<<<<<<< HEAD
 /* An address parsed from text (the test's own inputs are always valid). */
 static union sockaddr_any sa(const char *text)
 {
@@ -495,7 +494,6 @@ static void test_endpoint_problem(void)
 	CHECK(addr_equal(&ans.addrs[1], &ep));
 	CHECK(client_answer_filter(&ans, &l, &why) == 0 && why == NULL && ans.n_addrs == 2);
 	wg_device_free(dev);
-=======
 /* Build TXT rdata from the strings given (NULL-terminated list); returns the length. */
 static size_t txt(uint8_t *buf, const char *first, ...)
 {
@@ -584,7 +582,6 @@ static void test_allowed(void)
 	CHECK(client_answer_allowed(rd, 0, out, 8) == -EBADMSG);
 	rd[0] = 0;
 	CHECK(client_answer_allowed(rd, 1, out, 8) == -ENOENT);
->>>>>>> dns
 }
 
 int main(void)
@@ -603,10 +600,7 @@ int main(void)
 	test_bad_answers();
 	test_choose();
 	test_classify();
-<<<<<<< HEAD
 	test_endpoint_problem();
-=======
 	test_allowed();
->>>>>>> dns
 	return CHECK_DONE();
 }
