@@ -494,6 +494,8 @@ static void test_endpoint_problem(void)
 	CHECK(addr_equal(&ans.addrs[1], &ep));
 	CHECK(client_answer_filter(&ans, &l, &why) == 0 && why == NULL && ans.n_addrs == 2);
 	wg_device_free(dev);
+}
+
 /* Build TXT rdata from the strings given (NULL-terminated list); returns the length. */
 static size_t txt(uint8_t *buf, const char *first, ...)
 {
