@@ -58,7 +58,7 @@ struct dns_client {
 	const union sockaddr_any *src;
 	const union sockaddr_any *local;   /* address it arrived on (NULL/AF_UNSPEC: unknown) */
 	uint32_t ifindex;                  /* arrival interface (0: unknown) */
-	bool tcp;                          /* TCP: 65535-byte answers, no interface check (see below) */
+	bool tcp;                          /* TCP: 65535-byte answers */
 };
 
 /* How a query was answered, for counters and logs. */
@@ -75,11 +75,11 @@ struct dns_answer_info {
  * Answer query (qlen bytes) into out (cap bytes). Returns the response length,
  * or 0 when nothing must be sent (DROP verdict, or cap too small for a header).
  *
- * access = peers requires the source inside some peer's allowed IPs and, for
- * UDP, arrival on the zone's WireGuard interface. TCP skips the interface
- * check: its handshake proves the source address is reachable, and replies
- * to a peer's allowed IPs route through the tunnel, so a spoofed source on
- * another interface cannot complete a connection.
+ * access = peers requires the source inside some peer's allowed IPs and
+ * arrival on the zone's WireGuard interface, on both transports: UDP gives
+ * the interface per datagram, TCP the one its handshake arrived on
+ * (registry-tcp.c). The source alone is not enough even over TCP: a peer
+ * whose allowed IPs hold 127.0.0.0/8 would make loopback clients members.
  */
 size_t dns_answer(const struct dns_answer_env *env, const struct dns_client *cl,
 		  const uint8_t *query, size_t qlen, uint8_t *out, size_t cap,

@@ -164,7 +164,7 @@ static bool access_allowed(const struct dns_answer_env *env, const struct dns_cl
 				return true;
 		return false;
 	}
-	if (!cl->tcp && (z->ifindex == 0 || cl->ifindex != z->ifindex))
+	if (z->ifindex == 0 || cl->ifindex != z->ifindex)
 		return false;
 	if (src.sa.sa_family == AF_INET)
 		return zone_acl_contains(z, AF_INET, (const uint8_t *)&src.in.sin_addr);

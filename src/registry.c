@@ -224,21 +224,6 @@ static size_t listener_query_cb(void *arg, struct registry_stats *stats, const s
 	};
 	size_t n = dns_answer(&env, cl, query, qlen, out, cap, &info);
 
-	/*
-	 * dns_answer() checks the arrival interface for UDP only, trusting the TCP
-	 * handshake to prove the source. It proves the source reachable, not that
-	 * the query came through the zone's interface: a peer whose allowed IPs
-	 * hold 127.0.0.0/8 or ::1 would make loopback clients members. The TCP
-	 * listener knows the arrival interface (registry-tcp.c), so TCP gets the
-	 * UDP rule here: a query that passed the source check on another
-	 * interface is answered again as the access rule refuses it.
-	 */
-	if (n > 0 && cl->tcp && reg->access == ACCESS_PEERS && info.zone >= 0 && !info.refused_access &&
-	    (reg->snaps[info.zone]->ifindex == 0 || reg->snaps[info.zone]->ifindex != cl->ifindex)) {
-		env.access = ACCESS_CIDR;   /* an empty list: nobody */
-		env.n_access_cidrs = 0;
-		n = dns_answer(&env, cl, query, qlen, out, cap, &info);
-	}
 	stats->queries[qtype_slot(info.qtype)]++;
 	if (n == 0) {
 		stats->rcodes[REG_RCODE_DROPPED]++;

@@ -669,7 +669,9 @@ static void test_access(void)
 		{ "10.1.1.1:999", 7, false, false },
 		{ "[fd00::3]:999", 7, false, false },
 		{ "[::ffff:10.0.0.1]:999", 7, false, true },
-		{ "10.0.0.1:999", 8, true, true },        /* TCP: address only */
+		{ "10.0.0.1:999", 7, true, true },        /* TCP: the same rule */
+		{ "10.0.0.1:999", 8, true, false },       /* TCP that arrived on another interface */
+		{ "10.0.0.1:999", 0, true, false },
 		{ "10.0.0.9:999", 7, true, false },
 	};
 
