@@ -27,8 +27,11 @@ LAB_PUB6[cgn]=2001:db8::30
 MX_STUN4=203.0.113.2
 MX_STUN_PORT=3478
 # UDP port ranges each NAT maps to (public port != 51820, and a reader of
-# conntrack or wg show can tell which NAT chose a port).
-declare -A MX_PORTS=([nata]=30000-30999 [natb]=40000-40999 [cgn]=20000-29999)
+# conntrack or wg show can tell which NAT chose a port). Wide, because a
+# symmetric NAT that picks, by chance, the port it already uses towards the
+# registry behaves like a cone for that pair: with 10,000 ports a row with a
+# symmetric NAT turns "direct" by luck once in 10,000 runs.
+declare -A MX_PORTS=([nata]=30000-39999 [natb]=40000-49999 [cgn]=20000-29999)
 declare -A MX_WAN4 MX_LANNET MX_GW4 MX_GW6
 MX_V6=${MX_V6:-0}
 # Exchange that decides the path: pings alice -> bob of this many bytes.
@@ -313,7 +316,11 @@ mx_stun()
 # miniupnpd on router $1 for its LAN host $2, speaking protocol $3 (pcp,
 # natpmp: both are enabled in miniupnpd, mx_nat_rules drops the other; upnp).
 # Its nftables chains (it creates none itself, see LAB.md) live in their own
-# table; it adds DNAT and accept rules there for each mapping.
+# table; it adds DNAT and accept rules there for each mapping. It learns its
+# external address from the STUN responder (203.0.113.0/24 is reserved, and
+# it refuses to map behind a "non-public" address it only reads from wan);
+# for the same reason its UPnP IGD says "not connected", and a UPnP client
+# must accept a reserved external address (upnpc -i).
 mx_miniupnpd()
 {
 	local node=$1 host=$2 proto=$3 conf=$LAB_RUN/miniupnpd-$1.conf upnp=no pmp=no
@@ -489,6 +496,23 @@ mx_hairpins()
 		sum=$((sum + $(mx_counter "$node" inet wgsdlab_fw hairpin packets)))
 	done
 	echo "$sum"
+}
+
+# Fail when a process the row depends on has died (a crashed wgsd must not
+# pass for a row that finds no path).
+mx_alive()
+{
+	local node
+
+	for node in "${!LAB_PID[@]}"; do
+		kill -0 "${LAB_PID[$node]}" 2>/dev/null || lab_fail "wgsd on $node exited during the row (wgsd-$node.log)"
+	done
+	for node in "${!LAB_WGPID[@]}"; do
+		kill -0 "${LAB_WGPID[$node]}" 2>/dev/null || lab_fail "wireguard-go on $node exited during the row"
+	done
+	for node in "${!MX_UPNPD[@]}"; do
+		kill -0 "${MX_UPNPD[$node]}" 2>/dev/null || lab_fail "miniupnpd on $node exited during the row"
+	done
 }
 
 # Which way bob's endpoint for alice points: a short label for the table.

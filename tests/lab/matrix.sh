@@ -25,7 +25,7 @@
 #   --out FILE where MATRIX.md goes (default tests/lab/MATRIX.md; only
 #              written when every row ran)
 #   --readme   also rewrite the table in README.md's matrix section
-#   --wait S   how long a row waits for a first reply (default 30)
+#   --wait S   how long a row waits for a first reply (default 40)
 #   ROW...     run only these rows (names from MX_TABLE)
 # Internal: matrix.sh --row NAME --result FILE runs one row.
 set -eu
@@ -227,7 +227,7 @@ row_rebind()
 	if [ "$MX_T_AB" = - ]; then
 		MX_NOTE="no tunnel before the rebinding"
 	else
-		MX_PORTS[natb]=41000-41999
+		MX_PORTS[natb]=50000-50999
 		mx_nat_rules natb cone no-hairpin
 		t0=$(lab_now_ms)
 		lab_nat_flush natb
@@ -285,6 +285,7 @@ mx_row_main()
 	MX_NOTE="" MX_DIAG=""
 	lab_head "row $name: $(echo "$line" | cut -d'|' -f3)"
 	"row_$name"
+	mx_alive
 	{
 		echo "path=$MX_PATH"
 		echo "via=$MX_VIA"
@@ -464,8 +465,10 @@ mx_driver()
 		mx_load "$dir/$name.res"
 		[ "$(mx_verdict "$expected" "${R[path]:-}")" = ok ] && continue
 		echo
-		echo "---- row $name: $(mx_verdict "$expected" "${R[path]:-}"); its log (last 80 lines) ----"
-		tail -n 80 "$dir/$name.log"
+		echo "---- row $name: $(mx_verdict "$expected" "${R[path]:-}") ----"
+		grep 'FAIL:' "$dir/$name.log" || true
+		echo "---- row $name: its log (last 150 lines) ----"
+		tail -n 150 "$dir/$name.log"
 	done
 
 	if [ "$all" = 1 ]; then
@@ -507,7 +510,7 @@ mx_driver()
 	[ "$failed" = 0 ]
 }
 
-MX_WAIT=${MX_WAIT:-30}
+MX_WAIT=${MX_WAIT:-40}
 if [ "${1:-}" = --row ]; then
 	[ $# = 4 ] && [ "$3" = --result ] || { echo "usage: matrix.sh --row NAME --result FILE" >&2; exit 2; }
 	# At top level: their "declare -A" arrays must be global (the EXIT trap
