@@ -101,6 +101,7 @@ mx_measure()
 	MX_DIAG=$(mx_diagnosis)
 }
 
+# 1: two homes, each behind its own cone NAT.
 row_cone()
 {
 	mx_two_homes
@@ -120,9 +121,12 @@ mx_same_lan()
 	mx_nat_rules nata cone "$1"
 	mx_measure
 }
+# 2: the router does not hairpin.
 row_same-nat() { mx_same_lan no-hairpin; }
+# 3: the router hairpins.
 row_same-nat-hairpin() { mx_same_lan hairpin; }
 
+# 4: alice behind a cone NAT, bob behind a symmetric one.
 row_cone-symmetric()
 {
 	mx_two_homes
@@ -131,6 +135,7 @@ row_cone-symmetric()
 	mx_measure
 }
 
+# 5: both behind symmetric NATs.
 row_symmetric()
 {
 	mx_two_homes
@@ -139,6 +144,7 @@ row_symmetric()
 	mx_measure
 }
 
+# 6: alice's home router sits behind a CGN (100.64.0.0/24 between them).
 row_double-nat()
 {
 	mx_public
@@ -172,10 +178,12 @@ mx_shared_cgn()
 		lab_fail "alice reaches bob's LAN address ${LAB_LAN4[bob]}: the homes are not separate"
 	mx_measure
 }
+# 7: the CGN does not hairpin.
 row_shared-cgn() { mx_shared_cgn no-hairpin; }
+# 7h: the CGN hairpins.
 row_shared-cgn-hairpin() { mx_shared_cgn hairpin; }
 
-# IPv4 through symmetric NATs, IPv6 routed behind stateful firewalls; alice
+# 8: IPv4 through symmetric NATs, IPv6 routed behind stateful firewalls; alice
 # and bob reach the registry over IPv4.
 row_dual-stack()
 {
@@ -205,12 +213,16 @@ mx_portmap()
 	[ "${2:-}" = both ] && mx_miniupnpd nata alice "$1"
 	mx_measure
 }
+# 9a: bob's router speaks PCP only.
 row_portmap-pcp() { mx_portmap pcp; }
+# 9b: bob's router speaks NAT-PMP only.
 row_portmap-natpmp() { mx_portmap natpmp; }
+# 9c: bob's router speaks UPnP IGD only.
 row_portmap-upnp() { mx_portmap upnp; }
+# 9d: both routers symmetric, both speak PCP.
 row_portmap-pcp-both() { mx_portmap pcp both; }
 
-# A direct tunnel, then NAT B loses every mapping and maps to another port
+# 10: a direct tunnel, then NAT B loses every mapping and maps to another port
 # range: time until alice reaches bob again.
 row_rebind()
 {
@@ -232,7 +244,7 @@ row_rebind()
 		t0=$(lab_now_ms)
 		lab_nat_flush natb
 		if lab_in alice ping -n -q -c 1 -i 0.2 -w 60 "${LAB_TUN[bob]}" >/dev/null 2>&1; then
-			MX_NOTE="back $(mx_secs $(($(lab_now_ms) - t0))) after the flush"
+			MX_NOTE="back $(mx_time $(($(lab_now_ms) - t0))) after the flush"
 		else
 			MX_NOTE="not back within 60 s of the flush"
 		fi
@@ -242,7 +254,7 @@ row_rebind()
 	MX_DIAG=$(mx_diagnosis)
 }
 
-# A direct tunnel, then the registry's host drops off the network (its
+# 11: a direct tunnel, then the registry's host drops off the network (its
 # switch port down) for 30 s: the tunnel must stay up throughout.
 row_registry-down()
 {
@@ -266,12 +278,6 @@ row_registry-down()
 	# The tunnel stayed up only if (nearly) every ping during the outage came back.
 	[ "${n:-0}" -ge 135 ] || MX_PATH=none
 	MX_DIAG=$(mx_diagnosis)
-}
-
-# Milliseconds $1 as seconds with one decimal.
-mx_secs()
-{
-	printf '%d.%d s' $(($1 / 1000)) $((($1 % 1000) / 100))
 }
 
 # Run row $1 and write its result to file $2.
@@ -396,6 +402,7 @@ mx_readme()
 	echo "matrix: README.md's table updated"
 }
 
+# Run the rows (options: see the header), print the table, write MATRIX.md.
 mx_driver()
 {
 	local jobs=3 out="" readme=0 rows=() name dir all=1 failed=0 line expected v id=0 t0
