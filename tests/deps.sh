@@ -6,7 +6,7 @@ set -eu
 
 packages=(
 	# build
-	gcc pkg-config meson ninja-build libevent-dev libmnl-dev libldns-dev libinih-dev
+	gcc pkg-config meson ninja-build libevent-dev libmnl-dev libldns-dev libinih-dev libb2-dev
 	# WireGuard, namespaces, NAT
 	wireguard-go wireguard-tools iproute2 nftables conntrack iputils-ping procps psmisc
 	# DNS clients and reference server, load generator
