@@ -42,7 +42,7 @@
 #include "key.h"
 #include "relay-wire.h"
 
-#define RELAY_ALLOC_PENDING 4          /* initiations per side waiting for their response */
+#define RELAY_ALLOC_PENDING 4          /* initiations per side waiting for their response (one per source) */
 #define RELAY_PENDING_MS 10000         /* how long (WireGuard retries every 5 s with a new index) */
 #define RELAY_HANDSHAKES_PER_S 20      /* handshake messages per side and second... */
 #define RELAY_HANDSHAKE_BURST 20       /* ...with bursts of this many */
@@ -73,8 +73,7 @@ struct relay_side {
 	uint8_t mac1_key[RELAY_WIRE_MAC1_KEY_LEN];     /* mac1 key of messages sent TO this side */
 	union sockaddr_any addr;       /* confirmed by a completed handshake; AF_UNSPEC: none */
 	union sockaddr_any cand;       /* source of the latest verified initiation; AF_UNSPEC: none */
-	struct relay_pending pending[RELAY_ALLOC_PENDING];
-	unsigned int next_pending;
+	struct relay_pending pending[RELAY_ALLOC_PENDING];   /* one per source address */
 	uint64_t hs_credit_ms;         /* token bucket of handshake messages, in milliseconds of credit */
 	uint64_t hs_time_ms;
 	uint64_t packets;              /* forwarded from this side */

@@ -103,15 +103,35 @@ static struct relay_pending *pending_find(struct relay_side *s, uint32_t index, 
 	return NULL;
 }
 
-/* Remember an initiation of side s (the oldest slot goes). */
+/*
+ * Remember an initiation of side s. One slot per source address: a sender
+ * that floods initiations (an insider who knows the receiver's public key)
+ * only replaces its own; when all are taken by live initiations from
+ * other sources, the oldest goes, but never the one from the side's
+ * confirmed address. WireGuard's own retry replaces the
+ * previous attempt, whose response it would not accept anyway.
+ */
 static void pending_add(struct relay_side *s, uint32_t index, const union sockaddr_any *src, uint64_t now_ms)
 {
-	struct relay_pending *p = &s->pending[s->next_pending];
+	struct relay_pending *slot = NULL, *oldest = NULL;
 
-	s->next_pending = (s->next_pending + 1) % RELAY_ALLOC_PENDING;
-	p->at_ms = now_ms;
-	p->index = index;
-	p->src = *src;
+	for (int i = 0; i < RELAY_ALLOC_PENDING && !slot; i++)
+		if (s->pending[i].at_ms && addr_equal(&s->pending[i].src, src))
+			slot = &s->pending[i];
+	for (int i = 0; i < RELAY_ALLOC_PENDING && !slot; i++)
+		if (!s->pending[i].at_ms || now_ms - s->pending[i].at_ms >= RELAY_PENDING_MS)
+			slot = &s->pending[i];
+	for (int i = 0; i < RELAY_ALLOC_PENDING && !slot; i++) {
+		struct relay_pending *p = &s->pending[i];
+		if (!addr_equal(&p->src, &s->addr) && (!oldest || p->at_ms < oldest->at_ms))
+			oldest = p;
+	}
+	/* With one slot per source, at most one holds the confirmed address: oldest is found. */
+	if (!slot)
+		slot = oldest ? oldest : &s->pending[0];
+	slot->at_ms = now_ms;
+	slot->index = index;
+	slot->src = *src;
 }
 
 /* A verified initiation from side j towards side i. */

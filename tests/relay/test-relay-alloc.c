@@ -195,6 +195,39 @@ static void test_roaming(void)
 	CHECK(in(&a, 0, &A1, m, data(m, 32), T0 + 6) == RELAY_DROP_UNVERIFIED);
 }
 
+/* An insider flooding initiations from other addresses cannot push alice's pending one out. */
+static void test_pending_flood(void)
+{
+	struct relay_alloc a;
+	uint8_t m[200];
+	union sockaddr_any x[RELAY_ALLOC_PENDING * 2];
+	char text[64];
+
+	relay_alloc_init(&a, key_a, key_b, 0, T0);
+	handshake(&a, T0);
+	CHECK(in(&a, 0, &A1, m, hs(m, 1, 0xa11ce, 0, mk_b), T0 + 100) == RELAY_FORWARD);
+	for (int i = 0; i < RELAY_ALLOC_PENDING * 2; i++) {
+		snprintf(text, sizeof(text), "192.0.2.%d:999", 10 + i);
+		set(&x[i], text);
+		/* Valid mac1: the insider knows bob's public key. Forwarded like any initiation. */
+		CHECK(in(&a, 0, &x[i], m, hs(m, 1, (uint32_t)(0x1000 + i), 0, mk_b), T0 + 200 + i * 60) == RELAY_FORWARD);
+	}
+	CHECK(in(&a, 1, &B1, m, hs(m, 2, 0xb0b, 0xa11ce, mk_a), T0 + 800) == RELAY_FORWARD);
+	CHECK(addr_equal(&to, &A1));
+	CHECK(addr_equal(&a.side[0].addr, &A1));
+	/* One source keeps one slot: its own flood replaces only its own entry. */
+	relay_alloc_init(&a, key_a, key_b, 0, T0);
+	handshake(&a, T0);
+	CHECK(in(&a, 0, &A1, m, hs(m, 1, 0xa11ce, 0, mk_b), T0 + 100) == RELAY_FORWARD);
+	CHECK(in(&a, 0, &A2, m, hs(m, 1, 0xa2, 0, mk_b), T0 + 110) == RELAY_FORWARD);
+	for (int i = 0; i < 15; i++)
+		in(&a, 0, &X, m, hs(m, 1, (uint32_t)(0x2000 + i), 0, mk_b), T0 + 200 + i * 60);
+	CHECK(in(&a, 1, &B1, m, hs(m, 2, 0xb0c, 0xa2, mk_a), T0 + 1200) == RELAY_FORWARD);
+	CHECK(addr_equal(&to, &A2));
+	CHECK(in(&a, 1, &B1, m, hs(m, 2, 0xb0d, 0xa11ce, mk_a), T0 + 1200) == RELAY_FORWARD);
+	CHECK(addr_equal(&to, &A1));
+}
+
 /* A cookie reply reaches the source of the initiation it answers, before the responder is known. */
 static void test_cookie(void)
 {
@@ -291,6 +324,7 @@ int main(void)
 	test_no_hijack();
 	test_replay();
 	test_roaming();
+	test_pending_flood();
 	test_cookie();
 	test_not_wireguard();
 	test_handshake_rate();
