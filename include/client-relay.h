@@ -8,9 +8,18 @@
  * The policy (client_relay_step), per peer and cycle:
  *  - a stale peer whose endpoint stays the same for `after` ms (its direct
  *    endpoint was set and did not bring a handshake) gets a relay query;
- *  - once the relay endpoint is written the peer is left alone for `after`
- *    ms (the other side needs time to switch too); still stale then, the
- *    normal lookup takes over again and the cycle repeats;
+ *  - once the relay endpoint is written the peer is left alone while the
+ *    relay works: bytes arrive from the peer (its receive counter grew)
+ *    within the last `after` ms, or 3 persistent keepalives if that is
+ *    longer, and never less than CLIENT_RELAY_MIN_WINDOW_MS; the first
+ *    window starts with the write (the other side needs time to switch
+ *    too, and a WireGuard that still holds a session starts a new
+ *    handshake only 15 s after its data goes unanswered, and the relay
+ *    learns addresses only from handshakes). A handshake age alone cannot say this: a short
+ *    handshake-timeout calls a working tunnel stale between rekeys, and
+ *    the normal lookup would then write the (unusable) direct endpoint
+ *    over the relay. Without bytes for that long, the normal lookup takes
+ *    over again and the cycle repeats;
  *  - a failed query (no relay at the registry, SERVFAIL, timeout) waits
  *    `after` ms before the peer is timed again;
  *  - a peer with a working tunnel is never touched; one that works
@@ -31,6 +40,9 @@
 
 struct resolver;
 struct client_relay_query;
+
+/* WireGuard's KEEPALIVE_TIMEOUT + REKEY_TIMEOUT (15 s) and one handshake retry (5 s). */
+#define CLIENT_RELAY_MIN_WINDOW_MS 20000
 
 /* Write "<peer>.<self>._relay.ZONE" (labels upper-case padded base32) into out. 0 or -ENAMETOOLONG. */
 int client_relay_qname(const uint8_t peer[WG_KEY_LEN], const uint8_t self[WG_KEY_LEN], const char *zone,
@@ -75,6 +87,19 @@ struct client_relay_peer {
 	union sockaddr_any endpoint;   /* WAITING: the endpoint being timed */
 	union sockaddr_any relay;      /* the relay endpoint last obtained */
 	int err;                       /* FAILED: why */
+	bool rx_known;                 /* RELAYED: rx_bytes holds a reading */
+	uint64_t rx_bytes;             /* RELAYED: the peer's receive counter at rx_change_ms */
+	uint64_t rx_change_ms;         /* RELAYED: when it last grew (the write counts as growth) */
+};
+
+/* What a cycle's device reading says about a peer. */
+struct client_relay_input {
+	bool stale;                          /* no fresh handshake (a candidate for lookup) */
+	const union sockaddr_any *endpoint;  /* current endpoint (AF_UNSPEC: none) */
+	uint64_t rx_bytes;                   /* bytes received from the peer */
+	unsigned int keepalive_s;            /* its persistent keepalive, 0: off */
+	uint64_t now_ms;                     /* monotonic */
+	unsigned int after_ms;               /* relay-after */
 };
 
 enum client_relay_action {
@@ -83,9 +108,8 @@ enum client_relay_action {
 	CLIENT_RELAY_HOLD,        /* leave the peer alone this cycle */
 };
 
-/* Advance a peer's state for this cycle: stale or not, its current endpoint, monotonic now. */
-enum client_relay_action client_relay_step(struct client_relay_peer *rp, bool stale, const union sockaddr_any *endpoint,
-					   uint64_t now_ms, unsigned int after_ms);
+/* Advance a peer's state for this cycle. */
+enum client_relay_action client_relay_step(struct client_relay_peer *rp, const struct client_relay_input *in);
 /* The relay endpoint ep was written (or was already the endpoint). */
 void client_relay_written(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now_ms);
 /* The query failed with err, or its write did not happen (err 0): wait before timing again. */

@@ -216,43 +216,63 @@ static bool same_endpoint(const union sockaddr_any *a, const union sockaddr_any 
 	return addr_equal(&x, &y);
 }
 
-/* Advance the state of one peer for this cycle. */
-enum client_relay_action client_relay_step(struct client_relay_peer *rp, bool stale, const union sockaddr_any *endpoint,
-					   uint64_t now_ms, unsigned int after_ms)
+/* True while bytes keep arriving from a relayed peer (the window starts with the write). */
+static bool relay_alive(struct client_relay_peer *rp, const struct client_relay_input *in)
 {
+	uint64_t window = in->after_ms, ka = (uint64_t)in->keepalive_s * 3000;
+
+	if (ka > window)
+		window = ka;
+	if (window < CLIENT_RELAY_MIN_WINDOW_MS)
+		window = CLIENT_RELAY_MIN_WINDOW_MS;
+
+	if (!rp->rx_known || in->rx_bytes != rp->rx_bytes) {
+		if (rp->rx_known)
+			rp->rx_change_ms = in->now_ms;
+		rp->rx_known = true;
+		rp->rx_bytes = in->rx_bytes;
+	}
+	return in->now_ms - rp->rx_change_ms < window;
+}
+
+/* Advance the state of one peer for this cycle. */
+enum client_relay_action client_relay_step(struct client_relay_peer *rp, const struct client_relay_input *in)
+{
+	const union sockaddr_any *ep = in->endpoint;
+
 	switch (rp->stage) {
 	case CLIENT_RELAY_ASKING:
 		return CLIENT_RELAY_HOLD;
 	case CLIENT_RELAY_RELAYED:
-		if (known(endpoint) && same_endpoint(endpoint, &rp->relay)) {
-			/* Working through the relay, or still being given time to. */
-			if (!stale || now_ms - rp->since_ms < after_ms)
-				return stale ? CLIENT_RELAY_HOLD : CLIENT_RELAY_NONE;
-		}
+		/* Working through the relay, or still being given time to: the normal lookup stays away. */
+		if (known(ep) && same_endpoint(ep, &rp->relay) && relay_alive(rp, in))
+			return in->stale ? CLIENT_RELAY_HOLD : CLIENT_RELAY_NONE;
 		break;
 	case CLIENT_RELAY_FAILED:
-		if (stale && now_ms - rp->since_ms < after_ms)
+		if (in->stale && in->now_ms - rp->since_ms < in->after_ms)
 			return CLIENT_RELAY_NONE;
 		break;
 	case CLIENT_RELAY_IDLE:
 	case CLIENT_RELAY_WAITING:
 		break;
 	}
-	if (!stale || !known(endpoint)) {
-		rp->stage = CLIENT_RELAY_IDLE;
+	if (!in->stale || !known(ep)) {
+		/* A relayed peer with a fresh handshake at the relay stays relayed. */
+		if (rp->stage != CLIENT_RELAY_RELAYED || !known(ep) || !same_endpoint(ep, &rp->relay))
+			rp->stage = CLIENT_RELAY_IDLE;
 		return CLIENT_RELAY_NONE;
 	}
-	if (rp->stage != CLIENT_RELAY_WAITING || !same_endpoint(endpoint, &rp->endpoint)) {
+	if (rp->stage != CLIENT_RELAY_WAITING || !same_endpoint(ep, &rp->endpoint)) {
 		/* A new endpoint (the normal lookup wrote it, or WireGuard learnt it): time it from now. */
 		rp->stage = CLIENT_RELAY_WAITING;
-		rp->since_ms = now_ms;
-		rp->endpoint = *endpoint;
+		rp->since_ms = in->now_ms;
+		rp->endpoint = *ep;
 		return CLIENT_RELAY_NONE;
 	}
-	if (now_ms - rp->since_ms < after_ms)
+	if (in->now_ms - rp->since_ms < in->after_ms)
 		return CLIENT_RELAY_NONE;
 	rp->stage = CLIENT_RELAY_ASKING;
-	rp->since_ms = now_ms;
+	rp->since_ms = in->now_ms;
 	return CLIENT_RELAY_ASK;
 }
 
@@ -263,6 +283,8 @@ void client_relay_written(struct client_relay_peer *rp, const union sockaddr_any
 	rp->since_ms = now_ms;
 	rp->relay = *ep;
 	rp->err = 0;
+	rp->rx_known = false;
+	rp->rx_change_ms = now_ms;
 }
 
 /* The query failed or its write was skipped. */

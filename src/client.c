@@ -941,16 +941,20 @@ static void peer_relay_cb(int err, const union sockaddr_any *ep, void *arg)
 static bool peer_relay_step(struct client_dev *d, struct client_peer *p, const struct wg_device *wd,
 			    const struct wg_peer *wp, enum client_peer_class cls)
 {
+	struct client_relay_input in = {
+		.stale = cls == CLIENT_PEER_CANDIDATE, .endpoint = &wp->endpoint, .rx_bytes = wp->rx_bytes,
+		.keepalive_s = wp->persistent_keepalive, .now_ms = clock_monotonic_ms(),
+		.after_ms = d->cfg.relay_after_ms,
+	};
 	enum client_relay_action act;
 	size_t reg = 0;
 	int family = AF_UNSPEC;
 
 	if (!d->cfg.relay || !wd->has_public_key)
 		return false;
-	act = client_relay_step(&p->relay, cls == CLIENT_PEER_CANDIDATE, &wp->endpoint, clock_monotonic_ms(),
-				d->cfg.relay_after_ms);
+	act = client_relay_step(&p->relay, &in);
 	if (act == CLIENT_RELAY_HOLD)
-		p->result = "relay-wait";
+		p->result = p->relay.stage == CLIENT_RELAY_RELAYED ? "relayed" : "relay-wait";
 	if (act != CLIENT_RELAY_ASK)
 		return act == CLIENT_RELAY_HOLD;
 	for (size_t i = 0; i < d->cfg.n_registries; i++)

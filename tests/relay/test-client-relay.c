@@ -113,50 +113,95 @@ static union sockaddr_any addr(const char *text)
 	return a;
 }
 
+static unsigned int keepalive_s;
+
+/* One cycle's step for a peer. */
+static enum client_relay_action step(struct client_relay_peer *rp, bool stale, const union sockaddr_any *ep,
+				     uint64_t rx, uint64_t now)
+{
+	struct client_relay_input in = {
+		.stale = stale, .endpoint = ep, .rx_bytes = rx, .keepalive_s = keepalive_s, .now_ms = now,
+		.after_ms = 30000,
+	};
+
+	return client_relay_step(rp, &in);
+}
+
 /* When a peer gets a relay query, and how long the relay is given. */
 static void test_policy(void)
 {
 	struct client_relay_peer rp;
 	union sockaddr_any none, direct = addr("198.51.100.2:40001"), direct2 = addr("198.51.100.2:40777");
 	union sockaddr_any relay = addr("203.0.113.4:50001");
-	const unsigned int after = 30000;
+	const uint64_t after = 30000;
 
 	memset(&rp, 0, sizeof(rp));
 	memset(&none, 0, sizeof(none));
 	/* No endpoint yet, or fresh: nothing is timed. */
-	CHECK(client_relay_step(&rp, true, &none, 1000, after) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_IDLE);
-	CHECK(client_relay_step(&rp, false, &direct, 1000, after) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_IDLE);
+	CHECK(step(&rp, true, &none, 0, 1000) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_IDLE);
+	CHECK(step(&rp, false, &direct, 0, 1000) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_IDLE);
 	/* Stale at its direct endpoint: timed from the first cycle that sees it. */
-	CHECK(client_relay_step(&rp, true, &direct, 2000, after) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_WAITING);
-	CHECK(client_relay_step(&rp, true, &direct, 2000 + after - 1, after) == CLIENT_RELAY_NONE);
+	CHECK(step(&rp, true, &direct, 0, 2000) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_WAITING);
+	CHECK(step(&rp, true, &direct, 0, 2000 + after - 1) == CLIENT_RELAY_NONE);
 	/* A new direct endpoint starts the time again. */
-	CHECK(client_relay_step(&rp, true, &direct2, 2000 + after, after) == CLIENT_RELAY_NONE);
-	CHECK(client_relay_step(&rp, true, &direct2, 2000 + 2 * after - 1, after) == CLIENT_RELAY_NONE);
-	CHECK(client_relay_step(&rp, true, &direct2, 2000 + 2 * after, after) == CLIENT_RELAY_ASK);
+	CHECK(step(&rp, true, &direct2, 0, 2000 + after) == CLIENT_RELAY_NONE);
+	CHECK(step(&rp, true, &direct2, 0, 2000 + 2 * after - 1) == CLIENT_RELAY_NONE);
+	CHECK(step(&rp, true, &direct2, 0, 2000 + 2 * after) == CLIENT_RELAY_ASK);
 	CHECK(rp.stage == CLIENT_RELAY_ASKING);
 	/* While asking, the normal lookup holds off. */
-	CHECK(client_relay_step(&rp, true, &direct2, 2000 + 2 * after + 5, after) == CLIENT_RELAY_HOLD);
-	/* Written: the relay is given `after` to work, then the normal lookup takes over. */
+	CHECK(step(&rp, true, &direct2, 0, 2000 + 2 * after + 5) == CLIENT_RELAY_HOLD);
+
+	/* Written: the relay is given `after` to show traffic, then the normal lookup takes over. */
+	CHECK(after >= CLIENT_RELAY_MIN_WINDOW_MS);
 	uint64_t t = 100000;
 	client_relay_written(&rp, &relay, t);
-	CHECK(client_relay_step(&rp, true, &relay, t + 1, after) == CLIENT_RELAY_HOLD);
-	CHECK(client_relay_step(&rp, true, &relay, t + after - 1, after) == CLIENT_RELAY_HOLD);
-	CHECK(client_relay_step(&rp, true, &relay, t + after, after) == CLIENT_RELAY_NONE);
+	CHECK(step(&rp, true, &relay, 500, t + 1) == CLIENT_RELAY_HOLD);
+	CHECK(step(&rp, true, &relay, 500, t + after - 1) == CLIENT_RELAY_HOLD);
+	CHECK(step(&rp, true, &relay, 500, t + after) == CLIENT_RELAY_NONE);
 	CHECK(rp.stage == CLIENT_RELAY_WAITING);
-	/* Working through the relay: left alone, and still reported as relayed. */
+
+	/* Bytes keep arriving: kept while stale by a short handshake-timeout, reported as relayed. */
 	client_relay_written(&rp, &relay, t);
-	CHECK(client_relay_step(&rp, false, &relay, t + 10 * after, after) == CLIENT_RELAY_NONE);
+	CHECK(step(&rp, true, &relay, 1000, t + 1000) == CLIENT_RELAY_HOLD);
+	for (uint64_t k = 1; k <= 10; k++)
+		CHECK(step(&rp, true, &relay, 1000 + k, t + k * (after - 1)) == CLIENT_RELAY_HOLD);
+	CHECK(rp.stage == CLIENT_RELAY_RELAYED);
+	CHECK(step(&rp, false, &relay, 1011, t + 11 * after) == CLIENT_RELAY_NONE);
+	CHECK(rp.stage == CLIENT_RELAY_RELAYED);
+	/* The bytes stop (the relay went away): after `after` the normal lookup runs again. */
+	CHECK(step(&rp, true, &relay, 1011, t + 12 * after - 1) == CLIENT_RELAY_HOLD);
+	CHECK(step(&rp, true, &relay, 1011, t + 12 * after) == CLIENT_RELAY_NONE);
+	CHECK(rp.stage == CLIENT_RELAY_WAITING);
+	/* With a persistent keepalive of 25 s, the window is three of them (75 s > 30 s). */
+	keepalive_s = 25;
+	client_relay_written(&rp, &relay, t);
+	CHECK(step(&rp, true, &relay, 7, t + 1) == CLIENT_RELAY_HOLD);
+	CHECK(step(&rp, true, &relay, 7, t + 74999) == CLIENT_RELAY_HOLD);
+	CHECK(step(&rp, true, &relay, 7, t + 75000) == CLIENT_RELAY_NONE);
+	keepalive_s = 0;
+	/* A short relay-after still gives WireGuard time for a new handshake. */
+	client_relay_written(&rp, &relay, t);
+	struct client_relay_input in = { .stale = true, .endpoint = &relay, .rx_bytes = 7, .now_ms = t + 1, .after_ms = 5000 };
+	CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_HOLD);
+	in.now_ms = t + CLIENT_RELAY_MIN_WINDOW_MS - 1;
+	CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_HOLD);
+	in.now_ms = t + CLIENT_RELAY_MIN_WINDOW_MS;
+	CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_NONE);
+
+	/* Working through the relay with a fresh handshake: left alone, still relayed. */
+	client_relay_written(&rp, &relay, t);
+	CHECK(step(&rp, false, &relay, 5, t + 10 * after) == CLIENT_RELAY_NONE);
 	CHECK(rp.stage == CLIENT_RELAY_RELAYED);
 	/* WireGuard roamed to a direct path: no longer relayed. */
-	CHECK(client_relay_step(&rp, false, &direct, t + 11 * after, after) == CLIENT_RELAY_NONE);
+	CHECK(step(&rp, false, &direct, 5, t + 11 * after) == CLIENT_RELAY_NONE);
 	CHECK(rp.stage == CLIENT_RELAY_IDLE);
 	/* A failed query: `after` without timing, then timed again from scratch. */
 	client_relay_failed(&rp, -ENOENT, t);
-	CHECK(client_relay_step(&rp, true, &direct, t + after - 1, after) == CLIENT_RELAY_NONE);
+	CHECK(step(&rp, true, &direct, 0, t + after - 1) == CLIENT_RELAY_NONE);
 	CHECK(rp.stage == CLIENT_RELAY_FAILED);
-	CHECK(client_relay_step(&rp, true, &direct, t + after, after) == CLIENT_RELAY_NONE);
+	CHECK(step(&rp, true, &direct, 0, t + after) == CLIENT_RELAY_NONE);
 	CHECK(rp.stage == CLIENT_RELAY_WAITING);
-	CHECK(client_relay_step(&rp, true, &direct, t + 2 * after, after) == CLIENT_RELAY_ASK);
+	CHECK(step(&rp, true, &direct, 0, t + 2 * after) == CLIENT_RELAY_ASK);
 	CHECK(strcmp(client_relay_stage_name(CLIENT_RELAY_RELAYED), "relayed") == 0);
 	CHECK(strstr(client_relay_strerror(-ENOENT), "NXDOMAIN") != NULL);
 }
