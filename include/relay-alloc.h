@@ -28,8 +28,9 @@
  * never changes where the relay sends. Every forwarded datagram is the
  * received one, byte for byte: one out per one in, never more bytes.
  *
- * Limits: handshake messages per side (checked before mac1, so a flood
- * costs little), and an optional byte rate per allocation (both directions).
+ * Limits: verified handshake messages per side (after the mac1 check, so
+ * that packets from anyone who does not know the public keys cannot use
+ * them up), and an optional byte rate per allocation (both directions).
  */
 #ifndef WGSD_RELAY_ALLOC_H
 #define WGSD_RELAY_ALLOC_H
@@ -57,7 +58,7 @@ enum relay_verdict {
 	RELAY_DROP_NO_PEER,         /* the other side's address is not known yet */
 	RELAY_DROP_UNSOLICITED,     /* response (or cookie reply) to no pending initiation */
 	RELAY_DROP_REPLAY,          /* initiation whose index is pending from another address */
-	RELAY_DROP_HANDSHAKE_RATE,  /* more handshake messages than RELAY_HANDSHAKES_PER_S */
+	RELAY_DROP_HANDSHAKE_RATE,  /* more verified handshake messages than RELAY_HANDSHAKES_PER_S */
 	RELAY_DROP_RATE,            /* over the allocation's byte rate */
 	RELAY_VERDICT_MAX,
 };

@@ -198,13 +198,18 @@ enum relay_verdict relay_alloc_input(struct relay_alloc *a, unsigned int from, c
 	switch (type) {
 	case RELAY_WIRE_INITIATION:
 	case RELAY_WIRE_RESPONSE:
-		if (!handshake_take(sj, now_ms)) {
-			v = RELAY_DROP_HANDSHAKE_RATE;
-			goto out;
-		}
 		/* The message is for the other side: its mac1 is keyed with that side's public key. */
 		if (!relay_wire_mac1_ok(pkt, len, si->mac1_key)) {
 			v = RELAY_DROP_BAD_MAC1;
+			goto out;
+		}
+		/*
+		 * Limited after the check, so that a scanner's packets (one BLAKE2s
+		 * each, cheaper than the system call that read them) cannot use up a
+		 * side's handshakes; only someone who knows the public key can.
+		 */
+		if (!handshake_take(sj, now_ms)) {
+			v = RELAY_DROP_HANDSHAKE_RATE;
 			goto out;
 		}
 		v = type == RELAY_WIRE_INITIATION ? on_initiation(sj, si, src, pkt, now_ms, to)
