@@ -3,7 +3,7 @@
 """A third party on the public segment, attacking relay ports (tests only).
 
 mallory.py send HOST PORTS KIND [PUBKEY_B64 | HEXFILE]
-    From one UDP socket (port 31337), send to every port in PORTS (comma
+    From one UDP socket (port 31337, IPv4 or IPv6 as HOST is), send to every port in PORTS (comma
     separated) datagrams of KIND, then listen for 2 s and print one line
     "sent N datagrams B bytes; received K datagrams L bytes". KIND:
       junk     random bytes of many sizes and every type byte 0..255
@@ -72,8 +72,9 @@ def datagrams(kind, arg):
 
 
 def send(host, ports, kind, arg):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", 31337))
+    v6 = ":" in host
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("::" if v6 else "0.0.0.0", 31337))
     n = b = 0
     for port in ports:
         for d in datagrams(kind, arg):

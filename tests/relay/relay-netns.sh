@@ -6,11 +6,15 @@
 # tunnel (SRV <peer>.<self>._relay.ZONE) and sets the answer as the other's
 # endpoint. Checks: ping works and its bytes cross the relay; the registry's
 # own WireGuard counters for alice and bob do not move with them; nobody but
-# <self> gets an allocation (REFUSED); a third party on the public segment
+# <self> gets an allocation (REFUSED); bob reaches the relay over IPv6 and
+# alice over IPv4 (one allocation forwards between the families); a third
+# party on the public segment
 # (junk, bad mac1, valid mac1 from its own address, a replayed initiation)
 # neither moves the allocation nor receives anything, and the relay never
 # sends more bytes than it received; allocation exhaustion leaves the
-# existing relay working; an idle allocation is freed and its ports closed.
+# existing relay working; a reload that changes the rate limit keeps the
+# allocations; an idle allocation is freed and its ports closed; a reload
+# without [relay] turns it off.
 set -eu
 . "$(dirname "$0")/../lab/lib.sh"
 
@@ -44,6 +48,7 @@ cat >>"$LAB_RUN/reg.conf" <<CONF
 
 [relay]
 address = ${LAB_PUB4[reg]}
+address = ${LAB_PUB6[reg]}
 ports = $RELAY_PORTS
 max-allocations = 2
 idle-timeout = 10s
@@ -74,17 +79,18 @@ counter_bytes()
 }
 
 # Ask the registry from node $1 for a relay to peer node $2 in the name of node $3 (default $1):
-# prints "STATUS PORT ADDRESS" (PORT and ADDRESS "-" when absent).
+# prints "STATUS PORT ADDRESS ADDRESS6" ("-" for what is absent).
 relay_dig()
 {
-	local node=$1 peer=$2 self=${3:-$1} out status port addr
+	local node=$1 peer=$2 self=${3:-$1} out status port addr addr6
 
 	out=$(lab_dig "$node" +noall +comments +answer +additional \
 		"$(lab_b32 "$peer").$(lab_b32 "$self")._relay.$ZONE" SRV 2>&1) || true
 	status=$(echo "$out" | sed -n 's/.*status: \([A-Z]*\).*/\1/p' | head -n 1)
 	port=$(echo "$out" | awk '$4 == "SRV" { print $7; exit }')
 	addr=$(echo "$out" | awk '$1 == "_relay.'"$ZONE"'" && $4 == "A" { print $5; exit }')
-	echo "${status:-none} ${port:--} ${addr:--}"
+	addr6=$(echo "$out" | awk '$1 == "_relay.'"$ZONE"'" && $4 == "AAAA" { print $5; exit }')
+	echo "${status:-none} ${port:--} ${addr:--} ${addr6:--}"
 }
 
 # A value from the registry's relay status (Python expression over "r").
@@ -116,11 +122,12 @@ echo "mallory asking from outside the tunnel: $st (the registry listens on the t
 [ "$(relay_status 'r["allocations"]')" = 0 ] || lab_fail "refused queries made an allocation"
 
 lab_head "alice and bob ask for their relay"
-read -r st pa addr_a <<<"$(relay_dig alice bob)"
-read -r st_b pb addr_b <<<"$(relay_dig bob alice)"
-echo "alice: $st, send to $addr_a:$pa; bob: $st_b, send to $addr_b:$pb"
+read -r st pa addr_a _ <<<"$(relay_dig alice bob)"
+read -r st_b pb _ addr_b <<<"$(relay_dig bob alice)"
+echo "alice: $st, send to $addr_a:$pa; bob: $st_b, send to [$addr_b]:$pb (over IPv6)"
 [ "$st" = NOERROR ] && [ "$st_b" = NOERROR ] || lab_fail "relay queries answered $st / $st_b"
-[ "$addr_a" = "${LAB_PUB4[reg]}" ] && [ "$addr_b" = "${LAB_PUB4[reg]}" ] || lab_fail "relay address is not ${LAB_PUB4[reg]}"
+[ "$addr_a" = "${LAB_PUB4[reg]}" ] && [ "$addr_b" = "${LAB_PUB6[reg]}" ] ||
+	lab_fail "relay addresses are not ${LAB_PUB4[reg]} and ${LAB_PUB6[reg]}"
 [ "$pa" != "$pb" ] || lab_fail "both sides got port $pa"
 read -r st pa2 _ <<<"$(relay_dig alice bob)"
 [ "$pa2" = "$pa" ] || lab_fail "asking again gave alice port $pa2 instead of $pa"
@@ -130,7 +137,7 @@ in0=$(counter_bytes relay_in) out0=$(counter_bytes relay_out)
 read -r reg_rx_a0 reg_tx_a0 <<<"$(lab_transfer reg alice)"
 read -r reg_rx_b0 reg_tx_b0 <<<"$(lab_transfer reg bob)"
 lab_in alice wg set "${LAB_DEV[alice]}" peer "${LAB_KEY[bob]}" endpoint "${LAB_PUB4[reg]}:$pa" persistent-keepalive 2
-lab_in bob wg set "${LAB_DEV[bob]}" peer "${LAB_KEY[alice]}" endpoint "${LAB_PUB4[reg]}:$pb" persistent-keepalive 2
+lab_in bob wg set "${LAB_DEV[bob]}" peer "${LAB_KEY[alice]}" endpoint "[${LAB_PUB6[reg]}]:$pb" persistent-keepalive 2
 lab_ping_until alice "${LAB_TUN[bob]}" 40 || lab_fail "no ping from alice to bob through the relay within 40 s"
 echo "alice pings bob through the relay (first reply after $LAB_MS ms)"
 lab_in alice ping -n -q -c 100 -i 0.01 -s 1200 -w 20 "${LAB_TUN[bob]}" >"$LAB_RUN/ping.txt" ||
@@ -149,8 +156,8 @@ side_a=$(relay_status "[x['address'] for x in r['list'][0]['sides']]")
 echo "the relay's learnt addresses: $side_a"
 
 lab_head "a third party cannot hijack the allocation"
-nat_a=${LAB_PUB4[nata]} nat_b=${LAB_PUB4[natb]}
-case "$side_a" in *"$nat_a:"*"$nat_b:"* | *"$nat_b:"*"$nat_a:"*) ;; *) lab_fail "the relay learnt $side_a, not NAT A's and NAT B's addresses" ;; esac
+nat_a=${LAB_PUB4[nata]}: bob6="[${LAB_LAN6[bob]}]:$LAB_PORT"
+case "$side_a" in *"$nat_a"*"$bob6"* | *"$bob6"*"$nat_a"*) ;; *) lab_fail "the relay learnt $side_a, not NAT A's address and bob's IPv6 one" ;; esac
 # A real initiation from alice, captured at the registry, to replay.
 lab_in reg python3 "$RELAY_DIR/mallory.py" sniff eth0 "$pa" 30 "$LAB_RUN/captured.hex" "$LAB_RUN/sniffing" &
 sniffer=$!
@@ -167,6 +174,8 @@ wait "$sniffer" || lab_fail "no initiation from alice was captured at the regist
 for kind in junk badmac "goodmac ${LAB_KEY[bob]}" "goodmac ${LAB_KEY[alice]}" "replay $LAB_RUN/captured.hex"; do
 	# shellcheck disable=SC2086
 	res=$(lab_in mallory python3 "$RELAY_DIR/mallory.py" send "${LAB_PUB4[reg]}" "$pa,$pb" $kind)
+	case "$res" in *"received 0 datagrams"*) ;; *) lab_fail "mallory received something from the relay ($kind)" ;; esac
+	res=$(lab_in mallory python3 "$RELAY_DIR/mallory.py" send "${LAB_PUB6[reg]}" "$pa,$pb" $kind)
 	echo "mallory ${kind%% *}: $res"
 	case "$res" in *"received 0 datagrams"*) ;; *) lab_fail "mallory received something from the relay ($kind)" ;; esac
 done
@@ -195,6 +204,14 @@ read -r st pa3 _ <<<"$(relay_dig alice bob)"
 lab_ping_until alice "${LAB_TUN[bob]}" 10 || lab_fail "the existing relay stopped working"
 echo "alice <-> bob keeps port $pa and works"
 
+lab_head "a reload with another rate limit keeps the allocations"
+echo "rate-limit = 100M" >>"$LAB_RUN/reg.conf"
+lab_ctl reg reload >/dev/null || lab_fail "reload with a rate limit failed"
+[ "$(relay_status 'r["rate_limit_bps"]')" = 100000000 ] || lab_fail "the rate limit was not applied"
+[ "$(relay_status 'r["allocations"]')" = 2 ] || lab_fail "a rate-limit reload dropped allocations"
+lab_ping_until alice "${LAB_TUN[bob]}" 10 || lab_fail "the relay stopped working after the reload"
+echo "rate limit 100 MB/s applied, $(relay_status 'r["allocations"]') allocations kept, ping ok"
+
 lab_head "idle allocations are freed"
 lab_in alice wg set "${LAB_DEV[alice]}" peer "${LAB_KEY[bob]}" remove
 lab_in bob wg set "${LAB_DEV[bob]}" peer "${LAB_KEY[alice]}" remove
@@ -205,8 +222,17 @@ no_allocations()
 lab_wait 60 no_allocations || lab_fail "allocations were not freed after the traffic stopped"
 echo "freed: $(relay_status 'r["allocations_freed_idle"]') allocation(s)"
 lab_in reg ss -Hlun | grep -q ":5000[0-9]\b\|:500[1-9][0-9]\b" && lab_fail "relay ports are still open: $(lab_in reg ss -Hlun)"
+echo "no relay port open any more"
 grep 'relay: allocation' "$LAB_RUN/wgsd-reg.log" | sed 's/^/  log: /'
 lab_ctl reg metrics | grep '^wgsd_relay_' | grep -v '_allocation_' | sed 's/^/  /'
+
+lab_head "a reload without [relay] turns the relay off"
+sed -i '/^\[relay\]/,$d' "$LAB_RUN/reg.conf"
+lab_ctl reg reload >/dev/null || lab_fail "reload without [relay] failed"
+[ "$(lab_status reg 's["registry"]["relay"]')" = None ] || lab_fail "the relay is still on after the reload"
+read -r st _ _ _ <<<"$(relay_dig alice bob)"
+echo "relay query without a relay: $st"
+[ "$st" = NXDOMAIN ] || lab_fail "a relay query without [relay] answered $st, not NXDOMAIN"
 
 echo "figure: relay up after $LAB_MS ms of pinging; $relayed bytes relayed; registry tunnel counters moved $reg_moved bytes"
 echo "ok"
