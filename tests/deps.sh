@@ -13,8 +13,9 @@ packages=(
 	dnsutils knot-dnsutils ldnsutils nsd dnsperf
 	# kernel WireGuard in a qemu guest
 	qemu-system-x86 busybox-static kmod cpio
-	# test tooling: scripts, fuzzing, leak checks, core dumps (gcore), unit hardening check, man pages
-	python3 clang libclang-rt-14-dev valgrind gdb systemd man-db groff-base
+	# test tooling: scripts, fuzzing, leak checks, core dumps (gcore), unit hardening check, man pages,
+	# relay benchmark (iperf3)
+	python3 clang libclang-rt-14-dev valgrind gdb systemd man-db groff-base iperf3
 )
 
 if [ "$(id -u)" -ne 0 ]; then
