@@ -538,12 +538,12 @@ void relay_status_json(const struct relay *r, struct strbuf *out)
 				      (unsigned long long)sd->packets, (unsigned long long)sd->bytes,
 				      (unsigned long long)sd->handshakes);
 		}
+		uint64_t dropped = 0;
+		for (int v = RELAY_FORWARD + 1; v < RELAY_VERDICT_MAX; v++)
+			dropped += e->a.dropped[v];
 		strbuf_printf(out, "],\"age_s\":%.1f,\"idle_s\":%.1f,\"dropped\":%llu}",
 			      (double)(now - e->created_ms) / 1e3, (double)(now - entry_active_ms(e)) / 1e3,
-			      (unsigned long long)(e->a.dropped[RELAY_DROP_NOT_WIREGUARD] + e->a.dropped[RELAY_DROP_BAD_MAC1] +
-						   e->a.dropped[RELAY_DROP_UNVERIFIED] + e->a.dropped[RELAY_DROP_NO_PEER] +
-						   e->a.dropped[RELAY_DROP_UNSOLICITED] + e->a.dropped[RELAY_DROP_REPLAY] +
-						   e->a.dropped[RELAY_DROP_HANDSHAKE_RATE] + e->a.dropped[RELAY_DROP_RATE]));
+			      (unsigned long long)dropped);
 	}
 	strbuf_puts(out, "]}");
 }
