@@ -34,6 +34,11 @@ struct strbuf;
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 135000
 #define DEFAULT_QUERY_TIMEOUT_MS 2000
 #define DEFAULT_MAX_INFLIGHT 256
+#define DEFAULT_RELAY_PORT_MIN 50000
+#define DEFAULT_RELAY_PORT_MAX 50999
+#define DEFAULT_RELAY_MAX_ALLOCS 128
+#define DEFAULT_RELAY_IDLE_TIMEOUT_MS 180000
+#define DEFAULT_RELAY_AFTER_MS 30000
 
 enum access_mode {
 	ACCESS_PEERS = 0,  /* only queries arriving on the zone's device from a peer's allowed IPs */
@@ -59,6 +64,17 @@ struct config_registry {
 	uint16_t edns_size;               /* "edns-size": largest UDP answer with EDNS, 512..4096 */
 	unsigned int tcp_max_conns;       /* "tcp-max-connections" */
 	unsigned int tcp_idle_timeout_ms; /* "tcp-idle-timeout" */
+};
+
+/* [relay]: the registry forwards WireGuard packets between pairs of peers that cannot reach each other. */
+struct config_relay {
+	bool enabled;                     /* a [relay] section was present */
+	union sockaddr_any addrs[2];      /* "address": at most one IPv4 and one IPv6 (port 0), bound and published */
+	size_t n_addrs;
+	uint16_t port_min, port_max;      /* "ports": UDP range, two ports per allocation */
+	unsigned int max_allocs;          /* "max-allocations" */
+	unsigned int idle_timeout_ms;     /* "idle-timeout" */
+	uint64_t rate_bps;                /* "rate-limit": bytes per second per allocation, 0 = none */
 };
 
 struct config_zone {
@@ -88,6 +104,8 @@ struct config_client {
 	uint8_t (*exclude)[WG_KEY_LEN];
 	size_t n_exclude;
 	unsigned int max_inflight;        /* "max-inflight": DNS queries in flight per section */
+	bool relay;                       /* "relay = auto": ask the registry for a relay for stuck peers */
+	unsigned int relay_after_ms;      /* "relay-after": stale this long after a direct endpoint was set */
 };
 
 struct config {
@@ -95,6 +113,7 @@ struct config {
 	enum log_level log_level;
 	char status_socket[STATUS_SOCKET_MAX];
 	struct config_registry registry;
+	struct config_relay relay;
 	struct config_zone *zones;
 	size_t n_zones;
 	struct config_client *clients;
@@ -118,6 +137,7 @@ const struct config_client *config_find_client(const struct config *cfg, const c
 /* True when two sections have identical settings. */
 bool config_zone_equal(const struct config_zone *a, const struct config_zone *b);
 bool config_client_equal(const struct config_client *a, const struct config_client *b);
+bool config_relay_equal(const struct config_relay *a, const struct config_relay *b);
 /* Deep-copy a section (its arrays duplicated). 0, or -ENOMEM with dst holding nothing to clear. */
 int config_zone_copy(struct config_zone *dst, const struct config_zone *src);
 int config_client_copy(struct config_client *dst, const struct config_client *src);

@@ -24,6 +24,7 @@
 
 #include "client.h"
 #include "client-answer.h"
+#include "client-relay.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
@@ -117,6 +118,10 @@ struct client_peer {
 	bool write_queued;             /* waiting for (or in) a verifying read */
 	struct client_peer *wnext;     /* next in the write queue or verifying batch */
 	struct peer_reg *regs;
+	/* Relay (client-relay.c): when to ask, the query in flight, whether the queued write is its answer. */
+	struct client_relay_peer relay;
+	struct client_relay_query *relay_q;
+	bool relay_write;
 };
 
 struct client_dev {
@@ -181,6 +186,8 @@ static void peer_cancel(struct client_peer *p)
 		wg_op_cancel(p->set_op);
 		p->set_op = NULL;
 	}
+	client_relay_cancel(p->relay_q);
+	p->relay_q = NULL;
 }
 
 /* Free a peer. */
@@ -440,11 +447,29 @@ static void set_cb(int err, void *arg)
 	char old[ADDR_STRLEN], new[ADDR_STRLEN];
 
 	p->set_op = NULL;
+	if (p->relay_write) {
+		p->relay_write = false;
+		if (err)
+			client_relay_failed(&p->relay, err, clock_monotonic_ms());
+		else
+			client_relay_written(&p->relay, &p->set_target, clock_monotonic_ms());
+	}
 	if (err) {
 		d->set_errors++;
 		p->result = "set-failed";
 		peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
 		peer_backoff(p);
+	} else if (p->relay.stage == CLIENT_RELAY_RELAYED && addr_equal(&p->relay.relay, &p->set_target)) {
+		addr_format(&p->endpoint, old, sizeof(old));
+		addr_format(&p->set_target, new, sizeof(new));
+		log_info("%s: peer %s endpoint %s -> %s (relayed via registry %s)", d->cfg.device, p->short_key, old,
+			 new, d->regs[p->set_from].name);
+		p->endpoint = p->endpoint_set = p->set_target;
+		p->endpoint_set_wall = time(NULL);
+		p->result = "relayed";
+		d->updates++;
+		d->cur_updated++;
+		peer_set_fail(p, PF_NONE, NULL);
 	} else {
 		const struct peer_reg *pr = &p->regs[p->set_from];
 
@@ -680,6 +705,18 @@ static void peer_write_checked(struct client_peer *p, const struct wg_peer *wp, 
 	}
 }
 
+/* A relay endpoint queued for writing was not written: already in place, or the peer changed meanwhile. */
+static void peer_relay_unwritten(struct client_peer *p)
+{
+	if (!p->relay_write || p->set_op)
+		return;
+	p->relay_write = false;
+	if (addr_equal(&p->endpoint, &p->set_target))
+		client_relay_written(&p->relay, &p->set_target, clock_monotonic_ms());
+	else
+		client_relay_failed(&p->relay, 0, clock_monotonic_ms());
+}
+
 /* The verifying read of a batch ended (wd NULL on error): write what still applies. */
 static void dev_verify_done(struct client_dev *d, int err, const struct wg_device *wd)
 {
@@ -707,12 +744,14 @@ static void dev_verify_done(struct client_dev *d, int err, const struct wg_devic
 			p->result = "set-failed";
 			peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
 			peer_backoff(p);
+			peer_relay_unwritten(p);
 			peer_finish(p);
 			continue;
 		}
 		if (idx)
 			found = bsearch(p->key, idx, wd->n_peers, sizeof(*idx), wg_peer_key_cmp);
 		peer_write_checked(p, found ? *found : NULL, wd);
+		peer_relay_unwritten(p);
 	}
 	free(idx);
 }
@@ -872,6 +911,74 @@ static void peer_round_start(struct client_peer *p)
 		peer_round_done(p);
 }
 
+/* A relay query's answer: queue the relay endpoint for the verifying write, or note the failure. */
+static void peer_relay_cb(int err, const union sockaddr_any *ep, void *arg)
+{
+	struct client_peer *p = arg;
+	struct client_dev *d = p->dev;
+
+	p->relay_q = NULL;
+	if (err) {
+		if (p->relay.stage != CLIENT_RELAY_FAILED || p->relay.err != err)
+			log_info("%s: peer %s: no relay from registry %s: %s", d->cfg.device, p->short_key,
+				 d->regs[p->set_from].name, client_relay_strerror(err));
+		client_relay_failed(&p->relay, err, clock_monotonic_ms());
+		p->result = "relay-failed";
+		peer_finish(p);
+		return;
+	}
+	p->set_target = *ep;
+	p->relay_write = true;
+	peer_queue_write(p);
+}
+
+/*
+ * The relay hook of a cycle (client-relay.c decides): true when the peer's
+ * normal lookup is skipped because a relay query starts or the relay is
+ * being given time. The relay is asked at the first registry that answered
+ * last cycle, in the address family this device reaches the registry in.
+ */
+static bool peer_relay_step(struct client_dev *d, struct client_peer *p, const struct wg_device *wd,
+			    const struct wg_peer *wp, enum client_peer_class cls)
+{
+	struct client_relay_input in = {
+		.stale = cls == CLIENT_PEER_CANDIDATE, .endpoint = &wp->endpoint, .rx_bytes = wp->rx_bytes,
+		.keepalive_s = wp->persistent_keepalive, .now_ms = clock_monotonic_ms(),
+		.after_ms = d->cfg.relay_after_ms,
+	};
+	enum client_relay_action act;
+	size_t reg = 0;
+	int family = AF_UNSPEC;
+
+	if (!d->cfg.relay || !wd->has_public_key)
+		return false;
+	act = client_relay_step(&p->relay, &in);
+	if (act == CLIENT_RELAY_HOLD)
+		p->result = p->relay.stage == CLIENT_RELAY_RELAYED ? "relayed" : "relay-wait";
+	if (act != CLIENT_RELAY_ASK)
+		return act == CLIENT_RELAY_HOLD;
+	for (size_t i = 0; i < d->cfg.n_registries; i++)
+		if (d->regs[i].state == REG_UP) {
+			reg = i;
+			break;
+		}
+	for (size_t i = 0; i < wd->n_peers; i++)
+		if (client_answer_classify(&wd->peers[i], 0, d->cfg.handshake_timeout_ms, NULL, 0,
+					   &d->cfg.registries[reg], 1) == CLIENT_PEER_REGISTRY)
+			family = wd->peers[i].endpoint.sa.sa_family;
+	p->set_from = (int)reg;
+	p->result = "relay-query";
+	d->pending++;
+	p->relay_q = client_relay_query(d->res, &d->regs[reg].addr, d->cfg.zone, wd->public_key, p->key, family,
+					peer_relay_cb, p);
+	if (!p->relay_q) {
+		client_relay_failed(&p->relay, errno ? -errno : -ENOMEM, clock_monotonic_ms());
+		d->pending--;
+		return false;
+	}
+	return true;
+}
+
 /* Bring the peer table in line with a device reading. */
 static int dev_update_peers(struct client_dev *d, const struct wg_device *wd)
 {
@@ -933,12 +1040,14 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 		struct client_peer *p = dev_find_peer(d, wd->peers[i].public_key);
 		enum client_peer_class cls;
 
-		if (!p || p->pending || p->set_op || p->write_queued)
+		if (!p || p->pending || p->set_op || p->write_queued || p->relay_q)
 			continue;
 		cls = client_answer_classify(&wd->peers[i], now, d->cfg.handshake_timeout_ms,
 					     (const uint8_t *)d->cfg.exclude, d->cfg.n_exclude,
 					     d->cfg.registries, d->cfg.n_registries);
 		p->cls = cls;
+		if (peer_relay_step(d, p, wd, &wd->peers[i], cls))
+			continue;
 		if (cls != CLIENT_PEER_CANDIDATE) {
 			peer_backoff_reset(p);
 			p->fail = PF_NONE;
@@ -1322,7 +1431,12 @@ static void peer_json(const struct client_dev *d, const struct client_peer *p, t
 			strbuf_puts(out, "null");
 		strbuf_printf(out, ",\"rtt_ms\":%.3f}", (double)pr->rtt_us / 1000.0);
 	}
-	strbuf_puts(out, "]}");
+	strbuf_printf(out, "],\"relay\":{\"stage\":\"%s\",\"endpoint\":", client_relay_stage_name(p->relay.stage));
+	json_addr(out, &p->relay.relay);
+	strbuf_puts(out, ",\"last_error\":");
+	strbuf_json_string(out, p->relay.stage == CLIENT_RELAY_FAILED && p->relay.err ?
+				     client_relay_strerror(p->relay.err) : NULL);
+	strbuf_puts(out, "}}");
 }
 
 /* Append the status as JSON. */

@@ -175,6 +175,20 @@ static void print_registry(FILE *out, const struct json *reg, const struct ctl_s
 			num(udp, "refused", 0), num(udp, "truncated", 0), sum(json_get(tcp, "queries")),
 			num(l, "tcp_connections", 0));
 	}
+	const struct json *relay = json_get(reg, "relay");
+	if (relay && relay->type == JSON_OBJECT) {
+		const struct json *addrs = json_get(relay, "addresses");
+		fprintf(out, "  relay");
+		for (const struct json *a = addrs ? addrs->child : NULL; a; a = a->next)
+			fprintf(out, " %s", a->type == JSON_STRING ? a->string : "?");
+		fprintf(out, " ports %s: %.0f of %.0f allocations, %.0f packets (%.0f bytes) relayed, %.0f dropped\n",
+			str(relay, "ports", "?"), num(relay, "allocations", 0), num(relay, "max_allocations", 0),
+			num(relay, "forwarded_packets", 0), num(relay, "forwarded_bytes", 0),
+			sum(json_get(relay, "dropped")));
+		if (num(relay, "allocations_refused_full", 0) > 0)
+			fprintf(out, "    %.0f new pairs refused: every allocation was in use (max-allocations)\n",
+				num(relay, "allocations_refused_full", 0));
+	}
 }
 
 /* One client peer on one line, plus its per-registry results when verbose. */
@@ -197,6 +211,15 @@ static void print_peer(FILE *out, const struct json *p, time_t now, bool verbose
 	if (strcmp(nat, "symmetric") == 0)
 		fprintf(out, "      NAT: registries see different ports for this peer: its NAT maps per destination "
 			     "(symmetric), so hole punching to it will likely fail\n");
+	const struct json *relay = json_get(p, "relay");
+	const char *stage = str(relay, "stage", "idle");
+	if (strcmp(stage, "relayed") == 0)
+		fprintf(out, "      relayed via %s: no direct path was found, the registry's relay forwards its "
+			     "WireGuard packets (still end-to-end encrypted)\n", str(relay, "endpoint", "?"));
+	else if (strcmp(stage, "failed") == 0 && str(relay, "last_error", NULL))
+		fprintf(out, "      no relay: %s\n", str(relay, "last_error", ""));
+	else if (strcmp(stage, "asking") == 0)
+		fprintf(out, "      asking the registry for a relay\n");
 	if (!verbose)
 		return;
 	fprintf(out, "      key %s, NAT %s\n", key, nat);

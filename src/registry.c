@@ -16,6 +16,7 @@
 #include "registry-tcp.h"
 #include "registry-udp.h"
 #include "registry.h"
+#include "relay.h"
 #include "strbuf.h"
 #include "wg.h"
 #include "zone.h"
@@ -94,6 +95,7 @@ struct registry {
 	struct event *refused_timer;       /* writes the summary */
 	void (*loaded_cb)(void *arg);      /* once: every zone has left the starting state */
 	void *loaded_arg;
+	struct relay *relay;               /* [relay], NULL without */
 };
 
 /* Counter slot of a query type. */
@@ -221,8 +223,12 @@ static size_t listener_query_cb(void *arg, struct registry_stats *stats, const s
 		.zones = reg->snaps, .n_zones = reg->n_zones,
 		.access = reg->access, .access_cidrs = reg->access_cidrs, .n_access_cidrs = reg->n_access_cidrs,
 		.ttl = reg->ttl, .edns_size = reg->edns_size, .now = now,
+		.relay = reg->relay ? relay_dns(reg->relay) : NULL,
 	};
 	size_t n = dns_answer(&env, cl, query, qlen, out, cap, &info);
+
+	if (reg->relay && info.relay != DNS_RELAY_NONE)
+		relay_count_query(reg->relay, info.relay);
 
 	stats->queries[qtype_slot(info.qtype)]++;
 	if (n == 0) {
@@ -653,6 +659,8 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 		strbuf_puts(err, "registry: out of memory");
 		goto fail;
 	}
+	if (cfg->relay.enabled && !reg->relay && (ret = relay_new(reg->base, &cfg->relay, &reg->relay, err)) < 0)
+		goto fail;
 	/* Commit: a restarted zone answers from its old snapshot until its first read, not SERVFAIL. */
 	for (size_t i = 0; i < cfg->n_zones; i++)
 		for (size_t j = 0; j < reg->n_zones; j++)
@@ -671,6 +679,13 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 				snprintf(nz[i]->error, sizeof(nz[i]->error), "%s", o->error);
 				ns[i] = nz[i]->snap;
 			}
+	if (reg->relay && cfg->relay.enabled) {
+		relay_apply(reg->relay, &cfg->relay);
+	} else if (reg->relay) {
+		log_info("registry: [relay] removed; relay allocations dropped");
+		relay_free(reg->relay);
+		reg->relay = NULL;
+	}
 	/* Close what went away, keep the rest. */
 	for (size_t j = 0; j < reg->n_listeners; j++)
 		if (!kept_l[j])
@@ -769,6 +784,7 @@ void registry_free(struct registry *reg)
 	free(reg->zones);
 	free(reg->snaps);
 	free(reg->access_cidrs);
+	relay_free(reg->relay);
 	free(reg);
 }
 
@@ -849,7 +865,12 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 		strbuf_json_string(out, rz->error[0] ? rz->error : NULL);
 		strbuf_puts(out, "}");
 	}
-	strbuf_puts(out, "]}");
+	strbuf_puts(out, "],\"relay\":");
+	if (reg->relay)
+		relay_status_json(reg->relay, out);
+	else
+		strbuf_puts(out, "null");
+	strbuf_puts(out, "}");
 }
 
 /* Append one listener's counters for one transport. */
@@ -935,4 +956,6 @@ void registry_metrics(const struct registry *reg, struct strbuf *out)
 		strbuf_printf(out, "wgsd_zone_read_errors_total{zone=\"%s\",device=\"%s\"} %llu\n", n, d,
 			      (unsigned long long)rz->read_errors);
 	}
+	if (reg->relay)
+		relay_metrics(reg->relay, out);
 }

@@ -208,6 +208,68 @@ static void test_valid(void)
 	config_free(cfg);
 }
 
+/* [relay]: its keys, limits, defaults, and that it needs a registry and an address. */
+static void test_relay(void)
+{
+	struct config *cfg, *again;
+	struct strbuf out = STRBUF_INIT;
+
+	expect_error("[relay]\naddress = 203.0.113.4\n" CLI, "[relay] needs a [registry]", NULL);
+	expect_error(REG "[relay]\nports = 50000-50001\n", "missing required key 'address'", NULL);
+	expect_error(REG "[relay]\naddress = 203.0.113.4:53\n", "t.conf:6: [relay] address:", "without port");
+	expect_error(REG "[relay]\naddress = relay.example.com\n", "t.conf:6:", "not an IPv4 or IPv6");
+	expect_error(REG "[relay]\naddress = 0.0.0.0\n", "t.conf:6:", "cannot be a relay address");
+	expect_error(REG "[relay]\naddress = 224.0.0.1\n", "t.conf:6:", "cannot be a relay address");
+	expect_error(REG "[relay]\naddress = fe80::1\n", "t.conf:6:", "cannot be a relay address");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\naddress = 198.51.100.1\n", "t.conf:7:", "one address per family");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nports = 5000\n", "t.conf:7:", "port range");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nports = 5000-5000\n", "t.conf:7:", "at least two ports");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nports = 6000-5000\n", "t.conf:7:", "port range");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nports = 1-70000\n", "t.conf:7:", "port range");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nmax-allocations = 0\n", "t.conf:7:", "max-allocations");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nidle-timeout = 10ms\n", "t.conf:7:", "idle-timeout");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nrate-limit = fast\n", "t.conf:7:", "rate-limit");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nrate-limit = 5T\n", "t.conf:7:", "rate-limit");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\ncolour = red\n", "t.conf:7:", "unknown key");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\n[relay]\n", "t.conf:7:", "appears twice");
+	expect_error(CLI "relay = always\n", "t.conf:4: [client wg0] relay:", "auto, off");
+	expect_error(CLI "relay-after = 0\n", "t.conf:4:", "relay-after");
+
+	cfg = expect_ok(REG "[relay]\naddress = 203.0.113.4\n" CLI);
+	if (cfg) {
+		CHECK(cfg->relay.enabled && cfg->relay.n_addrs == 1);
+		CHECK(cfg->relay.port_min == DEFAULT_RELAY_PORT_MIN && cfg->relay.port_max == DEFAULT_RELAY_PORT_MAX);
+		CHECK(cfg->relay.max_allocs == DEFAULT_RELAY_MAX_ALLOCS);
+		CHECK(cfg->relay.idle_timeout_ms == DEFAULT_RELAY_IDLE_TIMEOUT_MS);
+		CHECK(cfg->relay.rate_bps == 0);
+		CHECK(cfg->clients[0].relay && cfg->clients[0].relay_after_ms == DEFAULT_RELAY_AFTER_MS);
+	}
+	config_free(cfg);
+	cfg = expect_ok(REG "[relay]\naddress = 203.0.113.4\naddress = [2001:db8::4]\nports = 40000-40099\n"
+			"max-allocations = 10\nidle-timeout = 2m\nrate-limit = 10M\n" CLI "relay = off\nrelay-after = 1m\n");
+	if (!cfg)
+		return;
+	CHECK(cfg->relay.n_addrs == 2 && cfg->relay.addrs[1].sa.sa_family == AF_INET6);
+	CHECK(cfg->relay.port_min == 40000 && cfg->relay.port_max == 40099);
+	CHECK(cfg->relay.max_allocs == 10 && cfg->relay.idle_timeout_ms == 120000);
+	CHECK(cfg->relay.rate_bps == 10000000);
+	CHECK(!cfg->clients[0].relay && cfg->clients[0].relay_after_ms == 60000);
+	config_print(cfg, &out);
+	CHECK_STR_CONTAINS(strbuf_str(&out), "[relay]\naddress = 203.0.113.4\naddress = 2001:db8::4\nports = 40000-40099\n");
+	again = expect_ok(strbuf_str(&out));
+	CHECK(again && config_relay_equal(&again->relay, &cfg->relay));
+	CHECK(again && config_client_equal(&again->clients[0], &cfg->clients[0]));
+	if (again) {
+		again->relay.rate_bps = 1;
+		CHECK(!config_relay_equal(&again->relay, &cfg->relay));
+		again->clients[0].relay = true;
+		CHECK(!config_client_equal(&again->clients[0], &cfg->clients[0]));
+	}
+	config_free(again);
+	strbuf_free(&out);
+	config_free(cfg);
+}
+
 /* Durations with every unit and their limits. */
 static void test_durations(void)
 {
@@ -262,6 +324,7 @@ int main(void)
 	test_errors();
 	test_valid();
 	test_durations();
+	test_relay();
 	test_missing_file();
 	test_nul_byte();
 	return CHECK_DONE();
