@@ -137,7 +137,8 @@ int client_members_listing_parse(const ldns_pkt *pkt, const char *zone, struct c
 		}
 		w++;
 	}
-	qsort(out->keys, w, WG_KEY_LEN, key_cmp);
+	if (w > 1)
+		qsort(out->keys, w, WG_KEY_LEN, key_cmp);
 	out->n_keys = 0;
 	for (size_t i = 0; i < w; i++)
 		if (!out->n_keys || memcmp(out->keys[out->n_keys - 1], out->keys[i], WG_KEY_LEN) != 0)
