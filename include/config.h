@@ -34,6 +34,16 @@ struct strbuf;
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 135000
 #define DEFAULT_QUERY_TIMEOUT_MS 2000
 #define DEFAULT_MAX_INFLIGHT 256
+#define DEFAULT_AUTO_MAX_PEERS 1000
+#define DEFAULT_AUTO_REMOVE_AFTER_MS 600000
+#define MAX_AUTO_MAX_PEERS 100000
+#define STATE_DIR_MAX 256
+
+/* Which peers a [client] section works on. */
+enum peers_mode {
+	PEERS_EXISTING = 0,  /* only endpoints of peers already on the device */
+	PEERS_AUTO,          /* also add the registries' listed peers, remove those it added when unlisted */
+};
 
 enum access_mode {
 	ACCESS_PEERS = 0,  /* only queries arriving on the zone's device from a peer's allowed IPs */
@@ -88,12 +98,19 @@ struct config_client {
 	uint8_t (*exclude)[WG_KEY_LEN];
 	size_t n_exclude;
 	unsigned int max_inflight;        /* "max-inflight": DNS queries in flight per section */
+	enum peers_mode peers;            /* "peers" */
+	struct cidr *auto_allowed;        /* "auto-allowed-ips", repeatable lists; required with auto */
+	size_t n_auto_allowed;
+	unsigned int auto_max_peers;      /* "auto-max-peers" */
+	unsigned int auto_remove_after_ms; /* "auto-remove-after" */
+	bool auto_remove_never;           /* "auto-remove-after = never" */
 };
 
 struct config {
 	char *path;                       /* file it came from (NULL for a string) */
 	enum log_level log_level;
 	char status_socket[STATUS_SOCKET_MAX];
+	char state_directory[STATE_DIR_MAX];  /* "state-directory": where peers = auto remembers its peers */
 	struct config_registry registry;
 	struct config_zone *zones;
 	size_t n_zones;
