@@ -1,0 +1,239 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Mesh membership (peers = auto) end to end: wireguard-go devices in
+# namespaces, the wgsd registry (or, for registries that misbehave, the
+# scriptable responder), and wgsd clients that add the listed peers.
+# usage: members-netns.sh CASE   (mesh, guard, restart, multi, corrupt, truncated, scale)
+set -eu
+
+CASE=${1:?case}
+. "$WGSD_SRCDIR/tests/client/lib.sh"
+need wireguard-go
+need wg
+need dig
+NS_C="wgsdc-c-$SUF"     # carol
+NS_N="wgsdc-n-$SUF"     # the link all hosts share (a bridge)
+WGR="wgr$SUF"; WGA="wga$SUF"; WGB="wgb$SUF"; WGC="wgc$SUF"
+
+# Also remove what this script adds to lib.sh's set-up.
+members_cleanup() {
+	cleanup
+	ip netns del "$NS_C" 2>/dev/null || true
+	ip netns del "$NS_N" 2>/dev/null || true
+	rm -f /var/run/wireguard/wgc"$SUF".sock
+}
+trap members_cleanup EXIT
+
+in_c() { ip netns exec "$NS_C" "$@"; }
+
+# One shared link (a bridge in its own namespace) with R, A, B, C on 192.0.2.0/24: .1 .2 .3 .4.
+setup_lan() {
+	local ns n i=0
+	ip netns add "$NS_N"
+	ip -n "$NS_N" link add br0 type bridge
+	ip -n "$NS_N" link set br0 up
+	for ns in "$NS_R" "$NS_A" "$NS_B" "$NS_C"; do
+		i=$((i + 1))
+		ip netns add "$ns" 2>/dev/null || true
+		ip -n "$ns" link set lo up
+		ip link add "m$i$SUF" netns "$ns" type veth peer name "mb$i$SUF" netns "$NS_N"
+		ip -n "$NS_N" link set "mb$i$SUF" master br0 up
+		ip -n "$ns" addr add "192.0.2.$i/24" dev "m$i$SUF"
+		ip -n "$ns" link set "m$i$SUF" up
+	done
+	# bridged frames must not go through a host netfilter module's forward chain
+	ip netns exec "$NS_N" sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true
+}
+
+# A tunnel node: node NS DEV KEYNAME TUNNEL_ADDR (the registry's peer with keepalive, unless it is R)
+node() {
+	local ns=$1 dev=$2 name=$3 addr=$4
+	genkey "$name"
+	wg_dev "$ns" "$dev" 51820 "$T/$name.key"
+	ip -n "$ns" addr add "$addr/24" dev "$dev"
+	if [ "$name" != reg ]; then
+		ip netns exec "$ns" wg set "$dev" peer "$(cat "$T/reg.pub")" allowed-ips 10.0.0.254/32 \
+			endpoint 192.0.2.1:51820 persistent-keepalive 1
+	fi
+}
+
+# Registry on R: listens on its tunnel address, answers members only.
+start_registry() {
+	{
+		echo "[daemon]"
+		echo "status-socket = $T/registry.sock"
+		echo "[registry]"
+		echo "listen = 10.0.0.254:53"
+		echo "access = peers"
+		echo "[zone example.com.]"
+		echo "device = $WGR"
+		echo "refresh = 250ms"
+	} >"$T/registry.conf"
+	start_wgsd "$NS_R" registry "$T/registry.conf"
+}
+
+# Client configuration of a node: member_conf NAME DEV [EXTRA_LINES] (status socket $T/NAME.sock)
+member_conf() {
+	local name=$1 dev=$2 extra=${3:-}
+	mkdir -p "$T/state-$name"
+	{
+		echo "[daemon]"
+		echo "status-socket = $T/$name.sock"
+		echo "state-directory = $T/state-$name"
+		echo "[client $dev]"
+		echo "registry = 10.0.0.254:53"
+		echo "zone = example.com."
+		echo "interval = 2s"
+		echo "keepalive = 1"
+		echo "peers = auto"
+		echo "auto-allowed-ips = 10.0.0.0/24"
+		echo "auto-remove-after = 6s"
+		printf '%b\n' "$extra"
+	} >"$T/$name.conf"
+}
+
+# Start a member's wgsd: start_member NS NAME (log $T/NAME.log)
+start_member() {
+	start_wgsd "$1" "$2" "$T/$2.conf"
+	wait_for 30 test -S "$T/$2.sock" || fail "$2's wgsd did not start"
+}
+
+# Evaluate a Python expression on a member's client status ("s", "dev", "m" = membership): mstatus NAME EXPR
+mstatus() {
+	"$WGSDCTL" -s "$T/$1.sock" status --json | python3 -c 'import json, sys
+s = json.load(sys.stdin)["client"]
+dev = s["devices"][0]
+m = dev["membership"]
+def added(key):
+    return [a for a in m["added"] if a["public_key"] == key]
+def refused(key):
+    r = [a["reason"] for a in m["refused"] if a["public_key"] == key]
+    return r[0] if r else None
+def peer(key):
+    for p in dev["peers"]:
+        if p["public_key"] == key:
+            return p
+    return None
+v = eval(sys.argv[1])
+print(v)
+sys.exit(0 if v else 1)' "$2"
+}
+
+# True when a device has a peer: has_peer NS DEV KEY
+has_peer() { ip netns exec "$1" wg show "$2" peers | grep -qxF -- "$3"; }
+
+# Allowed IPs of a peer as wg shows them: allowed_of NS DEV KEY
+allowed_of() { ip netns exec "$1" wg show "$2" allowed-ips | awk -v k="$3" '$1 == k { $1 = ""; sub(/^ /, ""); print }'; }
+
+# Number of lines in a member's log matching a pattern: mlog_count NAME PATTERN
+mlog_count() { grep -c -- "$2" "$T/$1.log" || true; }
+
+# Completed cycles of a member.
+cycles_of() { mstatus "$1" "dev['cycles']"; }
+
+# The registry lists a key now (asked by alice through her tunnel: access = peers).
+listed_at_registry() {
+	in_a dig +time=1 +tries=1 @10.0.0.254 +short _wireguard._udp.example.com. PTR |
+		cut -d. -f1 | tr -d '\n' | grep -q "$(b32 "$1")"
+}
+
+# Upper-case base32 of a base64 key (the listing's label).
+b32() { python3 -c 'import base64, sys; print(base64.b32encode(base64.b64decode(sys.argv[1])).decode())' "$1"; }
+
+# Ping between two nodes through the tunnel.
+reach() { ip netns exec "$1" ping -c 1 -W 3 "$2" >/dev/null; }
+
+# The registry, alice and bob, each with only the registry configured; both members.
+setup_mesh() {
+	setup_lan
+	node "$NS_R" "$WGR" reg 10.0.0.254
+	node "$NS_A" "$WGA" alice 10.0.0.1
+	node "$NS_B" "$WGB" bob 10.0.0.2
+	A=$(cat "$T/alice.pub"); B=$(cat "$T/bob.pub"); R=$(cat "$T/reg.pub")
+	in_r wg set "$WGR" peer "$A" allowed-ips 10.0.0.1/32 peer "$B" allowed-ips 10.0.0.2/32
+	# The registry only answers; it never forwards between peers.
+	in_r sysctl -qw net.ipv4.ip_forward=0
+	start_registry
+	wait_for 20 listed_at_registry "$A" || fail "alice is not listed at the registry"
+	wait_for 20 listed_at_registry "$B" || fail "bob is not listed at the registry"
+}
+
+# The proof of the issue: join a node at the registry alone, remove it there.
+case_mesh() {
+	setup_mesh
+	member_conf alice "$WGA"
+	member_conf bob "$WGB"
+	start_member "$NS_A" alice
+	start_member "$NS_B" bob
+	wait_for 30 has_peer "$NS_A" "$WGA" "$B" || fail "alice did not add bob"
+	wait_for 30 has_peer "$NS_B" "$WGB" "$A" || fail "bob did not add alice"
+	[ "$(allowed_of "$NS_A" "$WGA" "$B")" = 10.0.0.2/32 ] || fail "bob's allowed IPs on alice: $(allowed_of "$NS_A" "$WGA" "$B")"
+	wait_for 30 reach "$NS_A" 10.0.0.2 || fail "alice cannot reach bob"
+
+	# Carol: one wg set at the registry; her own configuration names only the registry.
+	setup_carol
+	in_r wg set "$WGR" peer "$C" allowed-ips 10.0.0.3/32
+	wait_for 20 listed_at_registry "$C" || fail "carol is not listed at the registry"
+	local ca cb
+	ca=$(cycles_of alice); cb=$(cycles_of bob)
+	member_conf carol "$WGC"
+	start_member "$NS_C" carol
+	wait_for 30 has_peer "$NS_A" "$WGA" "$C" || fail "alice did not add carol"
+	[ "$(cycles_of alice)" -le $((ca + 2)) ] || fail "alice needed more than two cycles to add carol"
+	wait_for 30 has_peer "$NS_B" "$WGB" "$C" || fail "bob did not add carol"
+	[ "$(cycles_of bob)" -le $((cb + 2)) ] || fail "bob needed more than two cycles to add carol"
+	wait_for 30 has_peer "$NS_C" "$WGC" "$A" || fail "carol did not add alice"
+	wait_for 30 has_peer "$NS_C" "$WGC" "$B" || fail "carol did not add bob"
+	# All three pairs, directly: the registry does not forward, and each has the other's own address.
+	for pair in "$NS_A 10.0.0.2" "$NS_A 10.0.0.3" "$NS_B 10.0.0.1" "$NS_B 10.0.0.3" "$NS_C 10.0.0.1" "$NS_C 10.0.0.2"; do
+		# shellcheck disable=SC2086
+		wait_for 30 reach $pair || fail "no tunnel: $pair"
+	done
+	endpoint_is "$NS_A" "$WGA" "$C" 192.0.2.4:51820 || fail "alice reaches carol through $(endpoint_of "$NS_A" "$WGA" "$C")"
+	endpoint_is "$NS_C" "$WGC" "$B" 192.0.2.3:51820 || fail "carol reaches bob through $(endpoint_of "$NS_C" "$WGC" "$B")"
+	# The peer list follows the next device reading; the membership list is at once.
+	mstatus alice "len(added('$C')) == 1" || fail "alice's membership status does not list carol"
+	wait_for 10 mstatus alice "peer('$C') and peer('$C')['added_by_wgsd'] and not peer('$R')['added_by_wgsd']" ||
+		fail "alice's status does not show carol as added by wgsd"
+	"$WGSDCTL" -s "$T/alice.sock" status | grep -q "added by wgsd" || fail "wgsdctl status does not say which peers wgsd added"
+	[ "$(mlog_count alice "peer $(short "$C").* added from the registries' listing (allowed IPs 10.0.0.3/32, endpoint 192.0.2.4:51820)")" = 1 ] ||
+		fail "alice's log does not show carol's addition once"
+
+	# Carol leaves at the registry: after auto-remove-after she is gone from alice and bob, nothing else changes.
+	in_a wg show "$WGA" allowed-ips | grep -v "^$C" | sort >"$T/a.before"
+	in_a wg show "$WGA" persistent-keepalive | grep -v "^$C" | sort >"$T/a.ka.before"
+	in_r wg set "$WGR" peer "$C" remove
+	wait_for 20 mstatus alice "added('$C') and added('$C')[0]['absent_for_s'] is not None" ||
+		fail "alice does not show carol's pending removal"
+	mstatus alice "added('$C')[0]['remove_in_s'] is not None and added('$C')[0]['remove_in_s'] <= 6" || fail "pending removal: remove_in_s"
+	wait_for 40 sh -c "! ip netns exec $NS_A wg show $WGA peers | grep -qxF -- '$C'" || fail "alice did not remove carol"
+	wait_for 40 sh -c "! ip netns exec $NS_B wg show $WGB peers | grep -qxF -- '$C'" || fail "bob did not remove carol"
+	grep -q "peer $(short "$C").* removed: wgsd added it and no registry has listed it for \([6-9]\|[1-9][0-9]\)s" "$T/alice.log" ||
+		fail "carol was removed before auto-remove-after: $(grep removed "$T/alice.log")"
+	in_a wg show "$WGA" allowed-ips | sort >"$T/a.after"
+	in_a wg show "$WGA" persistent-keepalive | sort >"$T/a.ka.after"
+	diff "$T/a.before" "$T/a.after" >&2 || fail "alice's other peers changed"
+	diff "$T/a.ka.before" "$T/a.ka.after" >&2 || fail "alice's keepalives changed"
+	reach "$NS_A" 10.0.0.2 || fail "alice and bob lost their tunnel"
+	has_peer "$NS_C" "$WGC" "$A" || fail "carol lost alice (still listed)"
+	mstatus alice "m['removed_total'] == 1 and m['added_total'] == 2 and not added('$C')" || fail "alice's counters"
+	"$WGSDCTL" -s "$T/alice.sock" metrics | grep -q "wgsd_client_members_removed_total{device=\"$WGA\"} 1" ||
+		fail "metrics: removals"
+	"$WGSDCTL" -s "$T/alice.sock" metrics | grep -q "wgsd_client_members_added_total{device=\"$WGA\"} 2" ||
+		fail "metrics: additions"
+	# Alice's own key is always listed and never a peer of hers, nor a refusal.
+	! has_peer "$NS_A" "$WGA" "$A" || fail "alice added herself"
+	mstatus alice "not m['refused']" || fail "alice refused something: $(mstatus alice "m['refused']")"
+}
+
+# Carol's host and device (tunnel address 10.0.0.3), the registry as her only peer.
+setup_carol() {
+	node "$NS_C" "$WGC" carol 10.0.0.3
+	C=$(cat "$T/carol.pub")
+}
+
+case "$CASE" in
+mesh) "case_$CASE" ;;
+*) echo "unknown case $CASE" >&2; exit 2 ;;
+esac
+echo "ok: members $CASE"
