@@ -839,7 +839,8 @@ static void peer_endpoint_checked(struct client_peer *p, const struct wg_peer *w
 	memset(&up, 0, sizeof(up));
 	memcpy(up.public_key, p->key, WG_KEY_LEN);
 	up.endpoint = p->set_target;
-	up.persistent_keepalive = d->cfg.keepalive > 0 ? d->cfg.keepalive : -1;
+	/* With peers = auto, peers configured by hand keep their own keepalive. */
+	up.persistent_keepalive = d->cfg.keepalive > 0 && (!d->members_on || p->managed) ? d->cfg.keepalive : -1;
 	p->set_op = wg_set_peer(d->c->wg, d->cfg.device, d->cfg.backend, &up, set_cb, p);
 	if (!p->set_op) {
 		int err = errno ? -errno : -ENOMEM;
@@ -936,6 +937,8 @@ static void dev_note_refusal(struct client_dev *d, const uint8_t key[WG_KEY_LEN]
 		log_debug("%s: listed peer %s not added: %s", d->cfg.device, short_key, client_members_refusal_text(r));
 	} else if (r == CLIENT_MEMBERS_EXCLUDED) {
 		log_info("%s: listed peer %s not added: %s", d->cfg.device, short_key, client_members_refusal_text(r));
+	} else if (n == 0) {
+		log_warnx("%s: listed peer %s not added: %s", d->cfg.device, short_key, client_members_refusal_text(r));
 	} else {
 		log_warnx("%s: listed peer %s not added: %s (allowed IPs %s)", d->cfg.device, short_key,
 			  client_members_refusal_text(r), cidrs_text(allowed, n, ips, sizeof(ips)));
@@ -1759,7 +1762,6 @@ static void dev_members_step(struct client_dev *d)
 	uint64_t now_ms = clock_monotonic_ms();
 	uint8_t (*keys)[WG_KEY_LEN] = NULL;
 	size_t n_keys = 0, total = 0, w = 0;
-	bool limit_hit = false;
 
 	if (!wd)
 		return;
@@ -1820,15 +1822,10 @@ static void dev_members_step(struct client_dev *d)
 		}
 		if (!dev_can_add(d))
 			continue;
-		if (d->members.n_peers >= d->cfg.auto_max_peers) {
-			/* At the limit already: no need to ask about it. */
-			dev_note_refusal(d, key, CLIENT_MEMBERS_LIMIT, NULL, 0);
-			limit_hit = true;
-			continue;
-		}
+		/* Even at auto-max-peers: a peer refused for its addresses keeps that reason. */
 		member_join(d, key);
 	}
-	if (!limit_hit && d->members.n_peers < d->cfg.auto_max_peers)
+	if (d->members.n_peers < d->cfg.auto_max_peers)
 		d->limit_logged = false;
 	/* A refused peer no registry lists any more is no longer a refusal; only complete listings tell. */
 	if (all_complete) {

@@ -128,6 +128,9 @@ allowed_of() { ip netns exec "$1" wg show "$2" allowed-ips | awk -v k="$3" '$1 =
 # Number of lines in a member's log matching a pattern: mlog_count NAME PATTERN
 mlog_count() { grep -c -- "$2" "$T/$1.log" || true; }
 
+# Short key as wgsd logs it (first 8 base64 characters).
+short() { echo "${1:0:8}"; }
+
 # Completed cycles of a member.
 cycles_of() { mstatus "$1" "dev['cycles']"; }
 
@@ -232,8 +235,125 @@ setup_carol() {
 	C=$(cat "$T/carol.pub")
 }
 
+# Write the responder's peers file from "KEY JSON" lines on stdin.
+peers_file() {
+	python3 -c 'import json, sys
+d = {}
+for line in sys.stdin:
+    k, _, v = line.strip().partition(" ")
+    if k:
+        d[k] = json.loads(v)
+json.dump(d, open(sys.argv[1], "w"))' "$1"
+}
+
+# Client host A (10.0.0.1/24 on its device) and a responder host R on 192.0.2.0/24.
+setup_responder_net() {
+	setup_net
+	genkey alice
+	wg_dev "$NS_A" "$WGA" 51820 "$T/alice.key"
+	in_a ip addr add 10.0.0.1/24 dev "$WGA"
+	A=$(cat "$T/alice.pub")
+	PEERS_JSON=$T/peers.json
+}
+
+# A client configuration against the responder(s): responder_conf EXTRA REGISTRY...
+responder_conf() {
+	local extra=$1 r
+	shift
+	mkdir -p "$T/state-alice"
+	{
+		echo "[daemon]"
+		echo "status-socket = $T/alice.sock"
+		echo "state-directory = $T/state-alice"
+		echo "[client $WGA]"
+		for r in "$@"; do echo "registry = $r"; done
+		echo "zone = example.com."
+		echo "interval = 1s"
+		echo "timeout = 300ms"
+		echo "keepalive = 25"
+		echo "peers = auto"
+		echo "auto-allowed-ips = 10.0.0.0/24"
+		printf '%b\n' "$extra"
+	} >"$T/alice.conf"
+}
+
+# Guard rails: what a registry publishes that must not be added, each refused and logged once;
+# a peer configured by hand is never changed.
+case_guard() {
+	setup_responder_net
+	local G O S P X N BAD H D1 D2 L1 L2 k
+	G=$(randkeys 1); O=$(randkeys 1); S=$(randkeys 1); P=$(randkeys 1); X=$(randkeys 1)
+	N=$(randkeys 1); BAD=$(randkeys 1); H=$(randkeys 1); L1=$(randkeys 1); L2=$(randkeys 1)
+	# Two peers whose allowed IPs overlap: the one first in key order wins.
+	read -r D1 D2 < <(randkeys 2 | LC_ALL=C sort | python3 -c 'import sys, base64
+ks = sorted(sys.stdin.read().split(), key=lambda k: base64.b64decode(k)); print(*ks)')
+	# H is configured by hand: its own allowed IPs and no keepalive.
+	in_a wg set "$WGA" peer "$H" allowed-ips 10.0.0.128/25
+	peers_file "$PEERS_JSON" <<EOT
+$G {"endpoint": "198.51.100.10:5010", "allowed": ["10.0.0.10/32"]}
+$O {"endpoint": "198.51.100.11:5011", "allowed": ["10.0.0.11/32", "10.9.9.9/32"]}
+$S {"endpoint": "198.51.100.12:5012", "allowed": ["10.0.0.0/31"]}
+$P {"endpoint": "198.51.100.13:5013", "allowed": ["10.0.0.130/32"]}
+$X {"endpoint": "198.51.100.14:5014", "allowed": ["10.0.0.14/32"]}
+$N {"endpoint": "198.51.100.15:5015", "txt": ["txtvers=1", "pub=$N"]}
+$BAD {"endpoint": "198.51.100.16:5016", "txt": ["txtvers=1", "allowed=10.0.0.16/24"]}
+$H {"endpoint": "198.51.100.17:5017", "allowed": ["10.0.6.0/24"]}
+$A {"endpoint": "198.51.100.18:5018", "allowed": ["10.0.0.1/32"]}
+$D1 {"endpoint": "198.51.100.19:5019", "allowed": ["10.0.0.40/30"]}
+$D2 {"endpoint": "198.51.100.20:5020", "allowed": ["10.0.0.41/32"]}
+EOT
+	start_responder reg --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON"
+	responder_conf "exclude = $X\nauto-max-peers = 3" 192.0.2.1:53
+	start_member "$NS_A" alice
+	wait_for 20 has_peer "$NS_A" "$WGA" "$G" || fail "the good peer was not added"
+	wait_for 20 has_peer "$NS_A" "$WGA" "$D1" || fail "the first of two overlapping peers was not added"
+	[ "$(allowed_of "$NS_A" "$WGA" "$G")" = 10.0.0.10/32 ] || fail "G's allowed IPs: $(allowed_of "$NS_A" "$WGA" "$G")"
+	endpoint_is "$NS_A" "$WGA" "$G" 198.51.100.10:5010 || fail "G added without its endpoint"
+	[ "$(keepalive_of "$NS_A" "$WGA" "$G")" = 25 ] || fail "G added without keepalive"
+	wait_for 20 mstatus alice "refused('$D2') == 'overlaps-peer'" || fail "overlapping D2: $(mstatus alice "refused('$D2')")"
+	mstatus alice "refused('$O') == 'outside-auto-allowed-ips'" || fail "O: $(mstatus alice "refused('$O')")"
+	mstatus alice "refused('$S') == 'overlaps-own-address'" || fail "S: $(mstatus alice "refused('$S')")"
+	mstatus alice "refused('$P') == 'overlaps-peer'" || fail "P: $(mstatus alice "refused('$P')")"
+	mstatus alice "refused('$X') == 'excluded'" || fail "X: $(mstatus alice "refused('$X')")"
+	mstatus alice "refused('$N') == 'no-allowed-ips'" || fail "N: $(mstatus alice "refused('$N')")"
+	mstatus alice "refused('$BAD') == 'bad-allowed-ips'" || fail "BAD: $(mstatus alice "refused('$BAD')")"
+	mstatus alice "refused('$A') is None and refused('$H') is None and m['listed'] == 11" || fail "own key or hand-configured peer refused"
+	# The limit: two more listed peers, one fits under auto-max-peers = 3.
+	python3 - "$PEERS_JSON" "$L1" "$L2" <<'EOT'
+import json, sys
+path, l1, l2 = sys.argv[1:]
+d = json.load(open(path))
+d[l1] = {"endpoint": "198.51.100.21:5021", "allowed": ["10.0.0.50/32"]}
+d[l2] = {"endpoint": "198.51.100.22:5022", "allowed": ["10.0.0.51/32"]}
+json.dump(d, open(path, "w"))
+EOT
+	wait_for 20 mstatus alice "len(m['added']) == 3" || fail "the third peer was not added"
+	wait_for 20 mstatus alice "refused('$L1') == 'auto-max-peers' or refused('$L2') == 'auto-max-peers'" ||
+		fail "the fourth peer was not refused for the limit"
+	local c
+	c=$(cycles_of alice)
+	wait_for 30 sh -c "[ \$($WGSDCTL -s $T/alice.sock status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"client\"][\"devices\"][0][\"cycles\"])') -ge $((c + 4)) ]" ||
+		fail "no further cycles"
+	for k in "$O" "$S" "$P" "$X" "$N" "$BAD" "$D2"; do
+		! has_peer "$NS_A" "$WGA" "$k" || fail "refused peer $k was added"
+		[ "$(mlog_count alice "listed peer $(short "$k").* not added")" = 1 ] || fail "refusal of $k not logged exactly once"
+	done
+	! has_peer "$NS_A" "$WGA" "$A" || fail "alice added her own key"
+	[ "$(mlog_count alice "auto-max-peers (3) reached")" = 1 ] || fail "the limit is not logged once"
+	grep -q "listed peer $(short "$O").* not added: its allowed IPs are not all inside auto-allowed-ips (allowed IPs 10.0.0.11/32, 10.9.9.9/32)" "$T/alice.log" ||
+		fail "the refusal does not say why and what"
+	# The peer configured by hand: its endpoint follows the registry as ever, nothing else changes.
+	wait_for 20 endpoint_is "$NS_A" "$WGA" "$H" 198.51.100.17:5017 || fail "hand-configured peer's endpoint not set"
+	[ "$(allowed_of "$NS_A" "$WGA" "$H")" = 10.0.0.128/25 ] || fail "hand-configured peer's allowed IPs changed"
+	[ "$(keepalive_of "$NS_A" "$WGA" "$H")" = off ] || fail "hand-configured peer's keepalive changed"
+	mstatus alice "m['refused_total'] >= 8" || fail "refusals not counted"
+	"$WGSDCTL" -s "$T/alice.sock" metrics | grep -q "wgsd_client_members_refused_total{device=\"$WGA\",reason=\"outside-auto-allowed-ips\"} 1" ||
+		fail "metrics: refusal by reason"
+	"$WGSDCTL" -s "$T/alice.sock" status | grep -q "listed peer .* not added: overlaps-own-address" || fail "wgsdctl status: refusals"
+}
+
 case "$CASE" in
-mesh) "case_$CASE" ;;
+mesh|guard) "case_$CASE" ;;
 *) echo "unknown case $CASE" >&2; exit 2 ;;
 esac
 echo "ok: members $CASE"
