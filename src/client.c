@@ -1483,7 +1483,10 @@ static void peer_round_start(struct client_peer *p)
 			free(pr->txt);
 			pr->txt = NULL;
 			pr->n_txt = -EAGAIN;
-			pr->active = true;
+			/* A peer to add is asked only where it is listed: elsewhere it has no records. */
+			pr->active = !p->joining || client_members_listing_has(&d->regs[i].listing, p->key);
+			if (!pr->active)
+				continue;
 			pr->last_query_wall = now;
 			pr->q = resolver_query(d->res, &d->regs[i].addr, qname, LDNS_RR_TYPE_SRV, srv_cb, pr);
 			if (pr->q)

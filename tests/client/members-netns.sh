@@ -352,8 +352,207 @@ EOT
 	"$WGSDCTL" -s "$T/alice.sock" status | grep -q "listed peer .* not added: overlaps-own-address" || fail "wgsdctl status: refusals"
 }
 
+# Restart keeps the memory of added peers; a hand-configured peer the registry stops listing stays.
+case_restart() {
+	setup_lan
+	node "$NS_R" "$WGR" reg 10.0.0.254
+	node "$NS_A" "$WGA" alice 10.0.0.1
+	A=$(cat "$T/alice.pub")
+	local B C
+	B=$(randkeys 1); C=$(randkeys 1)
+	# Bob and carol exist at the registry only (any peer with an endpoint is listed); bob is also
+	# configured by hand on alice.
+	in_r wg set "$WGR" peer "$A" allowed-ips 10.0.0.1/32 \
+		peer "$B" allowed-ips 10.0.0.2/32 endpoint 192.0.2.3:51820 \
+		peer "$C" allowed-ips 10.0.0.3/32 endpoint 192.0.2.4:51820
+	in_a wg set "$WGA" peer "$B" allowed-ips 10.0.0.2/32
+	start_registry
+	wait_for 20 listed_at_registry "$C" || fail "carol is not listed"
+	member_conf alice "$WGA"
+	start_member "$NS_A" alice
+	wait_for 30 has_peer "$NS_A" "$WGA" "$C" || fail "alice did not add carol"
+	wait_for 10 mstatus alice "len(m['added']) == 1" || fail "not remembered"
+	local added_at
+	added_at=$(mstatus alice "m['added'][0]['added_at']")
+	grep -q "^peer $C $added_at 10.0.0.3/32\$" "$T/state-alice/client-$WGA.members" ||
+		fail "state file: $(cat "$T/state-alice/client-$WGA.members")"
+	mstatus alice "not added('$B')" || fail "bob (configured by hand) counted as added by wgsd"
+
+	# Restart: carol is still wgsd's, with the same time of addition.
+	stop alice
+	start_member "$NS_A" alice
+	wait_for 10 mstatus alice "len(added('$C')) == 1 and added('$C')[0]['added_at'] == $added_at" ||
+		fail "the restarted client forgot carol"
+	grep -q "1 peers added by wgsd earlier" "$T/alice.log" || fail "no log of the remembered peers"
+	wait_for 10 mstatus alice "peer('$C') and peer('$C')['added_by_wgsd'] and peer('$B') and not peer('$B')['added_by_wgsd']" ||
+		fail "status after restart"
+
+	# Both leave the registry: carol is removed, bob (by hand) never.
+	in_r wg set "$WGR" peer "$B" remove peer "$C" remove
+	wait_for 40 sh -c "! ip netns exec $NS_A wg show $WGA peers | grep -qxF -- '$C'" || fail "carol not removed after restart"
+	local c
+	c=$(cycles_of alice)
+	wait_for 40 sh -c "[ \"\$(ip netns exec $NS_A true; $WGSDCTL -s $T/alice.sock status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"client\"][\"devices\"][0][\"cycles\"])')\" -ge $((c + 5)) ]" ||
+		fail "no further cycles"
+	has_peer "$NS_A" "$WGA" "$B" || fail "bob, configured by hand, was removed"
+	[ "$(allowed_of "$NS_A" "$WGA" "$B")" = 10.0.0.2/32 ] || fail "bob changed"
+	! grep -E "$(short "$B").* (added|removed|forgotten|left alone)" "$T/alice.log" || fail "membership touched bob"
+	! grep -q "^peer " "$T/state-alice/client-$WGA.members" || fail "state file still names a peer"
+}
+
+# Several registries: added when any lists it; removed only when none has for the whole period,
+# and an unreachable registry is not "absent".
+case_multi() {
+	setup_responder_net
+	local P Q
+	P=$(randkeys 1); Q=$(randkeys 1)
+	peers_file "$T/one.json" <<EOT
+$P {"endpoint": "198.51.100.10:5010", "allowed": ["10.0.0.10/32"]}
+EOT
+	peers_file "$T/two.json" <<EOT
+$P {"endpoint": "198.51.100.10:5010", "allowed": ["10.0.0.10/32"]}
+$Q {"endpoint": "198.51.100.11:5011", "allowed": ["10.0.0.11/32"]}
+EOT
+	start_responder one --listen 192.0.2.1:53 --zone example.com. --peers "$T/one.json"
+	start_responder two --listen 192.0.2.3:53 --zone example.com. --peers "$T/two.json"
+	responder_conf "auto-remove-after = 3s" 192.0.2.1:53 192.0.2.3:53
+	start_member "$NS_A" alice
+	wait_for 20 has_peer "$NS_A" "$WGA" "$P" || fail "P (listed by both) not added"
+	wait_for 20 has_peer "$NS_A" "$WGA" "$Q" || fail "Q (listed by one of two) not added"
+	# P leaves registry one: registry two still lists it.
+	echo '{}' >"$T/one.json"
+	local c
+	c=$(cycles_of alice)
+	wait_cycles_of alice $((c + 6))
+	has_peer "$NS_A" "$WGA" "$P" || fail "P removed while a registry lists it"
+	mstatus alice "added('$P')[0]['absent_for_s'] is None" || fail "P counted absent while listed"
+	# Registry two goes silent: P is listed by no reachable registry, but that is not absence.
+	stop two
+	c=$(cycles_of alice)
+	wait_cycles_of alice $((c + 8))
+	has_peer "$NS_A" "$WGA" "$P" || fail "P removed while a registry was unreachable"
+	has_peer "$NS_A" "$WGA" "$Q" || fail "Q removed while its registry was unreachable"
+	mstatus alice "not m['listings_complete'] and added('$P')[0]['absent_for_s'] is None" ||
+		fail "absence counted while a registry was unreachable"
+	"$WGSDCTL" -s "$T/alice.sock" status | grep -q "registry 192.0.2.3:53: no listing" || fail "wgsdctl status: missing listing"
+	# Registry two is back without P: now P goes, after the period; Q stays.
+	peers_file "$T/two.json" <<EOT
+$Q {"endpoint": "198.51.100.11:5011", "allowed": ["10.0.0.11/32"]}
+EOT
+	start_responder two2 --listen 192.0.2.3:53 --zone example.com. --peers "$T/two.json"
+	wait_for 30 sh -c "! ip netns exec $NS_A wg show $WGA peers | grep -qxF -- '$P'" || fail "P not removed once no registry lists it"
+	has_peer "$NS_A" "$WGA" "$Q" || fail "Q removed"
+	grep -q "peer $(short "$P").* removed: wgsd added it and no registry has listed it for [3-9]s" "$T/alice.log" ||
+		fail "P removed before the period: $(grep removed "$T/alice.log")"
+}
+
+# Wait until a member completed N cycles: wait_cycles_of NAME N
+wait_cycles_of() {
+	wait_for 60 mstatus "$1" "dev['cycles'] >= $2" >/dev/null || fail "$1 did not complete $2 cycles"
+}
+
+# A damaged or hostile state file is refused with a clear log line and moved aside; the peers it
+# names are never removed; a state file that cannot be read stops additions until it can.
+case_corrupt() {
+	setup_responder_net
+	local G H
+	G=$(randkeys 1); H=$(randkeys 1)
+	in_a wg set "$WGA" peer "$H" allowed-ips 10.0.0.20/32
+	peers_file "$PEERS_JSON" <<EOT
+$G {"endpoint": "198.51.100.10:5010", "allowed": ["10.0.0.10/32"]}
+EOT
+	mkdir -p "$T/state-alice"
+	# It names H as added by wgsd (with H's real allowed IPs), then turns to garbage.
+	printf 'wgsd-members 1 %s\npeer %s 1700000000 10.0.0.20/32\n\001\377garbage\n' "$WGA" "$H" \
+		>"$T/state-alice/client-$WGA.members"
+	cp "$T/state-alice/client-$WGA.members" "$T/original"
+	start_responder reg --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON"
+	responder_conf "auto-remove-after = 2s" 192.0.2.1:53
+	start_member "$NS_A" alice
+	wait_for 20 has_peer "$NS_A" "$WGA" "$G" || fail "G not added"
+	grep -q "state file $T/state-alice/client-$WGA.members, line 3: not a valid wgsd membership file; moved to $T/state-alice/client-$WGA.members.bad" "$T/alice.log" ||
+		fail "no clear log line for the damaged file"
+	cmp -s "$T/original" "$T/state-alice/client-$WGA.members.bad" || fail "the damaged file was not kept aside"
+	wait_for 10 grep -q "^peer $G " "$T/state-alice/client-$WGA.members" || fail "no fresh state file"
+	! grep -q "$H" "$T/state-alice/client-$WGA.members" || fail "the fresh state names H"
+	local c
+	c=$(cycles_of alice)
+	wait_cycles_of alice $((c + 5))
+	has_peer "$NS_A" "$WGA" "$H" || fail "H, named only by the damaged file, was removed"
+	kill -0 "$PID_alice" || fail "wgsd died"
+
+	# An unreadable state (a directory in its place): no additions until it is readable.
+	stop alice
+	rm -f "$T/state-alice/client-$WGA.members"
+	mkdir "$T/state-alice/client-$WGA.members"
+	in_a wg set "$WGA" peer "$G" remove
+	start_member "$NS_A" alice
+	c=$(cycles_of alice)
+	wait_cycles_of alice $((c + 3))
+	! has_peer "$NS_A" "$WGA" "$G" || fail "a peer was added while the state could not be read"
+	mstatus alice "m['state_error'] and not m['adding']" || fail "status does not show the state error"
+	[ "$(mlog_count alice "cannot read the state file")" = 1 ] || fail "state error not logged once"
+	rmdir "$T/state-alice/client-$WGA.members"
+	wait_for 20 has_peer "$NS_A" "$WGA" "$G" || fail "additions did not resume"
+	mstatus alice "m['state_error'] is None" || fail "state error not cleared"
+	grep -q "readable again" "$T/alice.log" || fail "recovery not logged"
+}
+
+# A listing larger than one message (TC=1 even over TCP) or with unreadable records: what it lists
+# is added, nothing is removed, and status and log say so.
+case_truncated() {
+	setup_responder_net
+	local P L1 L2 L3
+	P=$(randkeys 1); L1=$(randkeys 1); L2=$(randkeys 1); L3=$(randkeys 1)
+	# P was added by wgsd earlier and is not in the first two entries of the listing.
+	in_a wg set "$WGA" peer "$P" allowed-ips 10.0.0.20/32
+	mkdir -p "$T/state-alice"
+	printf 'wgsd-members 1 %s\npeer %s 1700000000 10.0.0.20/32\n' "$WGA" "$P" >"$T/state-alice/client-$WGA.members"
+	peers_file "$PEERS_JSON" <<EOT
+$L1 {"endpoint": "198.51.100.11:5011", "allowed": ["10.0.0.11/32"]}
+$L2 {"endpoint": "198.51.100.12:5012", "allowed": ["10.0.0.12/32"]}
+$L3 {"endpoint": "198.51.100.13:5013", "allowed": ["10.0.0.13/32"]}
+$P {"endpoint": "198.51.100.20:5020", "allowed": ["10.0.0.20/32"]}
+EOT
+	start_responder reg --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON" --listing-limit 2
+	responder_conf "auto-remove-after = 2s" 192.0.2.1:53
+	start_member "$NS_A" alice
+	wait_for 20 has_peer "$NS_A" "$WGA" "$L1" || fail "L1 (in the truncated listing) not added"
+	wait_for 20 has_peer "$NS_A" "$WGA" "$L2" || fail "L2 (in the truncated listing) not added"
+	local c
+	c=$(cycles_of alice)
+	wait_cycles_of alice $((c + 5))
+	has_peer "$NS_A" "$WGA" "$P" || fail "a peer beyond a truncated listing was removed"
+	! has_peer "$NS_A" "$WGA" "$L3" || fail "L3 was added though not listed"
+	grep -q "^tcp 12 " "$T/reg.queries" || fail "the listing was not asked over TCP"
+	mstatus alice "m['registries'][0]['listing'] == 'truncated' and m['registries'][0]['peers'] == 2" ||
+		fail "status does not show the truncated listing"
+	mstatus alice "added('$P')[0]['absent_for_s'] is None" || fail "absence counted from a truncated listing"
+	[ "$(mlog_count alice "lists only its first 2 peers")" = 1 ] || fail "truncation not logged once"
+	"$WGSDCTL" -s "$T/alice.sock" status | grep -q "lists only its first 2 peers (truncated even over TCP)" ||
+		fail "wgsdctl status: truncation"
+	"$WGSDCTL" -s "$T/alice.sock" metrics | grep -q "wgsd_client_registry_listing_complete{device=\"$WGA\",registry=\"192.0.2.1:53\"} 0" ||
+		fail "metrics: listing_complete"
+
+	# Unreadable records: the same.
+	stop reg
+	start_responder reg2 --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON" --listing-junk
+	wait_for 20 has_peer "$NS_A" "$WGA" "$L3" || fail "L3 not added from the full listing"
+	echo "{}" >"$PEERS_JSON"
+	c=$(cycles_of alice)
+	wait_cycles_of alice $((c + 5))
+	has_peer "$NS_A" "$WGA" "$P" || fail "removed from a listing with unreadable records"
+	mstatus alice "m['registries'][0]['listing'] == 'partial'" || fail "status: partial listing"
+	grep -q "listing has 1 unreadable records" "$T/alice.log" || fail "unreadable records not logged"
+	# The complete listing again, without them: now they go.
+	stop reg2
+	start_responder reg3 --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON"
+	wait_for 30 sh -c "! ip netns exec $NS_A wg show $WGA peers | grep -qxF -- '$P'" || fail "P not removed from a complete listing"
+	grep -q "lists all its peers again" "$T/alice.log" || fail "recovery of the listing not logged"
+}
+
 case "$CASE" in
-mesh|guard) "case_$CASE" ;;
+mesh|guard|restart|multi|corrupt|truncated) "case_$CASE" ;;
 *) echo "unknown case $CASE" >&2; exit 2 ;;
 esac
 echo "ok: members $CASE"
