@@ -358,22 +358,29 @@ case_restart() {
 	node "$NS_R" "$WGR" reg 10.0.0.254
 	node "$NS_A" "$WGA" alice 10.0.0.1
 	A=$(cat "$T/alice.pub")
-	local B C
-	B=$(randkeys 1); C=$(randkeys 1)
-	# Bob and carol exist at the registry only (any peer with an endpoint is listed); bob is also
-	# configured by hand on alice.
+	local B C D
+	B=$(randkeys 1); C=$(randkeys 1); D=$(randkeys 1)
+	# Bob, carol and dave exist at the registry only (any peer with an endpoint is listed); bob is
+	# also configured by hand on alice.
 	in_r wg set "$WGR" peer "$A" allowed-ips 10.0.0.1/32 \
 		peer "$B" allowed-ips 10.0.0.2/32 endpoint 192.0.2.3:51820 \
-		peer "$C" allowed-ips 10.0.0.3/32 endpoint 192.0.2.4:51820
+		peer "$C" allowed-ips 10.0.0.3/32 endpoint 192.0.2.4:51820 \
+		peer "$D" allowed-ips 10.0.0.5/32 endpoint 192.0.2.5:51820
 	in_a wg set "$WGA" peer "$B" allowed-ips 10.0.0.2/32
 	start_registry
 	wait_for 20 listed_at_registry "$C" || fail "carol is not listed"
 	member_conf alice "$WGA"
 	start_member "$NS_A" alice
 	wait_for 30 has_peer "$NS_A" "$WGA" "$C" || fail "alice did not add carol"
-	wait_for 10 mstatus alice "len(m['added']) == 1" || fail "not remembered"
+	wait_for 30 has_peer "$NS_A" "$WGA" "$D" || fail "alice did not add dave"
+	wait_for 10 mstatus alice "len(m['added']) == 2" || fail "not remembered"
+	# Someone changes dave by hand: from now on he is theirs.
+	in_a wg set "$WGA" peer "$D" allowed-ips 10.0.0.5/32,10.0.0.6/32
+	wait_for 10 mstatus alice "len(m['added']) == 1 and not added('$D')" || fail "dave, changed by hand, is still wgsd's"
+	grep -q "peer $(short "$D").* has other allowed IPs now (changed by hand?); it is left alone and never removed" "$T/alice.log" ||
+		fail "the change by hand is not logged"
 	local added_at
-	added_at=$(mstatus alice "m['added'][0]['added_at']")
+	added_at=$(mstatus alice "added('$C')[0]['added_at']")
 	grep -q "^peer $C $added_at 10.0.0.3/32\$" "$T/state-alice/client-$WGA.members" ||
 		fail "state file: $(cat "$T/state-alice/client-$WGA.members")"
 	mstatus alice "not added('$B')" || fail "bob (configured by hand) counted as added by wgsd"
@@ -387,14 +394,15 @@ case_restart() {
 	wait_for 10 mstatus alice "peer('$C') and peer('$C')['added_by_wgsd'] and peer('$B') and not peer('$B')['added_by_wgsd']" ||
 		fail "status after restart"
 
-	# Both leave the registry: carol is removed, bob (by hand) never.
-	in_r wg set "$WGR" peer "$B" remove peer "$C" remove
+	# All leave the registry: carol is removed, bob (by hand) and dave (changed by hand) never.
+	in_r wg set "$WGR" peer "$B" remove peer "$C" remove peer "$D" remove
 	wait_for 40 sh -c "! ip netns exec $NS_A wg show $WGA peers | grep -qxF -- '$C'" || fail "carol not removed after restart"
 	local c
 	c=$(cycles_of alice)
 	wait_for 40 sh -c "[ \"\$(ip netns exec $NS_A true; $WGSDCTL -s $T/alice.sock status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"client\"][\"devices\"][0][\"cycles\"])')\" -ge $((c + 5)) ]" ||
 		fail "no further cycles"
 	has_peer "$NS_A" "$WGA" "$B" || fail "bob, configured by hand, was removed"
+	has_peer "$NS_A" "$WGA" "$D" || fail "dave, changed by hand, was removed"
 	[ "$(allowed_of "$NS_A" "$WGA" "$B")" = 10.0.0.2/32 ] || fail "bob changed"
 	! grep -E "$(short "$B").* (added|removed|forgotten|left alone)" "$T/alice.log" || fail "membership touched bob"
 	! grep -q "^peer " "$T/state-alice/client-$WGA.members" || fail "state file still names a peer"
