@@ -157,6 +157,7 @@ struct client_peer {
 	bool remove_due;               /* remove once the round in progress finishes */
 	struct cidr *add_allowed;      /* joining: the allowed IPs to add it with */
 	size_t n_add_allowed;
+	bool add_in_flight;            /* counted in the section's adds_in_flight */
 };
 
 /* A listed peer that was not added, and why (logged when it appears or its reason changes). */
@@ -218,7 +219,7 @@ struct client_dev {
 	size_t n_joining, cap_joining;
 	struct cidr *accepted;         /* allowed IPs of the adds queued this cycle */
 	size_t n_accepted, cap_accepted;
-	size_t cur_accepted;
+	size_t adds_in_flight;          /* accepted additions not finished yet */
 	struct cidr *txt_scratch;      /* CLIENT_MEMBERS_MAX_ALLOWED prefixes */
 	struct client_refusal *refused;  /* sorted by key */
 	size_t n_refused, cap_refused;
@@ -307,7 +308,7 @@ static void dev_free_joining(struct client_dev *d)
 		peer_free(d->joining[i]);
 	d->n_joining = 0;
 	d->n_accepted = 0;
-	d->cur_accepted = 0;
+	d->adds_in_flight = 0;
 }
 
 /* Free a section. */
@@ -586,6 +587,10 @@ static void peer_finish(struct client_peer *p)
 {
 	struct client_dev *d = p->dev;
 
+	if (p->add_in_flight) {
+		p->add_in_flight = false;
+		d->adds_in_flight--;
+	}
 	if (p->remove_due) {
 		/* The round's share of d->pending carries over to the removal. */
 		p->remove_due = false;
@@ -1325,7 +1330,7 @@ static void member_round_done(struct client_peer *p)
 		v.n_own_addrs = d->n_own_addrs;
 		v.accepted = d->accepted;
 		v.n_accepted = d->n_accepted;
-		v.n_added = d->members.n_peers + d->cur_accepted;
+		v.n_added = d->members.n_peers + d->adds_in_flight;
 		r = client_members_vet(&pol, &v, p->key, allowed, have_list ? n_allowed : 0);
 	}
 	if (r == CLIENT_MEMBERS_OK) {
@@ -1345,7 +1350,8 @@ static void member_round_done(struct client_peer *p)
 		return;
 	}
 	dev_clear_refusal(d, p->key);
-	d->cur_accepted++;
+	p->add_in_flight = true;
+	d->adds_in_flight++;
 	client_answer_choose(answers, n, NULL, &choice);
 	memset(&p->set_target, 0, sizeof(p->set_target));
 	p->set_from = choice.index;

@@ -559,8 +559,62 @@ EOT
 	grep -q "lists all its peers again" "$T/alice.log" || fail "recovery of the listing not logged"
 }
 
+# Scale: 2,000 listed peers joined (added, endpoints set) in one cycle. One registry's listing holds
+# about 920 peers (one DNS message), so three registries list a third each.
+case_scale() {
+	local n=2000 parts=3 i
+	setup_net
+	in_r ip addr add 192.0.2.5/24 dev "vr$SUF"
+	genkey alice
+	wg_dev "$NS_A" "$WGA" 51820 "$T/alice.key"
+	randkeys $n >"$T/keys"
+	python3 - "$T/keys" "$T" "$parts" <<'EOT'
+import sys
+keys = open(sys.argv[1]).read().split()
+parts = int(sys.argv[3])
+for p in range(parts):
+    with open("%s/reg%d-peers.conf" % (sys.argv[2], p), "w") as f:
+        for i, k in enumerate(keys):
+            if i % parts == p:
+                f.write("[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32\nEndpoint = 198.51.100.%d:%d\n\n"
+                        % (k, 100 + i // 65536, i // 256 % 256, i % 256, 1 + i % 250, 10000 + i))
+EOT
+	local addrs=(192.0.2.1 192.0.2.3 192.0.2.5) regs=()
+	for i in $(seq 0 $((parts - 1))); do
+		genkey "reg$i"
+		wg_dev "$NS_R" "wgs$i$SUF" $((51820 + i)) "$T/reg$i.key"
+		in_r wg addconf "wgs$i$SUF" "$T/reg$i-peers.conf"
+		registry_conf "$T/registry$i.conf" "wgs$i$SUF" "${addrs[$i]}:53"
+		start_wgsd "$NS_R" "registry$i" "$T/registry$i.conf"
+		regs+=("${addrs[$i]}:53")
+	done
+	for i in $(seq 0 $((parts - 1))); do
+		wait_registry "${addrs[$i]}"
+	done
+	# One cycle only: the interval is long.
+	responder_conf "auto-max-peers = $n\nauto-allowed-ips = 10.100.0.0/16" "${regs[@]}"
+	sed -i 's/^interval = .*/interval = 1h/; s/^timeout = .*/timeout = 2s/' "$T/alice.conf"
+	start_member "$NS_A" alice
+	wait_for 240 mstatus alice "dev['cycles'] >= 1" >/dev/null || fail "the first cycle did not finish"
+	grep -E "warning" "$T/alice.log" | sort | uniq -c | sort -rn | head -5 >&2
+	mstatus alice "dev['cycles'] == 1 and m['added_total'] == $n and m['listed'] == $n and m['listings_complete']" ||
+		fail "not every listed peer joined in one cycle: $(mstatus alice "(m['added_total'], m['listed'], m['refused_total'])")"
+	echo "joined $n listed peers from $parts registries in one cycle of $(mstatus alice "dev['last_cycle']['duration_ms']") ms"
+	in_a wg show "$WGA" endpoints | sort >"$T/got"
+	in_a wg show "$WGA" allowed-ips | sort >"$T/got-ips"
+	for i in $(seq 0 $((parts - 1))); do
+		in_r wg show "wgs$i$SUF" endpoints
+	done | sort >"$T/want"
+	for i in $(seq 0 $((parts - 1))); do
+		in_r wg show "wgs$i$SUF" allowed-ips
+	done | sort >"$T/want-ips"
+	diff -q "$T/got" "$T/want" >/dev/null || fail "endpoints differ from the registries'"
+	diff -q "$T/got-ips" "$T/want-ips" >/dev/null || fail "allowed IPs differ from the registries'"
+	[ "$(grep -c '^peer ' "$T/state-alice/client-$WGA.members")" = $n ] || fail "the state file does not name every peer"
+}
+
 case "$CASE" in
-mesh|guard|restart|multi|corrupt|truncated) "case_$CASE" ;;
+mesh|guard|restart|multi|corrupt|truncated|scale) "case_$CASE" ;;
 *) echo "unknown case $CASE" >&2; exit 2 ;;
 esac
 echo "ok: members $CASE"
