@@ -24,4 +24,7 @@ grep -q '^ExecStartPre=wgsd -t' "$unit"
 grep -q '^ExecReload=/bin/kill -HUP \$MAINPID' "$unit"
 grep -q '^RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK' "$unit"
 grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE' "$unit"
+# peers = auto keeps its memory under StateDirectory=, the default state-directory.
+grep -q '^StateDirectory=wgsd$' "$unit"
+grep -q "value: '/var/lib/wgsd'" "$WGSD_SRCDIR/meson_options.txt"
 echo "exposure level $level <= 2.0: ok"
