@@ -1802,6 +1802,8 @@ static void dev_members_step(struct client_dev *d)
 		if (!keys)
 			return;
 		for (size_t i = 0; i < d->cfg.n_registries; i++) {
+			if (!d->regs[i].listing.n_keys)
+				continue;
 			memcpy(keys[n_keys], d->regs[i].listing.keys, d->regs[i].listing.n_keys * WG_KEY_LEN);
 			n_keys += d->regs[i].listing.n_keys;
 		}
@@ -1853,7 +1855,8 @@ static void registry_listing_log(struct client_dev *d, struct client_registry *r
 {
 	enum client_listing_status st = reg->list_err ? CLIENT_LISTING_NONE : reg->listing.status;
 
-	if (st == reg->list_logged || (st == CLIENT_LISTING_NONE && reg->list_logged == CLIENT_LISTING_COMPLETE))
+	/* No answer at all: registry_cycle_end() says so, and the listing's trouble stays what it was. */
+	if (st == reg->list_logged || st == CLIENT_LISTING_NONE)
 		return;
 	switch (st) {
 	case CLIENT_LISTING_COMPLETE:
@@ -1874,7 +1877,6 @@ static void registry_listing_log(struct client_dev *d, struct client_registry *r
 			  d->cfg.device, reg->name, reg->listing.rcode, rcode_name(reg->listing.rcode));
 		break;
 	case CLIENT_LISTING_NONE:
-		/* Unreachable: registry_cycle_end() says so. */
 		break;
 	}
 	reg->list_logged = st;

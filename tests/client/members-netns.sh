@@ -552,8 +552,10 @@ EOT
 	has_peer "$NS_A" "$WGA" "$P" || fail "removed from a listing with unreadable records"
 	mstatus alice "m['registries'][0]['listing'] == 'partial'" || fail "status: partial listing"
 	grep -q "listing has 1 unreadable records" "$T/alice.log" || fail "unreadable records not logged"
-	# The complete listing again, without them: now they go.
+	# The registry is silent for a while, then answers the complete listing without them: now they go.
 	stop reg2
+	c=$(cycles_of alice)
+	wait_cycles_of alice $((c + 2))
 	start_responder reg3 --listen 192.0.2.1:53 --zone example.com. --peers "$PEERS_JSON"
 	wait_for 30 sh -c "! ip netns exec $NS_A wg show $WGA peers | grep -qxF -- '$P'" || fail "P not removed from a complete listing"
 	grep -q "lists all its peers again" "$T/alice.log" || fail "recovery of the listing not logged"
