@@ -1818,15 +1818,17 @@ static void dev_members_step(struct client_dev *d)
 	for (size_t i = 0; i < w; i++) {
 		const uint8_t *key = keys[i];
 		bool found;
-		size_t at = refusal_index(d, key, &found);
+		size_t at;
 
-		if (found)
-			d->refused[at].seen = true;
 		/* The device's own key is always listed: not a peer, not a refusal. */
 		if (wd->has_public_key && memcmp(wd->public_key, key, WG_KEY_LEN) == 0)
 			continue;
+		/* On the device (added, or configured by hand): nothing to add, nothing refused. */
 		if (dev_find_peer(d, key))
 			continue;
+		at = refusal_index(d, key, &found);
+		if (found)
+			d->refused[at].seen = true;
 		if (dev_excluded(d, key)) {
 			dev_note_refusal(d, key, CLIENT_MEMBERS_EXCLUDED, NULL, 0);
 			continue;
@@ -1838,7 +1840,10 @@ static void dev_members_step(struct client_dev *d)
 	}
 	if (d->members.n_peers < d->cfg.auto_max_peers)
 		d->limit_logged = false;
-	/* A refused peer no registry lists any more is no longer a refusal; only complete listings tell. */
+	/*
+	 * A refused peer that is on the device now, or that no registry lists
+	 * any more, is no longer a refusal; only complete listings tell.
+	 */
 	if (all_complete) {
 		size_t k = 0;
 

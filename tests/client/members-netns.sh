@@ -350,6 +350,10 @@ EOT
 	"$WGSDCTL" -s "$T/alice.sock" metrics | grep -q "wgsd_client_members_refused_total{device=\"$WGA\",reason=\"outside-auto-allowed-ips\"} 1" ||
 		fail "metrics: refusal by reason"
 	"$WGSDCTL" -s "$T/alice.sock" status | grep -q "listed peer .* not added: overlaps-own-address" || fail "wgsdctl status: refusals"
+	# A refused peer that someone configures by hand is no longer a refusal (and stays theirs).
+	in_a wg set "$WGA" peer "$O" allowed-ips 10.0.0.99/32
+	wait_for 20 mstatus alice "refused('$O') is None and not added('$O')" || fail "the refusal of a peer now on the device stays"
+	[ "$(allowed_of "$NS_A" "$WGA" "$O")" = 10.0.0.99/32 ] || fail "the peer configured by hand was changed"
 }
 
 # Restart keeps the memory of added peers; a hand-configured peer the registry stops listing stays.
