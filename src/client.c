@@ -1333,22 +1333,20 @@ static void member_round_done(struct client_peer *p)
 		v.n_added = d->members.n_peers + d->adds_in_flight;
 		r = client_members_vet(&pol, &v, p->key, allowed, have_list ? n_allowed : 0);
 	}
-	if (r == CLIENT_MEMBERS_OK) {
-		p->add_allowed = malloc(n_allowed * sizeof(*p->add_allowed));
-		if (!p->add_allowed || dev_accept(d, allowed, n_allowed) < 0) {
-			p->result = "not-added";
-			peer_finish(p);
-			return;
-		}
-		memcpy(p->add_allowed, allowed, n_allowed * sizeof(*allowed));
-		p->n_add_allowed = client_members_allowed_sort(p->add_allowed, n_allowed);
-	}
 	if (r != CLIENT_MEMBERS_OK) {
 		p->result = "refused";
 		dev_note_refusal(d, p->key, r, allowed, have_list ? n_allowed : 0);
 		peer_finish(p);
 		return;
 	}
+	p->add_allowed = malloc(n_allowed * sizeof(*p->add_allowed));
+	if (!p->add_allowed || dev_accept(d, allowed, n_allowed) < 0) {
+		p->result = "not-added";   /* out of memory: perhaps next cycle */
+		peer_finish(p);
+		return;
+	}
+	memcpy(p->add_allowed, allowed, n_allowed * sizeof(*allowed));
+	p->n_add_allowed = client_members_allowed_sort(p->add_allowed, n_allowed);
 	dev_clear_refusal(d, p->key);
 	p->add_in_flight = true;
 	d->adds_in_flight++;
