@@ -3,7 +3,7 @@
 # Mesh membership (peers = auto) end to end: wireguard-go devices in
 # namespaces, the wgsd registry (or, for registries that misbehave, the
 # scriptable responder), and wgsd clients that add the listed peers.
-# usage: members-netns.sh CASE   (mesh, guard, restart, multi, corrupt, truncated, scale)
+# usage: members-netns.sh CASE   (mesh, nat, guard, restart, multi, corrupt, truncated, scale)
 set -eu
 
 CASE=${1:?case}
@@ -17,9 +17,11 @@ WGR="wgr$SUF"; WGA="wga$SUF"; WGB="wgb$SUF"; WGC="wgc$SUF"
 
 # Also remove what this script adds to lib.sh's set-up.
 members_cleanup() {
+	local ns
 	cleanup
-	ip netns del "$NS_C" 2>/dev/null || true
-	ip netns del "$NS_N" 2>/dev/null || true
+	for ns in "$NS_C" "$NS_N" "${NS_NA:-}" "${NS_NB:-}" "${NS_NC:-}"; do
+		[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
+	done
 	rm -f /var/run/wireguard/wgc"$SUF".sock
 }
 trap members_cleanup EXIT
@@ -619,8 +621,114 @@ EOT
 	[ "$(grep -c '^peer ' "$T/state-alice/client-$WGA.members")" = $n ] || fail "the state file does not name every peer"
 }
 
+NS_NA="wgsdc-na-$SUF"; NS_NB="wgsdc-nb-$SUF"; NS_NC="wgsdc-nc-$SUF"
+
+# Home router NS (LAN 192.168.N.0/24, WAN 203.0.113.N0 on the public link): a home NAT that maps
+# UDP to ports of its own (3N000-3N999: public port != WireGuard's), a forward chain that lets in
+# only what the LAN started, and no new connections to the router itself from the WAN.
+home() {
+	local nat=$1 host=$2 n=$3
+	ip netns add "$nat"
+	ip -n "$nat" link set lo up
+	ip netns exec "$nat" sysctl -qw net.ipv4.ip_forward=1
+	ip link add "w$n$SUF" netns "$nat" type veth peer name "pw$n$SUF" netns "$NS_N"
+	ip -n "$NS_N" link set "pw$n$SUF" master br0 up
+	ip -n "$nat" link set "w$n$SUF" name wan
+	ip -n "$nat" addr add "203.0.113.${n}0/24" dev wan
+	ip -n "$nat" link set wan up
+	ip netns add "$host" 2>/dev/null || true
+	ip -n "$host" link set lo up
+	ip link add "l$n$SUF" netns "$nat" type veth peer name "h$n$SUF" netns "$host"
+	ip -n "$nat" link set "l$n$SUF" name lan
+	ip -n "$nat" addr add "192.168.$n.1/24" dev lan
+	ip -n "$nat" link set lan up
+	ip -n "$host" addr add "192.168.$n.2/24" dev "h$n$SUF"
+	ip -n "$host" link set "h$n$SUF" up
+	ip -n "$host" route add default via "192.168.$n.1"
+	ip netns exec "$nat" nft -f - <<EOT || fail "nft on $nat"
+table ip members_nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" meta l4proto udp masquerade to :3${n}000-3${n}999
+		oifname "wan" masquerade
+	}
+}
+table inet members_fw {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		iifname "lan" oifname "wan" accept
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "wan" ct state new drop
+	}
+}
+EOT
+}
+
+# The same proof across three home NATs: the registry on the public link, alice, bob and carol
+# each behind their own NAT; every pair ends up with a direct tunnel through both NATs.
+case_nat() {
+	need nft
+	ip netns add "$NS_N"
+	ip -n "$NS_N" link set lo up
+	ip -n "$NS_N" link add br0 type bridge
+	ip -n "$NS_N" link set br0 up
+	ip netns exec "$NS_N" sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true
+	ip netns add "$NS_R"
+	ip -n "$NS_R" link set lo up
+	ip link add "pr$SUF" netns "$NS_R" type veth peer name "pp$SUF" netns "$NS_N"
+	ip -n "$NS_N" link set "pp$SUF" master br0 up
+	ip -n "$NS_R" addr add 203.0.113.4/24 dev "pr$SUF"
+	ip -n "$NS_R" link set "pr$SUF" up
+	home "$NS_NA" "$NS_A" 1
+	home "$NS_NB" "$NS_B" 2
+	home "$NS_NC" "$NS_C" 3
+	in_a ping -c 1 -W 2 203.0.113.4 >/dev/null || fail "alice cannot reach the registry's public address"
+	genkey reg
+	wg_dev "$NS_R" "$WGR" 51820 "$T/reg.key"
+	ip -n "$NS_R" addr add 10.0.0.254/24 dev "$WGR"
+	local name ns dev addr
+	for name in alice bob carol; do
+		case $name in
+		alice) ns=$NS_A dev=$WGA addr=10.0.0.1 ;;
+		bob) ns=$NS_B dev=$WGB addr=10.0.0.2 ;;
+		carol) ns=$NS_C dev=$WGC addr=10.0.0.3 ;;
+		esac
+		genkey "$name"
+		wg_dev "$ns" "$dev" 51820 "$T/$name.key"
+		ip -n "$ns" addr add "$addr/24" dev "$dev"
+		ip netns exec "$ns" wg set "$dev" peer "$(cat "$T/reg.pub")" allowed-ips 10.0.0.254/32 \
+			endpoint 203.0.113.4:51820 persistent-keepalive 1
+	done
+	A=$(cat "$T/alice.pub"); B=$(cat "$T/bob.pub"); C=$(cat "$T/carol.pub")
+	in_r wg set "$WGR" peer "$A" allowed-ips 10.0.0.1/32 peer "$B" allowed-ips 10.0.0.2/32
+	start_registry
+	wait_for 20 listed_at_registry "$B" || fail "bob is not listed at the registry"
+	member_conf alice "$WGA"
+	member_conf bob "$WGB"
+	start_member "$NS_A" alice
+	start_member "$NS_B" bob
+	# Carol joins: one wg set at the registry, her configuration names only the registry.
+	in_r wg set "$WGR" peer "$C" allowed-ips 10.0.0.3/32
+	member_conf carol "$WGC"
+	start_member "$NS_C" carol
+	wait_for 30 listed_at_registry "$C" || fail "carol is not listed at the registry"
+	local pair
+	for pair in "$NS_A 10.0.0.2" "$NS_A 10.0.0.3" "$NS_B 10.0.0.1" "$NS_B 10.0.0.3" "$NS_C 10.0.0.1" "$NS_C 10.0.0.2"; do
+		# shellcheck disable=SC2086
+		wait_for 60 reach $pair || fail "no tunnel through the NATs: $pair"
+	done
+	# Each talks to the others' public NAT mappings (the registry does not forward).
+	endpoint_of "$NS_A" "$WGA" "$B" | grep -q '^203\.0\.113\.20:32[0-9][0-9][0-9]$' || fail "alice reaches bob through $(endpoint_of "$NS_A" "$WGA" "$B")"
+	endpoint_of "$NS_A" "$WGA" "$C" | grep -q '^203\.0\.113\.30:33[0-9][0-9][0-9]$' || fail "alice reaches carol through $(endpoint_of "$NS_A" "$WGA" "$C")"
+	endpoint_of "$NS_C" "$WGC" "$B" | grep -q '^203\.0\.113\.20:32[0-9][0-9][0-9]$' || fail "carol reaches bob through $(endpoint_of "$NS_C" "$WGC" "$B")"
+	in_r sysctl -n net.ipv4.ip_forward | grep -qx 0 || fail "the registry forwards"
+}
+
 case "$CASE" in
-mesh|guard|restart|multi|corrupt|truncated|scale) "case_$CASE" ;;
+mesh|nat|guard|restart|multi|corrupt|truncated|scale) "case_$CASE" ;;
 *) echo "unknown case $CASE" >&2; exit 2 ;;
 esac
 echo "ok: members $CASE"
