@@ -39,6 +39,16 @@ struct strbuf;
 #define DEFAULT_RELAY_MAX_ALLOCS 128
 #define DEFAULT_RELAY_IDLE_TIMEOUT_MS 180000
 #define DEFAULT_RELAY_AFTER_MS 30000
+#define DEFAULT_AUTO_MAX_PEERS 1000
+#define DEFAULT_AUTO_REMOVE_AFTER_MS 600000
+#define MAX_AUTO_MAX_PEERS 100000
+#define STATE_DIR_MAX 256
+
+/* Which peers a [client] section works on. */
+enum peers_mode {
+	PEERS_EXISTING = 0,  /* only endpoints of peers already on the device */
+	PEERS_AUTO,          /* also add the registries' listed peers, remove those it added when unlisted */
+};
 
 enum access_mode {
 	ACCESS_PEERS = 0,  /* only queries arriving on the zone's device from a peer's allowed IPs */
@@ -106,12 +116,19 @@ struct config_client {
 	unsigned int max_inflight;        /* "max-inflight": DNS queries in flight per section */
 	bool relay;                       /* "relay = auto": ask the registry for a relay for stuck peers */
 	unsigned int relay_after_ms;      /* "relay-after": stale this long after a direct endpoint was set */
+	enum peers_mode peers;            /* "peers" */
+	struct cidr *auto_allowed;        /* "auto-allowed-ips", repeatable lists; required with auto */
+	size_t n_auto_allowed;
+	unsigned int auto_max_peers;      /* "auto-max-peers" */
+	unsigned int auto_remove_after_ms; /* "auto-remove-after" */
+	bool auto_remove_never;           /* "auto-remove-after = never" */
 };
 
 struct config {
 	char *path;                       /* file it came from (NULL for a string) */
 	enum log_level log_level;
 	char status_socket[STATUS_SOCKET_MAX];
+	char state_directory[STATE_DIR_MAX];  /* "state-directory": where peers = auto remembers its peers */
 	struct config_registry registry;
 	struct config_relay relay;
 	struct config_zone *zones;

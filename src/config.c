@@ -39,6 +39,7 @@ struct parse_state {
 	bool seen_daemon;
 	bool reported_line;        /* an error was already reported for the current line */
 	bool nul_seen;             /* a NUL byte was read in the current line */
+	int auto_keys_line;        /* last line of an auto-* key in the current section */
 };
 
 /* Record an error "NAME:LINE: [section] key: message". */
@@ -224,8 +225,17 @@ static void handle_daemon(struct parse_state *st, const char *key, const char *v
 			perr(st, st->line, key, "path is longer than %zu bytes", sizeof(cfg->status_socket) - 1);
 		else
 			snprintf(cfg->status_socket, sizeof(cfg->status_socket), "%s", value);
+	} else if (strcmp(key, "state-directory") == 0) {
+		if (!first_time(st, 2))
+			goto dup;
+		if (value[0] != '/')
+			perr(st, st->line, key, "'%s' must be an absolute path", value);
+		else if (strlen(value) >= sizeof(cfg->state_directory))
+			perr(st, st->line, key, "path is longer than %zu bytes", sizeof(cfg->state_directory) - 1);
+		else
+			snprintf(cfg->state_directory, sizeof(cfg->state_directory), "%s", value);
 	} else {
-		perr(st, st->line, key, "unknown key (known: log-level, status-socket)");
+		perr(st, st->line, key, "unknown key (known: log-level, status-socket, state-directory)");
 	}
 	return;
 dup:
@@ -587,8 +597,41 @@ static void handle_client(struct parse_state *st, const char *key, const char *v
 			perr(st, st->line, key, "'%s' is not a duration between 1s and 24h", value);
 		else
 			c->relay_after_ms = ms;
+	} else if (strcmp(key, "peers") == 0) {
+		if (!first_time(st, 9))
+			goto dup;
+		if (strcmp(value, "existing") == 0)
+			c->peers = PEERS_EXISTING;
+		else if (strcmp(value, "auto") == 0)
+			c->peers = PEERS_AUTO;
+		else
+			perr(st, st->line, key, "'%s' is not one of existing, auto", value);
+	} else if (strcmp(key, "auto-allowed-ips") == 0) {
+		if (parse_cidr_list(value, &c->auto_allowed, &c->n_auto_allowed) < 0)
+			perr(st, st->line, key, "'%s' is not a list of CIDR prefixes (host bits must be zero)", value);
+		st->auto_keys_line = st->line;
+	} else if (strcmp(key, "auto-max-peers") == 0) {
+		if (!first_time(st, 10))
+			goto dup;
+		if (parse_uint(value, 1, MAX_AUTO_MAX_PEERS, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number 1..%d", value, MAX_AUTO_MAX_PEERS);
+		else
+			c->auto_max_peers = (unsigned int)v;
+		st->auto_keys_line = st->line;
+	} else if (strcmp(key, "auto-remove-after") == 0) {
+		if (!first_time(st, 11))
+			goto dup;
+		if (strcmp(value, "never") == 0) {
+			c->auto_remove_never = true;
+		} else if (config_parse_duration_ms(value, &ms) < 0 || ms < 1000 || ms > 30u * 86400000u) {
+			perr(st, st->line, key, "'%s' is not 'never' or a duration between 1s and 30 days", value);
+		} else {
+			c->auto_remove_never = false;
+			c->auto_remove_after_ms = ms;
+		}
+		st->auto_keys_line = st->line;
 	} else {
-		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, relay, relay-after)");
+		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, relay, relay-after, peers, auto-allowed-ips, auto-max-peers, auto-remove-after)");
 	}
 	return;
 dup:
@@ -626,6 +669,19 @@ static int handler_cb(void *user, const char *section, const char *key, const ch
 	return 1;
 }
 
+/* Checks of the section that ends (its keys all read): auto-* keys belong to peers = auto. */
+static void finish_section(struct parse_state *st)
+{
+	struct config_client *c;
+
+	if (st->kind != SEC_CLIENT)
+		return;
+	c = &st->cfg->clients[st->index];
+	if (c->peers != PEERS_AUTO && st->auto_keys_line)
+		perr(st, st->auto_keys_line, NULL, "auto-allowed-ips, auto-max-peers and auto-remove-after need 'peers = auto'");
+	st->kind = SEC_NONE;
+}
+
 /* Start a new section from a header line "[...]" (without brackets in name). */
 static void begin_section(struct parse_state *st, const char *name)
 {
@@ -633,8 +689,10 @@ static void begin_section(struct parse_state *st, const char *name)
 	char arg[DNAME_STRLEN + 16];
 	const char *sp = strchr(name, ' ');
 
+	finish_section(st);
 	snprintf(st->section, sizeof(st->section), "%s", name);
 	st->seen = 0;
+	st->auto_keys_line = 0;
 	st->kind = SEC_BAD;
 	arg[0] = '\0';
 	if (sp) {
@@ -708,6 +766,8 @@ static void begin_section(struct parse_state *st, const char *name)
 		c->max_inflight = DEFAULT_MAX_INFLIGHT;
 		c->relay = true;
 		c->relay_after_ms = DEFAULT_RELAY_AFTER_MS;
+		c->auto_max_peers = DEFAULT_AUTO_MAX_PEERS;
+		c->auto_remove_after_ms = DEFAULT_AUTO_REMOVE_AFTER_MS;
 		st->index = cfg->n_clients - 1;
 		st->kind = SEC_CLIENT;
 	} else {
@@ -874,6 +934,8 @@ static void validate(struct parse_state *st)
 			perr(st, 0, NULL, "[client %s]: missing required key 'registry'", c->device);
 		if (!c->zone[0])
 			perr(st, 0, NULL, "[client %s]: missing required key 'zone'", c->device);
+		if (c->peers == PEERS_AUTO && c->n_auto_allowed == 0)
+			perr(st, 0, NULL, "[client %s]: 'peers = auto' needs 'auto-allowed-ips' (the prefixes added peers may route)", c->device);
 	}
 	st->section[0] = '\0';
 }
@@ -887,6 +949,7 @@ static struct config *config_new(void)
 		return NULL;
 	cfg->log_level = LOG_LVL_INFO;
 	snprintf(cfg->status_socket, sizeof(cfg->status_socket), "%s", WGSD_STATUS_SOCKET);
+	snprintf(cfg->state_directory, sizeof(cfg->state_directory), "%s", WGSD_STATE_DIR);
 	cfg->registry.access = ACCESS_PEERS;
 	cfg->registry.ttl = DEFAULT_TTL;
 	cfg->registry.edns_size = DEFAULT_EDNS_SIZE;
@@ -905,6 +968,7 @@ static int config_parse(struct parse_state *st, struct config **out)
 	int rc;
 
 	rc = ini_parse_stream(reader_cb, st, handler_cb, st);
+	finish_section(st);
 	if (rc > 0 && rc <= st->line) {
 		/* inih found a line it could not parse (no '=' or ':'). */
 		st->section[0] = '\0';
@@ -1004,8 +1068,8 @@ void config_print(const struct config *cfg, struct strbuf *out)
 {
 	char buf[ADDR_STRLEN];
 
-	strbuf_printf(out, "[daemon]\nlog-level = %s\nstatus-socket = %s\n",
-		      log_level_name(cfg->log_level), cfg->status_socket);
+	strbuf_printf(out, "[daemon]\nlog-level = %s\nstatus-socket = %s\nstate-directory = %s\n",
+		      log_level_name(cfg->log_level), cfg->status_socket, cfg->state_directory);
 	if (cfg->registry.enabled) {
 		const struct config_registry *r = &cfg->registry;
 		strbuf_puts(out, "\n[registry]\n");
@@ -1070,6 +1134,16 @@ void config_print(const struct config *cfg, struct strbuf *out)
 			key_to_base64(c->exclude[j], b64);
 			strbuf_printf(out, "exclude = %s\n", b64);
 		}
+		strbuf_printf(out, "peers = %s\n", c->peers == PEERS_AUTO ? "auto" : "existing");
+		if (c->peers == PEERS_AUTO) {
+			strbuf_puts(out, "auto-allowed-ips = ");
+			print_cidrs(out, c->auto_allowed, c->n_auto_allowed);
+			strbuf_printf(out, "\nauto-max-peers = %u\n", c->auto_max_peers);
+			if (c->auto_remove_never)
+				strbuf_puts(out, "auto-remove-after = never\n");
+			else
+				print_duration(out, "auto-remove-after", c->auto_remove_after_ms);
+		}
 	}
 }
 
@@ -1120,7 +1194,12 @@ bool config_client_equal(const struct config_client *a, const struct config_clie
 	       a->handshake_timeout_ms == b->handshake_timeout_ms && a->timeout_ms == b->timeout_ms &&
 	       a->keepalive == b->keepalive && a->max_inflight == b->max_inflight &&
 	       a->relay == b->relay && a->relay_after_ms == b->relay_after_ms &&
-	       array_equal(a->exclude, a->n_exclude, b->exclude, b->n_exclude, WG_KEY_LEN);
+	       array_equal(a->exclude, a->n_exclude, b->exclude, b->n_exclude, WG_KEY_LEN) &&
+	       a->peers == b->peers &&
+	       array_equal(a->auto_allowed, a->n_auto_allowed, b->auto_allowed, b->n_auto_allowed,
+			   sizeof(struct cidr)) &&
+	       a->auto_max_peers == b->auto_max_peers && a->auto_remove_after_ms == b->auto_remove_after_ms &&
+	       a->auto_remove_never == b->auto_remove_never;
 }
 
 /* True when two relay sections are the same. */
@@ -1171,8 +1250,10 @@ int config_client_copy(struct config_client *dst, const struct config_client *sr
 	*dst = *src;
 	dst->registries = NULL;
 	dst->exclude = NULL;
+	dst->auto_allowed = NULL;
 	if (array_dup(&dst->registries, src->registries, src->n_registries, sizeof(*src->registries)) < 0 ||
-	    array_dup(&dst->exclude, src->exclude, src->n_exclude, sizeof(*src->exclude)) < 0) {
+	    array_dup(&dst->exclude, src->exclude, src->n_exclude, sizeof(*src->exclude)) < 0 ||
+	    array_dup(&dst->auto_allowed, src->auto_allowed, src->n_auto_allowed, sizeof(*src->auto_allowed)) < 0) {
 		config_client_clear(dst);
 		return -ENOMEM;
 	}
@@ -1195,8 +1276,11 @@ void config_client_clear(struct config_client *c)
 {
 	free(c->registries);
 	free(c->exclude);
+	free(c->auto_allowed);
 	c->registries = NULL;
 	c->n_registries = 0;
 	c->exclude = NULL;
 	c->n_exclude = 0;
+	c->auto_allowed = NULL;
+	c->n_auto_allowed = 0;
 }

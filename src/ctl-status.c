@@ -204,6 +204,8 @@ static void print_peer(FILE *out, const struct json *p, time_t now, bool verbose
 		str(p, "endpoint", "none"));
 	if (has_num(p, "endpoint_set_at"))
 		fprintf(out, " (set by wgsd %s)", fmt_when(p, "endpoint_set_at", now, when, sizeof(when)));
+	if (boolean(p, "added_by_wgsd") == 1)
+		fprintf(out, ", added by wgsd %s", fmt_when(p, "added_at", now, when, sizeof(when)));
 	fprintf(out, ", last result %s", str(p, "result", "-"));
 	if (num(backoff, "skip_cycles", 0) > 0)
 		fprintf(out, ", backing off %.0f cycles", num(backoff, "skip_cycles", 0));
@@ -231,6 +233,66 @@ static void print_peer(FILE *out, const struct json *p, time_t now, bool verbose
 		if (has_num(r, "seen"))
 			fprintf(out, " (seen %.0fs ago by the registry)", num(r, "seen", 0));
 		fprintf(out, ", asked %s\n", fmt_when(r, "last_query", now, when, sizeof(when)));
+	}
+}
+
+/* peers = auto: listings, peers added, pending removals and refusals of one device. */
+static void print_membership(FILE *out, const struct json *m, const struct ctl_status_opts *o, time_t now)
+{
+	const struct json *added = json_get(m, "added"), *refused = json_get(m, "refused");
+	const struct json *regs = json_get(m, "registries");
+	size_t n_added = 0, n_pending = 0, n_refused = 0, shown = 0;
+	char age[32], when[48];
+
+	if (strcmp(str(m, "peers", "existing"), "auto") != 0)
+		return;
+	for (const struct json *a = added ? added->child : NULL; a; a = a->next) {
+		n_added++;
+		n_pending += has_num(a, "absent_for_s");
+	}
+	for (const struct json *r = refused ? refused->child : NULL; r; r = r->next)
+		n_refused++;
+	fprintf(out, "    membership (peers = auto): %.0f listed by the registries, %zu added by wgsd (at most %.0f), %zu pending removal, %zu refused; %.0f added and %.0f removed since start\n",
+		num(m, "listed", 0), n_added, num(m, "auto_max_peers", 0), n_pending, n_refused,
+		num(m, "added_total", 0), num(m, "removed_total", 0));
+	if (str(m, "state_error", NULL))
+		fprintf(out, "      state file %s: ERROR: %s (%s)\n", str(m, "state_file", "?"), str(m, "state_error", ""),
+			boolean(m, "adding") == 1 ? "peers are still added" : "no peer is added meanwhile");
+	for (const struct json *r = regs ? regs->child : NULL; r; r = r->next) {
+		const char *l = str(r, "listing", "none");
+
+		if (strcmp(l, "complete") == 0 || strcmp(l, "none") == 0)
+			continue;
+		if (strcmp(l, "truncated") == 0)
+			fprintf(out, "      registry %s lists only its first %.0f peers (truncated even over TCP); nothing is removed while a listing is incomplete\n",
+				str(r, "address", "?"), num(r, "peers", 0));
+		else if (strcmp(l, "error") == 0)
+			fprintf(out, "      registry %s: no listing (%s); nothing is removed meanwhile\n", str(r, "address", "?"),
+				str(r, "error", "no answer"));
+		else
+			fprintf(out, "      registry %s: listing %s (%.0f peers, %.0f unreadable records); nothing is removed meanwhile\n",
+				str(r, "address", "?"), l, num(r, "peers", 0), num(r, "unreadable", 0));
+	}
+	for (const struct json *a = added ? added->child : NULL; a; a = a->next) {
+		if (!has_num(a, "absent_for_s") || !match(a, "public_key", o->peer, true))
+			continue;
+		fprintf(out, "      peer %.8s... pending removal: listed by no registry for %s", str(a, "public_key", "?"),
+			fmt_age(num(a, "absent_for_s", 0), age, sizeof(age)));
+		if (has_num(a, "remove_in_s"))
+			fprintf(out, ", removed in %s\n", fmt_age(num(a, "remove_in_s", 0), when, sizeof(when)));
+		else
+			fprintf(out, " (auto-remove-after = never)\n");
+	}
+	for (const struct json *r = refused ? refused->child : NULL; r; r = r->next) {
+		if (!match(r, "public_key", o->peer, true))
+			continue;
+		if (!o->verbose && !o->peer && shown == CTL_PEERS_SHOWN_MAX) {
+			fprintf(out, "      ... more refused peers; -v lists every one\n");
+			break;
+		}
+		fprintf(out, "      listed peer %.8s... not added: %s (since %s)\n", str(r, "public_key", "?"),
+			str(r, "reason", "?"), fmt_when(r, "since", now, when, sizeof(when)));
+		shown++;
 	}
 }
 
@@ -283,6 +345,7 @@ static void print_client(FILE *out, const struct json *cli, const struct ctl_sta
 			fprintf(out, "    first cycle waits for this process's registry to load\n");
 		if (sym)
 			fprintf(out, "    %zu peer(s) behind symmetric NAT (see below)\n", sym);
+		print_membership(out, json_get(d, "membership"), o, now);
 		for (const struct json *r = regs ? regs->child : NULL; r; r = r->next) {
 			int up = boolean(r, "reachable");
 			fprintf(out, "    registry %s  %s", str(r, "address", "?"),

@@ -319,6 +319,72 @@ static void test_missing_file(void)
 	strbuf_free(&err);
 }
 
+/* peers = auto: its keys, their defaults, the rules tying them together, print and copy. */
+static void test_membership(void)
+{
+	struct config *cfg, *again;
+	struct strbuf out = STRBUF_INIT;
+	struct config_client cc;
+
+	/* Defaults: existing, and the auto-* defaults already in place. */
+	cfg = expect_ok(CLI);
+	if (cfg) {
+		CHECK(cfg->clients[0].peers == PEERS_EXISTING);
+		CHECK(cfg->clients[0].auto_max_peers == DEFAULT_AUTO_MAX_PEERS);
+		CHECK(cfg->clients[0].auto_remove_after_ms == DEFAULT_AUTO_REMOVE_AFTER_MS);
+		CHECK(!cfg->clients[0].auto_remove_never);
+		CHECK(strcmp(cfg->state_directory, "/var/lib/wgsd") == 0);
+	}
+	config_free(cfg);
+
+	cfg = expect_ok("[daemon]\nstate-directory = /tmp/wgsd-state\n" CLI
+			"peers = auto\nauto-allowed-ips = 10.0.0.0/24, fd00::/64\nauto-allowed-ips = 10.1.0.0/16\n"
+			"auto-max-peers = 50\nauto-remove-after = 90s\n");
+	if (cfg) {
+		const struct config_client *c = &cfg->clients[0];
+
+		CHECK(strcmp(cfg->state_directory, "/tmp/wgsd-state") == 0);
+		CHECK(c->peers == PEERS_AUTO && c->n_auto_allowed == 3 && c->auto_max_peers == 50);
+		CHECK(c->auto_remove_after_ms == 90000 && !c->auto_remove_never);
+		config_print(cfg, &out);
+		CHECK_STR_CONTAINS(strbuf_str(&out), "state-directory = /tmp/wgsd-state\n");
+		CHECK_STR_CONTAINS(strbuf_str(&out), "peers = auto\nauto-allowed-ips = 10.0.0.0/24, fd00::/64, 10.1.0.0/16\n");
+		CHECK_STR_CONTAINS(strbuf_str(&out), "auto-max-peers = 50\nauto-remove-after = 90s\n");
+		again = expect_ok(strbuf_str(&out));
+		CHECK(again && config_client_equal(&cfg->clients[0], &again->clients[0]));
+		CHECK(again && strcmp(again->state_directory, cfg->state_directory) == 0);
+		config_free(again);
+		CHECK(config_client_copy(&cc, c) == 0);
+		CHECK(config_client_equal(&cc, c) && cc.auto_allowed != c->auto_allowed);
+		cc.auto_remove_never = true;
+		CHECK(!config_client_equal(&cc, c));
+		config_client_clear(&cc);
+		CHECK(cc.auto_allowed == NULL && cc.n_auto_allowed == 0);
+	}
+	config_free(cfg);
+
+	cfg = expect_ok(CLI "peers = auto\nauto-allowed-ips = 10.0.0.0/24\nauto-remove-after = never\n");
+	if (cfg) {
+		CHECK(cfg->clients[0].auto_remove_never);
+		strbuf_reset(&out);
+		config_print(cfg, &out);
+		CHECK_STR_CONTAINS(strbuf_str(&out), "auto-remove-after = never\n");
+	}
+	config_free(cfg);
+
+	expect_error(CLI "peers = all\n", "t.conf:4: [client wg0] peers:", "existing, auto");
+	expect_error(CLI "peers = auto\n", "[client wg0]", "'peers = auto' needs 'auto-allowed-ips'");
+	expect_error(CLI "auto-allowed-ips = 10.0.0.0/24\n", "t.conf:4: [client wg0]", "need 'peers = auto'");
+	expect_error(CLI "peers = existing\nauto-remove-after = 1m\n[client wg1]\nregistry = 10.0.0.254\nzone = a.\n",
+		     "t.conf:5: [client wg0]", "need 'peers = auto'");
+	expect_error(CLI "peers = auto\nauto-allowed-ips = 10.0.0.1/24\n", "t.conf:5: [client wg0] auto-allowed-ips:", "host bits");
+	expect_error(CLI "peers = auto\nauto-allowed-ips = 10.0.0.0/24\nauto-max-peers = 0\n", "t.conf:6:", "1..100000");
+	expect_error(CLI "peers = auto\nauto-allowed-ips = 10.0.0.0/24\nauto-remove-after = 500ms\n", "t.conf:6:", "never");
+	expect_error(CLI "peers = auto\npeers = existing\n", "t.conf:5:", "set twice");
+	expect_error("[daemon]\nstate-directory = var/lib\n" CLI, "t.conf:2: [daemon] state-directory:", "absolute");
+	strbuf_free(&out);
+}
+
 int main(void)
 {
 	test_errors();
@@ -327,5 +393,6 @@ int main(void)
 	test_relay();
 	test_missing_file();
 	test_nul_byte();
+	test_membership();
 	return CHECK_DONE();
 }

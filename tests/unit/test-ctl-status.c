@@ -34,6 +34,24 @@ static void make_doc(struct strbuf *sb, int n)
 	strbuf_puts(sb, "]}]}}");
 }
 
+/* A device with peers = auto: two added (one pending removal), a refusal, a truncated listing. */
+static void make_members_doc(struct strbuf *sb)
+{
+	strbuf_printf(sb, "{\"version\":\"0.1.0\",\"pid\":42,\"uptime_s\":5,\"client\":{\"devices\":[{"
+		      "\"device\":\"wg0\",\"backend\":\"auto\",\"zone\":\"example.com.\",\"device_error\":null,"
+		      "\"last_cycle\":{\"at\":%d},\"registries\":[],"
+		      "\"membership\":{\"peers\":\"auto\",\"auto_max_peers\":1000,\"state_file\":\"/var/lib/wgsd/client-wg0.members\","
+		      "\"state_error\":\"Permission denied\",\"adding\":false,\"listed\":923,\"added_total\":5,\"removed_total\":3,"
+		      "\"registries\":[{\"address\":\"10.0.0.254:53\",\"listing\":\"truncated\",\"peers\":920},"
+		      "{\"address\":\"10.0.0.253:53\",\"listing\":\"complete\",\"peers\":3}],"
+		      "\"added\":[{\"public_key\":\"ADDED001AAAA\",\"added_at\":%d,\"absent_for_s\":null,\"remove_in_s\":null},"
+		      "{\"public_key\":\"ADDED002AAAA\",\"added_at\":%d,\"absent_for_s\":130,\"remove_in_s\":470}],"
+		      "\"refused\":[{\"public_key\":\"REFUSED1AAAA\",\"reason\":\"outside-auto-allowed-ips\",\"since\":%d}]},"
+		      "\"peers\":[{\"public_key\":\"ADDED001AAAA\",\"class\":\"fresh\",\"added_by_wgsd\":true,\"added_at\":%d,"
+		      "\"handshake_age_s\":3,\"endpoint\":\"192.0.2.3:51820\",\"result\":\"none\"}]}]}}",
+		      NOW - 3, NOW - 600, NOW - 900, NOW - 120, NOW - 600);
+}
+
 /* Render doc with opts into a string. */
 static char *render(const struct strbuf *sb, const struct ctl_status_opts *o)
 {
@@ -103,6 +121,22 @@ int main(void)
 	o.verbose = true;
 	t = render(&sb, &o);
 	CHECK(strstr(t, "PEER0999") != NULL);
+	CHECK(strstr(t, "membership") == NULL);   /* peers = existing says nothing about it */
+	free(t);
+
+	/* peers = auto: what was added, what waits for removal, what was refused, incomplete listings. */
+	o.verbose = false;
+	strbuf_reset(&sb);
+	make_members_doc(&sb);
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "membership (peers = auto): 923 listed by the registries, 2 added by wgsd (at most 1000), 1 pending removal, 1 refused; 5 added and 3 removed since start");
+	CHECK_STR_CONTAINS(t, "state file /var/lib/wgsd/client-wg0.members: ERROR: Permission denied (no peer is added meanwhile)");
+	CHECK_STR_CONTAINS(t, "registry 10.0.0.254:53 lists only its first 920 peers (truncated even over TCP)");
+	CHECK(strstr(t, "registry 10.0.0.253:53 lists") == NULL);
+	CHECK_STR_CONTAINS(t, "peer ADDED002... pending removal: listed by no registry for 2m 10s, removed in 7m 50s");
+	CHECK(strstr(t, "peer ADDED001... pending") == NULL);
+	CHECK_STR_CONTAINS(t, "listed peer REFUSED1... not added: outside-auto-allowed-ips (since 2m 0s ago)");
+	CHECK_STR_CONTAINS(t, "peer ADDED001...  fresh     handshake 3s ago, endpoint 192.0.2.3:51820, added by wgsd 10m 0s ago");
 	free(t);
 	strbuf_free(&sb);
 	return CHECK_DONE();
