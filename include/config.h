@@ -34,6 +34,7 @@ struct strbuf;
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 135000
 #define DEFAULT_QUERY_TIMEOUT_MS 2000
 #define DEFAULT_MAX_INFLIGHT 256
+#define DEFAULT_PORT_MAPPING_LIFETIME_MS 7200000   /* 2 h, as routers commonly grant */
 
 enum access_mode {
 	ACCESS_PEERS = 0,  /* only queries arriving on the zone's device from a peer's allowed IPs */
@@ -45,6 +46,15 @@ enum self_mode {
 	SELF_NONE = 0,
 	SELF_FIXED,        /* publish self_endpoint */
 	SELF_AUTO,         /* address the query arrived on + the device's listen port */
+};
+
+/* Port mapping of a client device's listen port on the local router ("port-mapping"). */
+enum portmap_mode {
+	PORTMAP_OFF = 0,
+	PORTMAP_AUTO,      /* PCP, then NAT-PMP, then UPnP IGD: the first that works */
+	PORTMAP_PCP,
+	PORTMAP_NATPMP,
+	PORTMAP_UPNP,
 };
 
 struct config_registry {
@@ -88,6 +98,8 @@ struct config_client {
 	uint8_t (*exclude)[WG_KEY_LEN];
 	size_t n_exclude;
 	unsigned int max_inflight;        /* "max-inflight": DNS queries in flight per section */
+	enum portmap_mode port_mapping;   /* "port-mapping", default off */
+	unsigned int port_mapping_lifetime_ms;  /* "port-mapping-lifetime": requested lifetime */
 };
 
 struct config {
@@ -111,6 +123,11 @@ void config_free(struct config *cfg);
 void config_print(const struct config *cfg, struct strbuf *out);
 /* Parse a duration: "10", "250ms", "10s", "2m", "1h" (bare number = seconds). 0 or -EINVAL. */
 int config_parse_duration_ms(const char *text, unsigned int *out_ms);
+
+/* "off", "auto", "pcp", "natpmp" or "upnp". */
+const char *config_portmap_mode_name(enum portmap_mode m);
+/* Parse a port-mapping mode; 0 or -EINVAL. */
+int config_portmap_mode_parse(const char *text, enum portmap_mode *out);
 
 /* Find a zone or client section by name/device; NULL if absent. */
 const struct config_zone *config_find_zone(const struct config *cfg, const char *name);

@@ -7,8 +7,12 @@ set -eu
 packages=(
 	# build
 	gcc pkg-config meson ninja-build libevent-dev libmnl-dev libldns-dev libinih-dev
+	# port mapping: NAT-PMP and UPnP IGD client libraries
+	libnatpmp-dev libminiupnpc-dev
 	# WireGuard, namespaces, NAT
 	wireguard-go wireguard-tools iproute2 nftables conntrack iputils-ping procps psmisc
+	# a home router's port-mapping daemon (PCP, NAT-PMP, UPnP IGD) for tests/portmap
+	miniupnpd-nftables
 	# DNS clients and reference server, load generator
 	dnsutils knot-dnsutils ldnsutils nsd dnsperf
 	# kernel WireGuard in a qemu guest
