@@ -67,9 +67,10 @@ struct portmap_pcp_response {
 int portmap_pcp_build_map(const struct portmap_pcp_map *m, uint8_t *buf, size_t len);
 /*
  * Parse a datagram from a PCP server. 0 on success (whatever the result code);
- * -EPROTONOSUPPORT for an answer of another version (a NAT-PMP-only server
- * answers version 0, UNSUPP_VERSION); -EBADMSG for anything malformed, a
- * request, or an opcode other than MAP and ANNOUNCE.
+ * -EPROTONOSUPPORT for a server of an older version refusing ours (a
+ * NAT-PMP-only server answers version 0, UNSUPP_VERSION); -EBADMSG for
+ * anything else malformed, a request, or an opcode other than MAP and
+ * ANNOUNCE.
  */
 int portmap_pcp_parse(const uint8_t *buf, size_t len, struct portmap_pcp_response *out);
 /* True when r answers the MAP request m: opcode, nonce, protocol and internal port. */

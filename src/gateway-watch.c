@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The route socket: dumps answering our requests and notifications share
- * it, told apart by sequence number (notifications carry 0). A burst of
+ * it, told apart by sequence number and port id (a notification carries
+ * those of the request that caused it, another process's). A burst of
  * route changes is read once, after ROUTE_SETTLE_MS of quiet; a dump that
  * the kernel marks interrupted, or one started while a change arrived, is
  * taken again. Reading never blocks: the socket is non-blocking and at
@@ -148,7 +149,7 @@ static void watch_read_cb(evutil_socket_t fd, short what, void *arg)
 			if (w->dumping && nlh->nlmsg_seq == w->seq && nlh->nlmsg_pid == w->portid) {
 				if (!watch_dump_msg(w, nlh))
 					break;
-			} else if (nlh->nlmsg_seq == 0 && gateway_is_default_change(nlh)) {
+			} else if (gateway_is_default_change(nlh)) {
 				change = true;
 			}
 		}

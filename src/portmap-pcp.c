@@ -65,8 +65,14 @@ int portmap_pcp_build_map(const struct portmap_pcp_map *m, uint8_t *buf, size_t 
 int portmap_pcp_parse(const uint8_t *buf, size_t len, struct portmap_pcp_response *out)
 {
 	memset(out, 0, sizeof(*out));
-	/* A server of another version (NAT-PMP: 0) answers in its own format, often 8 bytes. */
-	if (len >= 2 && buf[0] != PORTMAP_PCP_VERSION && (buf[1] & PCP_R_BIT))
+	/*
+	 * A server of an older version answers our MAP in its own format:
+	 * version 0 (NAT-PMP, RFC 6886 3.5) or 1, opcode 128 + 1, result
+	 * UNSUPP_VERSION (NAT-PMP's 16-bit 1 reads the same as PCP's reserved
+	 * byte and result 1), then the epoch: 8 bytes at least.
+	 */
+	if (len >= 8 && buf[0] < PORTMAP_PCP_VERSION && buf[1] == (PCP_R_BIT | PORTMAP_PCP_OP_MAP) &&
+	    buf[2] == 0 && buf[3] == PORTMAP_PCP_UNSUPP_VERSION)
 		return -EPROTONOSUPPORT;
 	if (len < PCP_HEADER_LEN || len > PORTMAP_PCP_MAX_LEN || len % 4 != 0)
 		return -EBADMSG;

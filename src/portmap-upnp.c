@@ -96,6 +96,41 @@ static void worker_fail(struct portmap_result *res, int err, const char *what, i
 		snprintf(res->detail, sizeof(res->detail), "%s", what);
 }
 
+/* True when url's host is the address text host ("http://HOST:port/..." or "http://HOST/..."). */
+static bool url_host_is(const char *url, const char *host)
+{
+	size_t n = strlen(host);
+
+	if (!url || strncmp(url, "http://", 7) != 0)
+		return false;
+	url += 7;
+	return strncmp(url, host, n) == 0 && (url[n] == ':' || url[n] == '/' || url[n] == '\0');
+}
+
+/* Move the devices served from the gateway's own address to the front: they are asked first. */
+static struct UPNPDev *gateway_first(struct UPNPDev *list, const uint8_t gw[4])
+{
+	struct UPNPDev *mine = NULL, **mt = &mine, *rest = NULL, **rt = &rest;
+	char host[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, gw, host, sizeof(host));
+	while (list) {
+		struct UPNPDev *next = list->pNext;
+
+		list->pNext = NULL;
+		if (url_host_is(list->descURL, host)) {
+			*mt = list;
+			mt = &list->pNext;
+		} else {
+			*rt = list;
+			rt = &list->pNext;
+		}
+		list = next;
+	}
+	*mt = rest;
+	return mine;
+}
+
 /* Find an IGD by SSDP discovery (worker); false with res filled on failure. */
 static bool worker_discover(struct upnp_shared *sh, const uint8_t gw[4], struct portmap_result *res)
 {
@@ -106,6 +141,7 @@ static bool worker_discover(struct upnp_shared *sh, const uint8_t gw[4], struct 
 		worker_fail(res, -ENOENT, "no UPnP device answered the discovery", 0);
 		return false;
 	}
+	list = gateway_first(list, gw);
 	memset(&sh->urls, 0, sizeof(sh->urls));
 	memset(&sh->data, 0, sizeof(sh->data));
 	sh->lanaddr[0] = '\0';

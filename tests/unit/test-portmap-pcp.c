@@ -138,7 +138,15 @@ static void test_natpmp_answer_is_other_version(void)
 	uint8_t buf[64];
 	size_t n = sample_response(buf);
 	buf[0] = 1;
+	buf[3] = PORTMAP_PCP_UNSUPP_VERSION;
 	CHECK(portmap_pcp_parse(buf, n, &r) == -EPROTONOSUPPORT);
+	/* Anything else of another version is garbage, not a reason to give up on PCP. */
+	buf[3] = PORTMAP_PCP_SUCCESS;
+	CHECK(portmap_pcp_parse(buf, n, &r) == -EBADMSG);
+	static const uint8_t short_answer[7] = { 0, 0x81, 0, 1, 0, 0, 0 };
+	CHECK(portmap_pcp_parse(short_answer, sizeof(short_answer), &r) == -EBADMSG);
+	static const uint8_t other_op[8] = { 0, 0x80, 0, 1, 0, 0, 0, 42 };
+	CHECK(portmap_pcp_parse(other_op, sizeof(other_op), &r) == -EBADMSG);
 }
 
 /* Short, unaligned, oversized, request-shaped or unknown-opcode datagrams are refused. */
