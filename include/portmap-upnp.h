@@ -11,6 +11,8 @@
 
 #include "portmap.h"
 
+struct UPNPDev;
+
 /* How long SSDP discovery waits for routers to answer. */
 #define PORTMAP_UPNP_DISCOVER_MS 2000
 
@@ -31,6 +33,12 @@ void portmap_upnp_cancel(struct portmap_upnp *u);
 void portmap_upnp_delete(struct portmap_upnp *u);
 /* Free the loop side (NULL is fine). A worker still busy (a deletion) finishes, then frees its side. */
 void portmap_upnp_free(struct portmap_upnp *u);
+/*
+ * Reorder a discovery's device list so that the devices whose description
+ * URL is on the gateway's address come first, in their order, then the
+ * others (UPNP_GetValidIGD() takes the first usable one). Returns the head.
+ */
+struct UPNPDev *portmap_upnp_gateway_first(struct UPNPDev *list, const uint8_t gw[4]);
 /* Wait at most timeout_ms until every worker has exited (at shutdown). */
 void portmap_upnp_wait_all(unsigned int timeout_ms);
 

@@ -108,7 +108,7 @@ static bool url_host_is(const char *url, const char *host)
 }
 
 /* Move the devices served from the gateway's own address to the front: they are asked first. */
-static struct UPNPDev *gateway_first(struct UPNPDev *list, const uint8_t gw[4])
+struct UPNPDev *portmap_upnp_gateway_first(struct UPNPDev *list, const uint8_t gw[4])
 {
 	struct UPNPDev *mine = NULL, **mt = &mine, *rest = NULL, **rt = &rest;
 	char host[INET_ADDRSTRLEN];
@@ -141,7 +141,7 @@ static bool worker_discover(struct upnp_shared *sh, const uint8_t gw[4], struct 
 		worker_fail(res, -ENOENT, "no UPnP device answered the discovery", 0);
 		return false;
 	}
-	list = gateway_first(list, gw);
+	list = portmap_upnp_gateway_first(list, gw);
 	memset(&sh->urls, 0, sizeof(sh->urls));
 	memset(&sh->data, 0, sizeof(sh->data));
 	sh->lanaddr[0] = '\0';
