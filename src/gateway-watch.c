@@ -42,7 +42,7 @@ struct gateway_watch {
 	struct gateway cur;
 	int err;
 	bool reported;                 /* cb was called at least once */
-	uint8_t buf[RECV_BUF_LEN];
+	_Alignas(struct nlmsghdr) uint8_t buf[RECV_BUF_LEN];   /* messages are read in place */
 };
 
 /* Arm the timer that starts the next dump. */

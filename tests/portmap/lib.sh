@@ -274,10 +274,12 @@ start_wgsd() {
 	wait_for 20 test -S "$T/wgsd.sock" || fail "wgsd did not start"
 }
 
-# Stop wgsd with SIGTERM and wait for it to exit.
+# Stop wgsd with SIGTERM; it must exit cleanly (status 0: no sanitizer abort either).
 stop_wgsd() {
+	local rc=0
 	kill "$PID_wgsd" 2>/dev/null || true
-	wait "$PID_wgsd" 2>/dev/null || true
+	wait "$PID_wgsd" 2>/dev/null || rc=$?
+	[ "$rc" -eq 0 ] || fail "wgsd exited with status $rc"
 }
 
 # Evaluate a Python expression on H's first device's port_mapping status ("pm"; "dev", "devs" too).
