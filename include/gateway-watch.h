@@ -12,7 +12,7 @@
 struct event_base;
 struct gateway_watch;
 
-/* The default gateway changed: gw is NULL when there is none, or when reading failed (err < 0). */
+/* The default gateway changed (gw NULL: there is none), or reading it failed (err < 0, gw: the last known). */
 typedef void (*gateway_watch_cb)(const struct gateway *gw, int err, void *arg);
 
 /* Open the socket and start the first reading. 0 or -errno. */

@@ -29,7 +29,7 @@ struct portmap_upnp *portmap_upnp_new(struct event_base *base, portmap_result_cb
 int portmap_upnp_map(struct portmap_upnp *u, const struct portmap_req *req);
 /* Drop the request in flight: its result is discarded, a queued one not started. */
 void portmap_upnp_cancel(struct portmap_upnp *u);
-/* Queue the deletion of the mapping the worker made (not waited for); cancels as above. */
+/* Queue the deletion of the mapping the worker made, done before any later request (not waited for); cancels as above. */
 void portmap_upnp_delete(struct portmap_upnp *u);
 /* Free the loop side (NULL is fine). A worker still busy (a deletion) finishes, then frees its side. */
 void portmap_upnp_free(struct portmap_upnp *u);

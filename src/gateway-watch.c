@@ -53,19 +53,26 @@ static void watch_later(struct gateway_watch *w, unsigned int ms)
 	evtimer_add(w->ev_timer, &tv);
 }
 
-/* Tell the owner when the gateway (or the ability to read it) changed. */
+/*
+ * Tell the owner when the gateway, or the ability to read it, changed. A
+ * failed reading keeps the gateway known before it (reported with err).
+ */
 static void watch_publish(struct gateway_watch *w, bool have, const struct gateway *gw, int err)
 {
-	bool changed = !w->reported || have != w->have || (have && !gateway_equal(gw, &w->cur)) ||
-		       (!have && err != w->err);
+	bool changed;
 
-	w->have = have;
-	if (have)
-		w->cur = *gw;
+	if (err) {
+		changed = err != w->err;
+	} else {
+		changed = !w->reported || w->err || have != w->have || (have && !gateway_equal(gw, &w->cur));
+		w->have = have;
+		if (have)
+			w->cur = *gw;
+	}
 	w->err = err;
 	if (changed) {
 		w->reported = true;
-		w->cb(have ? &w->cur : NULL, err, w->arg);
+		w->cb(w->have ? &w->cur : NULL, err, w->arg);
 	}
 }
 

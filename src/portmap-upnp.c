@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The loop side and the worker share one struct upnp_shared under its
- * mutex: a job slot (loop -> worker; a new job replaces one not yet
- * started) and a result slot (worker -> loop, tagged with the job's
- * sequence number, announced by writing the eventfd). The loop reads only
+ * mutex: a deletion flag and a job slot (loop -> worker; the deletion goes
+ * first, a new job replaces one not yet started) and a result slot (worker
+ * -> loop, tagged with the job's sequence number, announced by writing the
+ * eventfd). The loop reads only
  * the result of the job it still waits for. When the loop side is freed,
  * it sets quit and forgets the shared struct; the worker finishes what is
  * queued (a deletion), then frees it and exits. A process-wide count of
@@ -34,10 +35,7 @@
 #define UPNP_ERR_CONFLICT 718              /* ConflictInMappingEntry */
 #define UPNP_ERR_ONLY_PERMANENT 725        /* OnlyPermanentLeasesSupported */
 
-enum upnp_op { OP_MAP = 1, OP_DELETE };
-
 struct upnp_job {
-	enum upnp_op op;
 	uint64_t seq;
 	struct portmap_req req;
 };
@@ -46,7 +44,8 @@ struct upnp_shared {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int efd;
-	bool has_job;
+	bool has_delete;               /* delete what was mapped, before any job */
+	bool has_job;                  /* create or renew */
 	struct upnp_job job;
 	bool quit;
 	bool has_result;
@@ -272,18 +271,23 @@ static void *worker_main(void *arg)
 		struct upnp_job job;
 		struct portmap_result res;
 
-		while (!sh->has_job && !sh->quit)
+		while (!sh->has_delete && !sh->has_job && !sh->quit)
 			pthread_cond_wait(&sh->cv, &sh->mu);
+		if (sh->has_delete) {
+			sh->has_delete = false;
+			pthread_mutex_unlock(&sh->mu);
+			memset(&res, 0, sizeof(res));
+			worker_delete(sh, &res);
+			pthread_mutex_lock(&sh->mu);
+			continue;   /* nobody waits for a deletion's result */
+		}
 		if (!sh->has_job)
 			break;
 		job = sh->job;
 		sh->has_job = false;
 		pthread_mutex_unlock(&sh->mu);
 		memset(&res, 0, sizeof(res));
-		if (job.op == OP_MAP)
-			worker_map(sh, &job.req, &res);
-		else
-			worker_delete(sh, &res);
+		worker_map(sh, &job.req, &res);
 		pthread_mutex_lock(&sh->mu);
 		sh->result = res;
 		sh->result_seq = job.seq;
@@ -399,15 +403,17 @@ fail:
 	return NULL;
 }
 
-/* Put a job in the slot (loop). */
-static void post(struct portmap_upnp *u, enum upnp_op op, const struct portmap_req *req)
+/* Put a create or renew in the slot, or (req NULL) ask for the deletion (loop). */
+static void post(struct portmap_upnp *u, const struct portmap_req *req)
 {
 	pthread_mutex_lock(&u->sh->mu);
-	u->sh->job.op = op;
-	u->sh->job.seq = ++u->seq;
-	if (req)
+	if (req) {
+		u->sh->job.seq = ++u->seq;
 		u->sh->job.req = *req;
-	u->sh->has_job = true;
+		u->sh->has_job = true;
+	} else {
+		u->sh->has_delete = true;
+	}
 	pthread_cond_signal(&u->sh->cv);
 	pthread_mutex_unlock(&u->sh->mu);
 }
@@ -419,7 +425,7 @@ int portmap_upnp_map(struct portmap_upnp *u, const struct portmap_req *req)
 
 	if (!u->started && (rc = start_worker(u)) < 0)
 		return rc;
-	post(u, OP_MAP, req);
+	post(u, req);
 	u->want = u->seq;
 	return 0;
 }
@@ -431,8 +437,7 @@ void portmap_upnp_cancel(struct portmap_upnp *u)
 	if (!u->started)
 		return;
 	pthread_mutex_lock(&u->sh->mu);
-	if (u->sh->has_job && u->sh->job.op == OP_MAP)
-		u->sh->has_job = false;
+	u->sh->has_job = false;
 	pthread_mutex_unlock(&u->sh->mu);
 }
 
@@ -441,7 +446,7 @@ void portmap_upnp_delete(struct portmap_upnp *u)
 {
 	portmap_upnp_cancel(u);
 	if (u->started)
-		post(u, OP_DELETE, NULL);
+		post(u, NULL);
 }
 
 /* Free the loop side. */
@@ -453,8 +458,7 @@ void portmap_upnp_free(struct portmap_upnp *u)
 		event_free(u->ev);
 	if (u->started) {
 		pthread_mutex_lock(&u->sh->mu);
-		if (u->sh->has_job && u->sh->job.op == OP_MAP)
-			u->sh->has_job = false;
+		u->sh->has_job = false;
 		u->sh->quit = true;
 		pthread_cond_signal(&u->sh->cv);
 		pthread_mutex_unlock(&u->sh->mu);

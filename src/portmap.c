@@ -428,6 +428,8 @@ static void ctx_gateway_cb(const struct gateway *gw, int err, void *arg)
 	if (err && err != ctx->gw_err)
 		log_warnx("port mapping: cannot read the routing table: %s", strerror(-err));
 	ctx->gw_err = err;
+	if (err)
+		return;   /* keep what we knew: mappings are not dropped for a failed reading */
 	for (struct portmap_dev *d = ctx->devs, *next; d; d = next) {
 		next = d->next;
 		dev_set_gateway(d, gw);

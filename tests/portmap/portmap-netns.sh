@@ -15,10 +15,11 @@
 #   restart  for PCP, NAT-PMP and UPnP in turn: the router restarts having
 #            lost its mappings; the next renewal sees the reset epoch
 #            (uptime for UPnP) and the mapping is back on the router
-#   changes  a reload that restarts a section keeps its mapping, one that
-#            removes a section deletes that device's mapping, a new listen
-#            port and a new default gateway re-create it, port-mapping = off
-#            deletes it
+#   changes  a new listen port re-creates a UPnP mapping (the old one
+#            deleted first); a reload that restarts a section keeps its
+#            mapping, one that removes a section deletes that device's
+#            mapping; a new listen port and a new default gateway re-create a
+#            PCP mapping; port-mapping = off deletes it
 #   bad      a router answering PCP with garbage, NAT-PMP never and UPnP
 #            slowly with a description without IGD: each failure is
 #            reported and the next protocol tried; the client's cycles and
@@ -143,12 +144,20 @@ case_restart() {
 case_changes() {
 	base_setup
 	wg_dev "$NS_H" "$DEV_I" 51822
-	client_conf pcp 30s "" "[client $DEV_I]" "registry = 192.0.2.53" "zone = example.com." "port-mapping = natpmp"
+	client_conf pcp 30s "" "[client $DEV_I]" "registry = 192.0.2.53" "zone = example.com." "interval = 1s" \
+		"port-mapping = upnp"
 	start_wgsd
 	wait_for 30 pm_eval "pm['state'] == 'mapped' and devs['$DEV_I']['port_mapping']['state'] == 'mapped'" ||
 		fail "changes: both devices not mapped"
 	wait_for 5 lease_has 51820 "PCP MAP" || fail "changes: no lease for $DEV_H"
-	wait_for 5 lease_has 51822 "NAT-PMP" || fail "changes: no lease for $DEV_I"
+	wait_for 5 lease_has 51822 "wgsd $DEV_I" || fail "changes: no lease for $DEV_I"
+
+	# A new listen port with UPnP: the worker deletes the old mapping before making the new one.
+	in_h wg set "$DEV_I" listen-port 51824
+	wait_for 20 pm_eval "devs['$DEV_I']['port_mapping']['state'] == 'mapped' and devs['$DEV_I']['port_mapping']['listen_port'] == 51824" ||
+		fail "changes: UPnP not re-created for the new listen port"
+	wait_for 5 lease_has 51824 "wgsd $DEV_I" || fail "changes: no UPnP lease for the new port"
+	wait_for 5 sh -c "! grep -q ':192.168.1.2:51822:' '$T/leases'" || fail "changes: the old port's UPnP lease was kept"
 
 	# A reload that restarts the first section (another interval) keeps its mapping.
 	sed -i 's/^interval = 1s$/interval = 2s/' "$T/wgsd.conf"
@@ -162,8 +171,8 @@ case_changes() {
 	# A reload that removes the second section deletes its mapping.
 	sed -i "/^\[client $DEV_I\]/,\$d" "$T/wgsd.conf"
 	"$WGSDCTL" -s "$T/wgsd.sock" reload | grep -q "^ok" || fail "changes: reload failed"
-	wait_for 5 sh -c "! grep -q ':192.168.1.2:51822:' '$T/leases'" || fail "changes: removed section's lease kept"
-	grep -q "$DEV_I: port mapping 203.0.113.1:[0-9]* deleted (NAT-PMP)" "$T/wgsd.log" || fail "changes: deletion not logged"
+	wait_for 5 sh -c "! grep -q ':192.168.1.2:51824:' '$T/leases'" || fail "changes: removed section's lease kept"
+	grep -q "$DEV_I: port mapping 203.0.113.1:51824 deleted (UPnP IGD)" "$T/wgsd.log" || fail "changes: deletion not logged"
 	lease_has 51820 "PCP MAP" || fail "changes: the other device's lease went too"
 
 	# A new listen port: the old mapping goes, one for the new port comes.
