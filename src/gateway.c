@@ -115,7 +115,10 @@ int gateway_scan_feed(struct gateway_scan *s, const struct nlmsghdr *nlh)
 		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(int))
 			return -EBADMSG;
 		memcpy(&code, mnl_nlmsg_get_payload(nlh), sizeof(code));
-		return code > 0 ? -code : code ? code : -EBADMSG;
+		/* An errno value, or the message is not one: its negation must not overflow either. */
+		if (code == 0 || code < -4095 || code > 4095)
+			return -EBADMSG;
+		return code > 0 ? -code : code;
 	case RTM_NEWROUTE:
 		if (route_read(nlh, &ri) < 0)
 			return -EBADMSG;

@@ -137,6 +137,12 @@ static void test_errors(void)
 	nlh->nlmsg_seq = SEQ;
 	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(struct nlmsgerr)), &code, sizeof(code));
 	CHECK(gateway_scan_feed(&s, nlh) == -EPERM);
+	/* Codes that are no errno value (INT_MIN would overflow when negated) are malformed. */
+	static const int bad_codes[] = { 0, -4096, 4096, -2147483647 - 1, 2147483647 };
+	for (size_t i = 0; i < sizeof(bad_codes) / sizeof(bad_codes[0]); i++) {
+		memcpy(mnl_nlmsg_get_payload(nlh), &bad_codes[i], sizeof(int));
+		CHECK(gateway_scan_feed(&s, nlh) == -EBADMSG);
+	}
 	nlh->nlmsg_len = sizeof(*nlh) + 2;   /* too short for the code */
 	CHECK(gateway_scan_feed(&s, nlh) == -EBADMSG);
 
