@@ -49,6 +49,7 @@ enum peers_mode {
 	PEERS_EXISTING = 0,  /* only endpoints of peers already on the device */
 	PEERS_AUTO,          /* also add the registries' listed peers, remove those it added when unlisted */
 };
+#define DEFAULT_PORT_MAPPING_LIFETIME_MS 7200000   /* 2 h, as routers commonly grant */
 
 enum access_mode {
 	ACCESS_PEERS = 0,  /* only queries arriving on the zone's device from a peer's allowed IPs */
@@ -60,6 +61,15 @@ enum self_mode {
 	SELF_NONE = 0,
 	SELF_FIXED,        /* publish self_endpoint */
 	SELF_AUTO,         /* address the query arrived on + the device's listen port */
+};
+
+/* Port mapping of a client device's listen port on the local router ("port-mapping"). */
+enum portmap_mode {
+	PORTMAP_OFF = 0,
+	PORTMAP_AUTO,      /* PCP, then NAT-PMP, then UPnP IGD: the first that works */
+	PORTMAP_PCP,
+	PORTMAP_NATPMP,
+	PORTMAP_UPNP,
 };
 
 struct config_registry {
@@ -122,6 +132,8 @@ struct config_client {
 	unsigned int auto_max_peers;      /* "auto-max-peers" */
 	unsigned int auto_remove_after_ms; /* "auto-remove-after" */
 	bool auto_remove_never;           /* "auto-remove-after = never" */
+	enum portmap_mode port_mapping;   /* "port-mapping", default off */
+	unsigned int port_mapping_lifetime_ms;  /* "port-mapping-lifetime": requested lifetime */
 };
 
 struct config {
@@ -147,6 +159,11 @@ void config_free(struct config *cfg);
 void config_print(const struct config *cfg, struct strbuf *out);
 /* Parse a duration: "10", "250ms", "10s", "2m", "1h" (bare number = seconds). 0 or -EINVAL. */
 int config_parse_duration_ms(const char *text, unsigned int *out_ms);
+
+/* "off", "auto", "pcp", "natpmp" or "upnp". */
+const char *config_portmap_mode_name(enum portmap_mode m);
+/* Parse a port-mapping mode; 0 or -EINVAL. */
+int config_portmap_mode_parse(const char *text, enum portmap_mode *out);
 
 /* Find a zone or client section by name/device; NULL if absent. */
 const struct config_zone *config_find_zone(const struct config *cfg, const char *name);

@@ -42,6 +42,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "portmap.h"
 #include "resolver.h"
 #include "strbuf.h"
 #include "wg.h"
@@ -201,6 +202,7 @@ struct client_dev {
 	struct client_peer **peers;    /* sorted by key */
 	size_t n_peers;
 	uint64_t cycle_start_ms;
+	struct portmap *pm;            /* port mapping of the listen port, NULL when off */
 	uint64_t cycles, updates, set_errors;
 	uint64_t rejected;             /* answered endpoints refused by client_answer_endpoint_problem() */
 	uint64_t skipped_fresh;        /* writes dropped: the peer handshaked meanwhile */
@@ -240,6 +242,7 @@ struct client_dev {
 struct client {
 	struct event_base *base;
 	struct wg_ctx *wg;
+	struct portmap_ctx *pm;
 	struct client_dev **devs;
 	size_t n_devs;
 };
@@ -354,6 +357,7 @@ static void dev_free(struct client_dev *d)
 	wg_device_free(d->reading);
 	free(d->local);
 	free(d->dev_nets);
+	portmap_free(d->pm);
 	config_client_clear(&d->cfg);
 	free(d);
 }
@@ -2068,6 +2072,7 @@ static void dev_get_cb(int err, struct wg_device *wd, void *arg)
 		log_info("%s: device readable again", d->cfg.device);
 	d->dev_err = 0;
 	d->dev_ok_once = true;
+	portmap_set_listen_port(d->pm, wd->listen_port);
 	d->reading = wd;   /* the endpoint checks use it until the cycle ends */
 	d->pending++;      /* neither phase may end the cycle while the other starts */
 	if (d->members_on) {
@@ -2205,6 +2210,10 @@ static int dev_new(struct client *c, const struct config_client *cc, const char 
 	d->timer = evtimer_new(c->base, dev_timer_cb, d);
 	if (!d->res || !d->timer)
 		goto fail;
+	if (d->cfg.port_mapping != PORTMAP_OFF &&
+	    !(d->pm = portmap_new(c->pm, d->cfg.device, d->cfg.port_mapping, d->cfg.port_mapping_lifetime_ms / 1000,
+				  NULL, d)))
+		goto fail;
 	dev_schedule(d, true);
 	*out = d;
 	return 0;
@@ -2278,8 +2287,12 @@ int client_new(struct event_base *base, struct wg_ctx *wg, const struct config *
 	}
 	c->base = base;
 	c->wg = wg;
-	ret = client_build(c, cfg, &c->devs, &used, err);
+	c->pm = portmap_ctx_new(base);
+	ret = c->pm ? client_build(c, cfg, &c->devs, &used, err) : -ENOMEM;
 	if (ret < 0) {
+		if (!c->pm)
+			strbuf_puts(err, "client: out of memory\n");
+		portmap_ctx_free(c->pm);
 		free(c);
 		return ret;
 	}
@@ -2345,6 +2358,7 @@ void client_free(struct client *c)
 	for (size_t i = 0; i < c->n_devs; i++)
 		dev_free(c->devs[i]);
 	free(c->devs);
+	portmap_ctx_free(c->pm);
 	free(c);
 }
 
@@ -2577,6 +2591,8 @@ void client_status_json(const struct client *c, struct strbuf *out)
 		strbuf_printf(out, ",\"waiting_for_registry\":%s", d->held ? "true" : "false");
 		strbuf_puts(out, ",\"membership\":");
 		members_json(d, out);
+		strbuf_puts(out, ",\"port_mapping\":");
+		portmap_status_json(d->pm, out);
 		strbuf_puts(out, ",\"last_cycle\":{\"at\":");
 		json_time(out, d->last_cycle_wall);
 		strbuf_printf(out, ",\"duration_ms\":%llu,\"candidates\":%u,\"queried\":%u,\"updated\":%u}",
@@ -2786,4 +2802,5 @@ void client_metrics(const struct client *c, struct strbuf *out)
 			strbuf_printf(out, "wgsd_client_peer_nat_symmetric{device=\"%s\",peer=\"%s\"} %d\n",
 				      c->devs[i]->cfg.device, b64, p->nat_symmetric);
 		}
+	portmap_metrics(c->pm, out);
 }

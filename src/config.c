@@ -630,8 +630,20 @@ static void handle_client(struct parse_state *st, const char *key, const char *v
 			c->auto_remove_after_ms = ms;
 		}
 		st->auto_keys_line = st->line;
+	} else if (strcmp(key, "port-mapping") == 0) {
+		if (!first_time(st, 16))
+			goto dup;
+		if (config_portmap_mode_parse(value, &c->port_mapping) < 0)
+			perr(st, st->line, key, "'%s' is not one of auto, off, pcp, natpmp, upnp", value);
+	} else if (strcmp(key, "port-mapping-lifetime") == 0) {
+		if (!first_time(st, 17))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 2000 || ms > 86400000)
+			perr(st, st->line, key, "'%s' is not a duration between 2s and 24h", value);
+		else
+			c->port_mapping_lifetime_ms = ms;
 	} else {
-		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, relay, relay-after, peers, auto-allowed-ips, auto-max-peers, auto-remove-after)");
+		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, relay, relay-after, peers, auto-allowed-ips, auto-max-peers, auto-remove-after, port-mapping, port-mapping-lifetime)");
 	}
 	return;
 dup:
@@ -768,6 +780,7 @@ static void begin_section(struct parse_state *st, const char *name)
 		c->relay_after_ms = DEFAULT_RELAY_AFTER_MS;
 		c->auto_max_peers = DEFAULT_AUTO_MAX_PEERS;
 		c->auto_remove_after_ms = DEFAULT_AUTO_REMOVE_AFTER_MS;
+		c->port_mapping_lifetime_ms = DEFAULT_PORT_MAPPING_LIFETIME_MS;
 		st->index = cfg->n_clients - 1;
 		st->kind = SEC_CLIENT;
 	} else {
@@ -1129,6 +1142,8 @@ void config_print(const struct config *cfg, struct strbuf *out)
 		strbuf_printf(out, "keepalive = %d\nmax-inflight = %u\nrelay = %s\n", c->keepalive, c->max_inflight,
 			      c->relay ? "auto" : "off");
 		print_duration(out, "relay-after", c->relay_after_ms);
+		strbuf_printf(out, "port-mapping = %s\n", config_portmap_mode_name(c->port_mapping));
+		print_duration(out, "port-mapping-lifetime", c->port_mapping_lifetime_ms);
 		for (size_t j = 0; j < c->n_exclude; j++) {
 			char b64[KEY_B64_LEN + 1];
 			key_to_base64(c->exclude[j], b64);
@@ -1145,6 +1160,32 @@ void config_print(const struct config *cfg, struct strbuf *out)
 				print_duration(out, "auto-remove-after", c->auto_remove_after_ms);
 		}
 	}
+}
+
+static const char *const portmap_mode_names[] = {
+	[PORTMAP_OFF] = "off",
+	[PORTMAP_AUTO] = "auto",
+	[PORTMAP_PCP] = "pcp",
+	[PORTMAP_NATPMP] = "natpmp",
+	[PORTMAP_UPNP] = "upnp",
+};
+
+/* Name of a port-mapping mode. */
+const char *config_portmap_mode_name(enum portmap_mode m)
+{
+	return (size_t)m < sizeof(portmap_mode_names) / sizeof(portmap_mode_names[0]) ? portmap_mode_names[m] : "?";
+}
+
+/* Parse a port-mapping mode. */
+int config_portmap_mode_parse(const char *text, enum portmap_mode *out)
+{
+	for (size_t i = 0; i < sizeof(portmap_mode_names) / sizeof(portmap_mode_names[0]); i++) {
+		if (strcmp(text, portmap_mode_names[i]) == 0) {
+			*out = (enum portmap_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* Find a zone by normalized name. */
@@ -1194,6 +1235,8 @@ bool config_client_equal(const struct config_client *a, const struct config_clie
 	       a->handshake_timeout_ms == b->handshake_timeout_ms && a->timeout_ms == b->timeout_ms &&
 	       a->keepalive == b->keepalive && a->max_inflight == b->max_inflight &&
 	       a->relay == b->relay && a->relay_after_ms == b->relay_after_ms &&
+	       a->port_mapping == b->port_mapping &&
+	       a->port_mapping_lifetime_ms == b->port_mapping_lifetime_ms &&
 	       array_equal(a->exclude, a->n_exclude, b->exclude, b->n_exclude, WG_KEY_LEN) &&
 	       a->peers == b->peers &&
 	       array_equal(a->auto_allowed, a->n_auto_allowed, b->auto_allowed, b->n_auto_allowed,

@@ -296,6 +296,67 @@ static void print_membership(FILE *out, const struct json *m, const struct ctl_s
 	}
 }
 
+/* Protocol name for people. */
+static const char *proto_title(const char *name)
+{
+	if (strcmp(name, "pcp") == 0)
+		return "PCP";
+	if (strcmp(name, "natpmp") == 0)
+		return "NAT-PMP";
+	if (strcmp(name, "upnp") == 0)
+		return "UPnP IGD";
+	return name;
+}
+
+/* A device's port mapping on the router, in one or two lines (nothing when off). */
+static void print_port_mapping(FILE *out, const struct json *pm, time_t now)
+{
+	const char *mode = str(pm, "mode", "off"), *state = str(pm, "state", "?");
+	char a[32], b[32], when[48];
+
+	if (!pm || strcmp(mode, "off") == 0)
+		return;
+	fprintf(out, "    port mapping (%s): ", mode);
+	if (strcmp(state, "mapped") == 0 || strcmp(state, "renewing") == 0) {
+		fprintf(out, "%s at %s: %s -> %s", proto_title(str(pm, "protocol", "?")), str(pm, "server", "?"),
+			str(pm, "external", "?"), str(pm, "internal", "?"));
+		if (num(pm, "lifetime_left_s", -1) >= 0)
+			fprintf(out, ", %s left", fmt_age(num(pm, "lifetime_left_s", 0), a, sizeof(a)));
+		if (strcmp(state, "renewing") == 0)
+			fprintf(out, ", renewing now");
+		else if (has_num(pm, "next_action_in_s"))
+			fprintf(out, ", renewal in %s", fmt_age(num(pm, "next_action_in_s", 0), b, sizeof(b)));
+		if (boolean(pm, "external_private") == 1)
+			fprintf(out, " (a private address: another NAT is in front of the router)");
+	} else if (strcmp(state, "probing") == 0) {
+		fprintf(out, "asking %s with %s", str(pm, "gateway", "?"), proto_title(str(pm, "protocol", "?")));
+	} else if (strcmp(state, "failed") == 0) {
+		fprintf(out, "FAILED at %s", str(pm, "gateway", "?"));
+		if (has_num(pm, "next_action_in_s"))
+			fprintf(out, ", next try in %s", fmt_age(num(pm, "next_action_in_s", 0), a, sizeof(a)));
+		const struct json *errs = json_get(pm, "errors");
+		for (const struct json *e = errs ? errs->child : NULL; e; e = e->next)
+			if (e->type == JSON_STRING)
+				fprintf(out, "; %s: %s", proto_title(e->key), e->string);
+	} else if (strcmp(state, "no-gateway") == 0) {
+		fprintf(out, "no IPv4 default gateway");
+		if (str(pm, "gateway_error", NULL))
+			fprintf(out, " (routing table: %s)", str(pm, "gateway_error", ""));
+	} else {
+		fprintf(out, "waiting for the device's listen port");
+	}
+	fprintf(out, "\n");
+	if (num(pm, "mappings", 0) + num(pm, "failures", 0) > 0) {
+		fprintf(out, "      %.0f created, %.0f renewed, %.0f failed, %.0f router restart(s), %.0f public endpoint change(s)",
+			num(pm, "mappings", 0), num(pm, "renewals", 0), num(pm, "failures", 0),
+			num(pm, "epoch_resets", 0), num(pm, "external_changes", 0));
+		if (str(pm, "last_error", NULL))
+			fprintf(out, "; last error %s: %s", fmt_when(pm, "last_error_at", now, when, sizeof(when)),
+				str(pm, "last_error", ""));
+		fprintf(out, "\n");
+	}
+}
+
 /* Client: devices, their registries and peers. */
 static void print_client(FILE *out, const struct json *cli, const struct ctl_status_opts *o, time_t now)
 {
@@ -356,6 +417,7 @@ static void print_client(FILE *out, const struct json *cli, const struct ctl_sta
 				fprintf(out, ", last error: %s", str(r, "last_error", ""));
 			fprintf(out, "\n");
 		}
+		print_port_mapping(out, json_get(d, "port_mapping"), now);
 		bool list_all = o->verbose || o->peer || n <= CTL_PEERS_SHOWN_MAX;
 		size_t shown = 0;
 		for (const struct json *p = peers ? peers->child : NULL; p; p = p->next) {

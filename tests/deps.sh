@@ -7,9 +7,11 @@ set -eu
 packages=(
 	# build
 	gcc pkg-config meson ninja-build libevent-dev libmnl-dev libldns-dev libinih-dev libb2-dev
+	# port mapping: NAT-PMP and UPnP IGD client libraries
+	libnatpmp-dev libminiupnpc-dev
 	# WireGuard, namespaces, NAT
 	wireguard-go wireguard-tools iproute2 nftables conntrack iputils-ping procps psmisc
-	# home routers that map ports (connectivity matrix): miniupnpd, and a UPnP IGD client to check it
+	# home routers that map ports (tests/portmap, connectivity matrix): miniupnpd, and a UPnP IGD client to check it
 	miniupnpd-nftables miniupnpc
 	# DNS clients and reference server, load generator
 	dnsutils knot-dnsutils ldnsutils nsd dnsperf

@@ -385,8 +385,58 @@ static void test_membership(void)
 	strbuf_free(&out);
 }
 
+/* port-mapping: off by default with a 2 h lifetime, every mode, errors, round trip, reload difference. */
+static void test_port_mapping(void)
+{
+	static const char *const modes[] = { "off", "auto", "pcp", "natpmp", "upnp" };
+	struct strbuf out = STRBUF_INIT;
+	struct config *cfg, *again;
+
+	cfg = expect_ok(CLI);
+	if (cfg) {
+		CHECK(cfg->clients[0].port_mapping == PORTMAP_OFF);
+		CHECK(cfg->clients[0].port_mapping_lifetime_ms == 7200000);
+	}
+	config_free(cfg);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char text[256];
+
+		snprintf(text, sizeof(text), CLI "port-mapping = %s\nport-mapping-lifetime = 90s\n", modes[i]);
+		cfg = expect_ok(text);
+		if (!cfg)
+			continue;
+		CHECK(strcmp(config_portmap_mode_name(cfg->clients[0].port_mapping), modes[i]) == 0);
+		CHECK(cfg->clients[0].port_mapping_lifetime_ms == 90000);
+		strbuf_reset(&out);
+		config_print(cfg, &out);
+		CHECK_STR_CONTAINS(strbuf_str(&out), "port-mapping-lifetime = 90s\n");
+		again = expect_ok(strbuf_str(&out));
+		CHECK(again && config_client_equal(&cfg->clients[0], &again->clients[0]));
+		config_free(again);
+		config_free(cfg);
+	}
+	expect_error(CLI "port-mapping = yes\n", "t.conf:4: [client wg0] port-mapping:", "auto, off, pcp, natpmp, upnp");
+	expect_error(CLI "port-mapping = pcp\nport-mapping = upnp\n", "t.conf:5:", "set twice");
+	expect_error(CLI "port-mapping-lifetime = 1s\n", "t.conf:4:", "between 2s and 24h");
+	expect_error(CLI "port-mapping-lifetime = 25h\n", "t.conf:4:", "between 2s and 24h");
+
+	/* A changed mode or lifetime is a changed section (a reload restarts it). */
+	cfg = expect_ok(CLI "port-mapping = auto\n");
+	again = expect_ok(CLI "port-mapping = pcp\n");
+	if (cfg && again)
+		CHECK(!config_client_equal(&cfg->clients[0], &again->clients[0]));
+	config_free(again);
+	again = expect_ok(CLI "port-mapping = auto\nport-mapping-lifetime = 1h\n");
+	if (cfg && again)
+		CHECK(!config_client_equal(&cfg->clients[0], &again->clients[0]));
+	config_free(again);
+	config_free(cfg);
+	strbuf_free(&out);
+}
+
 int main(void)
 {
+	test_port_mapping();
 	test_errors();
 	test_valid();
 	test_durations();

@@ -69,6 +69,50 @@ static char *render(const struct strbuf *sb, const struct ctl_status_opts *o)
 	return text;
 }
 
+/* A one-device client document whose port_mapping member is pm. */
+static void make_pm_doc(struct strbuf *sb, const char *pm)
+{
+	strbuf_reset(sb);
+	strbuf_printf(sb, "{\"version\":\"0.1.0\",\"client\":{\"devices\":[{\"device\":\"wg0\",\"zone\":\"z.\","
+		      "\"backend\":\"auto\",\"registries\":[],\"peers\":[],\"port_mapping\":%s}]}}", pm);
+}
+
+/* The port mapping line: mapped with lease and renewal, failed with each protocol's reason, no gateway, off. */
+static void test_port_mapping(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct ctl_status_opts o = { 0 };
+	char *t;
+
+	make_pm_doc(&sb, "{\"mode\":\"auto\",\"state\":\"mapped\",\"protocol\":\"pcp\",\"gateway\":\"192.168.1.1\","
+		    "\"server\":\"192.168.1.1\",\"internal\":\"192.168.1.2:51820\",\"external\":\"203.0.113.1:51820\","
+		    "\"external_private\":false,\"lifetime_left_s\":7100,\"next_action_in_s\":3500,\"mappings\":1,"
+		    "\"renewals\":4,\"failures\":2,\"epoch_resets\":1,\"external_changes\":0,"
+		    "\"last_error\":\"upnp: no UPnP device answered\",\"last_error_at\":1799999940}");
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "port mapping (auto): PCP at 192.168.1.1: 203.0.113.1:51820 -> 192.168.1.2:51820, 1h 58m left, renewal in 58m 20s\n");
+	CHECK_STR_CONTAINS(t, "1 created, 4 renewed, 2 failed, 1 router restart(s), 0 public endpoint change(s); last error 1m 0s ago: upnp: no UPnP device answered");
+	free(t);
+
+	make_pm_doc(&sb, "{\"mode\":\"auto\",\"state\":\"failed\",\"gateway\":\"192.168.1.1\",\"next_action_in_s\":30,"
+		    "\"errors\":{\"pcp\":\"no answer from the router\",\"natpmp\":\"nothing answers NAT-PMP\",\"upnp\":null},"
+		    "\"mappings\":0,\"failures\":2}");
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "port mapping (auto): FAILED at 192.168.1.1, next try in 30s; PCP: no answer from the router; NAT-PMP: nothing answers NAT-PMP\n");
+	free(t);
+
+	make_pm_doc(&sb, "{\"mode\":\"upnp\",\"state\":\"no-gateway\",\"gateway_error\":\"Operation not permitted\"}");
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "port mapping (upnp): no IPv4 default gateway (routing table: Operation not permitted)\n");
+	free(t);
+
+	make_pm_doc(&sb, "{\"mode\":\"off\"}");
+	t = render(&sb, &o);
+	CHECK(t && strstr(t, "port mapping") == NULL);
+	free(t);
+	strbuf_free(&sb);
+}
+
 int main(void)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -139,5 +183,6 @@ int main(void)
 	CHECK_STR_CONTAINS(t, "peer ADDED001...  fresh     handshake 3s ago, endpoint 192.0.2.3:51820, added by wgsd 10m 0s ago");
 	free(t);
 	strbuf_free(&sb);
+	test_port_mapping();
 	return CHECK_DONE();
 }
