@@ -597,7 +597,7 @@ lab_wait()
 #     10s/135s), to keep the runs short;
 #   - registry 2 (LAB_REGISTRIES=2): the commented "registry = 10.0.0.253:53"
 #     line of alice.conf/bob.conf is enabled, and registry.conf is used with
-#     10.0.0.254 replaced by 10.0.0.253.
+#     10.0.0.254 replaced by 10.0.0.253 and its relay on 203.0.113.5.
 lab_conf()
 {
 	local node=$1 src out=$LAB_RUN/$1.conf
@@ -611,6 +611,7 @@ lab_conf()
 	reg2)
 		src=$LAB_SRCDIR/conf/registry.conf
 		sed_args+=(-e "s|10\\.0\\.0\\.254|${LAB_TUN[reg2]}|g")
+		sed_args+=(-e "s|^address = ${LAB_PUB4[reg]}\$|address = ${LAB_PUB4[reg2]}|")
 		;;
 	*) src=$LAB_SRCDIR/conf/$node.conf ;;
 	esac
