@@ -60,6 +60,19 @@ int registry_xfr_client_serial(const uint8_t *msg, size_t len, const struct dns_
 /* A response with no records: header with rcode, the question copied when it was read. Its length or 0. */
 size_t registry_xfr_error(const uint8_t *query, const struct dns_query *q, uint16_t rcode, uint8_t *out, size_t cap);
 
+/*
+ * A NOTIFY (RFC 1996 3.7) for z: opcode NOTIFY, AA, the question apex SOA IN
+ * and the SOA with serial in the answer section. Its length, 0 when cap is
+ * too small.
+ */
+size_t registry_xfr_notify(const struct zone *z, uint32_t serial, uint32_t ttl, uint16_t id, uint8_t *out, size_t cap);
+/*
+ * Read a reply to our NOTIFY with id for the zone apex (wire, any case):
+ * its rcode, or -EBADMSG when it is not such a reply (another ID, not a
+ * response, another opcode or question).
+ */
+int registry_xfr_notify_reply(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *apex, size_t apex_len);
+
 /* AXFR of z, or the full-zone answer to an IXFR (kind by q->qtype). NULL on ENOMEM. */
 struct xfr_stream *registry_xfr_axfr(struct zone *z, const uint8_t *query, const struct dns_query *q, uint32_t ttl);
 /* IXFR of z from diffs[0..n) (each gets a reference); n = 0: the current SOA alone. NULL on ENOMEM. */

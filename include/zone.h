@@ -140,6 +140,13 @@ void zone_build_free(struct zone_build *b);
 void zone_free(struct zone *z);
 /* Take a reference (a transfer streaming the snapshot); each holder calls zone_free() once. */
 struct zone *zone_ref(struct zone *z);
+/*
+ * The serial after prev: the wall clock's seconds when that is larger in
+ * serial arithmetic (RFC 1982), prev + 1 otherwise. A restart starts from the
+ * clock, so secondaries see it grow as long as changes averaged no more than
+ * one per second.
+ */
+uint32_t zone_serial_next(uint32_t prev, time_t now);
 /* Find the entry for a base32 label of len bytes (52 or 56, any case); NULL if not published. */
 const struct zone_entry *zone_lookup(const struct zone *z, const uint8_t *label, size_t len);
 /* Find the entry for a raw key; NULL if not published. */

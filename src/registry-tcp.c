@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* TCP DNS listener (RFC 7766): framing, pipelining, connection cap, timeouts. */
+/* TCP DNS listener (RFC 7766): framing, pipelining, connection cap, timeouts, streamed transfers. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +44,8 @@ struct tcp_conn {
 	size_t in_cap;
 	bool reading;                     /* read event armed */
 	bool eof;                         /* client closed its side: finish writing, then close */
+	struct registry_stream *stream;   /* a transfer being sent: nothing else is answered meanwhile */
+	bool stream_done;                 /* its last message is queued */
 	union sockaddr_any peer;
 	union sockaddr_any local;
 	uint32_t ifindex;                 /* interface the connection arrived on, 0: unknown */
@@ -87,6 +89,8 @@ static void conn_free(struct tcp_conn *c)
 
 	TAILQ_REMOVE(&t->conns, c, link);
 	t->n_conns--;
+	if (c->stream)
+		c->stream->end(c->stream, false);
 	if (c->rev)
 		event_free(c->rev);
 	if (c->wev)
@@ -121,7 +125,7 @@ static bool conn_has_msg(const struct tcp_conn *c)
  */
 static void conn_update_read(struct tcp_conn *c)
 {
-	bool want = !c->eof && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES && !conn_has_msg(c);
+	bool want = !c->eof && !c->stream && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES && !conn_has_msg(c);
 
 	if (want == c->reading)
 		return;
@@ -132,9 +136,40 @@ static void conn_update_read(struct tcp_conn *c)
 	c->reading = want;
 }
 
+/*
+ * Queue a stream's next messages while the output is below its limit (the
+ * same limit as answers: a slow reader holds at most that plus one message).
+ * False when the connection was closed (the stream failed).
+ */
+static bool conn_pump(struct tcp_conn *c)
+{
+	struct registry_tcp *t = c->t;
+
+	while (c->stream && !c->stream_done && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES) {
+		int n = c->stream->next(c->stream, t->scratch + 2, TCP_MSG_MAX - 2);
+		if (n < 0 || n > TCP_MSG_MAX - 2) {
+			conn_free(c);
+			return false;
+		}
+		if (n == 0) {
+			c->stream_done = true;
+			break;
+		}
+		t->scratch[0] = (uint8_t)(n >> 8);
+		t->scratch[1] = (uint8_t)n;
+		if (evbuffer_add(c->out, t->scratch, (size_t)n + 2) < 0) {
+			conn_free(c);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Write what the socket takes; false when the connection was closed. */
 static bool conn_flush(struct tcp_conn *c)
 {
+	if (!conn_pump(c))
+		return false;
 	while (evbuffer_get_length(c->out) > 0) {
 		int n = evbuffer_write(c->out, c->fd);
 		if (n > 0) {
@@ -146,12 +181,22 @@ static bool conn_flush(struct tcp_conn *c)
 		conn_free(c);
 		return false;
 	}
+	if (c->stream && c->stream_done && evbuffer_get_length(c->out) == 0) {
+		/* Every message reached the kernel: the transfer is complete; answer what waits. */
+		struct registry_stream *s = c->stream;
+		c->stream = NULL;
+		c->stream_done = false;
+		s->end(s, true);
+	}
 	size_t out = evbuffer_get_length(c->out);
-	if (out > 0)
+	if (out > 0 || c->stream)
 		event_add(c->wev, NULL);
 	else
 		event_del(c->wev);
-	if (out < TCP_OUT_MAX_BYTES && conn_has_msg(c)) {
+	if (c->stream && out < TCP_OUT_MAX_BYTES) {
+		/* Room again: the write callback queues the stream's next messages on the next turn. */
+		event_active(c->wev, EV_WRITE, 0);
+	} else if (!c->stream && out < TCP_OUT_MAX_BYTES && conn_has_msg(c)) {
 		/*
 		 * Answering stopped at the output limit and the socket took it all:
 		 * no read or write event would fire for the queries still waiting.
@@ -189,7 +234,7 @@ static bool conn_process(struct tcp_conn *c)
 	struct registry_tcp *t = c->t;
 	size_t pos = 0;
 
-	while (c->in_len - pos >= 2 && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES) {
+	while (!c->stream && c->in_len - pos >= 2 && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES) {
 		size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
 		if (mlen == 0) {
 			conn_free(c);
@@ -198,7 +243,9 @@ static bool conn_process(struct tcp_conn *c)
 		if (c->in_len - pos - 2 < mlen)
 			break;
 		struct dns_client cl = { .src = &c->peer, .local = &c->local, .ifindex = c->ifindex, .tcp = true };
-		size_t n = t->cb(t->arg, &t->stats, &cl, c->in + pos + 2, mlen, t->scratch + 2, TCP_MSG_MAX - 2);
+		struct registry_stream *stream = NULL;
+		size_t n = t->cb(t->arg, &t->stats, &cl, c->in + pos + 2, mlen, t->scratch + 2, TCP_MSG_MAX - 2, &stream);
+		c->stream = stream;
 		if (n > 0) {
 			t->scratch[0] = (uint8_t)(n >> 8);
 			t->scratch[1] = (uint8_t)n;

@@ -554,3 +554,52 @@ int registry_xfr_next(struct xfr_stream *s, uint8_t *out, size_t cap, size_t res
 	s->bytes += len;
 	return (int)len;
 }
+
+/* A NOTIFY message. */
+size_t registry_xfr_notify(const struct zone *z, uint32_t serial, uint32_t ttl, uint16_t id, uint8_t *out, size_t cap)
+{
+	struct zone_rr_scratch scratch;
+	struct zone_rr soa;
+	uint32_t t = htonl(ttl);
+
+	zone_rr_soa(z, serial, ttl, &scratch, &soa);
+	size_t need = DNS_HEADER_LEN + z->apex_len + 4 + zone_rr_wire_size(&soa);
+	if (cap < need)
+		return 0;
+	memset(out, 0, DNS_HEADER_LEN);
+	set16(out, id);
+	out[2] = (uint8_t)(4 << 3 | 0x04);   /* opcode NOTIFY, AA */
+	set16(out + 4, 1);
+	set16(out + 6, 1);
+	size_t len = DNS_HEADER_LEN;
+	memcpy(out + len, z->apex, z->apex_len);
+	len += z->apex_len;
+	set16(out + len, DNS_TYPE_SOA);
+	set16(out + len + 2, DNS_CLASS_IN);
+	len += 4;
+	memcpy(out + len, soa.owner, soa.owner_len);
+	len += soa.owner_len;
+	set16(out + len, DNS_TYPE_SOA);
+	set16(out + len + 2, DNS_CLASS_IN);
+	memcpy(out + len + 4, &t, 4);
+	set16(out + len + 8, soa.rdlen);
+	len += 10;
+	memcpy(out + len, soa.rdata, soa.rdlen);
+	return len + soa.rdlen;
+}
+
+/* Read a reply to our NOTIFY. */
+int registry_xfr_notify_reply(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *apex, size_t apex_len)
+{
+	size_t qend = DNS_HEADER_LEN + apex_len + 4;
+
+	/* RFC 1996 4.7: the reply echoes the question (some servers leave it out: QDCOUNT 0 is accepted). */
+	if (len < DNS_HEADER_LEN || get16(msg) != id || !(msg[2] & 0x80) || ((msg[2] >> 3) & 0x0f) != 4)
+		return -EBADMSG;
+	if (get16(msg + 4) == 1 && (len < qend || !equal_nocase(msg + DNS_HEADER_LEN, apex, apex_len) ||
+				    get16(msg + qend - 4) != DNS_TYPE_SOA))
+		return -EBADMSG;
+	if (get16(msg + 4) > 1)
+		return -EBADMSG;
+	return msg[3] & 0x0f;
+}

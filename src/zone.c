@@ -662,13 +662,8 @@ int zone_build_run(struct zone_build *b, unsigned int budget_us)
 	return r;
 }
 
-/*
- * The serial after prev: the wall clock's seconds when that is larger in
- * serial arithmetic (RFC 1982), prev + 1 otherwise. A restart starts from the
- * clock, so secondaries see it grow as long as changes averaged no more than
- * one per second.
- */
-static uint32_t serial_next(uint32_t prev, time_t now)
+/* The serial after prev (see zone.h). */
+uint32_t zone_serial_next(uint32_t prev, time_t now)
 {
 	uint32_t next = prev + 1;
 
@@ -686,7 +681,7 @@ struct zone *zone_build_finish(struct zone_build *b)
 	if (!b->have_prev)
 		z->serial = (uint32_t)b->now;
 	else if (b->prev_digest != b->sum)
-		z->serial = serial_next(b->prev_serial, b->now);
+		z->serial = zone_serial_next(b->prev_serial, b->now);
 	else
 		z->serial = b->prev_serial;
 	if (z->n_acl_plens)
