@@ -164,15 +164,16 @@ static void target_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Open the target's connected socket. 0 or -errno. */
-static int target_open(struct notify_target *t)
+/* Open the target's connected socket, bound to src unless AF_UNSPEC. 0 or -errno. */
+static int target_open(struct notify_target *t, const union sockaddr_any *src)
 {
 	if (t->fd >= 0)
 		return 0;
 	t->fd = socket(t->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0)
 		return -errno;
-	if (connect(t->fd, &t->addr.sa, addr_len(&t->addr)) < 0) {
+	if ((src->sa.sa_family != AF_UNSPEC && bind(t->fd, &src->sa, addr_len(src)) < 0) ||
+	    connect(t->fd, &t->addr.sa, addr_len(&t->addr)) < 0) {
 		int ret = -errno;
 		target_close(t);
 		return ret;
@@ -197,7 +198,7 @@ static uint16_t random_id(void)
 
 /* Start notifying one target of serial. */
 static void target_start(struct notify_target *t, const struct zone *z, uint32_t ttl, const struct tsig_key *keys,
-			 size_t n_keys)
+			 size_t n_keys, const union sockaddr_any *src)
 {
 	char why[NOTIFY_ERR_LEN];
 	int ret;
@@ -230,7 +231,9 @@ static void target_start(struct notify_target *t, const struct zone *z, uint32_t
 		}
 		t->msg_len = (size_t)n;
 	}
-	if ((ret = target_open(t)) < 0) {
+	/* A new source (a reload) needs a new socket. */
+	target_close(t);
+	if ((ret = target_open(t, src)) < 0) {
 		snprintf(why, sizeof(why), "socket: %s", strerror(-ret));
 		target_fail(t, why);
 		return;
@@ -291,10 +294,13 @@ void registry_notify_free(struct registry_notify *rn)
 
 /* Notify every target of a new serial. */
 void registry_notify_serial(struct registry_notify *rn, const struct zone *z, uint32_t ttl,
-			    const struct tsig_key *keys, size_t n_keys)
+			    const struct tsig_key *keys, size_t n_keys, const union sockaddr_any *src4,
+			    const union sockaddr_any *src6)
 {
-	for (size_t i = 0; i < rn->n; i++)
-		target_start(&rn->targets[i], z, ttl, keys, n_keys);
+	for (size_t i = 0; i < rn->n; i++) {
+		struct notify_target *t = &rn->targets[i];
+		target_start(t, z, ttl, keys, n_keys, t->addr.sa.sa_family == AF_INET6 ? src6 : src4);
+	}
 }
 
 /* Find a target by address. */

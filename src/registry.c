@@ -707,6 +707,7 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	reg->n_zones = cfg->n_zones;
 	for (size_t i = 0; i < reg->n_listeners; i++)
 		registry_tcp_set_limits(reg->listeners[i].tcp, reg->tcp_max_conns, reg->tcp_idle_timeout_ms);
+	registry_transfer_set_sources(reg->transfer, rc->listens, rc->n_listens);
 	ret = 0;
 	goto out;
 fail:

@@ -29,7 +29,7 @@ echo 'd /tmp 1777 root root -' >"$NEWROOT/etc/tmpfiles.d/tmp.conf"
 # Mask what is slow under TCG or pointless here (no network device, no
 # getty on the console the test writes to), and every timer.
 for unit in tmp.mount systemd-timesyncd.service networking.service \
-	nsd.service postgresql.service e2scrub_reap.service systemd-pstore.service \
+	nsd.service knot.service named.service postgresql.service e2scrub_reap.service systemd-pstore.service \
 	getty@tty1.service serial-getty@ttyS0.service console-getty.service \
 	apt-daily.service apt-daily-upgrade.service man-db.service; do
 	ln -sf /dev/null "$SD/$unit"
