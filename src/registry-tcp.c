@@ -30,6 +30,12 @@
  * the worst case. One maximum answer in flight keeps a reading client busy.
  */
 #define TCP_OUT_MAX_BYTES (64 * 1024)
+/*
+ * A stream counts as complete once the client acknowledged its last byte:
+ * while data waits in the kernel (SIOCOUTQ), the connection is polled this
+ * often; a reset meanwhile makes it a transfer cut off.
+ */
+#define TCP_DRAIN_POLL_MS 20
 
 struct tcp_conn {
 	TAILQ_ENTRY(tcp_conn) link;
@@ -46,6 +52,9 @@ struct tcp_conn {
 	bool eof;                         /* client closed its side: finish writing, then close */
 	struct registry_stream *stream;   /* a transfer being sent: nothing else is answered meanwhile */
 	bool stream_done;                 /* its last message is queued */
+	struct event *drain_ev;           /* polls until the client acknowledged the stream's last byte */
+	uint64_t written;                 /* bytes handed to the kernel */
+	uint64_t acked_seen;              /* of those, acknowledged by the client at the last idle timeout */
 	union sockaddr_any peer;
 	union sockaddr_any local;
 	uint32_t ifindex;                 /* interface the connection arrived on, 0: unknown */
@@ -97,6 +106,8 @@ static void conn_free(struct tcp_conn *c)
 		event_free(c->wev);
 	if (c->timer)
 		event_free(c->timer);
+	if (c->drain_ev)
+		event_free(c->drain_ev);
 	if (c->out)
 		evbuffer_free(c->out);
 	if (c->fd >= 0)
@@ -165,6 +176,41 @@ static bool conn_pump(struct tcp_conn *c)
 	return true;
 }
 
+static void conn_drain_cb(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * The stream's last message left our buffer: end it as complete once the
+ * client acknowledged every byte, as cut off if the connection failed
+ * meanwhile (polling every TCP_DRAIN_POLL_MS; the idle timeout ends a client
+ * that stops acknowledging). False when the connection was closed.
+ */
+static bool conn_stream_settle(struct tcp_conn *c)
+{
+	int err = 0, unacked = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) {
+		conn_free(c);
+		return false;
+	}
+	if (ioctl(c->fd, SIOCOUTQ, &unacked) == 0 && unacked > 0) {
+		struct timeval tv = { 0, TCP_DRAIN_POLL_MS * 1000 };
+		if (!c->drain_ev)
+			c->drain_ev = evtimer_new(c->t->base, conn_drain_cb, c);
+		if (c->drain_ev)
+			evtimer_add(c->drain_ev, &tv);
+		if (c->drain_ev)
+			return true;
+	}
+	struct registry_stream *st = c->stream;
+	c->stream = NULL;
+	c->stream_done = false;
+	if (c->drain_ev)
+		evtimer_del(c->drain_ev);
+	st->end(st, true);
+	return true;
+}
+
 /* Write what the socket takes; false when the connection was closed. */
 static bool conn_flush(struct tcp_conn *c)
 {
@@ -173,6 +219,7 @@ static bool conn_flush(struct tcp_conn *c)
 	while (evbuffer_get_length(c->out) > 0) {
 		int n = evbuffer_write(c->out, c->fd);
 		if (n > 0) {
+			c->written += (uint64_t)n;
 			conn_touch(c);
 			continue;
 		}
@@ -181,19 +228,15 @@ static bool conn_flush(struct tcp_conn *c)
 		conn_free(c);
 		return false;
 	}
-	if (c->stream && c->stream_done && evbuffer_get_length(c->out) == 0) {
-		/* Every message reached the kernel: the transfer is complete; answer what waits. */
-		struct registry_stream *s = c->stream;
-		c->stream = NULL;
-		c->stream_done = false;
-		s->end(s, true);
-	}
+	if (c->stream && c->stream_done && evbuffer_get_length(c->out) == 0 && !conn_stream_settle(c))
+		return false;
 	size_t out = evbuffer_get_length(c->out);
-	if (out > 0 || c->stream)
+	bool producing = c->stream && !c->stream_done;
+	if (out > 0 || producing)
 		event_add(c->wev, NULL);
 	else
 		event_del(c->wev);
-	if (c->stream && out < TCP_OUT_MAX_BYTES) {
+	if (producing && out < TCP_OUT_MAX_BYTES) {
 		/* Room again: the write callback queues the stream's next messages on the next turn. */
 		event_active(c->wev, EV_WRITE, 0);
 	} else if (!c->stream && out < TCP_OUT_MAX_BYTES && conn_has_msg(c)) {
@@ -203,7 +246,7 @@ static bool conn_flush(struct tcp_conn *c)
 		 * Run the write callback (which answers them) on the next loop turn.
 		 */
 		event_active(c->wev, EV_WRITE, 0);
-	} else if (c->eof && out == 0) {
+	} else if (c->eof && out == 0 && !c->stream) {
 		/* Half-closed and nothing left to answer (a partial message never completes). */
 		conn_free(c);
 		return false;
@@ -326,6 +369,15 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		conn_flush(c);
 }
 
+/* Check again whether the client acknowledged the end of a stream; then answer what waits. */
+static void conn_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (conn_flush(c) && !c->stream && c->in_len && conn_process(c))
+		conn_flush(c);
+}
+
 /* No query and no output progress within the idle timeout. */
 static void conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -333,6 +385,18 @@ static void conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	int unsent = 0;
 
 	if (evbuffer_get_length(c->out) > 0 || (ioctl(c->fd, SIOCOUTQ, &unsent) == 0 && unsent > 0)) {
+		/*
+		 * A client that acknowledged more since the last timeout reads, if
+		 * slowly (a secondary on a thin link): not stalled. The kernel's
+		 * buffer can hold seconds of such a transfer, so our own writes may
+		 * pause longer than the timeout while it drains.
+		 */
+		uint64_t acked = c->written - (uint64_t)(unsent > 0 ? unsent : 0);
+		if (acked > c->acked_seen) {
+			c->acked_seen = acked;
+			conn_touch(c);
+			return;
+		}
 		/*
 		 * Output is stuck: the client does not read. A plain close would queue
 		 * the FIN behind the unsent data and keep the kernel's buffers for it;
