@@ -3,8 +3,9 @@
  * NOTIFY (RFC 1996) to a zone's configured secondaries, event-loop glue: on
  * every new serial each target gets a NOTIFY over UDP (TSIG-signed when its
  * line names a key), from a socket connected to it (so only its answers
- * arrive) and bound to the registry's listen address of its family when that
- * is not a wildcard (secondaries accept NOTIFY from their primary's address), resent after 1, 2, 4 and 8 s until it answers; a newer serial
+ * arrive) and from an address the registry listens on (secondaries accept
+ * NOTIFY from their primary's address): the kernel's choice when it is one,
+ * else the first specific listen address of the family, resent after 1, 2, 4 and 8 s until it answers; a newer serial
  * replaces the one in flight. An answer other than NOERROR ends the attempt
  * as a failure; so does silence after the last try. Logs once per change
  * of a target's state.
@@ -35,12 +36,11 @@ void registry_notify_free(struct registry_notify *rn);
 /*
  * Tell every target about z's serial (the SOA as transfers send it, with
  * minimum ttl). Keys are looked up by name in keys; a target whose key is
- * missing is counted as failed. src4 and src6 (AF_UNSPEC: none) are the
- * source addresses by family.
+ * missing is counted as failed. listens are the registry's listen addresses.
  */
 void registry_notify_serial(struct registry_notify *rn, const struct zone *z, uint32_t ttl,
-			    const struct tsig_key *keys, size_t n_keys, const union sockaddr_any *src4,
-			    const union sockaddr_any *src6);
+			    const struct tsig_key *keys, size_t n_keys, const union sockaddr_any *listens,
+			    size_t n_listens);
 /* Index of the target with this address (port ignored), -1 if none. */
 int registry_notify_find(const struct registry_notify *rn, const union sockaddr_any *addr);
 /* Number of targets. */

@@ -55,8 +55,8 @@ struct registry_transfer *registry_transfer_new(void);
 void registry_transfer_free(struct registry_transfer *t);
 /* Replace the keys (copied). 0 or -ENOMEM (the old ones stay). */
 int registry_transfer_set_keys(struct registry_transfer *t, const struct config_key *keys, size_t n);
-/* NOTIFY leaves from the first listen address of its family that is not a wildcard (port 0), if any. */
-void registry_transfer_set_sources(struct registry_transfer *t, const union sockaddr_any *listens, size_t n);
+/* The registry's listen addresses (copied): NOTIFY leaves from one of them. 0 or -ENOMEM. */
+int registry_transfer_set_listens(struct registry_transfer *t, const union sockaddr_any *listens, size_t n);
 
 /* Transfer state of one zone; cz must stay valid while it lives. NULL on ENOMEM. */
 struct registry_transfer_zone *registry_transfer_zone_new(struct registry_transfer *t, struct event_base *base,

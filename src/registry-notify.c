@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -164,19 +165,83 @@ static void target_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Open the target's connected socket, bound to src unless AF_UNSPEC. 0 or -errno. */
-static int target_open(struct notify_target *t, const union sockaddr_any *src)
+/* True when a and b have the same address (ports ignored; IPv4 unmapped). */
+static bool same_address(const union sockaddr_any *a, const union sockaddr_any *b)
 {
+	union sockaddr_any x = *a, y = *b;
+
+	addr_unmap_v4(&x);
+	addr_unmap_v4(&y);
+	if (x.sa.sa_family != y.sa.sa_family)
+		return false;
+	if (x.sa.sa_family == AF_INET)
+		return x.in.sin_addr.s_addr == y.in.sin_addr.s_addr;
+	return x.sa.sa_family == AF_INET6 && memcmp(&x.in6.sin6_addr, &y.in6.sin6_addr, 16) == 0;
+}
+
+/* True when a is the wildcard address of its family. */
+static bool is_wildcard(const union sockaddr_any *a)
+{
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_addr.s_addr == htonl(INADDR_ANY);
+	return a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr);
+}
+
+/* A socket of the target's family connected to it, bound to src when not NULL. The fd, or -errno. */
+static int connected_socket(const struct notify_target *t, const union sockaddr_any *src)
+{
+	int fd = socket(t->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	union sockaddr_any b;
+	if (src) {
+		b = *src;
+		if (b.sa.sa_family == AF_INET)
+			b.in.sin_port = 0;
+		else
+			b.in6.sin6_port = 0;
+	}
+	if ((src && bind(fd, &b.sa, addr_len(&b)) < 0) || connect(fd, &t->addr.sa, addr_len(&t->addr)) < 0) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/*
+ * Open the target's connected socket from a listen address: the source the
+ * kernel picks if the registry listens there (or on the wildcard), else the
+ * first specific listen address of the family. 0 or -errno.
+ */
+static int target_open(struct notify_target *t, const union sockaddr_any *listens, size_t n_listens)
+{
+	union sockaddr_any local;
+	socklen_t llen = sizeof(local);
+	const union sockaddr_any *fallback = NULL;
+	bool listening = false;
+
 	if (t->fd >= 0)
 		return 0;
-	t->fd = socket(t->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	t->fd = connected_socket(t, NULL);
 	if (t->fd < 0)
-		return -errno;
-	if ((src->sa.sa_family != AF_UNSPEC && bind(t->fd, &src->sa, addr_len(src)) < 0) ||
-	    connect(t->fd, &t->addr.sa, addr_len(&t->addr)) < 0) {
-		int ret = -errno;
-		target_close(t);
-		return ret;
+		return t->fd;
+	if (getsockname(t->fd, &local.sa, &llen) < 0)
+		memset(&local, 0, sizeof(local));
+	for (size_t i = 0; i < n_listens; i++) {
+		if (listens[i].sa.sa_family != t->addr.sa.sa_family)
+			continue;
+		if (is_wildcard(&listens[i]) || same_address(&listens[i], &local))
+			listening = true;
+		else if (!fallback)
+			fallback = &listens[i];
+	}
+	if (!listening && fallback) {
+		close(t->fd);
+		t->fd = connected_socket(t, fallback);
+		if (t->fd < 0)
+			return t->fd;
 	}
 	t->rev = event_new(t->rn->base, t->fd, EV_READ | EV_PERSIST, target_read_cb, t);
 	if (!t->rev || event_add(t->rev, NULL) < 0) {
@@ -198,7 +263,7 @@ static uint16_t random_id(void)
 
 /* Start notifying one target of serial. */
 static void target_start(struct notify_target *t, const struct zone *z, uint32_t ttl, const struct tsig_key *keys,
-			 size_t n_keys, const union sockaddr_any *src)
+			 size_t n_keys, const union sockaddr_any *listens, size_t n_listens)
 {
 	char why[NOTIFY_ERR_LEN];
 	int ret;
@@ -233,7 +298,7 @@ static void target_start(struct notify_target *t, const struct zone *z, uint32_t
 	}
 	/* A new source (a reload) needs a new socket. */
 	target_close(t);
-	if ((ret = target_open(t, src)) < 0) {
+	if ((ret = target_open(t, listens, n_listens)) < 0) {
 		snprintf(why, sizeof(why), "socket: %s", strerror(-ret));
 		target_fail(t, why);
 		return;
@@ -294,13 +359,11 @@ void registry_notify_free(struct registry_notify *rn)
 
 /* Notify every target of a new serial. */
 void registry_notify_serial(struct registry_notify *rn, const struct zone *z, uint32_t ttl,
-			    const struct tsig_key *keys, size_t n_keys, const union sockaddr_any *src4,
-			    const union sockaddr_any *src6)
+			    const struct tsig_key *keys, size_t n_keys, const union sockaddr_any *listens,
+			    size_t n_listens)
 {
-	for (size_t i = 0; i < rn->n; i++) {
-		struct notify_target *t = &rn->targets[i];
-		target_start(t, z, ttl, keys, n_keys, t->addr.sa.sa_family == AF_INET6 ? src6 : src4);
-	}
+	for (size_t i = 0; i < rn->n; i++)
+		target_start(&rn->targets[i], z, ttl, keys, n_keys, listens, n_listens);
 }
 
 /* Find a target by address. */

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <sys/queue.h>
 
 #include "clock.h"
@@ -51,8 +50,8 @@ struct registry_transfer {
 	uint64_t tsig[TS_MAX];
 	unsigned int active;
 	uint64_t busy;                    /* refused for XFR_ACTIVE_MAX */
-	union sockaddr_any notify_src4;   /* AF_UNSPEC: let the kernel choose */
-	union sockaddr_any notify_src6;
+	union sockaddr_any *listens;      /* the registry's listen addresses: where NOTIFY may come from */
+	size_t n_listens;
 };
 
 struct registry_transfer_zone {
@@ -115,6 +114,7 @@ void registry_transfer_free(struct registry_transfer *t)
 		return;
 	free(t->keys);
 	free(t->secrets);
+	free(t->listens);
 	free(t);
 }
 
@@ -141,18 +141,18 @@ int registry_transfer_set_keys(struct registry_transfer *t, const struct config_
 	return 0;
 }
 
-/* NOTIFY source addresses. */
-void registry_transfer_set_sources(struct registry_transfer *t, const union sockaddr_any *listens, size_t n)
+/* Listen addresses, for the source of NOTIFY. */
+int registry_transfer_set_listens(struct registry_transfer *t, const union sockaddr_any *listens, size_t n)
 {
-	memset(&t->notify_src4, 0, sizeof(t->notify_src4));
-	memset(&t->notify_src6, 0, sizeof(t->notify_src6));
-	for (size_t i = n; i-- > 0;) {
-		union sockaddr_any a = host_only(&listens[i]);
-		if (a.sa.sa_family == AF_INET && a.in.sin_addr.s_addr != htonl(INADDR_ANY))
-			t->notify_src4 = a;
-		else if (a.sa.sa_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&a.in6.sin6_addr))
-			t->notify_src6 = a;
-	}
+	union sockaddr_any *l = calloc(n ? n : 1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	memcpy(l, listens, n * sizeof(*l));
+	free(t->listens);
+	t->listens = l;
+	t->n_listens = n;
+	return 0;
 }
 
 /* Transfer state of a zone. */
@@ -255,8 +255,8 @@ void registry_transfer_publish(struct registry_transfer_zone *tz, const struct z
 	tz->published = true;
 	tz->ttl = ttl;
 	if (changed && registry_notify_count(tz->notify))
-		registry_notify_serial(tz->notify, snap, ttl, tz->t->keys, tz->t->n_keys, &tz->t->notify_src4,
-				       &tz->t->notify_src6);
+		registry_notify_serial(tz->notify, snap, ttl, tz->t->keys, tz->t->n_keys, tz->t->listens,
+				       tz->t->n_listens);
 }
 
 /* Record a finished (or cut off) transfer. */

@@ -666,7 +666,8 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 		ns[i] = nz[i]->snap;
 		nx[i] = nz[i]->xfr;
 	}
-	if ((ret = set_settings(reg, rc)) < 0 || (ret = registry_transfer_set_keys(reg->transfer, cfg->keys, cfg->n_keys)) < 0) {
+	if ((ret = set_settings(reg, rc)) < 0 || (ret = registry_transfer_set_keys(reg->transfer, cfg->keys, cfg->n_keys)) < 0 ||
+	    (ret = registry_transfer_set_listens(reg->transfer, rc->listens, rc->n_listens)) < 0) {
 		strbuf_puts(err, "registry: out of memory");
 		goto fail;
 	}
@@ -707,7 +708,6 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	reg->n_zones = cfg->n_zones;
 	for (size_t i = 0; i < reg->n_listeners; i++)
 		registry_tcp_set_limits(reg->listeners[i].tcp, reg->tcp_max_conns, reg->tcp_idle_timeout_ms);
-	registry_transfer_set_sources(reg->transfer, rc->listens, rc->n_listens);
 	ret = 0;
 	goto out;
 fail:
