@@ -148,15 +148,18 @@ static void conn_update_read(struct tcp_conn *c)
 }
 
 /*
- * Queue a stream's next messages while the output is below its limit (the
+ * Queue a stream's next message while the output is below its limit (the
  * same limit as answers: a slow reader holds at most that plus one message).
- * False when the connection was closed (the stream failed).
+ * One message per call, so the loop answers queries between messages (a
+ * signed one costs about a millisecond and a half through ldns); conn_flush()
+ * asks for the next turn while there is room. False when the connection was
+ * closed (the stream failed).
  */
 static bool conn_pump(struct tcp_conn *c)
 {
 	struct registry_tcp *t = c->t;
 
-	while (c->stream && !c->stream_done && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES) {
+	if (c->stream && !c->stream_done && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES) {
 		int n = c->stream->next(c->stream, t->scratch + 2, TCP_MSG_MAX - 2);
 		if (n < 0 || n > TCP_MSG_MAX - 2) {
 			conn_free(c);
@@ -164,7 +167,7 @@ static bool conn_pump(struct tcp_conn *c)
 		}
 		if (n == 0) {
 			c->stream_done = true;
-			break;
+			return true;
 		}
 		t->scratch[0] = (uint8_t)(n >> 8);
 		t->scratch[1] = (uint8_t)n;

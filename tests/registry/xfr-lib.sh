@@ -9,9 +9,12 @@
 # uses LISTEN_IP as the source of its transfers and SOA queries, so wgsd's
 # status tells the three apart.
 
-# Give loopback the address a server listens on (BIND listens only on addresses interfaces carry).
+# Give loopback the 127.x address a server listens on (BIND listens only on addresses interfaces
+# carry); other addresses are the caller's to configure.
 sec_addr() {
-	ip -n "$NS" addr add "$1/8" dev lo 2>/dev/null || true
+	case $1 in
+	127.*) ip -n "$NS" addr add "$1/8" dev lo 2>/dev/null || true ;;
+	esac
 }
 
 # Add a started server's PID to those cleanup stops.
