@@ -387,7 +387,9 @@ static void conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct tcp_conn *c = arg;
 	int unsent = 0;
 
-	if (evbuffer_get_length(c->out) > 0 || (ioctl(c->fd, SIOCOUTQ, &unsent) == 0 && unsent > 0)) {
+	if (ioctl(c->fd, SIOCOUTQ, &unsent) < 0)
+		unsent = 0;
+	if (evbuffer_get_length(c->out) > 0 || unsent > 0) {
 		/*
 		 * A client that acknowledged more since the last timeout reads, if
 		 * slowly (a secondary on a thin link): not stalled. The kernel's
@@ -658,4 +660,15 @@ const struct registry_stats *registry_tcp_stats(const struct registry_tcp *t)
 size_t registry_tcp_connections(const struct registry_tcp *t)
 {
 	return t->n_conns;
+}
+
+/* Output queued over all connections. */
+size_t registry_tcp_queued(const struct registry_tcp *t)
+{
+	size_t n = 0;
+	const struct tcp_conn *c;
+
+	TAILQ_FOREACH(c, &t->conns, link)
+		n += evbuffer_get_length(c->out);
+	return n;
 }

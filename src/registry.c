@@ -843,9 +843,9 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 		stats_json(out, registry_udp_stats(l->udp));
 		strbuf_puts(out, ",\"tcp\":");
 		stats_json(out, ts);
-		strbuf_printf(out, ",\"tcp_connections\":%zu,\"tcp_accepted\":%llu,\"tcp_rejected_full\":%llu,"
-			      "\"tcp_closed_idle\":%llu,\"tcp_dropped_stalled\":%llu,\"tcp_paused\":%llu}",
-			      registry_tcp_connections(l->tcp), (unsigned long long)ts->tcp_accepted,
+		strbuf_printf(out, ",\"tcp_connections\":%zu,\"tcp_queued_bytes\":%zu,\"tcp_accepted\":%llu,"
+			      "\"tcp_rejected_full\":%llu,\"tcp_closed_idle\":%llu,\"tcp_dropped_stalled\":%llu,\"tcp_paused\":%llu}",
+			      registry_tcp_connections(l->tcp), registry_tcp_queued(l->tcp), (unsigned long long)ts->tcp_accepted,
 			      (unsigned long long)ts->tcp_rejected_full, (unsigned long long)ts->tcp_closed_idle,
 			      (unsigned long long)ts->tcp_dropped_stalled, (unsigned long long)ts->tcp_paused);
 	}

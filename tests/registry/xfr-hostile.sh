@@ -29,6 +29,8 @@ OTHER_SECRET=$(head -c 32 /dev/urandom | base64)
 RAW="python3 $HERE/xfr-raw.py 127.0.0.1:53 $Z"
 N=2000
 
+# Small kernel send buffers (per namespace): a stalled transfer then fills wgsd's own queue.
+in_ns "$NS" sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
 wg_dev_start "$NS" "$DEV"
 ip -n "$NS" link set "$DEV" up
 ip -n "$NS" addr add 127.0.0.3/8 dev lo
@@ -123,14 +125,16 @@ raw stall 40 4 --src 127.0.0.3 >"$TMP/stall.out" &
 STALL=$!
 sleep 0.6
 rss1=$(rss)
+queued=$(status_value "r['listeners'][0]['tcp_queued_bytes']")
 wait "$STALL"
 expect_in "$(cat "$TMP/stall.out")" "busy=8 "
-# 32 queues of at most 64 KiB and one message each, plus the transfers' state: far below 16 MiB.
-[ $((rss1 - rss0)) -lt 16384 ] || fail "RSS grew by $((rss1 - rss0)) KiB with 32 stalled transfers"
+# Each stalled connection holds at most 64 KiB and one message (16 KiB and its framing) in wgsd.
+[ "$queued" -le $((32 * (65536 + 16386))) ] || fail "$queued bytes queued for 32 stalled transfers"
+[ "$queued" -ge $((32 * 65536)) ] || fail "only $queued bytes queued: were the transfers stalled?"
 retry 50 sh -c "[ \"\$(ip netns exec $NS $WGSDCTL -s $TMP/wgsd.sock status --json | python3 -c \"import json,sys; print(json.load(sys.stdin)['registry']['zones'][0]['transfers']['active'])\")\" = 0 ]" ||
 	fail "stalled transfers were not dropped by the idle timeout"
 stalled=$(status_value "r['listeners'][0]['tcp_dropped_stalled']")
 [ "$stalled" -ge 32 ] || fail "expected at least 32 stalled connections reset, got $stalled"
 expect_in "$(raw ask AXFR --src 127.0.0.3)" "rcode=NOERROR answers=$FULL"
-echo "RSS growth with 32 stalled transfers: $((rss1 - rss0)) KiB"
+echo "32 stalled transfers: $queued bytes queued in wgsd, RSS grew by $((rss1 - rss0)) KiB"
 echo "PASS"

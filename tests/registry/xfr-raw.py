@@ -186,7 +186,6 @@ def main():
     if cmd == "slow":
         seconds = float(args[0])
         s = connect(server, src)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         msg = request(zone, "AXFR")
         s.sendall(struct.pack(">H", len(msg)) + msg)
         report(read_transfer(s, chunk=4096, delay=seconds / 200))
