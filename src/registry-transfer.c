@@ -240,7 +240,7 @@ void registry_transfer_publish(struct registry_transfer_zone *tz, const struct z
 			zone_history_clear(&tz->history);
 		} else if (!d) {
 			/* The digest moved but no transferred record did: an empty step keeps the chain. */
-			if (zone_diff_new(snap, snap, &d) == 0 && !d && (d = calloc(1, sizeof(*d)))) {
+			if ((d = calloc(1, sizeof(*d)))) {
 				d->from = old->serial;
 				d->to = snap->serial;
 				d->bytes = sizeof(*d);
