@@ -200,7 +200,15 @@ size_t registry_xfr_error(const uint8_t *query, const struct dns_query *q, uint1
 		set16(out + 4, 1);
 		memcpy(out + DNS_HEADER_LEN, query + DNS_HEADER_LEN, qlen);
 	}
-	return DNS_HEADER_LEN + qlen;
+	size_t len = DNS_HEADER_LEN + qlen;
+	/* RFC 6891 6.1.1: a request with OPT gets one back. */
+	if (q->has_edns && cap - len >= OPT_RR_LEN) {
+		uint8_t o[OPT_RR_LEN] = { 0, 0, DNS_TYPE_OPT, DEFAULT_EDNS_SIZE >> 8, DEFAULT_EDNS_SIZE & 0xff, 0, 0, 0, 0, 0, 0 };
+		memcpy(out + len, o, sizeof(o));
+		len += sizeof(o);
+		set16(out + 10, 1);
+	}
+	return len;
 }
 
 /* A stream with the parts every kind shares. */

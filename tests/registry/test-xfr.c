@@ -618,6 +618,14 @@ static void test_client_serial(void)
 	ldns_pkt *p = NULL;
 	CHECK(len > 12 && ldns_wire2pkt(&p, out, len) == LDNS_STATUS_OK);
 	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOTAUTH && ldns_pkt_qdcount(p) == 1 && ldns_pkt_qr(p));
+	CHECK(p && !ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	/* With EDNS in the request, the error carries an OPT too (RFC 6891 6.1.1). */
+	dq.has_edns = true;
+	len = registry_xfr_error(q, &dq, DNS_RCODE_REFUSED, out, sizeof(out));
+	p = NULL;
+	CHECK(ldns_wire2pkt(&p, out, len) == LDNS_STATUS_OK && p && ldns_pkt_edns(p));
+	CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_REFUSED);
 	ldns_pkt_free(p);
 }
 
