@@ -10,6 +10,7 @@
 #  - IXFR for a future serial: the current SOA alone; IXFR without the
 #    client's SOA: FORMERR; AXFR of a name that is not a zone apex: NOTAUTH;
 #    AXFR over UDP: NOTIMP; IXFR over UDP: the current SOA;
+#  - a query pipelined behind a transfer: answered after the transfer;
 #  - a transfer cut off after its first message: counted as failed, the
 #    next one completes;
 #  - a secondary that reads slowly: UDP queries meanwhile are all answered;
@@ -95,6 +96,9 @@ expect_in "$(in_ns "$NS" python3 "$HERE/xfr-raw.py" 127.0.0.1:53 nothing.test. a
 expect_in "$(raw ask AXFR --udp --src 127.0.0.3)" "rcode=NOTIMP"
 expect_in "$(raw ask IXFR --serial 1 --udp --src 127.0.0.3)" "rcode=NOERROR answers=1 messages=1"
 expect_in "$(raw ask IXFR --serial 1 --udp --key $KEY "$SECRET")" "rcode=NOERROR answers=1 messages=1 tsig_error=0"
+
+echo "# a query pipelined behind a transfer is answered after its last message"
+expect_in "$(raw pipelined --src 127.0.0.3)" "transfer_ids=[1] then id=2 rcode=NOERROR answers=1"
 
 echo "# a transfer cut off midway is counted; the next one completes"
 failures() {

@@ -6,6 +6,9 @@
       one AXFR/IXFR (optionally TSIG-signed, with the signing time moved by S
       seconds: a replayed request); prints "rcode=NAME answers=N messages=M
       tsig_error=E last_type=T" for the whole response
+  xfr-raw.py SERVER ZONE pipelined [--src IP]
+      an AXFR and an SOA query on one connection at once; prints the IDs of
+      the transfer's messages, then the SOA answer's ID, rcode and answers
   xfr-raw.py SERVER ZONE cut [--src IP]
       an AXFR read up to its first message, then the connection reset
   xfr-raw.py SERVER ZONE slow SECONDS [--src IP]
@@ -172,6 +175,18 @@ def main():
         s = connect(server, src)
         s.sendall(struct.pack(">H", len(msg)) + msg)
         report(read_transfer(s))
+        return 0
+    if cmd == "pipelined":
+        # An AXFR and a SOA query sent together: the whole transfer first, then the SOA answer.
+        s = connect(server, src)
+        a, q = request(zone, "AXFR", qid=1), request(zone, "SOA", qid=2)
+        s.sendall(struct.pack(">H", len(a)) + a + struct.pack(">H", len(q)) + q)
+        msgs = read_transfer(s)
+        ids = {struct.unpack(">H", m[:2])[0] for m in msgs}
+        n = struct.unpack(">H", recv_exact(s, 2))[0]
+        soa = recv_exact(s, n)
+        print("transfer_ids=%s then id=%d rcode=%s answers=%d" % (sorted(ids), struct.unpack(">H", soa[:2])[0],
+                                                                 summary(soa)[0], summary(soa)[1]))
         return 0
     if cmd == "cut":
         s = connect(server, src)
