@@ -157,8 +157,8 @@ static void target_read_cb(evutil_socket_t fd, short what, void *arg)
 			log_info("zone %s: NOTIFY of serial %u to %s answered again", t->rn->zone, t->serial,
 				 addr_format(&t->addr, a, sizeof(a)));
 		else
-			log_debug("zone %s: NOTIFY of serial %u to %s answered after %u tries", t->rn->zone,
-				  t->serial, addr_format(&t->addr, a, sizeof(a)), t->tries);
+			log_debug("zone %s: NOTIFY of serial %u to %s answered (send %u of %d)", t->rn->zone,
+				  t->serial, addr_format(&t->addr, a, sizeof(a)), t->tries, NOTIFY_TRIES);
 		t->failing = false;
 		target_close(t);
 		return;

@@ -293,10 +293,10 @@ static void stream_end(struct registry_stream *base, bool complete)
 		stats_record(st, g, complete);
 		void (*logf)(const char *, ...) = g->by_peers ? log_debug : log_info;
 		if (complete)
-			logf("zone %s: %s of serial %u to %s: %zu records in %zu messages, %zu bytes, %.1f ms",
+			logf("zone %s: %s of serial %u to %s: %zu records in %zu message%s, %zu bytes, %.1f ms",
 			     tz->cfg->name, registry_xfr_kind_name(st->last_kind), st->last_serial,
 			     addr_format(&g->client, a, sizeof(a)), st->last_records, st->last_messages,
-			     st->last_bytes, (double)st->last_duration_us / 1e3);
+			     st->last_messages == 1 ? "" : "s", st->last_bytes, (double)st->last_duration_us / 1e3);
 		else
 			logf("zone %s: %s of serial %u to %s cut off after %zu bytes", tz->cfg->name,
 			     registry_xfr_kind_name(st->last_kind), st->last_serial,
