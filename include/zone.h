@@ -15,7 +15,9 @@
  *    larger: secondaries see a serial that grows across restarts too);
  *  - the access set for `access = peers`: every peer's allowed IPs as hash
  *    sets of masked addresses, one per prefix length present, so a lookup
- *    costs one probe per distinct prefix length whatever the number of peers.
+ *    costs one probe per distinct prefix length whatever the number of peers;
+ *    each prefix remembers its peer, so the longest match names the one peer
+ *    WireGuard accepts that source from (the relay's requester check).
  */
 #ifndef WGSD_ZONE_H
 #define WGSD_ZONE_H
@@ -58,6 +60,7 @@ struct zone_acl_slot {
 	uint8_t family;
 	uint8_t prefix;
 	uint8_t addr[16];             /* masked to prefix */
+	uint32_t owner;               /* index into acl_keys: the peer with this allowed IP */
 };
 
 struct zone {
@@ -98,6 +101,7 @@ struct zone {
 	size_t n_acl_plens;
 	struct zone_acl_slot *acl;
 	size_t acl_mask;
+	uint8_t (*acl_keys)[WG_KEY_LEN];   /* every peer's key, device order */
 };
 
 /*
@@ -153,5 +157,7 @@ const struct zone_entry *zone_lookup(const struct zone *z, const uint8_t *label,
 const struct zone_entry *zone_lookup_key(const struct zone *z, const uint8_t key[WG_KEY_LEN]);
 /* True when addr (family AF_INET/AF_INET6, raw bytes) lies in some peer's allowed IPs. */
 bool zone_acl_contains(const struct zone *z, int family, const uint8_t *addr);
+/* The key of the peer whose allowed IPs hold addr with the longest prefix (as WireGuard routes), or NULL. */
+const uint8_t *zone_acl_owner(const struct zone *z, int family, const uint8_t *addr);
 
 #endif

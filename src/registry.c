@@ -17,6 +17,7 @@
 #include "registry-transfer.h"
 #include "registry-udp.h"
 #include "registry.h"
+#include "relay.h"
 #include "strbuf.h"
 #include "wg.h"
 #include "zone.h"
@@ -98,6 +99,7 @@ struct registry {
 	struct event *refused_timer;       /* writes the summary */
 	void (*loaded_cb)(void *arg);      /* once: every zone has left the starting state */
 	void *loaded_arg;
+	struct relay *relay;               /* [relay], NULL without */
 };
 
 /* Counter slot of a query type. */
@@ -226,10 +228,14 @@ static size_t listener_query_cb(void *arg, struct registry_stats *stats, const s
 		.zones = reg->snaps, .n_zones = reg->n_zones,
 		.access = reg->access, .access_cidrs = reg->access_cidrs, .n_access_cidrs = reg->n_access_cidrs,
 		.ttl = reg->ttl, .edns_size = reg->edns_size, .now = now,
+		.relay = reg->relay ? relay_dns(reg->relay) : NULL,
 	};
 	struct registry_transfer_view view = { .snaps = reg->snaps, .zones = reg->xzones, .n = reg->n_zones };
 	const char *why = NULL;
 	size_t n = registry_transfer_answer(reg->transfer, &view, &env, cl, query, qlen, out, cap, stream, &info, &why);
+
+	if (reg->relay && info.relay != DNS_RELAY_NONE)
+		relay_count_query(reg->relay, info.relay);
 
 	stats->queries[qtype_slot(info.qtype)]++;
 	if (stream && *stream) {
@@ -671,6 +677,8 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 		strbuf_puts(err, "registry: out of memory");
 		goto fail;
 	}
+	if (cfg->relay.enabled && !reg->relay && (ret = relay_new(reg->base, &cfg->relay, &reg->relay, err)) < 0)
+		goto fail;
 	/* Commit: a restarted zone answers from its old snapshot until its first read, not SERVFAIL. */
 	for (size_t i = 0; i < cfg->n_zones; i++)
 		for (size_t j = 0; j < reg->n_zones; j++)
@@ -689,6 +697,13 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 				snprintf(nz[i]->error, sizeof(nz[i]->error), "%s", o->error);
 				ns[i] = nz[i]->snap;
 			}
+	if (reg->relay && cfg->relay.enabled) {
+		relay_apply(reg->relay, &cfg->relay);
+	} else if (reg->relay) {
+		log_info("registry: [relay] removed; relay allocations dropped");
+		relay_free(reg->relay);
+		reg->relay = NULL;
+	}
 	/* Close what went away, keep the rest. */
 	for (size_t j = 0; j < reg->n_listeners; j++)
 		if (!kept_l[j])
@@ -795,6 +810,7 @@ void registry_free(struct registry *reg)
 	free(reg->snaps);
 	free(reg->xzones);
 	free(reg->access_cidrs);
+	relay_free(reg->relay);
 	registry_transfer_free(reg->transfer);
 	free(reg);
 }
@@ -878,7 +894,12 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 		registry_transfer_zone_status_json(rz->xfr, out);
 		strbuf_puts(out, "}");
 	}
-	strbuf_puts(out, "]}");
+	strbuf_puts(out, "],\"relay\":");
+	if (reg->relay)
+		relay_status_json(reg->relay, out);
+	else
+		strbuf_puts(out, "null");
+	strbuf_puts(out, "}");
 }
 
 /* Append one listener's counters for one transport. */
@@ -964,6 +985,8 @@ void registry_metrics(const struct registry *reg, struct strbuf *out)
 		strbuf_printf(out, "wgsd_zone_read_errors_total{zone=\"%s\",device=\"%s\"} %llu\n", n, d,
 			      (unsigned long long)rz->read_errors);
 	}
+	if (reg->relay)
+		relay_metrics(reg->relay, out);
 	registry_transfer_metrics_help(out);
 	for (size_t i = 0; i < reg->n_zones; i++)
 		registry_transfer_zone_metrics(reg->zones[i]->xfr, reg->zones[i]->cfg.name, out);

@@ -132,13 +132,13 @@ static void mask_addr(uint8_t dst[16], const uint8_t *src, unsigned int alen, un
 		dst[bytes] = (uint8_t)(src[bytes] & (0xff00 >> bits));
 }
 
-/* True when the address is inside some peer's allowed IPs. */
-bool zone_acl_contains(const struct zone *z, int family, const uint8_t *addr)
+/* The slot of the longest allowed IP holding the address, or NULL. */
+static const struct zone_acl_slot *acl_find(const struct zone *z, int family, const uint8_t *addr)
 {
 	uint8_t m[16];
 
 	if (!z->acl)
-		return false;
+		return NULL;
 	for (size_t p = 0; p < z->n_acl_plens; p++) {
 		const struct zone_acl_plen *pl = &z->acl_plens[p];
 		if (pl->family != family)
@@ -150,10 +150,24 @@ bool zone_acl_contains(const struct zone *z, int family, const uint8_t *addr)
 			if (!s->used)
 				break;
 			if (s->family == pl->family && s->prefix == pl->prefix && memcmp(s->addr, m, 16) == 0)
-				return true;
+				return s;
 		}
 	}
-	return false;
+	return NULL;
+}
+
+/* True when the address is inside some peer's allowed IPs. */
+bool zone_acl_contains(const struct zone *z, int family, const uint8_t *addr)
+{
+	return acl_find(z, family, addr) != NULL;
+}
+
+/* The peer WireGuard would accept a packet from this source address from. */
+const uint8_t *zone_acl_owner(const struct zone *z, int family, const uint8_t *addr)
+{
+	const struct zone_acl_slot *s = acl_find(z, family, addr);
+
+	return s ? z->acl_keys[s->owner] : NULL;
 }
 
 /* Smallest power of two >= 2n (at least 16). */
@@ -166,8 +180,8 @@ static size_t table_size(size_t n)
 	return s;
 }
 
-/* Insert one allowed IP into the access set; records its prefix length. 0 or -ENOMEM. */
-static int acl_insert(struct zone *z, const struct cidr *c)
+/* Insert one allowed IP of peer owner into the access set; records its prefix length. 0 or -ENOMEM. */
+static int acl_insert(struct zone *z, const struct cidr *c, uint32_t owner)
 {
 	uint8_t m[16];
 	unsigned int alen = c->family == AF_INET ? 4 : 16;
@@ -186,6 +200,7 @@ static int acl_insert(struct zone *z, const struct cidr *c)
 	z->acl[i].used = 1;
 	z->acl[i].family = c->family;
 	z->acl[i].prefix = c->prefix;
+	z->acl[i].owner = owner;
 	memcpy(z->acl[i].addr, m, 16);
 	for (size_t p = 0; p < z->n_acl_plens; p++)
 		if (z->acl_plens[p].family == c->family && z->acl_plens[p].prefix == c->prefix)
@@ -217,7 +232,8 @@ static int acl_alloc(struct zone *z, const struct wg_device *dev)
 	size_t size = table_size(n);
 	z->acl = calloc(size, sizeof(*z->acl));
 	z->acl_plens = calloc(33 + 129, sizeof(*z->acl_plens));
-	if (!z->acl || !z->acl_plens)
+	z->acl_keys = calloc(dev->n_peers, sizeof(*z->acl_keys));
+	if (!z->acl || !z->acl_plens || !z->acl_keys)
 		return -ENOMEM;
 	z->acl_mask = size - 1;
 	return 0;
@@ -545,6 +561,7 @@ void zone_free(struct zone *z)
 	free(z->txt_arena);
 	free(z->acl_plens);
 	free(z->acl);
+	free(z->acl_keys);
 	free(z);
 }
 
@@ -632,8 +649,11 @@ int zone_build_step(struct zone_build *b, size_t max_peers)
 
 	for (; b->next < end; b->next++) {
 		const struct wg_peer *p = &dev->peers[b->next];
-		for (size_t j = 0; b->z->acl && j < p->n_allowed_ips; j++)
-			acl_insert(b->z, &p->allowed_ips[j]);
+		if (b->z->acl) {
+			memcpy(b->z->acl_keys[b->next], p->public_key, WG_KEY_LEN);
+			for (size_t j = 0; j < p->n_allowed_ips; j++)
+				acl_insert(b->z, &p->allowed_ips[j], (uint32_t)b->next);
+		}
 		if (p->endpoint.sa.sa_family != AF_INET && p->endpoint.sa.sa_family != AF_INET6)
 			continue;
 		/* Port 0, unspecified, loopback, multicast, broadcast, link-local: as if it had none. */
