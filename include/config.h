@@ -50,6 +50,12 @@ enum peers_mode {
 	PEERS_AUTO,          /* also add the registries' listed peers, remove those it added when unlisted */
 };
 #define DEFAULT_PORT_MAPPING_LIFETIME_MS 7200000   /* 2 h, as routers commonly grant */
+/* SOA timers: secondaries hear of changes by NOTIFY; refresh only catches a NOTIFY they missed. */
+#define DEFAULT_SOA_REFRESH_S 30
+#define DEFAULT_SOA_RETRY_S 5
+#define DEFAULT_SOA_EXPIRE_S 604800
+#define DEFAULT_IXFR_HISTORY 600
+#define TSIG_SECRET_B64_MAX 700           /* base64 of at most 512 bytes */
 
 enum access_mode {
 	ACCESS_PEERS = 0,  /* only queries arriving on the zone's device from a peer's allowed IPs */
@@ -97,6 +103,25 @@ struct config_relay {
 	uint64_t rate_bps;                /* "rate-limit": bytes per second per allocation, 0 = none */
 };
 
+/* A TSIG key ([key NAME]): hmac-sha256 with a base64 secret. */
+struct config_key {
+	char name[DNAME_STRLEN];          /* lower case, absolute */
+	char secret[TSIG_SECRET_B64_MAX + 1]; /* base64, as written */
+};
+
+/* One "allow-transfer" line: who may transfer the zone (and query its apex). */
+struct config_xfr_acl {
+	bool any;                         /* "any": every address (then a key is required) */
+	struct cidr prefix;               /* when !any */
+	char key[DNAME_STRLEN];           /* TSIG key required, "" = none */
+};
+
+/* One "notify" line: a secondary told of every new serial. */
+struct config_notify {
+	union sockaddr_any addr;          /* port defaults to 53 */
+	char key[DNAME_STRLEN];           /* TSIG key to sign with, "" = none */
+};
+
 struct config_zone {
 	char name[DNAME_STRLEN];          /* lower case, absolute: "example.com." */
 	char device[IFNAMSIZ];
@@ -109,6 +134,15 @@ struct config_zone {
 	union sockaddr_any *ns_addrs;     /* "ns-address", repeatable: glue A/AAAA for ns (port unused) */
 	size_t n_ns_addrs;
 	unsigned int refresh_ms;          /* "refresh", default 1s, at least 100ms */
+	uint32_t soa_refresh_s;           /* "soa-refresh", "soa-retry", "soa-expire": SOA timers */
+	uint32_t soa_retry_s;
+	uint32_t soa_expire_s;
+	struct config_xfr_acl *allow_transfer; /* "allow-transfer", repeatable */
+	size_t n_allow_transfer;
+	struct config_notify *notify;     /* "notify", repeatable */
+	size_t n_notify;
+	bool peer_transfers;              /* "peer-transfers": mesh members may transfer the zone */
+	unsigned int ixfr_history;        /* "ixfr-history": serials kept for IXFR, 0 = AXFR only */
 };
 
 struct config_client {
@@ -145,6 +179,8 @@ struct config {
 	struct config_relay relay;
 	struct config_zone *zones;
 	size_t n_zones;
+	struct config_key *keys;          /* [key NAME] sections */
+	size_t n_keys;
 	struct config_client *clients;
 	size_t n_clients;
 };
@@ -165,8 +201,9 @@ const char *config_portmap_mode_name(enum portmap_mode m);
 /* Parse a port-mapping mode; 0 or -EINVAL. */
 int config_portmap_mode_parse(const char *text, enum portmap_mode *out);
 
-/* Find a zone or client section by name/device; NULL if absent. */
+/* Find a zone, key or client section by name/device; NULL if absent. */
 const struct config_zone *config_find_zone(const struct config *cfg, const char *name);
+const struct config_key *config_find_key(const struct config *cfg, const char *name);
 const struct config_client *config_find_client(const struct config *cfg, const char *device);
 /* True when two sections have identical settings. */
 bool config_zone_equal(const struct config_zone *a, const struct config_zone *b);

@@ -84,6 +84,7 @@ struct dns_client {
 	const union sockaddr_any *local;   /* address it arrived on (NULL/AF_UNSPEC: unknown) */
 	uint32_t ifindex;                  /* arrival interface (0: unknown) */
 	bool tcp;                          /* TCP: 65535-byte answers */
+	bool trusted;                      /* a secondary of the queried zone (allow-transfer): access does not apply */
 };
 
 /* What a relay query came to. */

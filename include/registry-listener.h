@@ -3,6 +3,7 @@
 #ifndef WGSD_REGISTRY_LISTENER_H
 #define WGSD_REGISTRY_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,11 +36,26 @@ struct registry_stats {
 };
 
 /*
+ * A response of many messages (a zone transfer), pulled one message at a
+ * time by the TCP listener while the connection's output is below its limit.
+ */
+struct registry_stream {
+	/* Write the next message into out (cap bytes): its length, 0 when complete, < 0 to abort. */
+	int (*next)(struct registry_stream *s, uint8_t *out, size_t cap);
+	/* The connection is done with it (freed here): complete when every message reached the kernel. */
+	void (*end)(struct registry_stream *s, bool complete);
+};
+
+/*
  * Answer one query (implemented by registry.c): counts it in stats, writes
- * the response to out and returns its length (0: send nothing).
+ * the response to out and returns its length (0: send nothing). Over TCP
+ * (stream not NULL) it may instead set *stream and return 0: the listener
+ * then sends the stream's messages and answers nothing else on that
+ * connection until the stream ends.
  */
 typedef size_t (*registry_answer_cb)(void *arg, struct registry_stats *stats, const struct dns_client *cl,
-				     const uint8_t *query, size_t qlen, uint8_t *out, size_t cap);
+				     const uint8_t *query, size_t qlen, uint8_t *out, size_t cap,
+				     struct registry_stream **stream);
 
 /* Names used in status and metrics ("?" when out of range). */
 const char *registry_listener_qtype_name(enum registry_qtype t);

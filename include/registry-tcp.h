@@ -38,5 +38,7 @@ void registry_tcp_free(struct registry_tcp *t);
 const struct registry_stats *registry_tcp_stats(const struct registry_tcp *t);
 /* Open connections now. */
 size_t registry_tcp_connections(const struct registry_tcp *t);
+/* Output queued in wgsd (not yet handed to the kernel) over all connections, in bytes. */
+size_t registry_tcp_queued(const struct registry_tcp *t);
 
 #endif

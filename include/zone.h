@@ -10,7 +10,9 @@
  *    the peer had none, and counted;
  *  - per entry: the upper-case base32 label, the endpoint, and the TXT rdata
  *    without "seen=", which depends on the time of the query;
- *  - the SOA/NS data and a serial that changes when the published set changes;
+ *  - the SOA/NS data and a serial that changes when the published set changes
+ *    (to the wall clock's seconds, or the old serial + 1 if that is not
+ *    larger: secondaries see a serial that grows across restarts too);
  *  - the access set for `access = peers`: every peer's allowed IPs as hash
  *    sets of masked addresses, one per prefix length present, so a lookup
  *    costs one probe per distinct prefix length whatever the number of peers;
@@ -74,7 +76,10 @@ struct zone {
 	size_t n_glue4;
 	uint8_t (*glue6)[16];
 	size_t n_glue6;
-	uint32_t refresh_s;           /* SOA timers */
+	uint32_t refresh_s;           /* SOA timers (soa-refresh, soa-retry, soa-expire) */
+	uint32_t retry_s;
+	uint32_t expire_s;
+	unsigned int refs;            /* holders besides the owner (zone transfers): zone_ref() */
 
 	/* From the device reading. */
 	bool servfail;                /* device missing or unreadable: answer SERVFAIL */
@@ -135,8 +140,17 @@ struct zone *zone_build_finish(struct zone_build *b);
 int zone_build_run(struct zone_build *b, unsigned int budget_us);
 /* Abandon a build (NULL is fine). */
 void zone_build_free(struct zone_build *b);
-/* Free a snapshot (NULL is fine). */
+/* Free a snapshot (NULL is fine); with references taken, drop one instead. */
 void zone_free(struct zone *z);
+/* Take a reference (a transfer streaming the snapshot); each holder calls zone_free() once. */
+struct zone *zone_ref(struct zone *z);
+/*
+ * The serial after prev: the wall clock's seconds when that is larger in
+ * serial arithmetic (RFC 1982), prev + 1 otherwise. A restart starts from the
+ * clock, so secondaries see it grow as long as changes averaged no more than
+ * one per second.
+ */
+uint32_t zone_serial_next(uint32_t prev, time_t now);
 /* Find the entry for a base32 label of len bytes (52 or 56, any case); NULL if not published. */
 const struct zone_entry *zone_lookup(const struct zone *z, const uint8_t *label, size_t len);
 /* Find the entry for a raw key; NULL if not published. */

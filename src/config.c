@@ -18,7 +18,7 @@
 #define CONFIG_LINE_MAX 1024
 #define CONFIG_MAX_ERRORS 20
 
-enum section_kind { SEC_NONE, SEC_DAEMON, SEC_REGISTRY, SEC_RELAY, SEC_ZONE, SEC_CLIENT, SEC_BAD };
+enum section_kind { SEC_NONE, SEC_DAEMON, SEC_REGISTRY, SEC_RELAY, SEC_ZONE, SEC_KEY, SEC_CLIENT, SEC_BAD };
 
 /* Parser state shared by the line reader and the inih handler. */
 struct parse_state {
@@ -34,7 +34,7 @@ struct parse_state {
 	/* current section (tracked by the reader, so empty sections count too) */
 	enum section_kind kind;
 	char section[DNAME_STRLEN + 16];
-	size_t index;              /* zone or client index for SEC_ZONE/SEC_CLIENT */
+	size_t index;              /* zone, key or client index for SEC_ZONE/SEC_KEY/SEC_CLIENT */
 	unsigned long seen;        /* bit per scalar key already set in this section */
 	bool seen_daemon;
 	bool reported_line;        /* an error was already reported for the current line */
@@ -342,6 +342,129 @@ dup:
 	perr(st, st->line, key, "set twice in this section (only repeatable keys may repeat)");
 }
 
+/* Parse yes/no (also true/false, on/off, 1/0). */
+static int parse_bool(const char *text, bool *out)
+{
+	if (!strcmp(text, "yes") || !strcmp(text, "true") || !strcmp(text, "on") || !strcmp(text, "1"))
+		*out = true;
+	else if (!strcmp(text, "no") || !strcmp(text, "false") || !strcmp(text, "off") || !strcmp(text, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Split "WORD [key NAME]" into the word and the normalized key name ("" when
+ * there is none). 0 or -EINVAL.
+ */
+static int split_key_suffix(const char *value, char *word, size_t word_size, char key[DNAME_STRLEN])
+{
+	char buf[CONFIG_LINE_MAX];
+	char *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	char *w = strtok_r(buf, " \t", &save);
+	char *k = strtok_r(NULL, " \t", &save);
+	char *name = strtok_r(NULL, " \t", &save);
+	if (!w || strlen(w) >= word_size || strtok_r(NULL, " \t", &save))
+		return -EINVAL;
+	snprintf(word, word_size, "%s", w);
+	key[0] = '\0';
+	if (!k)
+		return 0;
+	if (strcmp(k, "key") != 0 || !name)
+		return -EINVAL;
+	return parse_dname(name, key);
+}
+
+/* Parse an allow-transfer value: "ADDRESS[/PREFIX] [key NAME]" or "any key NAME". */
+static int parse_xfr_acl(const char *value, struct config_xfr_acl *out)
+{
+	char word[CIDR_STRLEN + 8];
+
+	memset(out, 0, sizeof(*out));
+	if (split_key_suffix(value, word, sizeof(word), out->key) < 0)
+		return -EINVAL;
+	if (strcmp(word, "any") == 0) {
+		out->any = true;
+		return out->key[0] ? 0 : -EINVAL;
+	}
+	return cidr_parse(word, false, &out->prefix);
+}
+
+/* Parse a notify value: "ADDRESS[:PORT] [key NAME]". */
+static int parse_notify(const char *value, struct config_notify *out)
+{
+	char word[ADDR_STRLEN + 8];
+
+	memset(out, 0, sizeof(*out));
+	if (split_key_suffix(value, word, sizeof(word), out->key) < 0)
+		return -EINVAL;
+	if (addr_parse(word, 53, &out->addr) < 0 || addr_port(&out->addr) == 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* True when text is plain base64 (letters, digits, + /, padding at the end only). */
+static bool base64_chars(const char *text)
+{
+	size_t n = strlen(text), pad = 0;
+
+	if (n == 0 || n % 4)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = text[i];
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return false;
+	}
+	return pad <= 2;
+}
+
+/* Decoded length of a base64 secret, or -EINVAL. */
+static int secret_len(const char *text)
+{
+	ldns_rdf *rdf = NULL;
+	int n;
+
+	if (!base64_chars(text) || ldns_str2rdf_b64(&rdf, text) != LDNS_STATUS_OK || !rdf)
+		return -EINVAL;
+	n = (int)ldns_rdf_size(rdf);
+	ldns_rdf_deep_free(rdf);
+	return n;
+}
+
+/* Handle a key in [key NAME]. */
+static void handle_key(struct parse_state *st, const char *key, const char *value)
+{
+	struct config_key *k = &st->cfg->keys[st->index];
+
+	if (strcmp(key, "algorithm") == 0) {
+		if (!first_time(st, 0))
+			goto dup;
+		if (strcmp(value, "hmac-sha256") != 0)
+			perr(st, st->line, key, "'%s' is not supported (known: hmac-sha256)", value);
+	} else if (strcmp(key, "secret") == 0) {
+		if (!first_time(st, 1))
+			goto dup;
+		int n = strlen(value) <= TSIG_SECRET_B64_MAX ? secret_len(value) : -EINVAL;
+		/* RFC 8945 6: a key shorter than half the hash output weakens the MAC. */
+		if (n < 16 || n > 512)
+			perr(st, st->line, key, "not a base64 secret of 16..512 bytes (e.g. from: head -c 32 /dev/urandom | base64)");
+		else
+			snprintf(k->secret, sizeof(k->secret), "%s", value);
+	} else {
+		perr(st, st->line, key, "unknown key (known: algorithm, secret)");
+	}
+	return;
+dup:
+	perr(st, st->line, key, "set twice in this section (only repeatable keys may repeat)");
+}
+
 /* Parse a byte rate: a number with an optional k, M or G (powers of 1000); 0 = none. */
 static int parse_rate(const char *text, uint64_t *out)
 {
@@ -499,8 +622,60 @@ static void handle_zone(struct parse_state *st, const char *key, const char *val
 			perr(st, st->line, key, "'%s' is not a duration between %dms and 1h", value, MIN_REFRESH_MS);
 		else
 			z->refresh_ms = ms;
+	} else if (strcmp(key, "soa-refresh") == 0 || strcmp(key, "soa-retry") == 0 || strcmp(key, "soa-expire") == 0) {
+		bool refresh = strcmp(key, "soa-refresh") == 0, retry = strcmp(key, "soa-retry") == 0;
+		int bit = refresh ? 5 : retry ? 6 : 7;
+		uint32_t *slot = refresh ? &z->soa_refresh_s : retry ? &z->soa_retry_s : &z->soa_expire_s;
+		if (!first_time(st, bit))
+			goto dup;
+		/* RFC 1982 serial arithmetic and RFC 2308 keep SOA timers below 2^31 seconds; whole seconds only. */
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 1000 || ms % 1000 || ms / 1000 > 2419200)
+			perr(st, st->line, key, "'%s' is not a whole number of seconds between 1s and 4 weeks", value);
+		else
+			*slot = ms / 1000;
+	} else if (strcmp(key, "allow-transfer") == 0) {
+		struct config_xfr_acl acl;
+		if (parse_xfr_acl(value, &acl) < 0) {
+			perr(st, st->line, key, "'%s' is not 'ADDRESS[/PREFIX] [key NAME]' or 'any key NAME'", value);
+			return;
+		}
+		struct config_xfr_acl *slot = array_push(&z->allow_transfer, &z->n_allow_transfer, sizeof(*slot));
+		if (!slot)
+			perr(st, st->line, key, "out of memory");
+		else
+			memcpy(slot, &acl, sizeof(acl));   /* padding included: config_zone_equal compares bytes */
+	} else if (strcmp(key, "notify") == 0) {
+		struct config_notify n;
+		if (parse_notify(value, &n) < 0) {
+			perr(st, st->line, key, "'%s' is not 'ADDRESS[:PORT] [key NAME]' (IPv4[:port] or [IPv6][:port])", value);
+			return;
+		}
+		for (size_t i = 0; i < z->n_notify; i++)
+			if (addr_equal(&z->notify[i].addr, &n.addr)) {
+				perr(st, st->line, key, "'%s' is listed twice", value);
+				return;
+			}
+		struct config_notify *slot = array_push(&z->notify, &z->n_notify, sizeof(*slot));
+		if (!slot)
+			perr(st, st->line, key, "out of memory");
+		else
+			memcpy(slot, &n, sizeof(n));
+	} else if (strcmp(key, "peer-transfers") == 0) {
+		if (!first_time(st, 8))
+			goto dup;
+		if (parse_bool(value, &z->peer_transfers) < 0)
+			perr(st, st->line, key, "'%s' is not yes or no", value);
+	} else if (strcmp(key, "ixfr-history") == 0) {
+		unsigned long v;
+		if (!first_time(st, 9))
+			goto dup;
+		if (parse_uint(value, 0, 100000, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number of serials 0..100000", value);
+		else
+			z->ixfr_history = (unsigned int)v;
 	} else {
-		perr(st, st->line, key, "unknown key (known: device, backend, self, self-allowed-ips, ns, ns-address, refresh)");
+		perr(st, st->line, key, "unknown key (known: device, backend, self, self-allowed-ips, ns, ns-address, refresh, "
+		     "soa-refresh, soa-retry, soa-expire, allow-transfer, notify, peer-transfers, ixfr-history)");
 	}
 	return;
 dup:
@@ -672,6 +847,9 @@ static int handler_cb(void *user, const char *section, const char *key, const ch
 	case SEC_ZONE:
 		handle_zone(st, key, value);
 		break;
+	case SEC_KEY:
+		handle_key(st, key, value);
+		break;
 	case SEC_CLIENT:
 		handle_client(st, key, value);
 		break;
@@ -755,8 +933,31 @@ static void begin_section(struct parse_state *st, const char *name)
 		}
 		snprintf(z->name, sizeof(z->name), "%s", zname);
 		z->refresh_ms = DEFAULT_REFRESH_MS;
+		z->soa_refresh_s = DEFAULT_SOA_REFRESH_S;
+		z->soa_retry_s = DEFAULT_SOA_RETRY_S;
+		z->soa_expire_s = DEFAULT_SOA_EXPIRE_S;
+		z->peer_transfers = true;
+		z->ixfr_history = DEFAULT_IXFR_HISTORY;
 		st->index = cfg->n_zones - 1;
 		st->kind = SEC_ZONE;
+	} else if (strncmp(name, "key", 3) == 0 && (name[3] == ' ' || name[3] == '\0')) {
+		char kname[DNAME_STRLEN];
+		if (!arg[0] || parse_dname(arg, kname) < 0) {
+			perr(st, st->line, NULL, "a key section needs a domain name: [key xfr.example.com.]");
+			return;
+		}
+		if (config_find_key(cfg, kname)) {
+			perr(st, st->line, NULL, "key %s is defined twice", kname);
+			return;
+		}
+		struct config_key *k = array_push(&cfg->keys, &cfg->n_keys, sizeof(*k));
+		if (!k) {
+			perr(st, st->line, NULL, "out of memory");
+			return;
+		}
+		snprintf(k->name, sizeof(k->name), "%s", kname);
+		st->index = cfg->n_keys - 1;
+		st->kind = SEC_KEY;
 	} else if (strncmp(name, "client", 6) == 0 && (name[6] == ' ' || name[6] == '\0')) {
 		if (!ifname_valid(arg)) {
 			perr(st, st->line, NULL, "a client section needs an interface name: [client wg0]");
@@ -784,7 +985,7 @@ static void begin_section(struct parse_state *st, const char *name)
 		st->index = cfg->n_clients - 1;
 		st->kind = SEC_CLIENT;
 	} else {
-		perr(st, st->line, NULL, "unknown section (known: daemon, registry, relay, zone NAME, client DEVICE)");
+		perr(st, st->line, NULL, "unknown section (known: daemon, registry, relay, zone NAME, key NAME, client DEVICE)");
 	}
 }
 
@@ -940,7 +1141,21 @@ static void validate(struct parse_state *st)
 		}
 		if (z->n_self_allowed_ips && z->self == SELF_NONE)
 			perr(st, 0, NULL, "[zone %s]: 'self-allowed-ips' needs 'self'", z->name);
+		for (size_t j = 0; j < z->n_allow_transfer; j++)
+			if (z->allow_transfer[j].key[0] && !config_find_key(cfg, z->allow_transfer[j].key))
+				perr(st, 0, NULL, "[zone %s]: allow-transfer: no [key %s] section", z->name, z->allow_transfer[j].key);
+		for (size_t j = 0; j < z->n_notify; j++)
+			if (z->notify[j].key[0] && !config_find_key(cfg, z->notify[j].key))
+				perr(st, 0, NULL, "[zone %s]: notify: no [key %s] section", z->name, z->notify[j].key);
+		/* RFC 1912 2.2: a secondary whose copy expires before it retries once more drops a good zone. */
+		if (z->soa_expire_s < z->soa_refresh_s + z->soa_retry_s)
+			perr(st, 0, NULL, "[zone %s]: soa-expire must be at least soa-refresh + soa-retry", z->name);
 	}
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		if (!cfg->keys[i].secret[0])
+			perr(st, 0, NULL, "[key %s]: missing required key 'secret'", cfg->keys[i].name);
+	if (cfg->n_keys && !r->enabled)
+		perr(st, 0, NULL, "[key] sections are used by zone transfers and need a [registry] section");
 	for (size_t i = 0; i < cfg->n_clients; i++) {
 		struct config_client *c = &cfg->clients[i];
 		if (c->n_registries == 0)
@@ -1047,6 +1262,7 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_clients; i++)
 		config_client_clear(&cfg->clients[i]);
 	free(cfg->zones);
+	free(cfg->keys);
 	free(cfg->clients);
 	free(cfg->registry.listens);
 	free(cfg->registry.access_cidrs);
@@ -1129,7 +1345,24 @@ void config_print(const struct config *cfg, struct strbuf *out)
 		for (size_t j = 0; j < z->n_ns_addrs; j++)
 			strbuf_printf(out, "ns-address = %s\n", addr_format_ip(&z->ns_addrs[j], buf, sizeof(buf)));
 		print_duration(out, "refresh", z->refresh_ms);
+		print_duration(out, "soa-refresh", z->soa_refresh_s * 1000u);
+		print_duration(out, "soa-retry", z->soa_retry_s * 1000u);
+		print_duration(out, "soa-expire", z->soa_expire_s * 1000u);
+		for (size_t j = 0; j < z->n_allow_transfer; j++) {
+			const struct config_xfr_acl *a = &z->allow_transfer[j];
+			char c[CIDR_STRLEN];
+			strbuf_printf(out, "allow-transfer = %s%s%s\n", a->any ? "any" : cidr_format(&a->prefix, c, sizeof(c)),
+				      a->key[0] ? " key " : "", a->key);
+		}
+		for (size_t j = 0; j < z->n_notify; j++)
+			strbuf_printf(out, "notify = %s%s%s\n", addr_format(&z->notify[j].addr, buf, sizeof(buf)),
+				      z->notify[j].key[0] ? " key " : "", z->notify[j].key);
+		strbuf_printf(out, "peer-transfers = %s\nixfr-history = %u\n", z->peer_transfers ? "yes" : "no",
+			      z->ixfr_history);
 	}
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		strbuf_printf(out, "\n[key %s]\nalgorithm = hmac-sha256\nsecret = %s\n", cfg->keys[i].name,
+			      cfg->keys[i].secret);
 	for (size_t i = 0; i < cfg->n_clients; i++) {
 		const struct config_client *c = &cfg->clients[i];
 		strbuf_printf(out, "\n[client %s]\nbackend = %s\n", c->device, wg_backend_name(c->backend));
@@ -1197,6 +1430,15 @@ const struct config_zone *config_find_zone(const struct config *cfg, const char 
 	return NULL;
 }
 
+/* Find a key section by normalized name. */
+const struct config_key *config_find_key(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_keys; i++)
+		if (strcmp(cfg->keys[i].name, name) == 0)
+			return &cfg->keys[i];
+	return NULL;
+}
+
 /* Find a client section by device. */
 const struct config_client *config_find_client(const struct config *cfg, const char *device)
 {
@@ -1222,7 +1464,12 @@ bool config_zone_equal(const struct config_zone *a, const struct config_zone *b)
 			   b->n_self_allowed_ips, sizeof(struct cidr)) &&
 	       strcmp(a->ns, b->ns) == 0 &&
 	       array_equal(a->ns_addrs, a->n_ns_addrs, b->ns_addrs, b->n_ns_addrs, sizeof(union sockaddr_any)) &&
-	       a->refresh_ms == b->refresh_ms;
+	       a->refresh_ms == b->refresh_ms && a->soa_refresh_s == b->soa_refresh_s &&
+	       a->soa_retry_s == b->soa_retry_s && a->soa_expire_s == b->soa_expire_s &&
+	       array_equal(a->allow_transfer, a->n_allow_transfer, b->allow_transfer, b->n_allow_transfer,
+			   sizeof(struct config_xfr_acl)) &&
+	       array_equal(a->notify, a->n_notify, b->notify, b->n_notify, sizeof(struct config_notify)) &&
+	       a->peer_transfers == b->peer_transfers && a->ixfr_history == b->ixfr_history;
 }
 
 /* True when two client sections are the same. */
@@ -1278,9 +1525,14 @@ int config_zone_copy(struct config_zone *dst, const struct config_zone *src)
 	*dst = *src;
 	dst->self_allowed_ips = NULL;
 	dst->ns_addrs = NULL;
+	dst->allow_transfer = NULL;
+	dst->notify = NULL;
 	if (array_dup(&dst->self_allowed_ips, src->self_allowed_ips, src->n_self_allowed_ips,
 		      sizeof(*src->self_allowed_ips)) < 0 ||
-	    array_dup(&dst->ns_addrs, src->ns_addrs, src->n_ns_addrs, sizeof(*src->ns_addrs)) < 0) {
+	    array_dup(&dst->ns_addrs, src->ns_addrs, src->n_ns_addrs, sizeof(*src->ns_addrs)) < 0 ||
+	    array_dup(&dst->allow_transfer, src->allow_transfer, src->n_allow_transfer,
+		      sizeof(*src->allow_transfer)) < 0 ||
+	    array_dup(&dst->notify, src->notify, src->n_notify, sizeof(*src->notify)) < 0) {
 		config_zone_clear(dst);
 		return -ENOMEM;
 	}
@@ -1308,10 +1560,16 @@ void config_zone_clear(struct config_zone *z)
 {
 	free(z->self_allowed_ips);
 	free(z->ns_addrs);
+	free(z->allow_transfer);
+	free(z->notify);
 	z->self_allowed_ips = NULL;
 	z->n_self_allowed_ips = 0;
 	z->ns_addrs = NULL;
 	z->n_ns_addrs = 0;
+	z->allow_transfer = NULL;
+	z->n_allow_transfer = 0;
+	z->notify = NULL;
+	z->n_notify = 0;
 }
 
 /* Free a client section's arrays. */

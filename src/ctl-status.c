@@ -139,6 +139,41 @@ static bool match(const struct json *obj, const char *key, const char *want, boo
 	return prefix ? strncmp(v, want, strlen(want)) == 0 : strcmp(v, want) == 0;
 }
 
+/* A zone's secondaries: NOTIFY state and last transfer of each, then what members transferred. */
+static void print_transfers(FILE *out, const struct json *x)
+{
+	char age[32];
+
+	for (const struct json *s = json_get(x, "secondaries") ? json_get(x, "secondaries")->child : NULL; s; s = s->next) {
+		const struct json *n = json_get(s, "notify_state"), *t = json_get(s, "transfers");
+		const struct json *last = json_get(t, "last");
+		fprintf(out, "    secondary %s", str(s, "address", "?"));
+		if (n && n->type == JSON_OBJECT) {
+			const char *state = str(n, "state", "?");
+			if (strcmp(state, "failed") == 0)
+				fprintf(out, "  NOTIFY FAILED: %s", str(n, "last_error", "?"));
+			else if (has_num(n, "acked_serial"))
+				fprintf(out, "  notify %s (acknowledged serial %.0f)", state, num(n, "acked_serial", 0));
+			else
+				fprintf(out, "  notify %s", state);
+		}
+		if (last && last->type == JSON_OBJECT)
+			fprintf(out, "  last %s of serial %.0f: %.0f records, %.0f bytes, %s ago%s", str(last, "type", "?"),
+				num(last, "serial", 0), num(last, "records", 0), num(last, "bytes", 0),
+				fmt_age(num(last, "age_s", 0), age, sizeof(age)),
+				boolean(last, "complete") == 0 ? ", CUT OFF" : "");
+		else
+			fprintf(out, "  no transfer yet");
+		fprintf(out, "  (%.0f transfers, %.0f failed)\n", num(t, "transfers", 0), num(t, "failures", 0));
+	}
+	const struct json *p = json_get(x, "peers");
+	if (num(p, "transfers", 0) + num(p, "failures", 0) > 0)
+		fprintf(out, "    members through the tunnel: %.0f transfers, %.0f failed\n", num(p, "transfers", 0),
+			num(p, "failures", 0));
+	if (num(x, "refused", 0) > 0)
+		fprintf(out, "    %.0f transfer requests refused (not allowed)\n", num(x, "refused", 0));
+}
+
 /* Registry: zones and listeners. */
 static void print_registry(FILE *out, const struct json *reg, const struct ctl_status_opts *o)
 {
@@ -166,6 +201,8 @@ static void print_registry(FILE *out, const struct json *reg, const struct ctl_s
 				"port 0, ...)\n", num(z, "peers_unpublishable", 0));
 		if (boolean(z, "ptr_listing_truncated") == 1)
 			fprintf(out, "    warning: the PTR listing does not fit in 65535 bytes; answers list only part\n");
+		if (json_get(z, "transfers"))
+			print_transfers(out, json_get(z, "transfers"));
 	}
 	for (const struct json *l = listeners ? listeners->child : NULL; l; l = l->next) {
 		const struct json *udp = json_get(l, "udp"), *tcp = json_get(l, "tcp");

@@ -157,7 +157,7 @@ static bool access_allowed(const struct dns_answer_env *env, const struct dns_cl
 {
 	union sockaddr_any src = *cl->src;
 
-	if (env->access == ACCESS_ANY)
+	if (env->access == ACCESS_ANY || cl->trusted)
 		return true;
 	addr_unmap_v4(&src);
 	if (env->access == ACCESS_CIDR) {
@@ -417,9 +417,9 @@ static bool put_soa(struct ctx *c, uint16_t *count)
 	put(&c->w, hostmaster, sizeof(hostmaster) - 1);
 	put16(&c->w, PTR_TO(c->apex_off));
 	put32(&c->w, z->serial);
-	put32(&c->w, z->refresh_s);     /* refresh */
-	put32(&c->w, z->refresh_s);     /* retry */
-	put32(&c->w, 3600);             /* expire */
+	put32(&c->w, z->refresh_s);
+	put32(&c->w, z->retry_s);
+	put32(&c->w, z->expire_s);
 	put32(&c->w, c->env->ttl);      /* minimum: negative answers live as long as positive ones */
 	return rr_end(&c->w, mark, at, count);
 }

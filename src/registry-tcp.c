@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* TCP DNS listener (RFC 7766): framing, pipelining, connection cap, timeouts. */
+/* TCP DNS listener (RFC 7766): framing, pipelining, connection cap, timeouts, streamed transfers. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +30,12 @@
  * the worst case. One maximum answer in flight keeps a reading client busy.
  */
 #define TCP_OUT_MAX_BYTES (64 * 1024)
+/*
+ * A stream counts as complete once the client acknowledged its last byte:
+ * while data waits in the kernel (SIOCOUTQ), the connection is polled this
+ * often; a reset meanwhile makes it a transfer cut off.
+ */
+#define TCP_DRAIN_POLL_MS 20
 
 struct tcp_conn {
 	TAILQ_ENTRY(tcp_conn) link;
@@ -44,6 +50,11 @@ struct tcp_conn {
 	size_t in_cap;
 	bool reading;                     /* read event armed */
 	bool eof;                         /* client closed its side: finish writing, then close */
+	struct registry_stream *stream;   /* a transfer being sent: nothing else is answered meanwhile */
+	bool stream_done;                 /* its last message is queued */
+	struct event *drain_ev;           /* polls until the client acknowledged the stream's last byte */
+	uint64_t written;                 /* bytes handed to the kernel */
+	uint64_t acked_seen;              /* of those, acknowledged by the client at the last idle timeout */
 	union sockaddr_any peer;
 	union sockaddr_any local;
 	uint32_t ifindex;                 /* interface the connection arrived on, 0: unknown */
@@ -87,12 +98,16 @@ static void conn_free(struct tcp_conn *c)
 
 	TAILQ_REMOVE(&t->conns, c, link);
 	t->n_conns--;
+	if (c->stream)
+		c->stream->end(c->stream, false);
 	if (c->rev)
 		event_free(c->rev);
 	if (c->wev)
 		event_free(c->wev);
 	if (c->timer)
 		event_free(c->timer);
+	if (c->drain_ev)
+		event_free(c->drain_ev);
 	if (c->out)
 		evbuffer_free(c->out);
 	if (c->fd >= 0)
@@ -121,7 +136,7 @@ static bool conn_has_msg(const struct tcp_conn *c)
  */
 static void conn_update_read(struct tcp_conn *c)
 {
-	bool want = !c->eof && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES && !conn_has_msg(c);
+	bool want = !c->eof && !c->stream && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES && !conn_has_msg(c);
 
 	if (want == c->reading)
 		return;
@@ -132,12 +147,82 @@ static void conn_update_read(struct tcp_conn *c)
 	c->reading = want;
 }
 
+/*
+ * Queue a stream's next message while the output is below its limit (the
+ * same limit as answers: a slow reader holds at most that plus one message).
+ * One message per call, so the loop answers queries between messages (a
+ * signed one costs about a millisecond and a half through ldns); conn_flush()
+ * asks for the next turn while there is room. False when the connection was
+ * closed (the stream failed).
+ */
+static bool conn_pump(struct tcp_conn *c)
+{
+	struct registry_tcp *t = c->t;
+
+	if (c->stream && !c->stream_done && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES) {
+		int n = c->stream->next(c->stream, t->scratch + 2, TCP_MSG_MAX - 2);
+		if (n < 0 || n > TCP_MSG_MAX - 2) {
+			conn_free(c);
+			return false;
+		}
+		if (n == 0) {
+			c->stream_done = true;
+			return true;
+		}
+		t->scratch[0] = (uint8_t)(n >> 8);
+		t->scratch[1] = (uint8_t)n;
+		if (evbuffer_add(c->out, t->scratch, (size_t)n + 2) < 0) {
+			conn_free(c);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void conn_drain_cb(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * The stream's last message left our buffer: end it as complete once the
+ * client acknowledged every byte, as cut off if the connection failed
+ * meanwhile (polling every TCP_DRAIN_POLL_MS; the idle timeout ends a client
+ * that stops acknowledging). False when the connection was closed.
+ */
+static bool conn_stream_settle(struct tcp_conn *c)
+{
+	int err = 0, unacked = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) {
+		conn_free(c);
+		return false;
+	}
+	if (ioctl(c->fd, SIOCOUTQ, &unacked) == 0 && unacked > 0) {
+		struct timeval tv = { 0, TCP_DRAIN_POLL_MS * 1000 };
+		if (!c->drain_ev)
+			c->drain_ev = evtimer_new(c->t->base, conn_drain_cb, c);
+		if (c->drain_ev)
+			evtimer_add(c->drain_ev, &tv);
+		if (c->drain_ev)
+			return true;
+	}
+	struct registry_stream *st = c->stream;
+	c->stream = NULL;
+	c->stream_done = false;
+	if (c->drain_ev)
+		evtimer_del(c->drain_ev);
+	st->end(st, true);
+	return true;
+}
+
 /* Write what the socket takes; false when the connection was closed. */
 static bool conn_flush(struct tcp_conn *c)
 {
+	if (!conn_pump(c))
+		return false;
 	while (evbuffer_get_length(c->out) > 0) {
 		int n = evbuffer_write(c->out, c->fd);
 		if (n > 0) {
+			c->written += (uint64_t)n;
 			conn_touch(c);
 			continue;
 		}
@@ -146,19 +231,25 @@ static bool conn_flush(struct tcp_conn *c)
 		conn_free(c);
 		return false;
 	}
+	if (c->stream && c->stream_done && evbuffer_get_length(c->out) == 0 && !conn_stream_settle(c))
+		return false;
 	size_t out = evbuffer_get_length(c->out);
-	if (out > 0)
+	bool producing = c->stream && !c->stream_done;
+	if (out > 0 || producing)
 		event_add(c->wev, NULL);
 	else
 		event_del(c->wev);
-	if (out < TCP_OUT_MAX_BYTES && conn_has_msg(c)) {
+	if (producing && out < TCP_OUT_MAX_BYTES) {
+		/* Room again: the write callback queues the stream's next messages on the next turn. */
+		event_active(c->wev, EV_WRITE, 0);
+	} else if (!c->stream && out < TCP_OUT_MAX_BYTES && conn_has_msg(c)) {
 		/*
 		 * Answering stopped at the output limit and the socket took it all:
 		 * no read or write event would fire for the queries still waiting.
 		 * Run the write callback (which answers them) on the next loop turn.
 		 */
 		event_active(c->wev, EV_WRITE, 0);
-	} else if (c->eof && out == 0) {
+	} else if (c->eof && out == 0 && !c->stream) {
 		/* Half-closed and nothing left to answer (a partial message never completes). */
 		conn_free(c);
 		return false;
@@ -189,7 +280,7 @@ static bool conn_process(struct tcp_conn *c)
 	struct registry_tcp *t = c->t;
 	size_t pos = 0;
 
-	while (c->in_len - pos >= 2 && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES) {
+	while (!c->stream && c->in_len - pos >= 2 && evbuffer_get_length(c->out) < TCP_OUT_MAX_BYTES) {
 		size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
 		if (mlen == 0) {
 			conn_free(c);
@@ -198,7 +289,9 @@ static bool conn_process(struct tcp_conn *c)
 		if (c->in_len - pos - 2 < mlen)
 			break;
 		struct dns_client cl = { .src = &c->peer, .local = &c->local, .ifindex = c->ifindex, .tcp = true };
-		size_t n = t->cb(t->arg, &t->stats, &cl, c->in + pos + 2, mlen, t->scratch + 2, TCP_MSG_MAX - 2);
+		struct registry_stream *stream = NULL;
+		size_t n = t->cb(t->arg, &t->stats, &cl, c->in + pos + 2, mlen, t->scratch + 2, TCP_MSG_MAX - 2, &stream);
+		c->stream = stream;
 		if (n > 0) {
 			t->scratch[0] = (uint8_t)(n >> 8);
 			t->scratch[1] = (uint8_t)n;
@@ -279,13 +372,36 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		conn_flush(c);
 }
 
+/* Check again whether the client acknowledged the end of a stream; then answer what waits. */
+static void conn_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (conn_flush(c) && !c->stream && c->in_len && conn_process(c))
+		conn_flush(c);
+}
+
 /* No query and no output progress within the idle timeout. */
 static void conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
 	int unsent = 0;
 
-	if (evbuffer_get_length(c->out) > 0 || (ioctl(c->fd, SIOCOUTQ, &unsent) == 0 && unsent > 0)) {
+	if (ioctl(c->fd, SIOCOUTQ, &unsent) < 0)
+		unsent = 0;
+	if (evbuffer_get_length(c->out) > 0 || unsent > 0) {
+		/*
+		 * A client that acknowledged more since the last timeout reads, if
+		 * slowly (a secondary on a thin link): not stalled. The kernel's
+		 * buffer can hold seconds of such a transfer, so our own writes may
+		 * pause longer than the timeout while it drains.
+		 */
+		uint64_t acked = c->written - (uint64_t)(unsent > 0 ? unsent : 0);
+		if (acked > c->acked_seen) {
+			c->acked_seen = acked;
+			conn_touch(c);
+			return;
+		}
 		/*
 		 * Output is stuck: the client does not read. A plain close would queue
 		 * the FIN behind the unsent data and keep the kernel's buffers for it;
@@ -544,4 +660,15 @@ const struct registry_stats *registry_tcp_stats(const struct registry_tcp *t)
 size_t registry_tcp_connections(const struct registry_tcp *t)
 {
 	return t->n_conns;
+}
+
+/* Output queued over all connections. */
+size_t registry_tcp_queued(const struct registry_tcp *t)
+{
+	size_t n = 0;
+	const struct tcp_conn *c;
+
+	TAILQ_FOREACH(c, &t->conns, link)
+		n += evbuffer_get_length(c->out);
+	return n;
 }

@@ -154,7 +154,7 @@ static int udp_batch(struct registry_udp *u, int port)
 		struct dns_client cl = { .src = &u->in_addr[i], .local = &local, .ifindex = ifindex, .tcp = false };
 		uint8_t *ans = u->out_buf + (size_t)out * UDP_ANSWER_MAX;
 		size_t len = u->cb(u->arg, &u->stats, &cl, u->in_iov[i].iov_base, u->in_msgs[i].msg_len,
-				   ans, UDP_ANSWER_MAX);
+				   ans, UDP_ANSWER_MAX, NULL);
 		if (len == 0)
 			continue;
 		struct msghdr *oh = &u->out_msgs[out].msg_hdr;

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "registry-listener.h"
 #include "registry-tcp.h"
+#include "registry-transfer.h"
 #include "registry-udp.h"
 #include "registry.h"
 #include "relay.h"
@@ -65,6 +66,7 @@ struct reg_zone {
 	uint64_t reads;
 	uint64_t read_errors;
 	bool ptr_overflow;                 /* PTR listing larger than 65535 bytes */
+	struct registry_transfer_zone *xfr; /* zone transfers: history, NOTIFY, secondaries */
 };
 
 /* Last time a refused source was logged. */
@@ -80,7 +82,9 @@ struct registry {
 	size_t n_listeners;
 	struct reg_zone **zones;
 	struct zone **snaps;               /* zones[i]->snap, the array dns_answer() walks */
+	struct registry_transfer_zone **xzones; /* zones[i]->xfr, index for index with snaps */
 	size_t n_zones;
+	struct registry_transfer *transfer; /* TSIG keys and transfer counters */
 	enum access_mode access;
 	struct cidr *access_cidrs;
 	size_t n_access_cidrs;
@@ -194,7 +198,7 @@ static bool refused_take(struct registry *reg)
 
 /* Log a refused query, at most once per source per minute and within the global rate limit. */
 static void log_refused(struct registry *reg, const struct dns_client *cl, const struct dns_answer_info *info,
-			time_t now)
+			const char *why, time_t now)
 {
 	struct refused_slot *s = &reg->refused_log[refused_hash(cl->src)];
 	char src[ADDR_STRLEN];
@@ -206,15 +210,16 @@ static void log_refused(struct registry *reg, const struct dns_client *cl, const
 		return;
 	s->addr = *cl->src;
 	s->when = now;
-	log_info("registry: refused %s query from %s%s (at most one message per source per minute)",
+	log_info("registry: refused %s query from %s: %s (at most one message per source per minute)",
 		 cl->tcp ? "TCP" : "UDP", addr_format(cl->src, src, sizeof(src)),
-		 info->refused_access ? ": access denied" :
-		 info->zone >= 0 ? ": zone transfer" : ": not in a served zone");
+		 why ? why : info->refused_access ? "access denied" :
+		 info->zone >= 0 ? "zone transfer" : "not in a served zone");
 }
 
 /* A query arrived on a listener: answer it (a registry_answer_cb). */
 static size_t listener_query_cb(void *arg, struct registry_stats *stats, const struct dns_client *cl,
-				const uint8_t *query, size_t qlen, uint8_t *out, size_t cap)
+				const uint8_t *query, size_t qlen, uint8_t *out, size_t cap,
+				struct registry_stream **stream)
 {
 	struct registry *reg = arg;
 	struct dns_answer_info info;
@@ -225,12 +230,18 @@ static size_t listener_query_cb(void *arg, struct registry_stats *stats, const s
 		.ttl = reg->ttl, .edns_size = reg->edns_size, .now = now,
 		.relay = reg->relay ? relay_dns(reg->relay) : NULL,
 	};
-	size_t n = dns_answer(&env, cl, query, qlen, out, cap, &info);
+	struct registry_transfer_view view = { .snaps = reg->snaps, .zones = reg->xzones, .n = reg->n_zones };
+	const char *why = NULL;
+	size_t n = registry_transfer_answer(reg->transfer, &view, &env, cl, query, qlen, out, cap, stream, &info, &why);
 
 	if (reg->relay && info.relay != DNS_RELAY_NONE)
 		relay_count_query(reg->relay, info.relay);
 
 	stats->queries[qtype_slot(info.qtype)]++;
+	if (stream && *stream) {
+		stats->rcodes[REG_RCODE_NOERROR]++;
+		return 0;
+	}
 	if (n == 0) {
 		stats->rcodes[REG_RCODE_DROPPED]++;
 		return 0;
@@ -238,10 +249,10 @@ static size_t listener_query_cb(void *arg, struct registry_stats *stats, const s
 	stats->rcodes[rcode_slot(info.rcode)]++;
 	if (info.truncated)
 		stats->truncated++;
-	if (info.rcode == DNS_RCODE_REFUSED) {
+	if (info.rcode == DNS_RCODE_REFUSED || why) {
 		if (info.refused_access)
 			stats->refused++;
-		log_refused(reg, cl, &info, now);
+		log_refused(reg, cl, &info, why, now);
 	}
 	return n;
 }
@@ -309,6 +320,8 @@ static void registry_check_loaded(struct registry *reg)
 /* A built snapshot replaces the current one. */
 static void zone_publish(struct reg_zone *rz, struct zone *snap)
 {
+	/* Before anything reads the serial: transfers may move it, and record the change. */
+	registry_transfer_publish(rz->xfr, rz->snap, snap, rz->reg->ttl, time(NULL));
 	if (rz->state == ZONE_FAILED)
 		log_info("zone %s: device %s readable again, %zu published", rz->cfg.name, rz->cfg.device,
 			 snap->n_entries);
@@ -445,6 +458,7 @@ static void reg_zone_free(struct reg_zone *rz)
 	if (rz->timer)
 		event_free(rz->timer);
 	zone_free(rz->snap);
+	registry_transfer_zone_free(rz->xfr);
 	config_zone_clear(&rz->cfg);
 	free(rz);
 }
@@ -470,7 +484,8 @@ static struct reg_zone *reg_zone_new(struct registry *reg, const struct config_z
 	snprintf(rz->error, sizeof(rz->error), "device %s: not read yet", cz->device);
 	rz->timer = evtimer_new(reg->base, zone_timer_cb, rz);
 	rz->build_ev = evtimer_new(reg->base, snapshot_build_cb, rz);
-	if (!rz->timer || !rz->build_ev)
+	rz->xfr = registry_transfer_zone_new(reg->transfer, reg->base, &rz->cfg);
+	if (!rz->timer || !rz->build_ev || !rz->xfr)
 		goto fail;
 	zone_schedule(rz, 0);
 	return rz;
@@ -591,6 +606,7 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	struct reg_listener *nl = calloc(rc->n_listens ? rc->n_listens : 1, sizeof(*nl));
 	struct reg_zone **nz = calloc(cfg->n_zones ? cfg->n_zones : 1, sizeof(*nz));
 	struct zone **ns = calloc(cfg->n_zones ? cfg->n_zones : 1, sizeof(*ns));
+	struct registry_transfer_zone **nx = calloc(cfg->n_zones ? cfg->n_zones : 1, sizeof(*nx));
 	bool *kept_l = calloc(reg->n_listeners + 1, sizeof(*kept_l));
 	bool *kept_z = calloc(reg->n_zones + 1, sizeof(*kept_z));
 	bool *fresh_l = calloc(rc->n_listens + 1, sizeof(*fresh_l));
@@ -599,7 +615,7 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	size_t n_nl = 0;
 	int ret = -ENOMEM;
 
-	if (!nl || !nz || !ns || !kept_l || !kept_z || !fresh_l || !unbound_l || !from_l) {
+	if (!nl || !nz || !ns || !nx || !kept_l || !kept_z || !fresh_l || !unbound_l || !from_l) {
 		strbuf_puts(err, "registry: out of memory");
 		goto fail;
 	}
@@ -654,8 +670,10 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 			goto fail;
 		}
 		ns[i] = nz[i]->snap;
+		nx[i] = nz[i]->xfr;
 	}
-	if ((ret = set_settings(reg, rc)) < 0) {
+	if ((ret = set_settings(reg, rc)) < 0 || (ret = registry_transfer_set_keys(reg->transfer, cfg->keys, cfg->n_keys)) < 0 ||
+	    (ret = registry_transfer_set_listens(reg->transfer, rc->listens, rc->n_listens)) < 0) {
 		strbuf_puts(err, "registry: out of memory");
 		goto fail;
 	}
@@ -696,10 +714,12 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	free(reg->listeners);
 	free(reg->zones);
 	free(reg->snaps);
+	free(reg->xzones);
 	reg->listeners = nl;
 	reg->n_listeners = n_nl;
 	reg->zones = nz;
 	reg->snaps = ns;
+	reg->xzones = nx;
 	reg->n_zones = cfg->n_zones;
 	for (size_t i = 0; i < reg->n_listeners; i++)
 		registry_tcp_set_limits(reg->listeners[i].tcp, reg->tcp_max_conns, reg->tcp_idle_timeout_ms);
@@ -721,6 +741,7 @@ fail:
 	free(nl);
 	free(nz);
 	free(ns);
+	free(nx);
 out:
 	free(kept_l);
 	free(kept_z);
@@ -747,8 +768,12 @@ int registry_new(struct event_base *base, struct wg_ctx *wg, const struct config
 	reg->refused_credit_ms = REFUSED_LOG_BURST * REFUSED_LOG_RATE_MS;
 	reg->refused_credit_time_ms = clock_monotonic_ms();
 	reg->refused_timer = evtimer_new(base, refused_timer_cb, reg);
-	if (!reg->refused_timer) {
+	reg->transfer = registry_transfer_new();
+	if (!reg->refused_timer || !reg->transfer) {
 		strbuf_puts(err, "registry: out of memory");
+		if (reg->refused_timer)
+			event_free(reg->refused_timer);
+		registry_transfer_free(reg->transfer);
 		free(reg);
 		return -ENOMEM;
 	}
@@ -783,8 +808,10 @@ void registry_free(struct registry *reg)
 	free(reg->listeners);
 	free(reg->zones);
 	free(reg->snaps);
+	free(reg->xzones);
 	free(reg->access_cidrs);
 	relay_free(reg->relay);
+	registry_transfer_free(reg->transfer);
 	free(reg);
 }
 
@@ -832,9 +859,9 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 		stats_json(out, registry_udp_stats(l->udp));
 		strbuf_puts(out, ",\"tcp\":");
 		stats_json(out, ts);
-		strbuf_printf(out, ",\"tcp_connections\":%zu,\"tcp_accepted\":%llu,\"tcp_rejected_full\":%llu,"
-			      "\"tcp_closed_idle\":%llu,\"tcp_dropped_stalled\":%llu,\"tcp_paused\":%llu}",
-			      registry_tcp_connections(l->tcp), (unsigned long long)ts->tcp_accepted,
+		strbuf_printf(out, ",\"tcp_connections\":%zu,\"tcp_queued_bytes\":%zu,\"tcp_accepted\":%llu,"
+			      "\"tcp_rejected_full\":%llu,\"tcp_closed_idle\":%llu,\"tcp_dropped_stalled\":%llu,\"tcp_paused\":%llu}",
+			      registry_tcp_connections(l->tcp), registry_tcp_queued(l->tcp), (unsigned long long)ts->tcp_accepted,
 			      (unsigned long long)ts->tcp_rejected_full, (unsigned long long)ts->tcp_closed_idle,
 			      (unsigned long long)ts->tcp_dropped_stalled, (unsigned long long)ts->tcp_paused);
 	}
@@ -863,6 +890,8 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 			      (unsigned long long)rz->reads, (unsigned long long)rz->read_errors,
 			      rz->ptr_overflow ? "true" : "false");
 		strbuf_json_string(out, rz->error[0] ? rz->error : NULL);
+		strbuf_puts(out, ",\"transfers\":");
+		registry_transfer_zone_status_json(rz->xfr, out);
 		strbuf_puts(out, "}");
 	}
 	strbuf_puts(out, "],\"relay\":");
@@ -958,4 +987,8 @@ void registry_metrics(const struct registry *reg, struct strbuf *out)
 	}
 	if (reg->relay)
 		relay_metrics(reg->relay, out);
+	registry_transfer_metrics_help(out);
+	for (size_t i = 0; i < reg->n_zones; i++)
+		registry_transfer_zone_metrics(reg->zones[i]->xfr, reg->zones[i]->cfg.name, out);
+	registry_transfer_metrics(reg->transfer, out);
 }

@@ -478,7 +478,9 @@ static int zone_set_config(struct zone *z, const struct config_zone *cz)
 		else if (a.sa.sa_family == AF_INET6)
 			memcpy(z->glue6[z->n_glue6++], &a.in6.sin6_addr, 16);
 	}
-	z->refresh_s = cz->refresh_ms >= 1000 ? cz->refresh_ms / 1000 : 1;
+	z->refresh_s = cz->soa_refresh_s ? cz->soa_refresh_s : DEFAULT_SOA_REFRESH_S;
+	z->retry_s = cz->soa_retry_s ? cz->soa_retry_s : DEFAULT_SOA_RETRY_S;
+	z->expire_s = cz->soa_expire_s ? cz->soa_expire_s : DEFAULT_SOA_EXPIRE_S;
 	return 0;
 }
 
@@ -543,11 +545,15 @@ static int add_entry(struct zone_build *b, struct zone_entry *e, const struct ci
 	return 0;
 }
 
-/* Free a snapshot. */
+/* Free a snapshot, or drop one reference. */
 void zone_free(struct zone *z)
 {
 	if (!z)
 		return;
+	if (z->refs) {
+		z->refs--;
+		return;
+	}
 	free(z->glue4);
 	free(z->glue6);
 	free(z->entries);
@@ -676,6 +682,14 @@ int zone_build_run(struct zone_build *b, unsigned int budget_us)
 	return r;
 }
 
+/* The serial after prev (see zone.h). */
+uint32_t zone_serial_next(uint32_t prev, time_t now)
+{
+	uint32_t next = prev + 1;
+
+	return (int32_t)((uint32_t)now - next) > 0 ? (uint32_t)now : next;
+}
+
 /* Complete a build whose steps are done: pointers, serial, prefix order. */
 struct zone *zone_build_finish(struct zone_build *b)
 {
@@ -687,7 +701,7 @@ struct zone *zone_build_finish(struct zone_build *b)
 	if (!b->have_prev)
 		z->serial = (uint32_t)b->now;
 	else if (b->prev_digest != b->sum)
-		z->serial = b->prev_serial + 1;
+		z->serial = zone_serial_next(b->prev_serial, b->now);
 	else
 		z->serial = b->prev_serial;
 	if (z->n_acl_plens)
@@ -721,5 +735,12 @@ struct zone *zone_new(const struct config_zone *cz, const struct wg_device *dev,
 	z->servfail = true;
 	z->serial = prev ? prev->serial : (uint32_t)now;
 	z->digest = prev ? prev->digest : 0;
+	return z;
+}
+
+/* Take a reference. */
+struct zone *zone_ref(struct zone *z)
+{
+	z->refs++;
 	return z;
 }

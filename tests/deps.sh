@@ -15,6 +15,8 @@ packages=(
 	miniupnpd-nftables miniupnpc
 	# DNS clients and reference server, load generator
 	dnsutils knot-dnsutils ldnsutils nsd dnsperf
+	# secondaries of the zone transfer tests
+	knot bind9
 	# kernel WireGuard in a qemu guest
 	qemu-system-x86 busybox-static kmod cpio
 	# test tooling: scripts, fuzzing, leak checks, core dumps (gcore), unit hardening check, man pages,

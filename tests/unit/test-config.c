@@ -270,6 +270,85 @@ static void test_relay(void)
 	config_free(cfg);
 }
 
+#define KEY "[key xfr.example.]\nsecret = c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyYg==\n"
+
+/* Zone transfer keys: [key NAME], allow-transfer, notify, SOA timers, peer-transfers, ixfr-history. */
+static void test_transfer_config(void)
+{
+	struct config *cfg;
+	struct strbuf out = STRBUF_INIT;
+
+	cfg = expect_ok(REG "allow-transfer = 192.0.2.0/24 key Xfr.Example\nallow-transfer = 2001:db8::53\n"
+			"allow-transfer = any key xfr.example.\nnotify = 192.0.2.53 key xfr.example.\n"
+			"notify = [2001:db8::53]:5300\nsoa-refresh = 1m\nsoa-retry = 10\nsoa-expire = 1h\n"
+			"peer-transfers = no\nixfr-history = 0\n" KEY "algorithm = hmac-sha256\n");
+	if (!cfg)
+		return;
+	const struct config_zone *z = &cfg->zones[0];
+	CHECK(cfg->n_keys == 1 && strcmp(cfg->keys[0].name, "xfr.example.") == 0);
+	CHECK(config_find_key(cfg, "xfr.example.") == &cfg->keys[0]);
+	CHECK(z->n_allow_transfer == 3);
+	CHECK(z->allow_transfer[0].prefix.family == AF_INET && z->allow_transfer[0].prefix.prefix == 24);
+	CHECK(strcmp(z->allow_transfer[0].key, "xfr.example.") == 0);
+	CHECK(z->allow_transfer[1].prefix.prefix == 128 && z->allow_transfer[1].key[0] == '\0');
+	CHECK(z->allow_transfer[2].any);
+	CHECK(z->n_notify == 2 && addr_port(&z->notify[0].addr) == 53 && addr_port(&z->notify[1].addr) == 5300);
+	CHECK(strcmp(z->notify[0].key, "xfr.example.") == 0 && z->notify[1].key[0] == '\0');
+	CHECK(z->soa_refresh_s == 60 && z->soa_retry_s == 10 && z->soa_expire_s == 3600);
+	CHECK(!z->peer_transfers && z->ixfr_history == 0);
+
+	/* Copies own their arrays; the printed form parses back to an equal zone and the same key. */
+	struct config_zone zc;
+	CHECK(config_zone_copy(&zc, z) == 0);
+	CHECK(config_zone_equal(&zc, z));
+	CHECK(zc.allow_transfer != z->allow_transfer && zc.notify != z->notify);
+	zc.notify[1].key[0] = 'x';
+	CHECK(!config_zone_equal(&zc, z));
+	config_zone_clear(&zc);
+	CHECK(zc.allow_transfer == NULL && zc.n_notify == 0);
+	config_print(cfg, &out);
+	struct config *again = expect_ok(strbuf_str(&out));
+	if (again) {
+		CHECK(config_zone_equal(&again->zones[0], z));
+		CHECK(again->n_keys == 1 && strcmp(again->keys[0].secret, cfg->keys[0].secret) == 0);
+	}
+	config_free(again);
+	strbuf_free(&out);
+	config_free(cfg);
+
+	/* Defaults. */
+	cfg = expect_ok(REG);
+	if (cfg) {
+		z = &cfg->zones[0];
+		CHECK(z->soa_refresh_s == DEFAULT_SOA_REFRESH_S && z->soa_retry_s == DEFAULT_SOA_RETRY_S);
+		CHECK(z->soa_expire_s == DEFAULT_SOA_EXPIRE_S && z->peer_transfers);
+		CHECK(z->ixfr_history == DEFAULT_IXFR_HISTORY && z->n_allow_transfer == 0 && z->n_notify == 0);
+	}
+	config_free(cfg);
+
+	expect_error(REG "allow-transfer = 192.0.2.1 key nokey.\n", "[zone example.com.]: allow-transfer", "no [key nokey.]");
+	expect_error(REG "notify = 192.0.2.1 key nokey.\n", "notify: no [key nokey.]", NULL);
+	expect_error(REG "allow-transfer = any\n", "t.conf:5: [zone example.com.] allow-transfer:", "any key NAME");
+	expect_error(REG "allow-transfer = 192.0.2.1/24\n", "t.conf:5:", "allow-transfer");
+	expect_error(REG "allow-transfer = 192.0.2.1 secret k.\n", "t.conf:5:", "allow-transfer");
+	expect_error(REG "allow-transfer = 192.0.2.1 key k. extra\n", "t.conf:5:", "allow-transfer");
+	expect_error(REG "notify = 192.0.2.1:0\n", "t.conf:5: [zone example.com.] notify:", NULL);
+	expect_error(REG "notify = 192.0.2.1\nnotify = 192.0.2.1:53\n", "t.conf:6:", "listed twice");
+	expect_error(REG "soa-refresh = 1500ms\n", "t.conf:5:", "whole number of seconds");
+	expect_error(REG "soa-expire = 5w\n", "t.conf:5:", "soa-expire");
+	expect_error(REG "soa-refresh = 1h\nsoa-expire = 30m\n", "soa-expire must be at least", NULL);
+	expect_error(REG "soa-retry = 5\nsoa-retry = 6\n", "t.conf:6:", "set twice");
+	expect_error(REG "peer-transfers = maybe\n", "t.conf:5:", "yes or no");
+	expect_error(REG "ixfr-history = -1\n", "t.conf:5:", "ixfr-history");
+	expect_error(REG "[key k.]\nalgorithm = hmac-md5\nsecret = c2VjcmV0LXNlY3JldC1zZWNyZXQ=\n", "t.conf:6: [key k.] algorithm:", "hmac-sha256");
+	expect_error(REG "[key k.]\nsecret = c2hvcnQ=\n", "t.conf:6: [key k.] secret:", "16..512 bytes");
+	expect_error(REG "[key k.]\nsecret = not*base64!!\n", "t.conf:6:", "base64");
+	expect_error(REG "[key k.]\nalgorithm = hmac-sha256\n", "[key k.]: missing required key 'secret'", NULL);
+	expect_error(REG KEY KEY, "key xfr.example. is defined twice", NULL);
+	expect_error(REG "[key]\n", "a key section needs a domain name", NULL);
+	expect_error(CLI KEY, "[key] sections", "[registry]");
+}
+
 /* Durations with every unit and their limits. */
 static void test_durations(void)
 {
@@ -436,6 +515,7 @@ static void test_port_mapping(void)
 
 int main(void)
 {
+	test_transfer_config();
 	test_port_mapping();
 	test_errors();
 	test_valid();

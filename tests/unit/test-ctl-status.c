@@ -183,6 +183,27 @@ int main(void)
 	CHECK_STR_CONTAINS(t, "peer ADDED001...  fresh     handshake 3s ago, endpoint 192.0.2.3:51820, added by wgsd 10m 0s ago");
 	free(t);
 	strbuf_free(&sb);
+
+	/* Zone transfers: each secondary with its NOTIFY state and last transfer, members, refusals. */
+	strbuf_puts(&sb, "{\"registry\":{\"access\":\"peers\",\"ttl\":0,\"listeners\":[],\"zones\":[{\"name\":\"z.\","
+		    "\"device\":\"wg0\",\"backend\":\"kernel\",\"state\":\"ok\",\"peers\":1,\"peers_published\":1,"
+		    "\"serial\":9,\"transfers\":{\"refused\":3,\"peers\":{\"transfers\":4,\"failures\":1},\"secondaries\":["
+		    "{\"address\":\"192.0.2.53\",\"notify_state\":{\"state\":\"ok\",\"acked_serial\":9},"
+		    "\"transfers\":{\"transfers\":2,\"failures\":0,\"last\":{\"type\":\"IXFR\",\"serial\":9,\"records\":10,"
+		    "\"bytes\":558,\"age_s\":3,\"complete\":true}}},"
+		    "{\"address\":\"192.0.2.54\",\"notify_state\":{\"state\":\"failed\",\"last_error\":\"no answer after 5 tries\"},"
+		    "\"transfers\":{\"transfers\":0,\"failures\":1,\"last\":{\"type\":\"AXFR\",\"serial\":8,\"records\":5,"
+		    "\"bytes\":900,\"age_s\":60,\"complete\":false}}},"
+		    "{\"address\":\"192.0.2.55\",\"notify_state\":null,\"transfers\":{\"transfers\":0,\"failures\":0,\"last\":null}}]}}]}}");
+	o.verbose = false;
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "secondary 192.0.2.53  notify ok (acknowledged serial 9)  last IXFR of serial 9: 10 records, 558 bytes, 3s ago  (2 transfers, 0 failed)");
+	CHECK_STR_CONTAINS(t, "secondary 192.0.2.54  NOTIFY FAILED: no answer after 5 tries  last AXFR of serial 8: 5 records, 900 bytes, 1m 0s ago, CUT OFF");
+	CHECK_STR_CONTAINS(t, "secondary 192.0.2.55  no transfer yet  (0 transfers, 0 failed)");
+	CHECK_STR_CONTAINS(t, "members through the tunnel: 4 transfers, 1 failed");
+	CHECK_STR_CONTAINS(t, "3 transfer requests refused");
+	free(t);
+	strbuf_free(&sb);
 	test_port_mapping();
 	return CHECK_DONE();
 }

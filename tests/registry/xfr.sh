@@ -1,0 +1,178 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# wgsd as the primary of NSD, Knot and BIND (Debian's), each configured as an
+# operator would (TSIG key, wgsd as primary, NOTIFY allowed from it), all on
+# loopback in one namespace with a wireguard-go device:
+#  - after the first transfer every secondary answers every question as wgsd
+#    does (xfr-compare.py: PTR, SRV, TXT, A/AAAA, SOA, NS and glue, NXDOMAIN
+#    and NODATA; TTLs and seen= aside); wgsd answers its secondaries' SOA
+#    queries although `access` does not admit them;
+#  - a peer's endpoint changes on the device: with soa-refresh = 1h only
+#    NOTIFY can make the secondaries ask, and each answers the new endpoint
+#    after an IXFR of exactly that change (4 SOA + 3 removed + 3 added);
+#  - a restart of wgsd: the serial still grows and the secondaries follow
+#    (IXFR answered with the whole zone: the history died with the process);
+#  - a reload to soa-refresh = 3s: the new timers reach the secondaries (a
+#    new serial although the published set did not change); then without
+#    NOTIFY a change propagates by their polling alone.
+# Propagation delays are printed (the benchmark measures them), not asserted.
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+. "$HERE/xfr-lib.sh"
+for p in nsd knotd named; do
+	if ! command -v "$p" >/dev/null; then
+		[ -n "${CI:-}" ] && { echo "FAIL: $p missing (tests/deps.sh installs it)" >&2; exit 1; }
+		echo "SKIP: $p missing" >&2
+		exit 77
+	fi
+done
+reg_require
+
+Z=example.com.
+DEV="wgx$$"
+KEY=xfr.example.
+SECRET=$(head -c 32 /dev/urandom | base64)
+NSD_IP=127.0.0.11 KNOT_IP=127.0.0.12 BIND_IP=127.0.0.13 ASK_IP=127.0.0.2
+
+wg_dev_start "$NS" "$DEV"
+ip -n "$NS" link set "$DEV" up
+K1=$(rand_key) K2=$(rand_key) K3=$(rand_key) K4=$(rand_key)
+many=$(python3 -c 'print(",".join("10.77.%d.%d/32" % (i // 250, i % 250) for i in range(80)))')
+in_ns "$NS" wg set "$DEV" listen-port 51820 private-key <(wg genkey) \
+	peer "$K1" endpoint 192.0.2.1:51001 allowed-ips 10.9.0.1/32,fd00:9::1/128 \
+	peer "$K2" endpoint "[2001:db8::2]:51002" allowed-ips 10.9.0.2/32 \
+	peer "$K3" allowed-ips 10.9.0.3/32 \
+	peer "$K4" endpoint 198.51.100.4:51004 allowed-ips "$many"
+B1=$(b32_of "$K1")
+
+write_conf() {   # write_conf SOA_REFRESH NOTIFY(yes/no)
+	{
+		printf '[daemon]\nstatus-socket = %s\n' "$TMP/wgsd.sock"
+		printf '[registry]\nlisten = 127.0.0.1:53\naccess = %s\nttl = 7\n' "$ASK_IP"
+		printf '[zone %s]\ndevice = %s\nrefresh = 200ms\nself = 203.0.113.1:51820\n' "$Z" "$DEV"
+		printf 'self-allowed-ips = 10.9.0.254/32\nns = ns1.%s\nns-address = 192.0.2.53\n' "$Z"
+		printf 'soa-refresh = %s\nsoa-retry = 2\nallow-transfer = 127.0.0.0/8 key %s\n' "$1" "$KEY"
+		if [ "$2" = yes ]; then
+			printf 'notify = %s:5301 key %s\nnotify = %s:5302 key %s\nnotify = %s:5303 key %s\n' \
+				"$NSD_IP" "$KEY" "$KNOT_IP" "$KEY" "$BIND_IP" "$KEY"
+		fi
+		printf '[key %s]\nsecret = %s\n' "$KEY" "$SECRET"
+	} >"$TMP/wgsd.conf"
+}
+write_conf 1h yes
+wgsd_start "$TMP/wgsd.conf"
+
+# The reference answers as wgsd serves them, asked from the address access admits.
+wgsd_serial() {
+	in_ns "$NS" dig +short -b "$ASK_IP" @127.0.0.1 "$Z" SOA | awk '{ print $3 }'
+}
+# Wait (up to $1 tenths of a second) until every secondary serves wgsd's current serial.
+all_caught_up() {
+	local s n k b
+	s=$(wgsd_serial)
+	n=$(sec_serial "$NSD_IP" 5301 "$Z")
+	k=$(sec_serial "$KNOT_IP" 5302 "$Z")
+	b=$(sec_serial "$BIND_IP" 5303 "$Z")
+	[ -n "$s" ] && [ "$n" = "$s" ] && [ "$k" = "$s" ] && [ "$b" = "$s" ]
+}
+xfail() {
+	sec_logs
+	fail "$@"
+}
+
+sec_start_nsd "$Z" "$NSD_IP" 5301 127.0.0.1 53 "$KEY" "$SECRET"
+sec_start_knot "$Z" "$KNOT_IP" 5302 127.0.0.1 53 "$KEY" "$SECRET"
+sec_start_bind "$Z" "$BIND_IP" 5303 127.0.0.1 53 "$KEY" "$SECRET"
+retry 300 all_caught_up || xfail "the secondaries did not transfer the zone (wgsd $(wgsd_serial))"
+
+echo "# after the first transfer, every secondary answers as wgsd does"
+in_ns "$NS" python3 "$HERE/xfr-compare.py" "$Z" "127.0.0.1:53/$ASK_IP" "$NSD_IP:5301" "$KNOT_IP:5302" "$BIND_IP:5303" \
+	-- "ns1.$Z" A "ns1.$Z" AAAA "$B1._wireguard._udp.$Z" NS >"$TMP/compare.out" ||
+	{ cat "$TMP/compare.out" >&2; xfail "secondaries answer differently"; }
+tail -n 1 "$TMP/compare.out"
+# seen= is in wgsd's own answers only (self says seen=0; the peers here never had a handshake).
+BS=$(b32_of "$(in_ns "$NS" wg show "$DEV" public-key)")
+expect_in "$(in_ns "$NS" dig +short -b "$ASK_IP" @127.0.0.1 "$BS._wireguard._udp.$Z" TXT)" '"seen=0"'
+expect_not_in "$(in_ns "$NS" dig +short -p 5301 @"$NSD_IP" "$BS._wireguard._udp.$Z" TXT)" 'seen='
+expect_in "$(in_ns "$NS" dig +short -p 5303 @"$BIND_IP" "$BS._wireguard._udp.$Z" TXT)" '"allowed=10.9.0.254/32"'
+expect_in "$(in_ns "$NS" dig +short -p 5302 @"$KNOT_IP" "$B1._wireguard._udp.$Z" TXT)" '"allowed=10.9.0.1/32,fd00:9::1/128"'
+# The secondaries' SOA checks went through although access = $ASK_IP: nothing was refused to them.
+expect_not_in "$(cat "$TMP/wgsd.log")" "refused UDP query from $NSD_IP"
+expect_not_in "$(cat "$TMP/wgsd.log")" "refused UDP query from $KNOT_IP"
+expect_not_in "$(cat "$TMP/wgsd.log")" "refused UDP query from $BIND_IP"
+
+echo "# a changed endpoint reaches every secondary by NOTIFY and an IXFR of that change alone"
+serial0=$(wgsd_serial)
+start=$(date +%s%N)
+in_ns "$NS" wg set "$DEV" peer "$K1" endpoint 203.0.113.77:7777
+for s in "$NSD_IP:5301:NSD" "$KNOT_IP:5302:Knot" "$BIND_IP:5303:BIND"; do
+	ip=${s%%:*} rest=${s#*:} port=${rest%%:*} name=${s##*:}
+	retry 200 sh -c "ip netns exec $NS dig +short -p $port @$ip $B1.$Z A | grep -qx 203.0.113.77" ||
+		xfail "$name did not get the new endpoint within 20 s (soa-refresh is 1h: NOTIFY failed)"
+	echo "$name answers the new endpoint $(( ($(date +%s%N) - start) / 1000000 )) ms after the change"
+	# Names in rdata in any case (NSD answers the SRV target in the case it first stored that name in).
+	expect_in "$(in_ns "$NS" dig +short -p "$port" @"$ip" "$B1._wireguard._udp.$Z" SRV | tr A-Z a-z)" \
+		"0 0 7777 $(echo "$B1.$Z" | tr A-Z a-z)"
+done
+serial1=$(wgsd_serial)
+[ "$serial1" != "$serial0" ] || fail "the serial did not change"
+wgsd_status | python3 -c '
+import json, sys
+z = json.load(sys.stdin)["registry"]["zones"][0]["transfers"]
+want, serial = sys.argv[1:4], int(sys.argv[4])
+secs = {s["address"]: s for s in z["secondaries"]}
+for ip in want:
+    s = secs[ip]
+    last = s["transfers"]["last"]
+    assert s["notify_state"]["acked_serial"] == serial, (ip, s["notify_state"])
+    assert last["serial"] == serial and last["complete"], (ip, last)
+    # The change alone: the current SOA twice, the old and new SOA, SRV and two A records out and in.
+    assert last["type"] == "IXFR" and last["records"] == 10, (ip, last)
+    print("%s: IXFR of %d records, %d bytes in %d message(s)" % (ip, last["records"], last["bytes"], last["messages"]))
+assert z["ixfr_history"] >= 1
+' "$NSD_IP" "$KNOT_IP" "$BIND_IP" "$serial1" || xfail "transfer status"
+
+echo "# after a restart the serial still grows and the secondaries follow (whole zone: no history yet)"
+kill "$WGSD_PID"
+wait "$WGSD_PID" 2>/dev/null || true
+sleep 1.1   # the new serial comes from the clock: a later second than the last change
+wgsd_start "$TMP/wgsd.conf"
+retry 300 all_caught_up || xfail "the secondaries did not follow the restarted primary"
+serial2=$(wgsd_serial)
+[ "$serial2" -gt "$serial1" ] || fail "serial went from $serial1 to $serial2 across a restart"
+python3 -c 'import json, sys
+z = json.load(sys.stdin)["registry"]["zones"][0]["transfers"]
+kinds = sorted(s["transfers"]["last"]["type"] for s in z["secondaries"] if s["transfers"]["last"])
+assert len(kinds) == 3 and all(k in ("AXFR", "IXFR-AXFR") for k in kinds), kinds' <<<"$(wgsd_status)" ||
+	fail "expected whole-zone transfers after the restart"
+
+echo "# a reload to soa-refresh = 3s: the new SOA timers come with a new serial"
+write_conf 3s yes
+kill -HUP "$WGSD_PID"
+for p in "$NSD_IP 5301" "$KNOT_IP 5302" "$BIND_IP 5303"; do
+	set -- $p
+	retry 300 sh -c "ip netns exec $NS dig +short -p $2 @$1 $Z SOA | grep -q ' 3 2 604800 7\$'" ||
+		xfail "$1 did not get the new SOA timers"
+done
+
+echo "# without NOTIFY: a reload and then a change propagate by the secondaries' polling alone"
+write_conf 3s no
+kill -HUP "$WGSD_PID"
+retry 300 all_caught_up || xfail "the secondaries did not poll the reloaded zone"
+in_ns "$NS" wg set "$DEV" peer "$K2" endpoint "[2001:db8::22]:52222"
+B2=$(b32_of "$K2")
+start=$(date +%s%N)
+for s in "$NSD_IP:5301:NSD" "$KNOT_IP:5302:Knot" "$BIND_IP:5303:BIND"; do
+	ip=${s%%:*} rest=${s#*:} port=${rest%%:*} name=${s##*:}
+	retry 300 sh -c "ip netns exec $NS dig +short -p $port @$ip $B2.$Z AAAA | grep -qx 2001:db8::22" ||
+		xfail "$name did not poll the change within 30 s (soa-refresh 3s)"
+	echo "$name answers the change $(( ($(date +%s%N) - start) / 1000000 )) ms after it, by polling"
+done
+in_ns "$NS" python3 "$HERE/xfr-compare.py" "$Z" "127.0.0.1:53/$ASK_IP" "$NSD_IP:5301" "$KNOT_IP:5302" "$BIND_IP:5303" \
+	>"$TMP/compare.out" || { cat "$TMP/compare.out" >&2; xfail "secondaries answer differently after polling"; }
+wgsd_status | python3 -c 'import json, sys
+secs = json.load(sys.stdin)["registry"]["zones"][0]["transfers"]["secondaries"]
+assert len(secs) == 3 and all(s["notify"] is None for s in secs), secs' || fail "status after the reload removed notify"
+echo "PASS"
