@@ -49,6 +49,12 @@ int client_members_listing_qname(const char *zone, char *out, size_t len);
  * Returns 0, or -ENOMEM (out then holds no keys and status NONE).
  */
 int client_members_listing_parse(const ldns_pkt *pkt, const char *zone, struct client_listing *out);
+/*
+ * The key a PTR target (or an SRV or TXT owner) B._wireguard._udp.ZONE
+ * names, where service is _wireguard._udp.ZONE: B is base32, padded or
+ * not, any case. False for any other name.
+ */
+bool client_members_ptr_key(const ldns_rdf *target, const ldns_rdf *service, uint8_t key[WG_KEY_LEN]);
 /* Free the keys and reset to NONE. */
 void client_members_listing_clear(struct client_listing *l);
 /* True when key is in the listing. */
@@ -83,6 +89,12 @@ int client_members_allowed(const uint8_t *rdata, size_t len, struct cidr *out, s
  */
 int client_members_txt(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN], const char *zone,
 		       struct cidr *out, size_t cap);
+
+/*
+ * Read the allowed IPs of one TXT record as client_members_allowed() does;
+ * -EBADMSG also when its "pub=" names another key than key.
+ */
+int client_members_txt_rr(const ldns_rr *txt, const uint8_t key[WG_KEY_LEN], struct cidr *out, size_t cap);
 
 /* Sort prefixes (family, address, length) and drop duplicates; returns the new count. */
 size_t client_members_allowed_sort(struct cidr *c, size_t n);

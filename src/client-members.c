@@ -68,7 +68,7 @@ static bool dname_is(const ldns_rdf *a, const ldns_rdf *b)
 }
 
 /* The key named by a PTR target B._wireguard._udp.ZONE (service = _wireguard._udp.ZONE). */
-static bool ptr_target_key(const ldns_rdf *target, const ldns_rdf *service, uint8_t key[WG_KEY_LEN])
+bool client_members_ptr_key(const ldns_rdf *target, const ldns_rdf *service, uint8_t key[WG_KEY_LEN])
 {
 	const uint8_t *wire;
 	size_t size;
@@ -131,7 +131,7 @@ int client_members_listing_parse(const ldns_pkt *pkt, const char *zone, struct c
 		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_PTR || !dname_is(ldns_rr_owner(rr), service))
 			continue;
 		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN || ldns_rr_rd_count(rr) != 1 ||
-		    !ptr_target_key(ldns_rr_rdf(rr, 0), service, out->keys[w])) {
+		    !client_members_ptr_key(ldns_rr_rdf(rr, 0), service, out->keys[w])) {
 			out->n_unreadable++;
 			continue;
 		}
@@ -310,6 +310,42 @@ static bool txt_pub_mismatch(const uint8_t *rdata, size_t len, const uint8_t key
 	return false;
 }
 
+/* Read the allowed IPs of one peer's TXT record (its "pub=" must name key). */
+int client_members_txt_rr(const ldns_rr *txt, const uint8_t key[WG_KEY_LEN], struct cidr *out, size_t cap)
+{
+	uint8_t *rdata = NULL;
+	size_t len = 0;
+	int ret;
+
+	/* The rdata in wire form: the strings, each after its length byte, as ldns keeps them. */
+	for (size_t i = 0; i < ldns_rr_rd_count(txt); i++)
+		len += ldns_rdf_size(ldns_rr_rdf(txt, i));
+	if (len == 0 || len > 65535)
+		return -EBADMSG;
+	rdata = malloc(len);
+	if (!rdata)
+		return -ENOMEM;
+	len = 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(txt); i++) {
+		const ldns_rdf *rdf = ldns_rr_rdf(txt, i);
+
+		if (ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_STR) {
+			ret = -EBADMSG;
+			goto out;
+		}
+		memcpy(rdata + len, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
+		len += ldns_rdf_size(rdf);
+	}
+	if (txt_pub_mismatch(rdata, len, key)) {
+		ret = -EBADMSG;
+		goto out;
+	}
+	ret = client_members_allowed(rdata, len, out, cap);
+out:
+	free(rdata);
+	return ret;
+}
+
 /* Find and read the TXT record of a peer. */
 int client_members_txt(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN], const char *zone,
 		       struct cidr *out, size_t cap)
@@ -318,8 +354,6 @@ int client_members_txt(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN], const
 	ldns_rdf *qname = NULL;
 	const ldns_rr *txt = NULL;
 	const ldns_rr_list *sections[2] = { ldns_pkt_answer(pkt), ldns_pkt_additional(pkt) };
-	uint8_t *rdata = NULL;
-	size_t len = 0;
 	int ret;
 
 	if (client_answer_qname(key, zone, qname_str, sizeof(qname_str)) != 0 ||
@@ -339,40 +373,8 @@ int client_members_txt(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN], const
 			txt = rr;
 		}
 	}
-	if (!txt) {
-		ret = -ENODATA;
-		goto out;
-	}
-	/* The rdata in wire form: the strings, each after its length byte, as ldns keeps them. */
-	for (size_t i = 0; i < ldns_rr_rd_count(txt); i++)
-		len += ldns_rdf_size(ldns_rr_rdf(txt, i));
-	if (len == 0 || len > 65535) {
-		ret = -EBADMSG;
-		goto out;
-	}
-	rdata = malloc(len);
-	if (!rdata) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	len = 0;
-	for (size_t i = 0; i < ldns_rr_rd_count(txt); i++) {
-		const ldns_rdf *rdf = ldns_rr_rdf(txt, i);
-
-		if (ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_STR) {
-			ret = -EBADMSG;
-			goto out;
-		}
-		memcpy(rdata + len, ldns_rdf_data(rdf), ldns_rdf_size(rdf));
-		len += ldns_rdf_size(rdf);
-	}
-	if (txt_pub_mismatch(rdata, len, key)) {
-		ret = -EBADMSG;
-		goto out;
-	}
-	ret = client_members_allowed(rdata, len, out, cap);
+	ret = txt ? client_members_txt_rr(txt, key, out, cap) : -ENODATA;
 out:
-	free(rdata);
 	ldns_rdf_deep_free(qname);
 	return ret;
 }
