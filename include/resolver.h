@@ -52,6 +52,14 @@ struct resolver_result {
  * The callback may start and cancel other queries but must not free the resolver. */
 typedef void (*resolver_cb)(const struct resolver_result *res, void *arg);
 
+/*
+ * Called for each whole message of a stream (resolver_stream()) whose ID and
+ * QR bit match; the rest is the caller's to check. Return 0 to read the
+ * next message, 1 when the stream is complete, or -errno to end it with that
+ * error. It must not cancel the stream nor free the resolver.
+ */
+typedef int (*resolver_msg_cb)(const uint8_t *wire, size_t len, void *arg);
+
 struct resolver_stats {
 	uint64_t queries;        /* resolver_query() calls accepted */
 	uint64_t sent_udp;       /* UDP datagrams sent (retries included) */
@@ -79,6 +87,18 @@ void resolver_stop(struct resolver *r);
  */
 struct resolver_query *resolver_query(struct resolver *r, const union sockaddr_any *server,
 				      const char *qname, uint16_t qtype, resolver_cb cb, void *arg);
+/*
+ * A multi-message exchange (a zone transfer, RFC 5936) with server over TCP
+ * from the start: the query qname/qtype, then every response message to
+ * msg_cb until it returns non-zero. cb is called once at the end, with
+ * err 0 (msg_cb returned 1) or the error and never a packet: msg_cb's
+ * error, -ETIMEDOUT when a message takes longer than the timeout or the
+ * whole exchange longer than total_ms, -ECONNRESET when the server closes
+ * first. Queued like any query; cancelled with resolver_cancel().
+ */
+struct resolver_query *resolver_stream(struct resolver *r, const union sockaddr_any *server,
+				       const char *qname, uint16_t qtype, unsigned int total_ms,
+				       resolver_msg_cb msg_cb, resolver_cb cb, void *arg);
 /* Cancel a query that has not completed; its callback is not called. */
 void resolver_cancel(struct resolver_query *q);
 

@@ -45,6 +45,9 @@ struct resolver_query {
 	size_t tcp_in_len;                   /* expected message length (after the 2-byte prefix) */
 	size_t tcp_in_done;                  /* bytes received including the prefix */
 	uint8_t tcp_prefix[2];
+	/* Stream (resolver_stream()): TCP only, every message to msg_cb, ended by it or by the deadline. */
+	resolver_msg_cb msg_cb;
+	uint64_t deadline_us;
 	resolver_cb cb;
 	void *arg;
 };
@@ -201,14 +204,21 @@ static void query_defer_error(struct resolver_query *q, int err)
 	event_add(q->ev_timer, &tv);
 }
 
-/* Arm the per-attempt timer. */
+/* Arm the per-attempt timer (for a stream: per message, and never past its deadline). */
 static void query_arm_timer(struct resolver_query *q)
 {
-	struct timeval tv = {
-		.tv_sec = q->r->opts.timeout_ms / 1000,
-		.tv_usec = (q->r->opts.timeout_ms % 1000) * 1000,
-	};
+	uint64_t us = (uint64_t)q->r->opts.timeout_ms * 1000;
+	struct timeval tv;
 
+	if (q->msg_cb) {
+		uint64_t now = clock_monotonic_us();
+		uint64_t left = q->deadline_us > now ? q->deadline_us - now : 0;
+
+		if (left < us)
+			us = left;
+	}
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
 	event_add(q->ev_timer, &tv);
 }
 
@@ -377,6 +387,35 @@ fail:
 	query_defer_error(q, err);
 }
 
+/*
+ * A whole message of a stream arrived: check it is a response to our query
+ * (ID, QR; the caller checks the rest), hand it over, and get ready for the
+ * next one. 0 for more, 1 when msg_cb said the stream is complete, or -errno.
+ */
+static int query_stream_message(struct resolver_query *q)
+{
+	int ret;
+
+	if (((uint16_t)q->tcp_in[0] << 8 | q->tcp_in[1]) != q->id || !(q->tcp_in[2] & 0x80)) {
+		q->ignored++;
+		q->r->stats.ignored++;
+		return -EBADMSG;
+	}
+	ret = q->msg_cb(q->tcp_in, q->tcp_in_len, q->arg);
+	if (ret != 0)
+		return ret < 0 ? ret : 1;
+	if (clock_monotonic_us() >= q->deadline_us)
+		return -ETIMEDOUT;
+	free(q->tcp_in);
+	q->tcp_in = NULL;
+	q->tcp_in_len = 0;
+	q->tcp_in_done = 0;
+	q->last_send_us = clock_monotonic_us();
+	event_del(q->ev_timer);
+	query_arm_timer(q);
+	return 0;
+}
+
 /* TCP socket event: finish connecting, write the framed query, read the framed response. */
 static void query_tcp_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -420,7 +459,11 @@ static void query_tcp_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(q->ev_io, NULL);
 		return;
 	}
-	/* QS_TCP_READ: two length bytes, then the message. */
+	/* QS_TCP_READ: two length bytes, then the message. A stream must also end in time. */
+	if (q->msg_cb && clock_monotonic_us() >= q->deadline_us) {
+		err = -ETIMEDOUT;
+		goto fail;
+	}
 	for (;;) {
 		size_t want = q->tcp_in_done < 2 ? 2 - q->tcp_in_done
 						 : q->tcp_in_len + 2 - q->tcp_in_done;
@@ -451,8 +494,17 @@ static void query_tcp_cb(evutil_socket_t fd, short what, void *arg)
 				goto fail;
 			}
 		}
-		if (q->tcp_in && q->tcp_in_done == q->tcp_in_len + 2)
-			break;
+		if (q->tcp_in && q->tcp_in_done == q->tcp_in_len + 2) {
+			if (!q->msg_cb)
+				break;
+			err = query_stream_message(q);
+			if (err < 0)
+				goto fail;
+			if (err == 1) {
+				query_finish(q, 0, NULL);
+				return;
+			}
+		}
 	}
 	err = resolver_match(q->tcp_in, q->tcp_in_len, q->id, q->qname, q->qtype, &pkt);
 	if (err) {
@@ -476,7 +528,8 @@ static void query_tcp_start(struct resolver_query *q)
 	int err;
 
 	q->state = QS_TCP_CONNECT;
-	r->stats.tcp++;
+	if (!q->msg_cb)
+		r->stats.tcp++;
 	err = next_id(r, &q->id);
 	if (err)
 		goto fail;
@@ -549,12 +602,20 @@ static void query_start(struct resolver_query *q)
 
 	TAILQ_INSERT_TAIL(&r->active, q, entry);
 	r->n_active++;
+	if (q->msg_cb) {
+		/* The deadline counts from the start on the wire, not from the queue. */
+		q->deadline_us = clock_monotonic_us() + q->deadline_us;
+		q->first_send_us = clock_monotonic_us();
+		query_tcp_start(q);
+		return;
+	}
 	query_udp_send(q);
 }
 
-/* Start or queue a query. */
-struct resolver_query *resolver_query(struct resolver *r, const union sockaddr_any *server,
-				      const char *qname, uint16_t qtype, resolver_cb cb, void *arg)
+/* Create and start or queue a query (a stream when msg_cb is set). */
+static struct resolver_query *query_new(struct resolver *r, const union sockaddr_any *server, const char *qname,
+					uint16_t qtype, resolver_msg_cb msg_cb, uint64_t total_us, resolver_cb cb,
+					void *arg)
 {
 	struct resolver_query *q;
 	ldns_rdf *name = NULL;
@@ -581,6 +642,8 @@ struct resolver_query *resolver_query(struct resolver *r, const union sockaddr_a
 	q->qtype = qtype;
 	q->cb = cb;
 	q->arg = arg;
+	q->msg_cb = msg_cb;
+	q->deadline_us = total_us;    /* made absolute when it starts */
 	q->ev_timer = evtimer_new(r->base, query_timer_cb, q);
 	if (!q->ev_timer) {
 		ldns_rdf_deep_free(name);
@@ -597,6 +660,25 @@ struct resolver_query *resolver_query(struct resolver *r, const union sockaddr_a
 		r->n_queued++;
 	}
 	return q;
+}
+
+/* Start or queue a query. */
+struct resolver_query *resolver_query(struct resolver *r, const union sockaddr_any *server,
+				      const char *qname, uint16_t qtype, resolver_cb cb, void *arg)
+{
+	return query_new(r, server, qname, qtype, NULL, 0, cb, arg);
+}
+
+/* Start or queue a multi-message exchange over TCP. */
+struct resolver_query *resolver_stream(struct resolver *r, const union sockaddr_any *server,
+				       const char *qname, uint16_t qtype, unsigned int total_ms,
+				       resolver_msg_cb msg_cb, resolver_cb cb, void *arg)
+{
+	if (!msg_cb || !total_ms) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return query_new(r, server, qname, qtype, msg_cb, (uint64_t)total_ms * 1000, cb, arg);
 }
 
 /* Cancel without a callback. */

@@ -29,6 +29,10 @@ enum mode {
 	M_TC,               /* TC=1 over UDP, A 192.0.2.2 over TCP */
 	M_TC_CLOSE,         /* TC=1 over UDP, TCP connection closed without an answer */
 	M_GARBAGE_FIRST,    /* unparsable bytes, then the right one */
+	M_STREAM,           /* TCP: three messages (a zone transfer), then wait for the client to close */
+	M_STREAM_STALL,     /* TCP: one message, then nothing for a second, connection open */
+	M_STREAM_CLOSE,     /* TCP: one message, then the connection closed */
+	M_STREAM_WRONG_ID,  /* TCP: one message, then one with another ID */
 };
 
 struct responder {
@@ -203,6 +207,21 @@ static void responder_tcp(struct responder *rs)
 	len = (size_t)in[0] << 8 | in[1];
 	if (len > sizeof(in) || !read_full(fd, in, len) || ldns_wire2pkt(&q, in, len) != LDNS_STATUS_OK)
 		goto out;
+	if (rs->mode >= M_STREAM) {
+		int n = rs->mode == M_STREAM ? 3 : rs->mode == M_STREAM_WRONG_ID ? 2 : 1;
+
+		for (int i = 0; i < n; i++) {
+			len = build_response(q, "192.0.2.2", NULL, 0, rs->mode == M_STREAM_WRONG_ID && i == 1,
+					     false, out + 2, sizeof(out) - 2);
+			out[0] = (uint8_t)(len >> 8);
+			out[1] = (uint8_t)len;
+			if (write(fd, out, len + 2) < 0)
+				goto out;
+		}
+		if (rs->mode == M_STREAM_STALL || rs->mode == M_STREAM)
+			(void)read(fd, in, 1);   /* until the client closes (after its timeout when stalled) */
+		goto out;
+	}
 	len = build_response(q, "192.0.2.2", NULL, 0, 0, false, out + 2, sizeof(out) - 2);
 	out[0] = (uint8_t)(len >> 8);
 	out[1] = (uint8_t)len;
@@ -517,6 +536,94 @@ static void test_refused_and_invalid(void)
 	event_base_free(base);
 }
 
+/* Messages a stream saw; complete after want of them. */
+struct stream_seen {
+	int messages;
+	int want;
+};
+
+/* Count a stream message, complete at the wanted one. */
+static int stream_msg_cb(const uint8_t *wire, size_t len, void *arg)
+{
+	struct stream_seen *ss = arg;
+
+	(void)wire;
+	(void)len;
+	ss->messages++;
+	return ss->messages == ss->want ? 1 : 0;
+}
+
+/* End-of-stream outcome of a stream. */
+struct stream_outcome {
+	struct stream_seen seen;
+	struct outcome o;
+};
+
+/* Record a stream's end. */
+static void stream_end_cb(const struct resolver_result *res, void *arg)
+{
+	struct stream_outcome *so = arg;
+
+	so->o.calls++;
+	so->o.err = res->err;
+	so->o.tcp = res->tcp;
+	so->o.attempts = res->attempts;
+	CHECK(res->pkt == NULL);
+}
+
+/* A stream callback wrapper that sees the outcome struct. */
+static int stream_outcome_msg_cb(const uint8_t *wire, size_t len, void *arg)
+{
+	return stream_msg_cb(wire, len, &((struct stream_outcome *)arg)->seen);
+}
+
+/* Run one stream against the responder in mode. */
+static struct stream_outcome run_stream(struct responder *rs, enum mode mode, int want, unsigned int total_ms)
+{
+	struct event_base *base = event_base_new();
+	struct resolver_opts opts = { .timeout_ms = 300 };
+	struct resolver *r = resolver_new(base, &opts);
+	struct stream_outcome so;
+
+	memset(&so, 0, sizeof(so));
+	so.seen.want = want;
+	rs->mode = mode;
+	rs->udp_queries = 0;
+	rs->tcp_queries = 0;
+	CHECK(resolver_stream(r, &rs->addr, "example.com.", LDNS_RR_TYPE_AXFR, total_ms, stream_outcome_msg_cb,
+			      stream_end_cb, &so) != NULL);
+	event_base_dispatch(base);
+	resolver_free(r);
+	event_base_free(base);
+	return so;
+}
+
+/* A multi-message TCP exchange: every message to the callback, ended by it, by silence, by a close, by a wrong ID. */
+static void test_stream(void)
+{
+	struct responder rs;
+	struct stream_outcome so;
+
+	if (!responder_start(&rs, AF_INET)) {
+		CHECK(!"responder");
+		return;
+	}
+	so = run_stream(&rs, M_STREAM, 3, 5000);
+	CHECK(so.o.calls == 1 && so.o.err == 0 && so.seen.messages == 3 && so.o.tcp);
+	CHECK(rs.udp_queries == 0 && rs.tcp_queries == 1);
+	/* A server that stops sending: the per-message timeout ends it. */
+	so = run_stream(&rs, M_STREAM_STALL, 3, 5000);
+	CHECK(so.o.calls == 1 && so.o.err == -ETIMEDOUT && so.seen.messages == 1);
+	/* The whole-exchange limit holds even when it is shorter. */
+	so = run_stream(&rs, M_STREAM_STALL, 3, 100);
+	CHECK(so.o.calls == 1 && so.o.err == -ETIMEDOUT);
+	so = run_stream(&rs, M_STREAM_CLOSE, 3, 5000);
+	CHECK(so.o.calls == 1 && so.o.err == -ECONNRESET && so.seen.messages == 1);
+	so = run_stream(&rs, M_STREAM_WRONG_ID, 3, 5000);
+	CHECK(so.o.calls == 1 && so.o.err == -EBADMSG && so.seen.messages == 1);
+	responder_stop(&rs);
+}
+
 /* The matching rules on raw messages. */
 static void test_match(void)
 {
@@ -556,5 +663,6 @@ int main(void)
 	test_randomness();
 	test_inflight_cancel();
 	test_refused_and_invalid();
+	test_stream();
 	return CHECK_DONE();
 }
