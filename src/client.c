@@ -36,8 +36,9 @@
 
 #include "client.h"
 #include "client-answer.h"
-#include "client-relay.h"
+#include "client-axfr.h"
 #include "client-members.h"
+#include "client-relay.h"
 #include "client-state.h"
 #include "clock.h"
 #include "config.h"
@@ -51,6 +52,10 @@
 #define BACKOFF_MAX_SKIP 3
 #define JITTER_PERCENT 10
 #define LATENCY_EWMA_SHIFT 3    /* new sample weighs 1/8 */
+/* Zone transfer limits: records and bytes per listed peer it may hold, and its whole duration. */
+#define XFR_RECORDS_PER_PEER 16
+#define XFR_BYTES_PER_PEER 1024
+#define XFR_TOTAL_MS 30000
 
 enum reg_state { REG_UNKNOWN = 0, REG_UP, REG_DOWN };
 
@@ -94,6 +99,18 @@ struct client_registry {
 	int list_err;                  /* transport error of the latest listing query */
 	time_t listing_wall;           /* when the latest listing arrived */
 	enum client_listing_status list_logged;  /* listing trouble last logged (COMPLETE: none) */
+	/* A listing truncated even over TCP is read whole by a zone transfer (client-axfr.c). */
+	struct resolver_query *xfr_q;  /* the transfer in flight */
+	struct client_axfr xfr;        /* its reader, while xfr_q is set */
+	struct client_axfr_result xfr_res;  /* this cycle's transfer, what it says of each peer */
+	bool xfr_used;                 /* this cycle's listing came from xfr_res */
+	bool xfr_tried;                /* a transfer was needed at least once */
+	int xfr_err;                   /* the latest transfer's error, 0 none */
+	uint8_t xfr_rcode;             /* with -EREMOTEIO: the rcode that refused it */
+	int xfr_logged_err;            /* xfr_err when the listing's state was last logged */
+	uint64_t xfr_ms;               /* how long the latest transfer took */
+	time_t xfr_wall;               /* when it ended */
+	uint64_t transfers, transfer_failures;
 };
 
 struct peer_reg;
@@ -310,6 +327,7 @@ static struct client_peer *peer_new(struct client_dev *d, const uint8_t key[WG_K
 }
 
 static void dev_state_save(struct client_dev *d);
+static void registry_xfr_cancel(struct client_registry *reg);
 
 /* Free the listed peers that were resolved to be added this cycle. */
 static void dev_free_joining(struct client_dev *d)
@@ -341,6 +359,8 @@ static void dev_free(struct client_dev *d)
 	for (size_t i = 0; d->regs && i < d->cfg.n_registries; i++) {
 		resolver_cancel(d->regs[i].list_q);
 		client_members_listing_clear(&d->regs[i].listing);
+		registry_xfr_cancel(&d->regs[i]);
+		client_axfr_result_clear(&d->regs[i].xfr_res);
 	}
 	/* What this section added must outlive it: a reload or stop writes it down. */
 	dev_state_save(d);
@@ -1509,6 +1529,38 @@ static void peer_round_done(struct client_peer *p)
 	peer_queue_write(p, W_ENDPOINT);
 }
 
+/*
+ * A joining peer that this cycle's zone transfer from the registry already
+ * describes (SRV with addresses): take its answer and allowed IPs from the
+ * transfer instead of asking. True when it did.
+ */
+static bool peer_reg_from_xfr(struct peer_reg *pr, const struct client_registry *reg)
+{
+	const struct client_axfr_peer *xp;
+
+	if (!reg->xfr_used || !pr->peer->joining)
+		return false;
+	xp = client_axfr_find(&reg->xfr_res, pr->peer->key);
+	if (!xp || !xp->port || !xp->n_addrs)
+		return false;
+	memset(&pr->ans, 0, sizeof(pr->ans));
+	pr->ans.status = CLIENT_ANSWER_OK;
+	pr->ans.port = xp->port;
+	memcpy(pr->ans.target, xp->target, sizeof(pr->ans.target));
+	memcpy(pr->ans.addrs, xp->addrs, xp->n_addrs * sizeof(xp->addrs[0]));
+	pr->ans.n_addrs = xp->n_addrs;
+	/* Transferred TXT records carry no seen=: ranked after answers that have it. */
+	pr->n_txt = xp->n_allowed;
+	if (xp->n_allowed > 0) {
+		pr->txt = malloc((size_t)xp->n_allowed * sizeof(*pr->txt));
+		if (pr->txt)
+			memcpy(pr->txt, xp->allowed, (size_t)xp->n_allowed * sizeof(*pr->txt));
+		else
+			pr->n_txt = -ENOMEM;
+	}
+	return true;
+}
+
 /* Start a peer's round: an SRV query at every registry. */
 static void peer_round_start(struct client_peer *p)
 {
@@ -1535,6 +1587,8 @@ static void peer_round_start(struct client_peer *p)
 			if (!pr->active)
 				continue;
 			pr->last_query_wall = now;
+			if (peer_reg_from_xfr(pr, &d->regs[i]))
+				continue;
 			pr->q = resolver_query(d->res, &d->regs[i].addr, qname, LDNS_RR_TYPE_SRV, srv_cb, pr);
 			if (pr->q)
 				p->pending++;
@@ -1966,23 +2020,30 @@ static void dev_members_step(struct client_dev *d)
 	free(keys);
 }
 
+static const char *registry_xfr_error(const struct client_registry *reg, char *buf, size_t len);
+
 /* Log a registry's listing trouble when it starts, changes or ends. */
 static void registry_listing_log(struct client_dev *d, struct client_registry *reg)
 {
 	enum client_listing_status st = reg->list_err ? CLIENT_LISTING_NONE : reg->listing.status;
+	char why[160];
 
 	/* No answer at all: registry_cycle_end() says so, and the listing's trouble stays what it was. */
-	if (st == reg->list_logged || st == CLIENT_LISTING_NONE)
+	if (st == CLIENT_LISTING_NONE ||
+	    (st == reg->list_logged && (st != CLIENT_LISTING_TRUNCATED || reg->xfr_err == reg->xfr_logged_err)))
 		return;
 	switch (st) {
 	case CLIENT_LISTING_COMPLETE:
 		if (reg->list_logged != CLIENT_LISTING_NONE)
-			log_info("%s: registry %s lists all its peers again (%zu)", d->cfg.device, reg->name,
-				 reg->listing.n_keys);
+			log_info("%s: registry %s lists all its peers again (%zu%s)", d->cfg.device, reg->name,
+				 reg->listing.n_keys, reg->xfr_used ? ", read by zone transfer" : "");
+		else if (reg->xfr_used)
+			log_info("%s: registry %s lists %zu peers, more than one DNS message holds: its listing is read by zone transfer (serial %u)",
+				 d->cfg.device, reg->name, reg->listing.n_keys, reg->xfr_res.serial);
 		break;
 	case CLIENT_LISTING_TRUNCATED:
-		log_warnx("%s: registry %s lists only its first %zu peers (the answer is truncated even over TCP: one DNS message holds about 920); peers beyond them are not added, and no peer is removed while a listing is incomplete",
-			  d->cfg.device, reg->name, reg->listing.n_keys);
+		log_warnx("%s: registry %s lists only its first %zu peers (the answer is truncated even over TCP: one DNS message holds about 920) and the zone transfer that would read them all failed: %s; peers beyond them are not added, and no peer is removed while a listing is incomplete",
+			  d->cfg.device, reg->name, reg->listing.n_keys, registry_xfr_error(reg, why, sizeof(why)));
 		break;
 	case CLIENT_LISTING_PARTIAL:
 		log_warnx("%s: registry %s's listing has %zu unreadable records; no peer is removed while a listing is incomplete",
@@ -1996,9 +2057,118 @@ static void registry_listing_log(struct client_dev *d, struct client_registry *r
 		break;
 	}
 	reg->list_logged = st;
+	reg->xfr_logged_err = reg->xfr_err;
 }
 
 static void dev_listing_done(struct client_dev *d);
+
+/* The listing of a registry is in (PTR, or PTR then a transfer): log and count it down. */
+static void registry_listing_end(struct client_dev *d, struct client_registry *reg)
+{
+	registry_listing_log(d, reg);
+	if (--d->listing_pending == 0)
+		dev_listing_done(d);
+}
+
+/* Stop a transfer in flight, without a callback. */
+static void registry_xfr_cancel(struct client_registry *reg)
+{
+	if (!reg->xfr_q)
+		return;
+	resolver_cancel(reg->xfr_q);
+	reg->xfr_q = NULL;
+	client_axfr_free(&reg->xfr);
+}
+
+/* One message of a registry's zone transfer. */
+static int xfr_msg_cb(const uint8_t *wire, size_t len, void *arg)
+{
+	struct client_registry *reg = arg;
+
+	return client_axfr_feed(&reg->xfr, wire, len);
+}
+
+/* A registry's zone transfer ended: its listing replaces the truncated one, or that one stays (incomplete). */
+static void xfr_end_cb(const struct resolver_result *res, void *arg)
+{
+	struct client_registry *reg = arg;
+	struct client_dev *d = reg->dev;
+	int err = res->err;
+
+	reg->xfr_q = NULL;
+	registry_note(reg, res);
+	reg->xfr_ms = res->elapsed_us / 1000;
+	reg->xfr_wall = time(NULL);
+	reg->xfr_rcode = err == -EREMOTEIO ? reg->xfr.rcode : 0;
+	if (!err)
+		err = client_axfr_finish(&reg->xfr, &reg->xfr_res);
+	if (!err) {
+		client_members_listing_clear(&reg->listing);
+		reg->listing = reg->xfr_res.listing;
+		memset(&reg->xfr_res.listing, 0, sizeof(reg->xfr_res.listing));
+		reg->xfr_used = true;
+		reg->transfers++;
+		log_debug("%s: registry %s: zone transfer of %zu peers, serial %u, %zu bytes in %zu messages, %llu ms",
+			  d->cfg.device, reg->name, reg->listing.n_keys, reg->xfr_res.serial, reg->xfr_res.n_bytes,
+			  reg->xfr_res.n_messages, (unsigned long long)reg->xfr_ms);
+	} else {
+		client_axfr_result_clear(&reg->xfr_res);
+		reg->transfer_failures++;
+	}
+	reg->xfr_err = err;
+	client_axfr_free(&reg->xfr);
+	registry_listing_end(d, reg);
+}
+
+/*
+ * The listing does not fit one message: ask the registry for its zone
+ * (AXFR over TCP, through the tunnel: peer-transfers). The limits follow
+ * auto-max-peers: room for twice as many listed peers as may be added, plus
+ * 1,000, each with up to XFR_RECORDS_PER_PEER records of XFR_BYTES_PER_PEER
+ * bytes on average. True when it started.
+ */
+static bool registry_xfr_start(struct client_dev *d, struct client_registry *reg)
+{
+	size_t peers = 2 * (size_t)d->cfg.auto_max_peers + 1000;
+
+	reg->xfr_tried = true;
+	if (client_axfr_init(&reg->xfr, d->cfg.zone, peers * XFR_RECORDS_PER_PEER, peers * XFR_BYTES_PER_PEER) < 0) {
+		reg->xfr_err = -ENOMEM;
+		return false;
+	}
+	reg->xfr_q = resolver_stream(d->res, &reg->addr, d->cfg.zone, LDNS_RR_TYPE_AXFR, XFR_TOTAL_MS, xfr_msg_cb,
+				     xfr_end_cb, reg);
+	if (!reg->xfr_q) {
+		reg->xfr_err = errno ? -errno : -ENOMEM;
+		client_axfr_free(&reg->xfr);
+		return false;
+	}
+	return true;
+}
+
+/* Why a registry's latest transfer failed, for the log and status. */
+static const char *registry_xfr_error(const struct client_registry *reg, char *buf, size_t len)
+{
+	switch (reg->xfr_err) {
+	case 0:
+		return "none";
+	case -EREMOTEIO:
+		snprintf(buf, len, "the registry answered %s%s", rcode_name(reg->xfr_rcode),
+			 reg->xfr_rcode == LDNS_RCODE_REFUSED ? " (peer-transfers = no there, or this address may not transfer)" : "");
+		return buf;
+	case -EFBIG:
+		return "the zone is larger than the transfer limit (set by auto-max-peers)";
+	case -ETIMEDOUT:
+		return "timed out";
+	case -ECONNRESET:
+		return "the connection closed before the end of the zone";
+	case -EBADMSG:
+		return "malformed transfer";
+	default:
+		snprintf(buf, len, "%s", strerror(-reg->xfr_err));
+		return buf;
+	}
+}
 
 /* A registry's listing arrived (or its query failed). */
 static void listing_cb(const struct resolver_result *res, void *arg)
@@ -2014,9 +2184,9 @@ static void listing_cb(const struct resolver_result *res, void *arg)
 		reg->list_err = -ENOMEM;
 	if (!reg->list_err)
 		reg->listing_wall = time(NULL);
-	registry_listing_log(d, reg);
-	if (--d->listing_pending == 0)
-		dev_listing_done(d);
+	if (!reg->list_err && reg->listing.status == CLIENT_LISTING_TRUNCATED && registry_xfr_start(d, reg))
+		return;   /* xfr_end_cb() finishes this registry's listing */
+	registry_listing_end(d, reg);
 }
 
 /* Ask every registry for its listing; the membership step runs when all are in. */
@@ -2030,6 +2200,9 @@ static void dev_listing_start(struct client_dev *d)
 		for (size_t i = 0; i < d->cfg.n_registries; i++) {
 			struct client_registry *reg = &d->regs[i];
 
+			/* A transfer describes peers for the cycle that read it only. */
+			client_axfr_result_clear(&reg->xfr_res);
+			reg->xfr_used = false;
 			reg->list_q = resolver_query(d->res, &reg->addr, qname, LDNS_RR_TYPE_PTR, listing_cb, reg);
 			if (reg->list_q) {
 				d->listing_pending++;
@@ -2526,6 +2699,22 @@ static void members_json(const struct client_dev *d, struct strbuf *out)
 		json_time(out, reg->listing_wall);
 		strbuf_puts(out, ",\"error\":");
 		strbuf_json_string(out, reg->list_err ? strerror(-reg->list_err) : NULL);
+		strbuf_printf(out, ",\"source\":\"%s\"", reg->xfr_used ? "transfer" : "ptr");
+		if (reg->xfr_tried) {
+			char why[160];
+
+			strbuf_printf(out, ",\"transfer\":{\"ok\":%llu,\"failed\":%llu,\"ms\":%llu,\"at\":",
+				      (unsigned long long)reg->transfers, (unsigned long long)reg->transfer_failures,
+				      (unsigned long long)reg->xfr_ms);
+			json_time(out, reg->xfr_wall);
+			if (reg->xfr_used)
+				strbuf_printf(out, ",\"serial\":%u,\"bytes\":%zu,\"messages\":%zu,\"records\":%zu",
+					      reg->xfr_res.serial, reg->xfr_res.n_bytes, reg->xfr_res.n_messages,
+					      reg->xfr_res.n_records);
+			strbuf_puts(out, ",\"error\":");
+			strbuf_json_string(out, reg->xfr_err ? registry_xfr_error(reg, why, sizeof(why)) : NULL);
+			strbuf_puts(out, "}");
+		}
 		strbuf_puts(out, "}");
 	}
 	strbuf_puts(out, "],\"added\":[");

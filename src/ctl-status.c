@@ -297,12 +297,17 @@ static void print_membership(FILE *out, const struct json *m, const struct ctl_s
 			boolean(m, "adding") == 1 ? "peers are still added" : "no peer is added meanwhile");
 	for (const struct json *r = regs ? regs->child : NULL; r; r = r->next) {
 		const char *l = str(r, "listing", "none");
+		const struct json *x = json_get(r, "transfer");
 
+		if (strcmp(l, "complete") == 0 && strcmp(str(r, "source", "ptr"), "transfer") == 0)
+			fprintf(out, "      registry %s: listing of %.0f peers read by zone transfer (serial %.0f, %.0f bytes, %.0f ms)\n",
+				str(r, "address", "?"), num(r, "peers", 0), num(x, "serial", 0), num(x, "bytes", 0),
+				num(x, "ms", 0));
 		if (strcmp(l, "complete") == 0 || strcmp(l, "none") == 0)
 			continue;
 		if (strcmp(l, "truncated") == 0)
-			fprintf(out, "      registry %s lists only its first %.0f peers (truncated even over TCP); nothing is removed while a listing is incomplete\n",
-				str(r, "address", "?"), num(r, "peers", 0));
+			fprintf(out, "      registry %s lists only its first %.0f peers (truncated even over TCP; zone transfer failed: %s); nothing is removed while a listing is incomplete\n",
+				str(r, "address", "?"), num(r, "peers", 0), str(x, "error", "not tried"));
 		else if (strcmp(l, "error") == 0)
 			fprintf(out, "      registry %s: no listing (%s); nothing is removed meanwhile\n", str(r, "address", "?"),
 				str(r, "error", "no answer"));

@@ -42,8 +42,11 @@ static void make_members_doc(struct strbuf *sb)
 		      "\"last_cycle\":{\"at\":%d},\"registries\":[],"
 		      "\"membership\":{\"peers\":\"auto\",\"auto_max_peers\":1000,\"state_file\":\"/var/lib/wgsd/client-wg0.members\","
 		      "\"state_error\":\"Permission denied\",\"adding\":false,\"listed\":923,\"added_total\":5,\"removed_total\":3,"
-		      "\"registries\":[{\"address\":\"10.0.0.254:53\",\"listing\":\"truncated\",\"peers\":920},"
-		      "{\"address\":\"10.0.0.253:53\",\"listing\":\"complete\",\"peers\":3}],"
+		      "\"registries\":[{\"address\":\"10.0.0.254:53\",\"listing\":\"truncated\",\"peers\":920,"
+		      "\"source\":\"ptr\",\"transfer\":{\"ok\":0,\"failed\":1,\"error\":\"the registry answered REFUSED\"}},"
+		      "{\"address\":\"10.0.0.253:53\",\"listing\":\"complete\",\"peers\":3},"
+		      "{\"address\":\"10.0.0.252:53\",\"listing\":\"complete\",\"peers\":2001,\"source\":\"transfer\","
+		      "\"transfer\":{\"ok\":3,\"failed\":0,\"ms\":41,\"serial\":77,\"bytes\":512000,\"error\":null}}],"
 		      "\"added\":[{\"public_key\":\"ADDED001AAAA\",\"added_at\":%d,\"absent_for_s\":null,\"remove_in_s\":null},"
 		      "{\"public_key\":\"ADDED002AAAA\",\"added_at\":%d,\"absent_for_s\":130,\"remove_in_s\":470}],"
 		      "\"refused\":[{\"public_key\":\"REFUSED1AAAA\",\"reason\":\"outside-auto-allowed-ips\",\"since\":%d}]},"
@@ -175,7 +178,8 @@ int main(void)
 	t = render(&sb, &o);
 	CHECK_STR_CONTAINS(t, "membership (peers = auto): 923 listed by the registries, 2 added by wgsd (at most 1000), 1 pending removal, 1 refused; 5 added and 3 removed since start");
 	CHECK_STR_CONTAINS(t, "state file /var/lib/wgsd/client-wg0.members: ERROR: Permission denied (no peer is added meanwhile)");
-	CHECK_STR_CONTAINS(t, "registry 10.0.0.254:53 lists only its first 920 peers (truncated even over TCP)");
+	CHECK_STR_CONTAINS(t, "registry 10.0.0.254:53 lists only its first 920 peers (truncated even over TCP; zone transfer failed: the registry answered REFUSED)");
+	CHECK_STR_CONTAINS(t, "registry 10.0.0.252:53: listing of 2001 peers read by zone transfer (serial 77, 512000 bytes, 41 ms)");
 	CHECK(strstr(t, "registry 10.0.0.253:53 lists") == NULL);
 	CHECK_STR_CONTAINS(t, "peer ADDED002... pending removal: listed by no registry for 2m 10s, removed in 7m 50s");
 	CHECK(strstr(t, "peer ADDED001... pending") == NULL);
