@@ -3,7 +3,7 @@
 # Mesh membership (peers = auto) end to end: wireguard-go devices in
 # namespaces, the wgsd registry (or, for registries that misbehave, the
 # scriptable responder), and wgsd clients that add the listed peers.
-# usage: members-netns.sh CASE   (mesh, nat, guard, restart, multi, corrupt, truncated, scale)
+# usage: members-netns.sh CASE   (mesh, nat, guard, restart, multi, corrupt, truncated, scale, axfr)
 set -eu
 
 CASE=${1:?case}
@@ -621,6 +621,101 @@ EOT
 	[ "$(grep -c '^peer ' "$T/state-alice/client-$WGA.members")" = $n ] || fail "the state file does not name every peer"
 }
 
+# One registry listing 2,000 peers (twice what one DNS message holds): the listing is truncated even
+# over TCP, so the client reads it by zone transfer through the tunnel (peer-transfers) and joins
+# every peer, endpoints set, in one cycle. With peer-transfers = no the transfer is refused: the
+# listing stays incomplete, nothing is removed, and status and log say why.
+case_axfr() {
+	local n=2000 i
+	setup_net
+	genkey reg
+	genkey alice
+	wg_dev "$NS_R" "$WGR" 51820 "$T/reg.key"
+	wg_dev "$NS_A" "$WGA" 51820 "$T/alice.key"
+	in_r ip addr add 10.0.0.254/24 dev "$WGR"
+	in_a ip addr add 10.0.0.1/24 dev "$WGA"
+	A=$(cat "$T/alice.pub"); R=$(cat "$T/reg.pub")
+	randkeys $n >"$T/keys"
+	python3 - "$T/keys" "$T/reg-peers.conf" <<'EOT'
+import sys
+keys = open(sys.argv[1]).read().split()
+with open(sys.argv[2], "w") as f:
+    for i, k in enumerate(keys):
+        f.write("[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32\nEndpoint = 198.51.100.%d:%d\n\n"
+                % (k, 100 + i // 65536, i // 256 % 256, i % 256, 1 + i % 250, 10000 + i))
+EOT
+	in_r wg addconf "$WGR" "$T/reg-peers.conf"
+	in_r wg set "$WGR" peer "$A" allowed-ips 10.0.0.1/32
+	in_a wg set "$WGA" peer "$R" allowed-ips 10.0.0.254/32 endpoint 192.0.2.1:51820 persistent-keepalive 1
+	axfr_registry_conf() {
+		{
+			echo "[daemon]"
+			echo "status-socket = $T/registry.sock"
+			echo "[registry]"
+			echo "listen = 10.0.0.254:53"
+			echo "access = peers"
+			echo "[zone example.com.]"
+			echo "device = $WGR"
+			echo "refresh = 250ms"
+			printf '%b\n' "$1"
+		} >"$T/registry.conf"
+	}
+	axfr_registry_conf ""
+	start_wgsd "$NS_R" registry "$T/registry.conf"
+	wait_registry 10.0.0.254
+	wait_for 20 listed_at_registry "$A" || fail "alice is not listed at the registry"
+	# The registry's PTR answer over TCP is truncated: this is the case the transfer is for.
+	in_a dig +time=2 +tries=1 +tcp @10.0.0.254 _wireguard._udp.example.com. PTR | grep -q "flags:.* tc" ||
+		fail "the registry's listing fits one message: the test does not exercise the transfer"
+
+	# One cycle only: the interval is long.
+	responder_conf "auto-max-peers = $n\nauto-allowed-ips = 10.100.0.0/16" 10.0.0.254:53
+	sed -i 's/^interval = .*/interval = 1h/; s/^timeout = .*/timeout = 2s/' "$T/alice.conf"
+	start_member "$NS_A" alice
+	wait_for 240 mstatus alice "dev['cycles'] >= 1" >/dev/null || fail "the first cycle did not finish"
+	grep -E "warning" "$T/alice.log" | sort | uniq -c | sort -rn | head -5 >&2
+	mstatus alice "dev['cycles'] == 1 and m['added_total'] == $n and m['listed'] == $n + 1 and m['listings_complete']" ||
+		fail "not every listed peer joined in one cycle: $(mstatus alice "(m['added_total'], m['listed'], m['refused_total'], m['registries'])")"
+	mstatus alice "m['registries'][0]['source'] == 'transfer' and m['registries'][0]['listing'] == 'complete' and m['registries'][0]['peers'] == $n + 1" ||
+		fail "status does not say the listing came from a transfer: $(mstatus alice "m['registries']")"
+	mstatus alice "m['registries'][0]['transfer']['ok'] == 1 and m['registries'][0]['transfer']['error'] is None" ||
+		fail "status: transfer counters"
+	"$WGSDCTL" -s "$T/alice.sock" status | grep -q "registry 10.0.0.254:53: listing of $((n + 1)) peers read by zone transfer" ||
+		fail "wgsdctl status does not say the listing came from a transfer"
+	grep -q "registry 10.0.0.254:53 lists $((n + 1)) peers, more than one DNS message holds: its listing is read by zone transfer" "$T/alice.log" ||
+		fail "the transfer is not logged"
+	echo "joined $n listed peers from one registry (zone transfer) in one cycle of $(mstatus alice "dev['last_cycle']['duration_ms']") ms"
+	in_a wg show "$WGA" endpoints | grep -v "^$R" | sort >"$T/got"
+	in_a wg show "$WGA" allowed-ips | grep -v "^$R" | sort >"$T/got-ips"
+	in_r wg show "$WGR" endpoints | grep -v "^$A" | sort >"$T/want"
+	in_r wg show "$WGR" allowed-ips | grep -v "^$A" | sort >"$T/want-ips"
+	[ "$(wc -l <"$T/got")" = $n ] || fail "alice has $(wc -l <"$T/got") peers besides the registry"
+	diff -q "$T/got" "$T/want" >/dev/null || fail "endpoints differ from the registry's"
+	diff -q "$T/got-ips" "$T/want-ips" >/dev/null || fail "allowed IPs differ from the registry's"
+	[ "$(grep -c '^peer ' "$T/state-alice/client-$WGA.members")" = $n ] || fail "the state file does not name every peer"
+
+	# The registry refuses transfers to members: the listing is incomplete (its first ~920 peers),
+	# the others stay, and status and log say why.
+	stop alice
+	stop registry
+	axfr_registry_conf "peer-transfers = no"
+	start_wgsd "$NS_R" registry "$T/registry.conf"
+	wait_registry 10.0.0.254
+	sed -i 's/^interval = .*/interval = 1s/' "$T/alice.conf"
+	echo "auto-remove-after = 1s" >>"$T/alice.conf"
+	start_member "$NS_A" alice
+	wait_cycles_of alice 4
+	[ "$(in_a wg show "$WGA" peers | wc -l)" = $((n + 1)) ] || fail "peers were removed while the listing was incomplete"
+	mstatus alice "m['registries'][0]['listing'] == 'truncated' and m['registries'][0]['source'] == 'ptr' and not m['listings_complete']" ||
+		fail "status does not show the incomplete listing: $(mstatus alice "m['registries']")"
+	mstatus alice "'REFUSED' in m['registries'][0]['transfer']['error'] and m['registries'][0]['transfer']['failed'] >= 4" ||
+		fail "status does not say why the transfer failed: $(mstatus alice "m['registries'][0].get('transfer')")"
+	[ "$(mlog_count alice "zone transfer that would read them all failed: the registry answered REFUSED")" = 1 ] ||
+		fail "the refused transfer is not logged once"
+	"$WGSDCTL" -s "$T/alice.sock" status | grep -q "truncated even over TCP; zone transfer failed: the registry answered REFUSED" ||
+		fail "wgsdctl status does not say why the listing is incomplete"
+}
+
 NS_NA="wgsdc-na-$SUF"; NS_NB="wgsdc-nb-$SUF"; NS_NC="wgsdc-nc-$SUF"
 
 # Home router NS (LAN 192.168.N.0/24, WAN 203.0.113.N0 on the public link): a home NAT that maps
@@ -728,7 +823,7 @@ case_nat() {
 }
 
 case "$CASE" in
-mesh|nat|guard|restart|multi|corrupt|truncated|scale) "case_$CASE" ;;
+mesh|nat|guard|restart|multi|corrupt|truncated|scale|axfr) "case_$CASE" ;;
 *) echo "unknown case $CASE" >&2; exit 2 ;;
 esac
 echo "ok: members $CASE"
