@@ -13,7 +13,11 @@
  *  - the SOA/NS data and a serial that changes when the published set changes;
  *  - the access set for `access = peers`: every peer's allowed IPs as hash
  *    sets of masked addresses, one per prefix length present, so a lookup
- *    costs one probe per distinct prefix length whatever the number of peers.
+ *    costs one probe per distinct prefix length whatever the number of peers;
+ *    each remembers its peer, so an UPDATE's source maps to the one key
+ *    WireGuard accepted it from (longest prefix, as cryptokey routing);
+ *  - the candidates peers registered (cand-store.c), copied per published
+ *    entry when the build has a store (zone_build_set_cands()).
  */
 #ifndef WGSD_ZONE_H
 #define WGSD_ZONE_H
@@ -24,8 +28,10 @@
 #include <time.h>
 
 #include "addr.h"
+#include "cand.h"
 #include "key.h"
 
+struct cand_store;
 struct config_zone;
 struct wg_device;
 
@@ -42,6 +48,8 @@ struct zone_entry {
 	uint16_t port;                /* host order */
 	int64_t last_handshake_sec;   /* 0: never (TXT has no "seen=") */
 	uint16_t txt_len;             /* TXT rdata without the "seen=" string */
+	uint8_t n_cands;              /* registered candidates, z->cands[cand_first...] */
+	uint32_t cand_first;
 	const uint8_t *txt;
 };
 
@@ -55,6 +63,7 @@ struct zone_acl_slot {
 	uint8_t used;
 	uint8_t family;
 	uint8_t prefix;
+	uint32_t owner;               /* index into zone.acl_keys */
 	uint8_t addr[16];             /* masked to prefix */
 };
 
@@ -93,6 +102,11 @@ struct zone {
 	size_t n_acl_plens;
 	struct zone_acl_slot *acl;
 	size_t acl_mask;
+	uint8_t (*acl_keys)[WG_KEY_LEN];   /* every peer's key, device order */
+
+	struct cand_rec *cands;       /* candidates of published entries, grouped per entry */
+	size_t n_cands;
+	size_t n_cand_entries;        /* published entries with candidates */
 };
 
 /*
@@ -118,6 +132,13 @@ struct zone_build;
 struct zone_build *zone_build_new(const struct config_zone *cz, const struct wg_device *dev,
 				  const struct zone *prev, time_t now);
 int zone_build_step(struct zone_build *b, size_t max_peers);
+/*
+ * Publish the candidates of store (live at now_ms, monotonic) with the
+ * peers: call right after zone_build_new(); store must stay unchanged until
+ * the build is finished or freed. Entries without candidates are built and
+ * hashed as without a store, so the serial moves only when candidates do.
+ */
+void zone_build_set_cands(struct zone_build *b, const struct cand_store *store, uint64_t now_ms);
 struct zone *zone_build_finish(struct zone_build *b);
 /*
  * One slice of a build for an event loop: steps of ZONE_BUILD_BATCH peers
@@ -139,5 +160,7 @@ const struct zone_entry *zone_lookup(const struct zone *z, const uint8_t *label,
 const struct zone_entry *zone_lookup_key(const struct zone *z, const uint8_t key[WG_KEY_LEN]);
 /* True when addr (family AF_INET/AF_INET6, raw bytes) lies in some peer's allowed IPs. */
 bool zone_acl_contains(const struct zone *z, int family, const uint8_t *addr);
+/* The key of the peer whose allowed IPs hold addr by the longest prefix (WireGuard's choice), NULL: none. */
+const uint8_t *zone_acl_owner(const struct zone *z, int family, const uint8_t *addr);
 
 #endif
