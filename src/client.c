@@ -24,6 +24,7 @@
 
 #include "client.h"
 #include "client-answer.h"
+#include "client-path.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
@@ -117,6 +118,7 @@ struct client_peer {
 	bool write_queued;             /* waiting for (or in) a verifying read */
 	struct client_peer *wnext;     /* next in the write queue or verifying batch */
 	struct peer_reg *regs;
+	struct client_path_peer *path; /* candidates and path choice (client-path.c) */
 };
 
 struct client_dev {
@@ -141,6 +143,7 @@ struct client_dev {
 	int dev_err;                   /* last device read error, 0 ok */
 	bool dev_ok_once;
 	struct client_registry *regs;
+	struct client_path *path;      /* candidates: registration, path choice (client-path.c) */
 	const struct client_answer **answers;   /* scratch, one per registry */
 	struct client_peer **peers;    /* sorted by key */
 	size_t n_peers;
@@ -181,6 +184,7 @@ static void peer_cancel(struct client_peer *p)
 		wg_op_cancel(p->set_op);
 		p->set_op = NULL;
 	}
+	client_path_peer_cancel(p->path);
 }
 
 /* Free a peer. */
@@ -189,6 +193,7 @@ static void peer_free(struct client_peer *p)
 	if (!p)
 		return;
 	peer_cancel(p);
+	client_path_peer_free(p->path);
 	free(p->regs);
 	free(p);
 }
@@ -201,7 +206,10 @@ static struct client_peer *peer_new(struct client_dev *d, const uint8_t key[WG_K
 	if (!p)
 		return NULL;
 	p->regs = calloc(d->cfg.n_registries ? d->cfg.n_registries : 1, sizeof(*p->regs));
-	if (!p->regs) {
+	p->path = client_path_peer_new(d->path, key);
+	if (!p->regs || !p->path) {
+		client_path_peer_free(p->path);
+		free(p->regs);
 		free(p);
 		return NULL;
 	}
@@ -233,6 +241,7 @@ static void dev_free(struct client_dev *d)
 	for (size_t i = 0; i < d->n_peers; i++)
 		peer_free(d->peers[i]);
 	free(d->peers);
+	client_path_free(d->path);
 	resolver_free(d->res);
 	if (d->timer)
 		event_free(d->timer);
@@ -260,6 +269,10 @@ static void dev_schedule(struct client_dev *d, bool immediately)
 			rnd = (uint32_t)clock_monotonic_ms() * 2654435761u;
 		delay_ms = d->cfg.interval_ms - span + (span ? rnd % (2 * span + 1) : 0);
 		delay_ms = delay_ms > elapsed ? delay_ms - elapsed : 0;
+		/* A candidate being tried has its own deadline: look again then, not a whole interval later. */
+		uint64_t next = client_path_next_ms(d->path), now = clock_monotonic_ms();
+		if (next && (next > now ? next - now : 0) < delay_ms)
+			delay_ms = next > now ? next - now : 0;
 	}
 	tv.tv_sec = (time_t)(delay_ms / 1000);
 	tv.tv_usec = (suseconds_t)(delay_ms % 1000 * 1000);
@@ -447,6 +460,8 @@ static void set_cb(int err, void *arg)
 		peer_backoff(p);
 	} else {
 		const struct peer_reg *pr = &p->regs[p->set_from];
+
+		client_path_written(p->path, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive);
 
 		addr_format(&p->endpoint, old, sizeof(old));
 		addr_format(&p->set_target, new, sizeof(new));
@@ -828,6 +843,18 @@ static void peer_round_done(struct client_peer *p)
 		peer_finish(p);
 		return;
 	}
+	/* Candidates (client-path.c): another endpoint than the registry's, or none while one is being tried. */
+	dev_read_local(d);
+	struct client_local cl_local = dev_local(d, d->reading);
+	enum client_path_choice pc = client_path_choose(p->path, &choice.endpoint, &current, &cl_local);
+	if (pc == CLIENT_PATH_WAIT) {
+		p->result = "trying";
+		peer_set_fail(p, PF_NONE, NULL);
+		peer_finish(p);
+		return;
+	}
+	if (pc == CLIENT_PATH_WRITE)
+		peer_backoff_reset(p);
 	if (addr_equal(&choice.endpoint, &current)) {
 		p->result = "unchanged";
 		peer_set_fail(p, PF_NONE, NULL);
@@ -839,6 +866,12 @@ static void peer_round_done(struct client_peer *p)
 	p->set_target = choice.endpoint;
 	p->set_from = choice.index;
 	peer_queue_write(p);
+}
+
+/* A registry's answer about the peer's candidates arrived (client-path.c). */
+static void path_query_done(void *arg)
+{
+	peer_reg_done(arg);
 }
 
 /* Start a peer's round: an SRV query at every registry. */
@@ -866,6 +899,9 @@ static void peer_round_start(struct client_peer *p)
 				p->pending++;
 			else
 				pr->err = errno ? -errno : -ENOMEM;
+			if (client_path_query(p->path, i, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive,
+					      path_query_done, pr))
+				p->pending++;
 		}
 	}
 	if (--p->pending == 0)
@@ -939,6 +975,8 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 					     (const uint8_t *)d->cfg.exclude, d->cfg.n_exclude,
 					     d->cfg.registries, d->cfg.n_registries);
 		p->cls = cls;
+		if (cls == CLIENT_PEER_FRESH)
+			client_path_fresh(p->path, &wd->peers[i].endpoint);
 		if (cls != CLIENT_PEER_CANDIDATE) {
 			peer_backoff_reset(p);
 			p->fail = PF_NONE;
@@ -979,6 +1017,7 @@ static void dev_get_cb(int err, struct wg_device *wd, void *arg)
 	d->dev_err = 0;
 	d->dev_ok_once = true;
 	d->reading = wd;   /* the endpoint checks use it until the cycle ends */
+	client_path_cycle(d->path, wd);
 	dev_start_rounds(d, wd);
 }
 
@@ -1084,6 +1123,9 @@ static int dev_new(struct client *c, const struct config_client *cc, struct clie
 	d->res = resolver_new(c->base, &ro);
 	d->timer = evtimer_new(c->base, dev_timer_cb, d);
 	if (!d->res || !d->timer)
+		goto fail;
+	d->path = client_path_new(c->base, c->wg, d->res, &d->cfg);
+	if (!d->path)
 		goto fail;
 	dev_schedule(d, true);
 	*out = d;
@@ -1322,7 +1364,9 @@ static void peer_json(const struct client_dev *d, const struct client_peer *p, t
 			strbuf_puts(out, "null");
 		strbuf_printf(out, ",\"rtt_ms\":%.3f}", (double)pr->rtt_us / 1000.0);
 	}
-	strbuf_puts(out, "]}");
+	strbuf_puts(out, "],\"candidates\":");
+	client_path_peer_json(p->path, out);
+	strbuf_puts(out, "}");
 }
 
 /* Append the status as JSON. */
@@ -1375,7 +1419,9 @@ void client_status_json(const struct client *c, struct strbuf *out)
 			json_time(out, reg->last_response_wall);
 			strbuf_puts(out, "}");
 		}
-		strbuf_puts(out, "],\"peers\":[");
+		strbuf_puts(out, "],\"candidates\":");
+		client_path_json(d->path, out);
+		strbuf_puts(out, ",\"peers\":[");
 		for (size_t j = 0; j < d->n_peers; j++) {
 			if (j)
 				strbuf_puts(out, ",");
@@ -1494,6 +1540,9 @@ void client_metrics(const struct client *c, struct strbuf *out)
 			strbuf_printf(out, "wgsd_client_peer_backoff_cycles{device=\"%s\",peer=\"%s\"} %u\n",
 				      c->devs[i]->cfg.device, b64, p->skip);
 		}
+	for (unsigned int f = 0; f < CLIENT_PATH_METRIC_FAMILIES; f++)
+		for (size_t i = 0; i < c->n_devs; i++)
+			client_path_metrics(c->devs[i]->path, f, c->devs[i]->cfg.device, i == 0, out);
 	metric_head(out, "wgsd_client_peer_nat_symmetric", "gauge", "1 when registries saw different ports for the peer.");
 	for (size_t i = 0; i < c->n_devs; i++)
 		for (size_t j = 0; j < c->devs[i]->n_peers; j++) {
