@@ -15,6 +15,9 @@ packages=(
 	qemu-system-x86 busybox-static kmod cpio
 	# test tooling: scripts, fuzzing, leak checks, core dumps (gcore), unit hardening check, man pages
 	python3 clang libclang-rt-14-dev valgrind gdb systemd man-db groff-base
+	# the Debian package: dpkg-buildpackage, debhelper, lintian (its build
+	# dependencies come from debian/control, below)
+	dpkg-dev debhelper lintian
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -28,10 +31,18 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 	fi
 done
-if [ ${#missing[@]} -eq 0 ]; then
-	exit 0
-fi
-echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps.sh: installing ${missing[*]}"
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The package's build dependencies, as debian/control declares them (the way
+# a Debian user installs them): apt-get build-dep on the source tree.
+src=$(cd "$(dirname "$0")/.." && pwd)
+if ! dpkg-checkbuilddeps "$src/debian/control" 2>/dev/null; then
+	echo "deps.sh: installing the build dependencies of debian/control"
+	apt-get update -qq
+	apt-get build-dep -y -qq --no-install-recommends "$src" >/dev/null
+fi

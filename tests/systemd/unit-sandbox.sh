@@ -14,66 +14,10 @@
 # - systemctl stop ends it cleanly.
 set -eu
 
-pass=0
-step()
-{
-	echo "# $*"
-}
-ok()
-{
-	pass=$((pass + 1))
-	echo "ok: $*"
-}
-# Print the unit's state and journal, then fail.
-fail()
-{
-	echo "FAIL: $*"
-	echo "--- systemctl status wgsd"
-	systemctl status --no-pager --full wgsd 2>&1 | tail -n 20 || true
-	echo "--- journalctl -u wgsd"
-	journalctl -b --no-pager -o short-monotonic -u wgsd 2>&1 | tail -n 40 || true
-	exit 1
-}
-# Wait up to $1 seconds until the command (the other arguments) succeeds.
-wait_for()
-{
-	local n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
-# Number of PTR records the registry answers for zone $1.
-ptr_count()
-{
-	dig @10.0.0.254 +tries=1 +time=3 +short "_wireguard._udp.$1" PTR | grep -c "_wireguard._udp.$1\$"
-}
-# True when zone $1 publishes $2 peers.
-zone_has()
-{
-	[ "$(ptr_count "$1")" = "$2" ]
-}
-# True when the unit's STATUS= text contains $1.
-status_has()
-{
-	case "$(systemctl show -P StatusText wgsd)" in
-	*"$1"*) return 0 ;;
-	*) return 1 ;;
-	esac
-}
-# A random 32-byte key in base64 (any 32 bytes are a valid public key for wg set).
-rand_key()
-{
-	head -c 32 /dev/urandom | base64
-}
+# shellcheck source=guest-lib.sh
+. "$(dirname "$0")/guest-lib.sh"
 
-[ "$(cat /proc/1/comm)" = systemd ] || {
-	echo "FAIL: PID 1 is $(cat /proc/1/comm), not systemd: run this through tests/systemd/boot.sh"
-	exit 1
-}
+require_systemd
 : "${WGSD:?}" "${WGSDCTL:?}" "${WGSD_SRCDIR:?}"
 unit_src=$WGSD_SRCDIR/systemd/wgsd.service
 
@@ -149,10 +93,6 @@ ok "STATUS=: $(systemctl show -P StatusText wgsd)"
 ok "wgsdctl status answers on the RuntimeDirectory socket"
 
 step "the ExecStartPre check logs nothing on success"
-journal()
-{
-	journalctl -b --no-pager -o cat -u wgsd
-}
 wait_for 10 eval 'journal | grep -q "started (config /etc/wgsd/wgsd.conf"' ||
 	fail "no start message in the journal"
 if journal | grep -E '^\[(registry|zone|daemon)|^listen|configuration is valid'; then
@@ -163,27 +103,11 @@ ok "journal holds no configuration dump from wgsd -t"
 step "sandbox, seen from inside the service's mount namespace"
 [ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] ||
 	fail "wgsd shares the test's mount namespace: no sandbox at all"
-# Fail unless creating a file in $1 inside the service's namespace fails as read-only.
-expect_read_only()
-{
-	local out
-	if out=$(nsenter -t "$pid" -m touch "$1/wgsd-sandbox-probe" 2>&1); then
-		nsenter -t "$pid" -m rm -f "$1/wgsd-sandbox-probe"
-		fail "$1 is writable inside the unit"
-	fi
-	case "$out" in
-	*"Read-only file system"*) ok "$1 is read-only inside the unit" ;;
-	*) fail "creating a file in $1 failed, but not as read-only: $out" ;;
-	esac
-	[ ! -e "$1/wgsd-sandbox-probe" ] || fail "$1/wgsd-sandbox-probe appeared"
-}
 expect_read_only /run
 mkdir -p /run/systemd/system
 expect_read_only /run/systemd/system
 expect_read_only /run/wireguard
-nsenter -t "$pid" -m sh -c 'touch /run/wgsd/probe && rm /run/wgsd/probe' ||
-	fail "/run/wgsd (RuntimeDirectory=) is not writable inside the unit"
-ok "/run/wgsd is writable inside the unit"
+expect_runtime_dir_writable
 touch /run/wgsd-sandbox-probe || fail "/run is read-only outside the unit too"
 rm /run/wgsd-sandbox-probe
 ok "/run stays writable outside the unit"
