@@ -9,6 +9,8 @@ packages=(
 	gcc pkg-config meson ninja-build libevent-dev libmnl-dev libldns-dev libinih-dev
 	# WireGuard, namespaces, NAT
 	wireguard-go wireguard-tools iproute2 nftables conntrack iputils-ping procps psmisc
+	# home routers that map ports (connectivity matrix): miniupnpd, and a UPnP IGD client to check it
+	miniupnpd-nftables miniupnpc
 	# DNS clients and reference server, load generator
 	dnsutils knot-dnsutils ldnsutils nsd dnsperf
 	# kernel WireGuard in a qemu guest
