@@ -426,6 +426,13 @@ static void pair(const struct registry_update_env *env, const struct adds *a, st
 		c->family = t->family;
 		c->port = a->srv[i].port;
 		memcpy(c->addr, t->addr, 16);
+		for (size_t j = 0; j < i; j++) {
+			if (cand_same_endpoint(&u->cands[j], c)) {
+				/* One endpoint, one candidate: two names for it would be tried twice. */
+				verdict(u, RU_BAD_CANDIDATE, DNS_RCODE_REFUSED);
+				return;
+			}
+		}
 		cand_to_sockaddr(c, &sa);
 		/* Only unicast endpoints others can send to; a global IPv6 candidate is IPv6. */
 		if (addr_endpoint_check(&sa) != ADDR_EP_OK || (c->kind == CAND_V6 && c->family != AF_INET6)) {

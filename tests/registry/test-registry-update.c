@@ -528,6 +528,12 @@ static void test_malformed(void)
 	raw_rr(&r, inst, DNS_TYPE_SRV, DNS_CLASS_IN, 60, rd, srv_rdata(rd, 51821, tgt));
 	msg_len = r.len;
 	CHECK(judge() && u.rcode == DNS_RCODE_FORMERR);
+	/* Two names for one endpoint. */
+	{
+		struct cand_rec twice[2] = { cand(CAND_LAN, 0, "192.168.1.2:51820"), cand(CAND_STATIC, 0, "192.168.1.2:51820") };
+		build(0, twice, 2, 100);
+		CHECK(judge() && u.rcode == DNS_RCODE_REFUSED && u.why == RU_BAD_CANDIDATE);
+	}
 	/* Endpoints no one can send to: loopback, port 0, multicast; an IPv4 "v6" candidate. */
 	const char *bad[] = { "127.0.0.1", "224.0.0.1", "0.0.0.0", "255.255.255.255", NULL };
 	for (int i = 0; bad[i]; i++) {
