@@ -12,6 +12,7 @@
 #include "check.h"
 #include "client-candidates.h"
 #include "config.h"
+#include "netlink-addr.h"
 
 #define WG_IF 9
 #define LAN_IF 2
@@ -381,6 +382,63 @@ static void test_step(void)
 	CHECK(st.has_worked && st.worked_kind == CAND_KIND_MAX && st.successes[CAND_LAN] == 0);
 }
 
+/* Append an attribute to a netlink message buffer. */
+static size_t nl_attr(uint8_t *buf, size_t off, uint16_t type, const void *data, uint16_t len)
+{
+	struct nlattr a = { .nla_len = (uint16_t)(NLA_HDRLEN + len), .nla_type = type };
+
+	memcpy(buf + off, &a, sizeof(a));
+	memcpy(buf + off + NLA_HDRLEN, data, len);
+	return off + NLA_ALIGN(a.nla_len);
+}
+
+/* RTM_NEWADDR messages: IFA_LOCAL over IFA_ADDRESS, IFA_FLAGS over the byte, malformed ones refused. */
+static void test_netlink_parse(void)
+{
+	uint8_t buf[256] = { 0 };
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct ifaddrmsg *ifa = (struct ifaddrmsg *)(buf + NLMSG_HDRLEN);
+	uint8_t local[4] = { 192, 168, 1, 2 }, peer[4] = { 192, 168, 1, 9 }, six[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	uint32_t flags = IFA_F_TENTATIVE | IFA_F_TEMPORARY;
+	struct cand_ifaddr out;
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*ifa));
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = 24;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = 4;
+	ifa->ifa_flags = IFA_F_PERMANENT;
+	off = nl_attr(buf, off, IFA_ADDRESS, peer, 4);
+	off = nl_attr(buf, off, IFA_LOCAL, local, 4);
+	off = nl_attr(buf, off, 999, "xx", 2);   /* unknown: ignored */
+	nlh->nlmsg_len = (uint32_t)off;
+	CHECK(netlink_addr_parse(nlh, &out) == 0 && out.ifindex == 4 && out.prefix == 24 &&
+	      memcmp(out.addr, local, 4) == 0 && out.flags == IFA_F_PERMANENT);
+	/* IPv6 with IFA_FLAGS (32 bits) and only IFA_ADDRESS. */
+	memset(buf, 0, sizeof(buf));
+	nlh->nlmsg_type = RTM_NEWADDR;
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = 200;   /* clamped */
+	off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*ifa));
+	off = nl_attr(buf, off, IFA_ADDRESS, six, 16);
+	off = nl_attr(buf, off, IFA_FLAGS, &flags, 4);
+	nlh->nlmsg_len = (uint32_t)off;
+	CHECK(netlink_addr_parse(nlh, &out) == 0 && out.family == AF_INET6 && out.prefix == 128 && out.flags == flags);
+	/* An attribute running past the message, a wrong address length, no address, another type. */
+	nlh->nlmsg_len = (uint32_t)off - 2;
+	CHECK(netlink_addr_parse(nlh, &out) == -EBADMSG);
+	nlh->nlmsg_len = (uint32_t)off;
+	ifa->ifa_family = AF_INET;
+	CHECK(netlink_addr_parse(nlh, &out) == -EBADMSG);
+	nlh->nlmsg_len = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(*ifa));
+	CHECK(netlink_addr_parse(nlh, &out) == -EBADMSG);
+	nlh->nlmsg_len = NLMSG_HDRLEN;
+	CHECK(netlink_addr_parse(nlh, &out) == -EBADMSG);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	CHECK(netlink_addr_parse(nlh, &out) == -ENOENT);
+}
+
 int main(void)
 {
 	for (int i = 0; i < WG_KEY_LEN; i++) {
@@ -392,5 +450,6 @@ int main(void)
 	test_parse();
 	test_order();
 	test_step();
+	test_netlink_parse();
 	return CHECK_DONE();
 }

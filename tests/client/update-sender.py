@@ -6,11 +6,12 @@ of the responses (stdlib only).
 
   update-sender.py --server 10.9.0.254 --zone example.com. --key B64 \
       [--cand lan-0=192.168.1.2:51820 ...] [--lease 120] [--prereq] \
-      [--count N] [--timeout S]
+      [--count N | --duration S [--rate R]] [--timeout S]
 
 --key names the peer whose names the UPDATE touches (it need not be the
 sender's). --count sends N copies as fast as the socket takes them, then
-collects the responses. Prints "rcode COUNT" lines, one per rcode seen, and
+collects the responses; --duration sends for S seconds, at --rate R per
+second (0: as fast as it can), and also prints "sent N". Prints "rcode COUNT" lines, one per rcode seen, and
 "none COUNT" for messages that got no answer.
 """
 import argparse
@@ -68,6 +69,8 @@ def main():
     ap.add_argument("--prereq", action="store_true")
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=2.0)
+    ap.add_argument("--duration", type=float, default=0)
+    ap.add_argument("--rate", type=float, default=0)
     args = ap.parse_args()
 
     family = socket.AF_INET6 if ":" in args.server else socket.AF_INET
@@ -76,9 +79,19 @@ def main():
     base = int.from_bytes(os.urandom(2), "big")
     sent = set()
     seen = collections.Counter()
-    for i in range(args.count):
+    start = time.time()
+    i = 0
+    while (i < args.count) if not args.duration else (time.time() - start < args.duration):
+        if args.rate:
+            ahead = start + i / args.rate - time.time()
+            if ahead > 0:
+                time.sleep(ahead)
         msg_id = (base + i) & 0xFFFF
-        s.send(build(args, msg_id))
+        i += 1
+        try:
+            s.send(build(args, msg_id))
+        except OSError:
+            continue
         sent.add(msg_id)
         # Drain what came back meanwhile, so the socket buffer does not overflow.
         s.setblocking(False)
@@ -110,6 +123,8 @@ def main():
         print("%s %d" % (names.get(code, str(code)), n))
     if sent:
         print("none %d" % len(sent))
+    if args.duration:
+        print("sent %d" % i)
     return 0
 
 
