@@ -195,6 +195,8 @@ static int read_rr(const uint8_t *msg, size_t len, size_t *pos, struct rr *rr)
 static void read_additional(const uint8_t *msg, size_t len, size_t pos, unsigned int arcount,
 			    struct registry_update *u, uint32_t *lease, bool *have_lease)
 {
+	bool seen_opt = false;
+
 	for (unsigned int i = 0; i < arcount; i++) {
 		struct rr rr;
 
@@ -207,10 +209,11 @@ static void read_additional(const uint8_t *msg, size_t len, size_t pos, unsigned
 			verdict(u, RU_UNSUPPORTED, DNS_RCODE_REFUSED);
 			return;
 		}
-		if (u->has_edns || rr.owner.len != 1) {
+		if (seen_opt || rr.owner.len != 1) {
 			verdict(u, RU_FORMERR, DNS_RCODE_FORMERR);
 			return;
 		}
+		seen_opt = true;
 		u->has_edns = true;
 		if (((rr.ttl >> 16) & 0xff) != 0) {
 			verdict(u, RU_BADVERS, DNS_RCODE_BADVERS);
@@ -240,6 +243,26 @@ static void read_additional(const uint8_t *msg, size_t len, size_t pos, unsigned
 	}
 	if (pos != len)
 		verdict(u, RU_FORMERR, DNS_RCODE_FORMERR);
+}
+
+/*
+ * Find a well-formed OPT (owned by the root) in the additional section by
+ * walking every record after the zone section, so that an early refusal
+ * still answers an EDNS request with an OPT (RFC 6891 6.1.1).
+ */
+static void find_edns(const uint8_t *msg, size_t len, size_t pos, unsigned int before, unsigned int arcount,
+		      struct registry_update *u)
+{
+	for (unsigned int i = 0; i < before + arcount; i++) {
+		struct rr rr;
+
+		if (read_rr(msg, len, &pos, &rr) < 0)
+			return;
+		if (i >= before && rr.type == DNS_TYPE_OPT && rr.owner.len == 1) {
+			u->has_edns = true;
+			return;
+		}
+	}
 }
 
 /* One SRV read from the update section, before it is paired with its address. */
@@ -504,6 +527,7 @@ bool registry_update_parse(const struct registry_update_env *env, const struct d
 	}
 	pos += 4;
 	u->zone_end = pos;
+	find_edns(msg, len, pos, (unsigned int)prcount + upcount, adcount, u);
 	u->zone = find_zone(env, &zname);
 	if (u->zone < 0) {
 		verdict(u, RU_NOT_ZONE, DNS_RCODE_NOTAUTH);

@@ -274,6 +274,16 @@ static void test_who(void)
 	build(0, c, 1, 100);
 	client.ifindex = IFINDEX + 1;   /* arrived on the LAN, not through the tunnel */
 	CHECK(judge() && u.rcode == DNS_RCODE_REFUSED && u.why == RU_INTERFACE);
+	/* Refused before its records are read, an EDNS request still gets an OPT back (RFC 6891 6.1.1). */
+	{
+		uint8_t out[512];
+		ldns_pkt *p = NULL;
+		size_t n = registry_update_reply(msg, msg_len, &u, out, sizeof(out));
+		CHECK(u.has_edns && n > 0 && ldns_wire2pkt(&p, out, n) == LDNS_STATUS_OK);
+		CHECK(p && ldns_pkt_get_rcode(p) == LDNS_RCODE_REFUSED && ldns_pkt_edns(p) &&
+		      client_candidates_granted_lease(p) == 0);
+		ldns_pkt_free(p);
+	}
 	client.ifindex = 0;             /* unknown interface (loopback over TCP and the like) */
 	CHECK(judge() && u.rcode == DNS_RCODE_REFUSED && u.why == RU_INTERFACE);
 	client.ifindex = IFINDEX;
