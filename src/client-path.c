@@ -72,7 +72,8 @@ struct client_path_peer {
 	size_t n_order;
 	bool kick_pending;                 /* the write decided last was a candidate: kick a handshake */
 	struct wg_op *kick_op;
-	int kick_keepalive;
+	int kick_keepalive;                /* the value to restore, 0 once restored */
+	int kick_step;                     /* 0: turning it off; 1..3: attempts to turn it back on */
 	union sockaddr_any relay_ep;
 	void *relay_handle;
 	bool relay_asked;
@@ -159,6 +160,14 @@ struct client_path *client_path_new(struct event_base *base, struct wg_ctx *wg, 
 	return cp;
 }
 
+/* Stop a peer's relay lookup (no callback). */
+static void peer_stop_relay(struct client_path_peer *pp)
+{
+	if (pp->relay_handle && pp->cp->has_relay && pp->cp->relay.cancel)
+		pp->cp->relay.cancel(pp->cp->relay.arg, pp->relay_handle);
+	pp->relay_handle = NULL;
+}
+
 /* Stop a peer's kick and relay lookup (no callbacks). */
 static void peer_stop(struct client_path_peer *pp)
 {
@@ -166,9 +175,7 @@ static void peer_stop(struct client_path_peer *pp)
 		wg_op_cancel(pp->kick_op);
 		pp->kick_op = NULL;
 	}
-	if (pp->relay_handle && pp->cp->has_relay && pp->cp->relay.cancel)
-		pp->cp->relay.cancel(pp->cp->relay.arg, pp->relay_handle);
-	pp->relay_handle = NULL;
+	peer_stop_relay(pp);
 }
 
 /* Free the section's glue. */
@@ -206,8 +213,11 @@ int client_path_set_extra(struct client_path *cp, enum cand_kind kind, const uni
 /* Relay seam. */
 void client_path_set_relay(struct client_path *cp, const struct client_path_relay *relay)
 {
-	for (struct client_path_peer *pp = cp->peers; pp; pp = pp->next)
-		peer_stop(pp);
+	for (struct client_path_peer *pp = cp->peers; pp; pp = pp->next) {
+		peer_stop_relay(pp);
+		memset(&pp->relay_ep, 0, sizeof(pp->relay_ep));
+		pp->relay_asked = false;
+	}
 	cp->has_relay = relay && relay->start;
 	if (cp->has_relay)
 		cp->relay = *relay;
@@ -556,19 +566,27 @@ enum client_path_choice client_path_choose(struct client_path_peer *pp, union so
 	return CLIENT_PATH_WRITE;
 }
 
-/* Second half of the kick: the keepalive back to its value, which makes WireGuard send one now. */
+/*
+ * Second half of the kick: the keepalive back to its value, which makes
+ * WireGuard send one now. Once the first half took, the keepalive is off:
+ * the second is tried twice more rather than leave the peer without one.
+ */
 static void kick_cb(int err, void *arg)
 {
 	struct client_path_peer *pp = arg;
 	struct wg_peer_update up;
 
 	pp->kick_op = NULL;
-	if (err || pp->kick_keepalive <= 0 || !pp->cp)
+	if (!pp->cp || pp->kick_keepalive <= 0 || (err && pp->kick_step == 0) || pp->kick_step > 2)
 		return;
+	if (!err && pp->kick_step > 0) {
+		pp->kick_keepalive = 0;
+		return;
+	}
+	pp->kick_step++;
 	memset(&up, 0, sizeof(up));
 	memcpy(up.public_key, pp->key, WG_KEY_LEN);
 	up.persistent_keepalive = pp->kick_keepalive;
-	pp->kick_keepalive = 0;
 	pp->kick_op = wg_set_peer(pp->cp->wg, pp->cp->cfg->device, pp->cp->cfg->backend, &up, kick_cb, pp);
 }
 
@@ -589,6 +607,7 @@ void client_path_written(struct client_path_peer *pp, int keepalive)
 	memcpy(up.public_key, pp->key, WG_KEY_LEN);
 	up.persistent_keepalive = 0;
 	pp->kick_keepalive = keepalive;
+	pp->kick_step = 0;
 	pp->kick_op = wg_set_peer(pp->cp->wg, pp->cp->cfg->device, pp->cp->cfg->backend, &up, kick_cb, pp);
 }
 
