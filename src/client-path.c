@@ -77,6 +77,7 @@ struct client_path_peer {
 	union sockaddr_any relay_ep;
 	void *relay_handle;
 	bool relay_asked;
+	uint64_t default_since_ms;         /* stale on the registry's endpoint alone since (0: not) */
 };
 
 struct client_path {
@@ -499,18 +500,24 @@ static void relay_done(const union sockaddr_any *ep, void *arg)
 		pp->relay_ep = *ep;
 }
 
-/* Start the relay lookup once no other candidate is left to try in this round. */
-static void maybe_ask_relay(struct client_path_peer *pp)
+/*
+ * Start the relay lookup once no other candidate is left to try in this
+ * round, or once the registry's endpoint alone (no candidates) had a
+ * candidate's time without a handshake.
+ */
+static void maybe_ask_relay(struct client_path_peer *pp, uint64_t now)
 {
 	struct client_path *cp = pp->cp;
 
 	if (!cp->has_relay || pp->relay_asked || pp->relay_handle || pp->relay_ep.sa.sa_family != AF_UNSPEC)
 		return;
-	for (size_t i = 0; i < pp->n_order; i++) {
-		if (pp->order[i].skip || pp->order[i].kind == CAND_RELAY)
-			continue;
-		if (strcmp(client_candidates_entry_state(&pp->st, &pp->order[i]), "untried") == 0)
-			return;
+	if (!pp->default_since_ms || now - pp->default_since_ms < cp->cfg->cand_timeout_ms) {
+		for (size_t i = 0; i < pp->n_order; i++) {
+			if (pp->order[i].skip || pp->order[i].kind == CAND_RELAY)
+				continue;
+			if (strcmp(client_candidates_entry_state(&pp->st, &pp->order[i]), "untried") == 0)
+				return;
+		}
 	}
 	pp->relay_asked = true;
 	pp->relay_handle = cp->relay.start(cp->relay.arg, cp->key, pp->key, relay_done, pp);
@@ -523,7 +530,7 @@ enum client_path_choice client_path_choose(struct client_path_peer *pp, union so
 	struct client_path *cp = pp->cp;
 	union sockaddr_any pub[PUBLIC_MAX * 4], w;
 	size_t n_pub = 0, n_ifa = 0;
-	uint64_t before[CAND_KIND_MAX];
+	uint64_t before[CAND_KIND_MAX], now = clock_monotonic_ms();
 	enum client_candidates_action a;
 
 	pp->kick_pending = false;
@@ -545,11 +552,14 @@ enum client_path_choice client_path_choose(struct client_path_peer *pp, union so
 					      pp->st.has_worked ? &pp->st.worked : NULL, pp->order,
 					      CLIENT_CANDIDATES_TRY_MAX);
 	memcpy(before, pp->st.attempts, sizeof(before));
-	a = client_candidates_step(&pp->st, pp->order, pp->n_order, device_ep, clock_monotonic_ms(),
-				   cp->cfg->cand_timeout_ms, &w);
+	a = client_candidates_step(&pp->st, pp->order, pp->n_order, device_ep, now, cp->cfg->cand_timeout_ms, &w);
 	for (int k = 0; k < CAND_KIND_MAX; k++)
 		cp->attempts[k] += pp->st.attempts[k] - before[k];
-	maybe_ask_relay(pp);
+	if (a != CLIENT_CANDIDATES_DEFAULT || pp->st.state != CLIENT_CANDIDATES_IDLE)
+		pp->default_since_ms = 0;
+	else if (!pp->default_since_ms)
+		pp->default_since_ms = now;
+	maybe_ask_relay(pp, now);
 	if (a == CLIENT_CANDIDATES_WAIT)
 		return CLIENT_PATH_WAIT;
 	if (a == CLIENT_CANDIDATES_DEFAULT)
@@ -630,6 +640,7 @@ void client_path_fresh(struct client_path_peer *pp, const union sockaddr_any *ep
 							      "the peer's own packets");
 	}
 	pp->relay_asked = false;
+	pp->default_since_ms = 0;
 }
 
 /* Append an endpoint as a JSON string. */
