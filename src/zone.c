@@ -713,6 +713,13 @@ void zone_build_set_cands(struct zone_build *b, const struct cand_store *store, 
 {
 	b->store = store;
 	b->store_now_ms = now_ms;
+	/* Room for every stored candidate at once: no growth while the peers are added. */
+	size_t n = store ? cand_store_count(store) : 0;
+	if (n && !b->z->cands) {
+		b->z->cands = malloc(n * sizeof(*b->z->cands));
+		if (b->z->cands)
+			b->cands_cap = n;
+	}
 }
 
 /* Steps until the budget is used up. */
