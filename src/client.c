@@ -975,8 +975,11 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 					     (const uint8_t *)d->cfg.exclude, d->cfg.n_exclude,
 					     d->cfg.registries, d->cfg.n_registries);
 		p->cls = cls;
-		if (cls == CLIENT_PEER_FRESH)
+		if (cls == CLIENT_PEER_FRESH) {
 			client_path_fresh(p->path, &wd->peers[i].endpoint);
+			if (strcmp(p->result, "trying") == 0)
+				p->result = "fresh";   /* the candidate tried last round worked, or the peer came to us */
+		}
 		if (cls != CLIENT_PEER_CANDIDATE) {
 			peer_backoff_reset(p);
 			p->fail = PF_NONE;
