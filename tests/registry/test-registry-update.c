@@ -77,10 +77,11 @@ static struct wg_device *make_device(void)
 	snprintf(dev->name, sizeof(dev->name), "wgtest0");
 	dev->ifindex = IFINDEX;
 	dev->listen_port = 51820;
+	/* The /24 first: the longest prefix must win whatever the order its peers are listed in. */
+	add_peer(dev, keys[3], "198.51.100.3:40003", ips3);
 	add_peer(dev, keys[0], "198.51.100.1:40001", ips0);
 	add_peer(dev, keys[1], "198.51.100.2:40002", ips1);
 	add_peer(dev, keys[2], NULL, ips2);
-	add_peer(dev, keys[3], "198.51.100.3:40003", ips3);
 	add_peer(dev, keys[4], "198.51.100.4:40004", ips4);
 	return dev;
 }
