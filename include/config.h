@@ -38,6 +38,22 @@ struct strbuf;
 #define DEFAULT_CAND_MAX 4096
 #define DEFAULT_CAND_LEASE_MAX_MS 3600000
 #define DEFAULT_CAND_TIMEOUT_MS 6000
+#define DEFAULT_RELAY_PORT_MIN 50000
+#define DEFAULT_RELAY_PORT_MAX 50999
+#define DEFAULT_RELAY_MAX_ALLOCS 128
+#define DEFAULT_RELAY_IDLE_TIMEOUT_MS 180000
+#define DEFAULT_RELAY_AFTER_MS 30000
+#define DEFAULT_AUTO_MAX_PEERS 1000
+#define DEFAULT_AUTO_REMOVE_AFTER_MS 600000
+#define MAX_AUTO_MAX_PEERS 100000
+#define STATE_DIR_MAX 256
+
+/* Which peers a [client] section works on. */
+enum peers_mode {
+	PEERS_EXISTING = 0,  /* only endpoints of peers already on the device */
+	PEERS_AUTO,          /* also add the registries' listed peers, remove those it added when unlisted */
+};
+#define DEFAULT_PORT_MAPPING_LIFETIME_MS 7200000   /* 2 h, as routers commonly grant */
 
 enum access_mode {
 	ACCESS_PEERS = 0,  /* only queries arriving on the zone's device from a peer's allowed IPs */
@@ -49,6 +65,15 @@ enum self_mode {
 	SELF_NONE = 0,
 	SELF_FIXED,        /* publish self_endpoint */
 	SELF_AUTO,         /* address the query arrived on + the device's listen port */
+};
+
+/* Port mapping of a client device's listen port on the local router ("port-mapping"). */
+enum portmap_mode {
+	PORTMAP_OFF = 0,
+	PORTMAP_AUTO,      /* PCP, then NAT-PMP, then UPnP IGD: the first that works */
+	PORTMAP_PCP,
+	PORTMAP_NATPMP,
+	PORTMAP_UPNP,
 };
 
 struct config_registry {
@@ -66,6 +91,17 @@ struct config_registry {
 	unsigned int cand_per_peer;       /* "candidates-per-peer": 0 refuses registrations */
 	unsigned int cand_max;            /* "candidates-max": per zone */
 	unsigned int cand_lease_max_ms;   /* "candidate-lease-max" */
+};
+
+/* [relay]: the registry forwards WireGuard packets between pairs of peers that cannot reach each other. */
+struct config_relay {
+	bool enabled;                     /* a [relay] section was present */
+	union sockaddr_any addrs[2];      /* "address": at most one IPv4 and one IPv6 (port 0), bound and published */
+	size_t n_addrs;
+	uint16_t port_min, port_max;      /* "ports": UDP range, two ports per allocation */
+	unsigned int max_allocs;          /* "max-allocations" */
+	unsigned int idle_timeout_ms;     /* "idle-timeout" */
+	uint64_t rate_bps;                /* "rate-limit": bytes per second per allocation, 0 = none */
 };
 
 struct config_zone {
@@ -101,13 +137,25 @@ struct config_client {
 	struct cidr *cand_exclude;        /* "candidate-exclude", repeatable */
 	size_t n_cand_exclude;
 	unsigned int cand_timeout_ms;     /* "candidate-timeout": one candidate's time for a handshake */
+	bool relay;                       /* "relay = auto": ask the registry for a relay for stuck peers */
+	unsigned int relay_after_ms;      /* "relay-after": stale this long after a direct endpoint was set */
+	enum peers_mode peers;            /* "peers" */
+	struct cidr *auto_allowed;        /* "auto-allowed-ips", repeatable lists; required with auto */
+	size_t n_auto_allowed;
+	unsigned int auto_max_peers;      /* "auto-max-peers" */
+	unsigned int auto_remove_after_ms; /* "auto-remove-after" */
+	bool auto_remove_never;           /* "auto-remove-after = never" */
+	enum portmap_mode port_mapping;   /* "port-mapping", default off */
+	unsigned int port_mapping_lifetime_ms;  /* "port-mapping-lifetime": requested lifetime */
 };
 
 struct config {
 	char *path;                       /* file it came from (NULL for a string) */
 	enum log_level log_level;
 	char status_socket[STATUS_SOCKET_MAX];
+	char state_directory[STATE_DIR_MAX];  /* "state-directory": where peers = auto remembers its peers */
 	struct config_registry registry;
+	struct config_relay relay;
 	struct config_zone *zones;
 	size_t n_zones;
 	struct config_client *clients;
@@ -125,12 +173,18 @@ void config_print(const struct config *cfg, struct strbuf *out);
 /* Parse a duration: "10", "250ms", "10s", "2m", "1h" (bare number = seconds). 0 or -EINVAL. */
 int config_parse_duration_ms(const char *text, unsigned int *out_ms);
 
+/* "off", "auto", "pcp", "natpmp" or "upnp". */
+const char *config_portmap_mode_name(enum portmap_mode m);
+/* Parse a port-mapping mode; 0 or -EINVAL. */
+int config_portmap_mode_parse(const char *text, enum portmap_mode *out);
+
 /* Find a zone or client section by name/device; NULL if absent. */
 const struct config_zone *config_find_zone(const struct config *cfg, const char *name);
 const struct config_client *config_find_client(const struct config *cfg, const char *device);
 /* True when two sections have identical settings. */
 bool config_zone_equal(const struct config_zone *a, const struct config_zone *b);
 bool config_client_equal(const struct config_client *a, const struct config_client *b);
+bool config_relay_equal(const struct config_relay *a, const struct config_relay *b);
 /* Deep-copy a section (its arrays duplicated). 0, or -ENOMEM with dst holding nothing to clear. */
 int config_zone_copy(struct config_zone *dst, const struct config_zone *src);
 int config_client_copy(struct config_client *dst, const struct config_client *src);

@@ -23,6 +23,18 @@
  * self = auto: SRV, A and AAAA only when the query arrived on an address
  * other hosts can send to (not over loopback, not to a link-local address).
  *
+ * Relay (with [relay]): "SRV <peer>.<self>._relay.Z" (labels as B above)
+ * asks for a relay between the asker, whose key is <self>, and <peer>. It
+ * is answered only to <self> itself: the query must arrive on the zone's
+ * interface from an address whose longest allowed-IP match on the device is
+ * <self>'s (as WireGuard accepts that source only from <self>), whatever
+ * `access` says; else REFUSED. A <peer> that is not published (or is <self>
+ * or the device itself) is NXDOMAIN. The answer is "SRV 0 0 <port> _relay.Z."
+ * with the relay's A/AAAA (owned by _relay.Z) in the additional section:
+ * the address and port <self> sends to. Allocation failures are SERVFAIL.
+ * "_relay.Z" answers A/AAAA with the relay's addresses; "<key>._relay.Z"
+ * is an empty non-terminal. Without a relay, none of these names exist.
+ *
  * ANY (RFC 8482): one RRset: SOA at the apex, SRV (with its additional
  * records) at a service instance, the address at B.Z, and a synthesized
  * HINFO "RFC8482" "" at _wireguard._udp.Z instead of the whole PTR listing.
@@ -38,8 +50,20 @@
 #include "addr.h"
 #include "config.h"
 #include "dns-query.h"
+#include "key.h"
 
 struct zone;
+
+/* The relay, when the registry has one: its addresses and how to allocate. */
+struct dns_relay {
+	const uint8_t (*addr4)[4];
+	size_t n_addr4;
+	const uint8_t (*addr6)[16];
+	size_t n_addr6;
+	/* Allocate (or refresh) the pair's relay; *port is the one `self` sends to. 0, or -errno (SERVFAIL). */
+	int (*allocate)(void *arg, const uint8_t self[WG_KEY_LEN], const uint8_t peer[WG_KEY_LEN], uint16_t *port);
+	void *arg;
+};
 
 /* What answers depend on besides the query: the zones and registry settings. */
 struct dns_answer_env {
@@ -51,6 +75,7 @@ struct dns_answer_env {
 	uint32_t ttl;
 	uint16_t edns_size;          /* our UDP payload size with EDNS (512..4096) */
 	time_t now;                  /* wall clock, for "seen=" */
+	const struct dns_relay *relay;     /* NULL: no relay */
 };
 
 /* Where a query came from. */
@@ -61,6 +86,15 @@ struct dns_client {
 	bool tcp;                          /* TCP: 65535-byte answers */
 };
 
+/* What a relay query came to. */
+enum dns_relay_result {
+	DNS_RELAY_NONE = 0,     /* not a relay query (or not for SRV) */
+	DNS_RELAY_GRANTED,
+	DNS_RELAY_REFUSED,      /* the asker is not <self> */
+	DNS_RELAY_UNKNOWN,      /* <peer> is not published */
+	DNS_RELAY_FAILED,       /* no allocation could be made */
+};
+
 /* How a query was answered, for counters and logs. */
 struct dns_answer_info {
 	enum dns_query_verdict verdict;
@@ -69,6 +103,7 @@ struct dns_answer_info {
 	bool refused_access;               /* REFUSED by the access rule */
 	bool truncated;                    /* TC=1 */
 	int zone;                          /* index into env->zones, -1 if none */
+	enum dns_relay_result relay;
 };
 
 /*

@@ -91,7 +91,11 @@ struct nlmsghdr *wg_nl_build_family_req(void *buf, size_t len, uint32_t seq);
 /* Build a WG_CMD_GET_DEVICE dump request for ifname; NULL if len is too small. */
 struct nlmsghdr *wg_nl_build_get(void *buf, size_t len, uint16_t family, uint32_t seq,
 				 const char *ifname);
-/* Build a WG_CMD_SET_DEVICE request changing one peer with WGPEER_F_UPDATE_ONLY; NULL if len is too small. */
+/*
+ * Build a WG_CMD_SET_DEVICE request changing one peer as update->change says
+ * (see wg_set_peer). NULL if len is too small: WG_NL_REQ_BUF_LEN plus about
+ * 40 bytes per allowed IP of a creation.
+ */
 struct nlmsghdr *wg_nl_build_set_peer(void *buf, size_t len, uint16_t family, uint32_t seq,
 				      const char *ifname, const struct wg_peer_update *update);
 

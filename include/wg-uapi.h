@@ -50,7 +50,7 @@ int wg_uapi_parser_finish(const struct wg_uapi_parser *p);
 
 /* Append the "get=1" request to sb. */
 void wg_uapi_build_get(struct strbuf *sb);
-/* Append a "set=1" request updating one existing peer (update_only=true) to sb. */
+/* Append a "set=1" request changing one peer as update->change says (see wg_set_peer) to sb. */
 void wg_uapi_build_set_peer(struct strbuf *sb, const struct wg_peer_update *update);
 
 /* Derive a Curve25519 public key from a private key (RFC 7748 X25519 with base point 9). */

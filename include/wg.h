@@ -102,16 +102,40 @@ void wg_ctx_set_timeout(struct wg_ctx *ctx, unsigned int timeout_ms);
 struct wg_op *wg_get_device(struct wg_ctx *ctx, const char *ifname, enum wg_backend backend,
 			    wg_get_cb cb, void *arg);
 
-/* What wg_set_peer() changes on one existing peer; anything else is left as it is. */
+/* What a wg_set_peer() does to the peer named by its key. */
+enum wg_peer_change {
+	WG_PEER_UPDATE = 0,   /* an existing peer only: a missing one is not created */
+	WG_PEER_CREATE,       /* create the peer with exactly allowed_ips (see below) */
+	WG_PEER_REMOVE,       /* remove the peer; the other fields are ignored */
+};
+
+/* Most allowed IPs one WG_PEER_CREATE carries (they must fit one netlink request). */
+#define WG_PEER_MAX_ALLOWED_IPS 512
+
+/* What wg_set_peer() changes on one peer; anything else is left as it is. */
 struct wg_peer_update {
 	uint8_t public_key[WG_KEY_LEN];
 	union sockaddr_any endpoint;   /* AF_UNSPEC: leave endpoint unchanged */
 	int persistent_keepalive;      /* -1: leave unchanged; 0..65535: set */
+	enum wg_peer_change change;    /* zero: WG_PEER_UPDATE */
+	const struct cidr *allowed_ips; /* WG_PEER_CREATE: the peer's allowed IPs (copied by wg_set_peer) */
+	size_t n_allowed_ips;
 };
 
 /*
- * Start updating one peer. Update-only: a peer that no longer exists is not
- * re-created (kernel WGPEER_F_UPDATE_ONLY, UAPI update_only=true).
+ * Start changing one peer.
+ *  - WG_PEER_UPDATE: a peer that no longer exists is not re-created
+ *    (kernel WGPEER_F_UPDATE_ONLY, UAPI update_only=true).
+ *  - WG_PEER_CREATE: the peer is created with its allowed IPs replaced by
+ *    allowed_ips (kernel WGPEER_F_REPLACE_ALLOWEDIPS, UAPI
+ *    replace_allowed_ips=true). Neither interface can refuse a key that
+ *    exists already: such a peer would be changed, so callers check just
+ *    before. WireGuard moves an allowed IP that another peer holds to this
+ *    one, so callers also check for overlaps.
+ *  - WG_PEER_REMOVE: kernel WGPEER_F_REMOVE_ME, UAPI remove=true; removing
+ *    a missing peer succeeds.
+ * Fails with EINVAL for a bad keepalive, endpoint family, change, or more
+ * than WG_PEER_MAX_ALLOWED_IPS allowed IPs.
  */
 struct wg_op *wg_set_peer(struct wg_ctx *ctx, const char *ifname, enum wg_backend backend,
 			  const struct wg_peer_update *update, wg_set_cb cb, void *arg);

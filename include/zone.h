@@ -14,8 +14,9 @@
  *  - the access set for `access = peers`: every peer's allowed IPs as hash
  *    sets of masked addresses, one per prefix length present, so a lookup
  *    costs one probe per distinct prefix length whatever the number of peers;
- *    each remembers its peer, so an UPDATE's source maps to the one key
- *    WireGuard accepted it from (longest prefix, as cryptokey routing);
+ *    each prefix remembers its peer, so the longest match names the one peer
+ *    WireGuard accepts that source from (the relay's requester check, the
+ *    sender of a candidate registration);
  *  - the candidates peers registered (cand-store.c), copied per published
  *    entry when the build has a store (zone_build_set_cands()).
  */
@@ -63,8 +64,8 @@ struct zone_acl_slot {
 	uint8_t used;
 	uint8_t family;
 	uint8_t prefix;
-	uint32_t owner;               /* index into zone.acl_keys */
 	uint8_t addr[16];             /* masked to prefix */
+	uint32_t owner;               /* index into acl_keys: the peer with this allowed IP */
 };
 
 struct zone {
@@ -160,7 +161,7 @@ const struct zone_entry *zone_lookup(const struct zone *z, const uint8_t *label,
 const struct zone_entry *zone_lookup_key(const struct zone *z, const uint8_t key[WG_KEY_LEN]);
 /* True when addr (family AF_INET/AF_INET6, raw bytes) lies in some peer's allowed IPs. */
 bool zone_acl_contains(const struct zone *z, int family, const uint8_t *addr);
-/* The key of the peer whose allowed IPs hold addr by the longest prefix (WireGuard's choice), NULL: none. */
+/* The key of the peer whose allowed IPs hold addr with the longest prefix (as WireGuard routes), or NULL. */
 const uint8_t *zone_acl_owner(const struct zone *z, int family, const uint8_t *addr);
 
 #endif

@@ -12,22 +12,38 @@
  * made from the cycle's reading: answered peers are queued, one device
  * read verifies the whole queue, and only peers still stale, at the same
  * endpoint, and still on the device are written.
+ *
+ * With peers = auto a cycle also reads every registry's listing (PTR of
+ * _wireguard._udp.ZONE). Listed peers missing from the device are resolved
+ * like stale ones, plus their TXT (allowed IPs), checked against the guard
+ * rails (client-members.c), and added through the same verifying read. A
+ * peer that wgsd added (remembered in the state file, client-state.c) and
+ * that no registry lists any more is removed once every registry's complete
+ * listing has lacked it for auto-remove-after; peers configured by hand are
+ * never added to that memory, so never removed.
  */
 #include <errno.h>
 #include <ifaddrs.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 
 #include "client.h"
 #include "client-answer.h"
+#include "client-relay.h"
+#include "client-members.h"
 #include "client-path.h"
+#include "client-state.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "portmap.h"
 #include "resolver.h"
 #include "strbuf.h"
 #include "wg.h"
@@ -52,8 +68,16 @@ enum peer_fail {
 struct client_dev;
 struct client_peer;
 
+/* What a queued write does once the verifying read confirms it. */
+enum write_kind {
+	W_ENDPOINT = 0,      /* set the answered endpoint of a stale peer */
+	W_ADD,               /* add a listed peer (peers = auto) */
+	W_REMOVE,            /* remove a peer wgsd added and no registry lists */
+};
+
 /* One registry of one section: reachability and latency. */
 struct client_registry {
+	struct client_dev *dev;
 	union sockaddr_any addr;
 	char name[ADDR_STRLEN];
 	enum reg_state state;
@@ -65,6 +89,12 @@ struct client_registry {
 	time_t last_response_wall;
 	unsigned int cycle_responses;  /* this cycle */
 	unsigned int cycle_failures;
+	/* peers = auto: the registry's listing. */
+	struct resolver_query *list_q;
+	struct client_listing listing; /* the latest one (status NONE when it failed) */
+	int list_err;                  /* transport error of the latest listing query */
+	time_t listing_wall;           /* when the latest listing arrived */
+	enum client_listing_status list_logged;  /* listing trouble last logged (COMPLETE: none) */
 };
 
 struct peer_reg;
@@ -81,7 +111,10 @@ struct peer_reg {
 	size_t idx;
 	struct resolver_query *q;      /* SRV in flight */
 	struct peer_glue glue[2];      /* A and AAAA in flight */
-	unsigned int glue_pending;
+	struct resolver_query *txt_q;  /* TXT in flight (a joining peer's SRV answer had none) */
+	unsigned int glue_pending;     /* A, AAAA and TXT in flight */
+	struct cidr *txt;              /* joining peer: the allowed IPs this registry publishes */
+	int n_txt;                     /* how many, or -errno of client_members_txt(); -EAGAIN: not read */
 	bool active;                   /* queried this round */
 	struct client_answer ans;
 	int err;                       /* transport error of the SRV query */
@@ -116,9 +149,31 @@ struct client_peer {
 	union sockaddr_any set_target;
 	int set_from;                  /* registry index that gave the endpoint */
 	bool write_queued;             /* waiting for (or in) a verifying read */
+	enum write_kind wkind;         /* what the queued write does */
 	struct client_peer *wnext;     /* next in the write queue or verifying batch */
 	struct peer_reg *regs;
+	/* Relay (client-relay.c): when to ask, the query in flight, whether the queued write is its answer. */
+	struct client_relay_peer relay;
+	struct client_relay_query *relay_q;
+	bool relay_write;
+	/* peers = auto. */
+	size_t wp_index;               /* index in the latest device reading */
+	bool joining;                  /* listed but not on the device: resolved to be added */
+	bool managed;                  /* on the device and added by wgsd */
+	int64_t added_at;              /* wall clock, when managed */
+	bool remove_due;               /* remove once the round in progress finishes */
+	struct cidr *add_allowed;      /* joining: the allowed IPs to add it with */
+	size_t n_add_allowed;
+	bool add_in_flight;            /* counted in the section's adds_in_flight */
 	struct client_path_peer *path; /* candidates and path choice (client-path.c) */
+};
+
+/* A listed peer that was not added, and why (logged when it appears or its reason changes). */
+struct client_refusal {
+	uint8_t key[WG_KEY_LEN];
+	enum client_members_refusal reason;
+	time_t since;
+	bool seen;                     /* listed in this cycle */
 };
 
 struct client_dev {
@@ -134,6 +189,8 @@ struct client_dev {
 	size_t n_local;
 	struct cidr *dev_nets;         /* networks of the WireGuard interface itself */
 	size_t n_dev_nets;
+	struct cidr *own_addrs;        /* addresses of the WireGuard interface itself, full length */
+	size_t n_own_addrs;
 	bool local_read;               /* local and dev_nets are this cycle's */
 	struct client_peer *wq_head;   /* answered peers waiting for a verifying read */
 	struct client_peer **wq_tail;
@@ -143,11 +200,12 @@ struct client_dev {
 	int dev_err;                   /* last device read error, 0 ok */
 	bool dev_ok_once;
 	struct client_registry *regs;
-	struct client_path *path;      /* candidates: registration, path choice (client-path.c) */
 	const struct client_answer **answers;   /* scratch, one per registry */
 	struct client_peer **peers;    /* sorted by key */
 	size_t n_peers;
 	uint64_t cycle_start_ms;
+	struct portmap *pm;            /* port mapping of the listen port, NULL when off */
+	struct client_path *path;      /* candidates: registration, path choice (client-path.c) */
 	uint64_t cycles, updates, set_errors;
 	uint64_t rejected;             /* answered endpoints refused by client_answer_endpoint_problem() */
 	uint64_t skipped_fresh;        /* writes dropped: the peer handshaked meanwhile */
@@ -157,11 +215,37 @@ struct client_dev {
 	uint64_t last_cycle_ms;
 	unsigned int last_candidates, last_queried, last_updated;
 	unsigned int cur_candidates, cur_queried, cur_updated;
+	/* peers = auto. */
+	bool members_on;               /* cfg.peers == PEERS_AUTO */
+	char state_dir[STATE_DIR_MAX];
+	char state_path[PATH_MAX];
+	struct client_state members;   /* the peers this section added */
+	bool state_loaded;             /* members holds the file's content (or there was no file) */
+	int state_err;                 /* last error reading the file, 0 none */
+	int save_err;                  /* last error writing it, 0 none: no adds meanwhile */
+	bool state_dirty;              /* members changed since the last save */
+	unsigned int listing_pending;  /* listing queries of this cycle still out (+1 while starting) */
+	struct client_peer **joining;  /* listed peers missing from the device, this cycle */
+	size_t n_joining, cap_joining;
+	struct cidr *accepted;         /* allowed IPs of the adds queued this cycle */
+	size_t n_accepted, cap_accepted;
+	size_t adds_in_flight;          /* accepted additions not finished yet */
+	struct cidr *txt_scratch;      /* CLIENT_MEMBERS_MAX_ALLOWED prefixes */
+	struct client_refusal *refused;  /* sorted by key */
+	size_t n_refused, cap_refused;
+	bool limit_logged;             /* "auto-max-peers reached" logged */
+	int last_add_err, last_remove_err;
+	size_t last_listed;            /* distinct keys the registries listed in the last cycle */
+	bool last_all_complete;        /* every listing of the last cycle was complete */
+	uint64_t members_added, members_removed, members_forgotten, add_errors, remove_errors;
+	uint64_t refusals[CLIENT_MEMBERS_N_REFUSALS];
+	unsigned int cur_added, cur_removed, last_added, last_removed;
 };
 
 struct client {
 	struct event_base *base;
 	struct wg_ctx *wg;
+	struct portmap_ctx *pm;
 	struct client_dev **devs;
 	size_t n_devs;
 };
@@ -178,12 +262,15 @@ static void peer_cancel(struct client_peer *p)
 		resolver_cancel(pr->q);
 		resolver_cancel(pr->glue[0].q);
 		resolver_cancel(pr->glue[1].q);
-		pr->q = pr->glue[0].q = pr->glue[1].q = NULL;
+		resolver_cancel(pr->txt_q);
+		pr->q = pr->glue[0].q = pr->glue[1].q = pr->txt_q = NULL;
 	}
 	if (p->set_op) {
 		wg_op_cancel(p->set_op);
 		p->set_op = NULL;
 	}
+	client_relay_cancel(p->relay_q);
+	p->relay_q = NULL;
 	client_path_peer_cancel(p->path);
 }
 
@@ -194,7 +281,10 @@ static void peer_free(struct client_peer *p)
 		return;
 	peer_cancel(p);
 	client_path_peer_free(p->path);
+	for (size_t i = 0; i < p->dev->cfg.n_registries; i++)
+		free(p->regs[i].txt);
 	free(p->regs);
+	free(p->add_allowed);
 	free(p);
 }
 
@@ -220,10 +310,23 @@ static struct client_peer *peer_new(struct client_dev *d, const uint8_t key[WG_K
 	for (size_t i = 0; i < d->cfg.n_registries; i++) {
 		p->regs[i].peer = p;
 		p->regs[i].idx = i;
+		p->regs[i].n_txt = -EAGAIN;
 		p->regs[i].glue[0].pr = &p->regs[i];
 		p->regs[i].glue[1].pr = &p->regs[i];
 	}
 	return p;
+}
+
+static void dev_state_save(struct client_dev *d);
+
+/* Free the listed peers that were resolved to be added this cycle. */
+static void dev_free_joining(struct client_dev *d)
+{
+	for (size_t i = 0; i < d->n_joining; i++)
+		peer_free(d->joining[i]);
+	d->n_joining = 0;
+	d->n_accepted = 0;
+	d->adds_in_flight = 0;
 }
 
 /* Free a section. */
@@ -241,6 +344,19 @@ static void dev_free(struct client_dev *d)
 	for (size_t i = 0; i < d->n_peers; i++)
 		peer_free(d->peers[i]);
 	free(d->peers);
+	dev_free_joining(d);
+	free(d->joining);
+	for (size_t i = 0; d->regs && i < d->cfg.n_registries; i++) {
+		resolver_cancel(d->regs[i].list_q);
+		client_members_listing_clear(&d->regs[i].listing);
+	}
+	/* What this section added must outlive it: a reload or stop writes it down. */
+	dev_state_save(d);
+	client_state_clear(&d->members);
+	free(d->accepted);
+	free(d->txt_scratch);
+	free(d->refused);
+	free(d->own_addrs);
 	client_path_free(d->path);
 	resolver_free(d->res);
 	if (d->timer)
@@ -250,6 +366,7 @@ static void dev_free(struct client_dev *d)
 	wg_device_free(d->reading);
 	free(d->local);
 	free(d->dev_nets);
+	portmap_free(d->pm);
 	config_client_clear(&d->cfg);
 	free(d);
 }
@@ -353,6 +470,41 @@ static void glue_cb(const struct resolver_result *res, void *arg)
 		peer_reg_done(pr);
 }
 
+/* Keep the allowed IPs a response publishes for a joining peer (or why there are none). */
+static void peer_reg_read_txt(struct peer_reg *pr, const ldns_pkt *pkt)
+{
+	struct client_peer *p = pr->peer;
+	struct client_dev *d = p->dev;
+	int n = client_members_txt(pkt, p->key, d->cfg.zone, d->txt_scratch, CLIENT_MEMBERS_MAX_ALLOWED);
+
+	free(pr->txt);
+	pr->txt = NULL;
+	if (n > 0) {
+		pr->txt = malloc((size_t)n * sizeof(*pr->txt));
+		if (pr->txt)
+			memcpy(pr->txt, d->txt_scratch, (size_t)n * sizeof(*pr->txt));
+		else
+			n = -ENOMEM;
+	}
+	pr->n_txt = n;
+}
+
+/* The TXT of a joining peer arrived (or failed: its allowed IPs stay unknown from this registry). */
+static void txt_cb(const struct resolver_result *res, void *arg)
+{
+	struct peer_reg *pr = arg;
+	struct client_dev *d = pr->peer->dev;
+
+	pr->txt_q = NULL;
+	registry_note(&d->regs[pr->idx], res);
+	if (res->pkt && ldns_pkt_get_rcode(res->pkt) == LDNS_RCODE_NOERROR)
+		peer_reg_read_txt(pr, res->pkt);
+	else
+		pr->n_txt = res->pkt ? -ENODATA : res->err ? res->err : -EIO;
+	if (--pr->glue_pending == 0)
+		peer_reg_done(pr);
+}
+
 /* The SRV answer of one registry arrived. */
 static void srv_cb(const struct resolver_result *res, void *arg)
 {
@@ -370,6 +522,7 @@ static void srv_cb(const struct resolver_result *res, void *arg)
 		return;
 	}
 	client_answer_parse_srv(res->pkt, p->key, d->cfg.zone, &pr->ans);
+	pr->glue_pending = 0;
 	if (pr->ans.status == CLIENT_ANSWER_OK && pr->ans.n_addrs == 0) {
 		/* No glue in the additional section: ask for the target's A and AAAA. */
 		pr->glue[0].q = resolver_query(d->res, &d->regs[pr->idx].addr, pr->ans.target,
@@ -377,9 +530,24 @@ static void srv_cb(const struct resolver_result *res, void *arg)
 		pr->glue[1].q = resolver_query(d->res, &d->regs[pr->idx].addr, pr->ans.target,
 					       LDNS_RR_TYPE_AAAA, glue_cb, &pr->glue[1]);
 		pr->glue_pending = (pr->glue[0].q != NULL) + (pr->glue[1].q != NULL);
-		if (pr->glue_pending)
-			return;
 	}
+	if (p->joining && pr->ans.status == CLIENT_ANSWER_OK) {
+		peer_reg_read_txt(pr, res->pkt);
+		if (pr->n_txt == -ENODATA) {
+			/* The additional section had no room for the TXT: ask for it. */
+			char qname[DNAME_STRLEN + 32];
+
+			if (client_answer_qname(p->key, d->cfg.zone, qname, sizeof(qname)) == 0)
+				pr->txt_q = resolver_query(d->res, &d->regs[pr->idx].addr, qname,
+							   LDNS_RR_TYPE_TXT, txt_cb, pr);
+			if (pr->txt_q)
+				pr->glue_pending++;
+			else
+				pr->n_txt = -EIO;
+		}
+	}
+	if (pr->glue_pending)
+		return;
 	peer_reg_done(pr);
 }
 
@@ -436,11 +604,23 @@ static void peer_backoff_reset(struct client_peer *p)
 	p->skip = 0;
 }
 
-/* Finish a peer's round. */
+static void peer_queue_write(struct client_peer *p, enum write_kind kind);
+
+/* Finish a peer's round (or its queued write), or go on with a removal that waited for it. */
 static void peer_finish(struct client_peer *p)
 {
 	struct client_dev *d = p->dev;
 
+	if (p->add_in_flight) {
+		p->add_in_flight = false;
+		d->adds_in_flight--;
+	}
+	if (p->remove_due) {
+		/* The round's share of d->pending carries over to the removal. */
+		p->remove_due = false;
+		peer_queue_write(p, W_REMOVE);
+		return;
+	}
 	if (--d->pending == 0 && !d->get_op)
 		dev_cycle_end(d);
 }
@@ -453,16 +633,33 @@ static void set_cb(int err, void *arg)
 	char old[ADDR_STRLEN], new[ADDR_STRLEN];
 
 	p->set_op = NULL;
+	if (p->relay_write) {
+		p->relay_write = false;
+		if (err)
+			client_relay_failed(&p->relay, err, clock_monotonic_ms());
+		else
+			client_relay_written(&p->relay, &p->set_target, clock_monotonic_ms());
+	}
 	if (err) {
 		d->set_errors++;
 		p->result = "set-failed";
 		peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
 		peer_backoff(p);
+	} else if (p->relay.stage == CLIENT_RELAY_RELAYED && addr_equal(&p->relay.relay, &p->set_target)) {
+		addr_format(&p->endpoint, old, sizeof(old));
+		addr_format(&p->set_target, new, sizeof(new));
+		log_info("%s: peer %s endpoint %s -> %s (relayed via registry %s)", d->cfg.device, p->short_key, old,
+			 new, d->regs[p->set_from].name);
+		p->endpoint = p->endpoint_set = p->set_target;
+		p->endpoint_set_wall = time(NULL);
+		p->result = "relayed";
+		d->updates++;
+		d->cur_updated++;
+		peer_set_fail(p, PF_NONE, NULL);
 	} else {
 		const struct peer_reg *pr = &p->regs[p->set_from];
 
 		client_path_written(p->path, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive);
-
 		addr_format(&p->endpoint, old, sizeof(old));
 		addr_format(&p->set_target, new, sizeof(new));
 		if (pr->ans.has_seen)
@@ -511,16 +708,17 @@ static uint8_t netmask_len(const struct sockaddr *mask)
 static void dev_read_local(struct client_dev *d)
 {
 	struct ifaddrs *list = NULL;
-	struct cidr *local = NULL, *nets = NULL;
-	size_t n = 0, m = 0, cap = 0;
+	struct cidr *local = NULL, *nets = NULL, *own = NULL;
+	size_t n = 0, m = 0, k = 0, cap = 0;
 
 	if (d->local_read)
 		return;
 	d->local_read = true;
 	free(d->local);
 	free(d->dev_nets);
-	d->local = d->dev_nets = NULL;
-	d->n_local = d->n_dev_nets = 0;
+	free(d->own_addrs);
+	d->local = d->dev_nets = d->own_addrs = NULL;
+	d->n_local = d->n_dev_nets = d->n_own_addrs = 0;
 	if (getifaddrs(&list) < 0) {
 		log_warn("%s: cannot list this host's addresses; only generic endpoint checks apply", d->cfg.device);
 		return;
@@ -529,7 +727,8 @@ static void dev_read_local(struct client_dev *d)
 		cap++;
 	local = calloc(cap ? cap : 1, sizeof(*local));
 	nets = calloc(cap ? cap : 1, sizeof(*nets));
-	if (!local || !nets)
+	own = calloc(cap ? cap : 1, sizeof(*own));
+	if (!local || !nets || !own)
 		goto out;
 	for (const struct ifaddrs *i = list; i; i = i->ifa_next) {
 		struct cidr c;
@@ -549,6 +748,8 @@ static void dev_read_local(struct client_dev *d)
 			continue;
 		}
 		local[n++] = c;
+		if (strcmp(i->ifa_name, d->cfg.device) == 0)
+			own[k++] = c;
 		if (strcmp(i->ifa_name, d->cfg.device) == 0 && i->ifa_netmask &&
 		    i->ifa_netmask->sa_family == i->ifa_addr->sa_family) {
 			c.prefix = netmask_len(i->ifa_netmask);
@@ -559,10 +760,13 @@ static void dev_read_local(struct client_dev *d)
 	d->n_local = n;
 	d->dev_nets = nets;
 	d->n_dev_nets = m;
-	local = nets = NULL;
+	d->own_addrs = own;
+	d->n_own_addrs = k;
+	local = nets = own = NULL;
 out:
 	free(local);
 	free(nets);
+	free(own);
 	freeifaddrs(list);
 }
 
@@ -582,11 +786,12 @@ static struct client_local dev_local(const struct client_dev *d, const struct wg
 
 static void dev_verify_start(struct client_dev *d);
 
-/* Queue a peer's chosen endpoint for a verifying read before it is written. */
-static void peer_queue_write(struct client_peer *p)
+/* Queue a peer's write (endpoint, addition, removal) for a verifying read before it is made. */
+static void peer_queue_write(struct client_peer *p, enum write_kind kind)
 {
 	struct client_dev *d = p->dev;
 
+	p->wkind = kind;
 	p->write_queued = true;
 	p->wnext = NULL;
 	*d->wq_tail = p;
@@ -613,7 +818,7 @@ static int wg_peer_ptr_cmp(const void *a, const void *b)
  * update-only write cannot tell a peer removed between this reading and
  * the write; that window is one loop turn.
  */
-static void peer_write_checked(struct client_peer *p, const struct wg_peer *wp, const struct wg_device *wd)
+static void peer_endpoint_checked(struct client_peer *p, const struct wg_peer *wp, const struct wg_device *wd)
 {
 	struct client_dev *d = p->dev;
 	char now_s[ADDR_STRLEN], tgt_s[ADDR_STRLEN];
@@ -682,7 +887,8 @@ static void peer_write_checked(struct client_peer *p, const struct wg_peer *wp, 
 	memset(&up, 0, sizeof(up));
 	memcpy(up.public_key, p->key, WG_KEY_LEN);
 	up.endpoint = p->set_target;
-	up.persistent_keepalive = d->cfg.keepalive > 0 ? d->cfg.keepalive : -1;
+	/* With peers = auto, peers configured by hand keep their own keepalive. */
+	up.persistent_keepalive = d->cfg.keepalive > 0 && (!d->members_on || p->managed) ? d->cfg.keepalive : -1;
 	p->set_op = wg_set_peer(d->c->wg, d->cfg.device, d->cfg.backend, &up, set_cb, p);
 	if (!p->set_op) {
 		int err = errno ? -errno : -ENOMEM;
@@ -692,6 +898,350 @@ static void peer_write_checked(struct client_peer *p, const struct wg_peer *wp, 
 		peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
 		peer_backoff(p);
 		peer_finish(p);
+	}
+}
+
+/* A relay endpoint queued for writing was not written: already in place, or the peer changed meanwhile. */
+static void peer_relay_unwritten(struct client_peer *p)
+{
+	if (!p->relay_write || p->set_op)
+		return;
+	p->relay_write = false;
+	if (addr_equal(&p->endpoint, &p->set_target))
+		client_relay_written(&p->relay, &p->set_target, clock_monotonic_ms());
+	else
+		client_relay_failed(&p->relay, 0, clock_monotonic_ms());
+}
+
+/* Format prefixes as "a/b, c/d" into buf (cut short with "..." when it does not fit). */
+static const char *cidrs_text(const struct cidr *c, size_t n, char *buf, size_t len)
+{
+	size_t w = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char one[CIDR_STRLEN];
+		int r;
+
+		cidr_format(&c[i], one, sizeof(one));
+		r = snprintf(buf + w, len - w, "%s%s", i ? ", " : "", one);
+		if (r < 0 || (size_t)r >= len - w) {
+			if (len > 4)
+				memcpy(buf + len - 4, "...", 4);
+			break;
+		}
+		w += (size_t)r;
+	}
+	return n ? buf : "none";
+}
+
+/* Index of key in the refusal table, or where it would go (*found says which). */
+static size_t refusal_index(const struct client_dev *d, const uint8_t key[WG_KEY_LEN], bool *found)
+{
+	size_t lo = 0, hi = d->n_refused;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(key, d->refused[mid].key, WG_KEY_LEN);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* A listed peer is not added: remember, count and log it when new or for a new reason. */
+static void dev_note_refusal(struct client_dev *d, const uint8_t key[WG_KEY_LEN], enum client_members_refusal r,
+			     const struct cidr *allowed, size_t n)
+{
+	char short_key[12], ips[512];
+	bool found;
+	size_t at = refusal_index(d, key, &found);
+
+	if (found && d->refused[at].reason == r) {
+		d->refused[at].seen = true;
+		return;
+	}
+	if (!found) {
+		if (d->n_refused == d->cap_refused) {
+			size_t cap = d->cap_refused ? d->cap_refused * 2 : 16;
+			struct client_refusal *t = realloc(d->refused, cap * sizeof(*t));
+
+			if (!t)
+				return;   /* not remembered: it is logged again next cycle, nothing worse */
+			d->refused = t;
+			d->cap_refused = cap;
+		}
+		memmove(&d->refused[at + 1], &d->refused[at], (d->n_refused - at) * sizeof(*d->refused));
+		d->n_refused++;
+		memcpy(d->refused[at].key, key, WG_KEY_LEN);
+	}
+	d->refused[at].reason = r;
+	d->refused[at].since = time(NULL);
+	d->refused[at].seen = true;
+	d->refusals[r]++;
+	key_short(key, short_key);
+	if (r == CLIENT_MEMBERS_LIMIT) {
+		/* One line for the condition, not one per peer beyond the limit. */
+		if (!d->limit_logged)
+			log_warnx("%s: auto-max-peers (%u) reached: further listed peers are not added",
+				  d->cfg.device, d->cfg.auto_max_peers);
+		d->limit_logged = true;
+		log_debug("%s: listed peer %s not added: %s", d->cfg.device, short_key, client_members_refusal_text(r));
+	} else if (r == CLIENT_MEMBERS_EXCLUDED) {
+		log_info("%s: listed peer %s not added: %s", d->cfg.device, short_key, client_members_refusal_text(r));
+	} else if (n == 0) {
+		log_warnx("%s: listed peer %s not added: %s", d->cfg.device, short_key, client_members_refusal_text(r));
+	} else {
+		log_warnx("%s: listed peer %s not added: %s (allowed IPs %s)", d->cfg.device, short_key,
+			  client_members_refusal_text(r), cidrs_text(allowed, n, ips, sizeof(ips)));
+	}
+}
+
+/* Forget a refusal (the peer was added, or its refusal no longer holds). */
+static void dev_clear_refusal(struct client_dev *d, const uint8_t key[WG_KEY_LEN])
+{
+	bool found;
+	size_t at = refusal_index(d, key, &found);
+
+	if (!found)
+		return;
+	memmove(&d->refused[at], &d->refused[at + 1], (d->n_refused - at - 1) * sizeof(*d->refused));
+	d->n_refused--;
+}
+
+/* True when the section may add peers now: its memory is read and can be written. */
+static bool dev_can_add(const struct client_dev *d)
+{
+	return d->members_on && d->state_loaded && !d->save_err;
+}
+
+/* The rules of the section for client_members_vet(). */
+static struct client_members_policy dev_policy(const struct client_dev *d)
+{
+	struct client_members_policy pol = {
+		.auto_allowed = d->cfg.auto_allowed,
+		.n_auto_allowed = d->cfg.n_auto_allowed,
+		.max_peers = d->cfg.auto_max_peers,
+		.exclude = (const uint8_t *)d->cfg.exclude,
+		.n_exclude = d->cfg.n_exclude,
+		.registries = d->cfg.registries,
+		.n_registries = d->cfg.n_registries,
+	};
+
+	return pol;
+}
+
+/* The device added the peer (or refused to). */
+static void add_cb(int err, void *arg)
+{
+	struct client_peer *p = arg;
+	struct client_dev *d = p->dev;
+	char ep[ADDR_STRLEN], ips[512];
+	int r;
+
+	p->set_op = NULL;
+	if (err) {
+		d->add_errors++;
+		p->result = "add-failed";
+		if (err != d->last_add_err)
+			log_warnx("%s: cannot add peer %s: %s", d->cfg.device, p->short_key, wg_strerror(err));
+		d->last_add_err = err;
+		peer_finish(p);
+		return;
+	}
+	d->last_add_err = 0;
+	r = client_state_add(&d->members, p->key, p->add_allowed, p->n_add_allowed, (int64_t)time(NULL));
+	if (r < 0 && r != -EEXIST)
+		log_warnx("%s: peer %s was added but cannot be remembered (%s): it will never be removed",
+			  d->cfg.device, p->short_key, strerror(-r));
+	d->state_dirty = true;
+	d->members_added++;
+	d->cur_added++;
+	p->result = "added";
+	addr_format(&p->set_target, ep, sizeof(ep));
+	log_info("%s: peer %s added from the registries' listing (allowed IPs %s, endpoint %s)", d->cfg.device,
+		 p->short_key, cidrs_text(p->add_allowed, p->n_add_allowed, ips, sizeof(ips)), ep);
+	peer_finish(p);
+}
+
+/* The device removed the peer (or refused to). */
+static void remove_cb(int err, void *arg)
+{
+	struct client_peer *p = arg;
+	struct client_dev *d = p->dev;
+	struct client_state_peer *sp = client_state_find(&d->members, p->key);
+	uint64_t absent_ms = sp && sp->absent ? clock_monotonic_ms() - sp->absent_since_ms : 0;
+
+	p->set_op = NULL;
+	if (err) {
+		d->remove_errors++;
+		p->result = "remove-failed";
+		if (err != d->last_remove_err)
+			log_warnx("%s: cannot remove peer %s: %s", d->cfg.device, p->short_key, wg_strerror(err));
+		d->last_remove_err = err;
+		peer_finish(p);
+		return;
+	}
+	d->last_remove_err = 0;
+	client_state_del(&d->members, p->key);
+	d->state_dirty = true;
+	d->members_removed++;
+	d->cur_removed++;
+	p->managed = false;
+	p->result = "removed";
+	log_info("%s: peer %s removed: wgsd added it and no registry has listed it for %llus", d->cfg.device,
+		 p->short_key, (unsigned long long)(absent_ms / 1000));
+	peer_finish(p);
+}
+
+/*
+ * Add a listed peer if the fresh reading still allows it: not on the device
+ * (a peer someone configured meanwhile is theirs: creating it would change
+ * it), and its allowed IPs still clear of every peer's and of this device's.
+ */
+static void member_add_checked(struct client_peer *p, const struct wg_peer *wp, const struct wg_device *wd)
+{
+	struct client_dev *d = p->dev;
+	struct client_members_policy pol = dev_policy(d);
+	struct client_members_view v = { 0 };
+	struct client_local l;
+	enum client_members_refusal r;
+	struct wg_peer_update up;
+
+	if (wp) {
+		p->result = "present";
+		log_info("%s: peer %s appeared on the device meanwhile; not added", d->cfg.device, p->short_key);
+		peer_finish(p);
+		return;
+	}
+	if (wd->has_public_key && memcmp(wd->public_key, p->key, WG_KEY_LEN) == 0) {
+		p->result = "own-key";   /* the device's key changed meanwhile: never a peer of itself */
+		peer_finish(p);
+		return;
+	}
+	if (!dev_can_add(d)) {
+		p->result = "not-added";
+		peer_finish(p);
+		return;
+	}
+	v.dev = wd;
+	v.own_addrs = d->own_addrs;
+	v.n_own_addrs = d->n_own_addrs;
+	pol.max_peers = UINT_MAX;   /* counted when it was accepted */
+	r = client_members_vet(&pol, &v, p->key, p->add_allowed, p->n_add_allowed);
+	if (r != CLIENT_MEMBERS_OK) {
+		p->result = "refused";
+		dev_note_refusal(d, p->key, r, p->add_allowed, p->n_add_allowed);
+		peer_finish(p);
+		return;
+	}
+	l = dev_local(d, wd);
+	if (p->set_target.sa.sa_family != AF_UNSPEC && client_answer_endpoint_problem(&p->set_target, &l))
+		memset(&p->set_target, 0, sizeof(p->set_target));   /* added without; the usual path logs it */
+	memset(&up, 0, sizeof(up));
+	memcpy(up.public_key, p->key, WG_KEY_LEN);
+	up.change = WG_PEER_CREATE;
+	up.endpoint = p->set_target;
+	up.persistent_keepalive = d->cfg.keepalive > 0 ? d->cfg.keepalive : -1;
+	up.allowed_ips = p->add_allowed;
+	up.n_allowed_ips = p->n_add_allowed;
+	p->set_op = wg_set_peer(d->c->wg, d->cfg.device, d->cfg.backend, &up, add_cb, p);
+	if (!p->set_op)
+		add_cb(errno ? -errno : -ENOMEM, p);
+}
+
+/*
+ * Remove a peer wgsd added if the fresh reading still shows it as wgsd left
+ * it: its allowed IPs changed by someone else make it theirs, never removed.
+ */
+static void member_remove_checked(struct client_peer *p, const struct wg_peer *wp)
+{
+	struct client_dev *d = p->dev;
+	struct client_state_peer *sp = client_state_find(&d->members, p->key);
+	struct wg_peer_update up;
+
+	if (!sp) {
+		p->result = "not-managed";
+		peer_finish(p);
+		return;
+	}
+	if (!wp) {
+		log_info("%s: peer %s that wgsd added was removed from the device meanwhile; forgotten",
+			 d->cfg.device, p->short_key);
+		client_state_del(&d->members, p->key);
+		d->state_dirty = true;
+		d->members_forgotten++;
+		p->result = "gone";
+		peer_finish(p);
+		return;
+	}
+	if (!client_members_allowed_same(sp->allowed, sp->n_allowed, wp->allowed_ips, wp->n_allowed_ips)) {
+		log_info("%s: peer %s that wgsd added has other allowed IPs now (changed by hand?); it is left alone and never removed",
+			 d->cfg.device, p->short_key);
+		client_state_del(&d->members, p->key);
+		d->state_dirty = true;
+		d->members_forgotten++;
+		p->managed = false;
+		p->result = "not-managed";
+		peer_finish(p);
+		return;
+	}
+	memset(&up, 0, sizeof(up));
+	memcpy(up.public_key, p->key, WG_KEY_LEN);
+	up.change = WG_PEER_REMOVE;
+	up.persistent_keepalive = -1;
+	p->set_op = wg_set_peer(d->c->wg, d->cfg.device, d->cfg.backend, &up, remove_cb, p);
+	if (!p->set_op)
+		remove_cb(errno ? -errno : -ENOMEM, p);
+}
+
+/* A queued write cannot be checked (the verifying read failed): count it as that write's failure. */
+static void peer_write_failed(struct client_peer *p, int err)
+{
+	struct client_dev *d = p->dev;
+
+	switch (p->wkind) {
+	case W_ADD:
+		d->add_errors++;
+		p->result = "add-failed";
+		break;
+	case W_REMOVE:
+		d->remove_errors++;
+		p->result = "remove-failed";
+		break;
+	case W_ENDPOINT:
+	default:
+		d->set_errors++;
+		p->result = "set-failed";
+		peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
+		peer_backoff(p);
+		break;
+	}
+	peer_finish(p);
+}
+
+/* Make a queued write that the fresh reading (wp: the peer in it, or NULL) still calls for. */
+static void peer_write_checked(struct client_peer *p, const struct wg_peer *wp, const struct wg_device *wd)
+{
+	switch (p->wkind) {
+	case W_ADD:
+		member_add_checked(p, wp, wd);
+		break;
+	case W_REMOVE:
+		member_remove_checked(p, wp);
+		break;
+	case W_ENDPOINT:
+	default:
+		peer_endpoint_checked(p, wp, wd);
+		break;
 	}
 }
 
@@ -718,16 +1268,14 @@ static void dev_verify_done(struct client_dev *d, int err, const struct wg_devic
 		p->wnext = NULL;
 		p->write_queued = false;
 		if (err) {
-			d->set_errors++;
-			p->result = "set-failed";
-			peer_set_fail(p, PF_SET_FAILED, wg_strerror(err));
-			peer_backoff(p);
-			peer_finish(p);
+			peer_write_failed(p, err);
+			peer_relay_unwritten(p);
 			continue;
 		}
 		if (idx)
 			found = bsearch(p->key, idx, wd->n_peers, sizeof(*idx), wg_peer_key_cmp);
 		peer_write_checked(p, found ? *found : NULL, wd);
+		peer_relay_unwritten(p);
 	}
 	free(idx);
 }
@@ -759,6 +1307,121 @@ static void dev_verify_start(struct client_dev *d)
 	}
 }
 
+/* Append prefixes to the section's list of this cycle's accepted allowed IPs. 0 or -ENOMEM. */
+static int dev_accept(struct client_dev *d, const struct cidr *c, size_t n)
+{
+	if (d->n_accepted + n > d->cap_accepted) {
+		size_t cap = d->cap_accepted ? d->cap_accepted : 64;
+		struct cidr *t;
+
+		while (cap < d->n_accepted + n)
+			cap *= 2;
+		t = realloc(d->accepted, cap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		d->accepted = t;
+		d->cap_accepted = cap;
+	}
+	memcpy(d->accepted + d->n_accepted, c, n * sizeof(*c));
+	d->n_accepted += n;
+	return 0;
+}
+
+/*
+ * Every registry answered (or failed) for a listed peer that is not on the
+ * device: read the allowed IPs the registries publish, apply the guard
+ * rails, and queue the addition with the endpoint the usual choice gives.
+ */
+static void member_round_done(struct client_peer *p)
+{
+	struct client_dev *d = p->dev;
+	size_t n = d->cfg.n_registries;
+	const struct client_answer **answers = d->answers;
+	struct client_members_policy pol = dev_policy(d);
+	struct client_members_view v = { 0 };
+	struct client_choice choice;
+	const struct cidr *allowed = NULL;
+	size_t n_allowed = 0;
+	unsigned int n_ok = 0;
+	bool have_list = false, disagree = false, none = false, bad = false;
+	enum client_members_refusal r;
+
+	dev_read_local(d);
+	for (size_t i = 0; i < n; i++) {
+		struct peer_reg *pr = &p->regs[i];
+		struct client_local l = dev_local(d, d->reading);
+
+		answers[i] = &pr->ans;
+		if (pr->ans.status != CLIENT_ANSWER_OK)
+			continue;
+		n_ok++;
+		client_answer_filter(&pr->ans, &l, NULL);
+		if (pr->n_txt >= 0) {
+			if (!have_list) {
+				allowed = pr->txt;
+				n_allowed = (size_t)pr->n_txt;
+				have_list = true;
+			} else if (!client_members_allowed_same(allowed, n_allowed, pr->txt, (size_t)pr->n_txt)) {
+				disagree = true;
+			}
+		} else if (pr->n_txt == -ENODATA || pr->n_txt == -ENOENT) {
+			none = true;
+		} else if (pr->n_txt == -EBADMSG || pr->n_txt == -ENOBUFS || pr->n_txt == -EPROTONOSUPPORT) {
+			bad = true;
+		}
+		/* Other values (no TXT answer, no memory): this registry's view is unknown this cycle. */
+	}
+	if (n_ok == 0 || (!have_list && !none && !bad)) {
+		/* Not answered, or no longer listed: perhaps next cycle. */
+		p->result = n_ok ? "no-answer" : "unknown";
+		peer_finish(p);
+		return;
+	}
+	if (disagree || (have_list && (none || bad))) {
+		r = CLIENT_MEMBERS_DISAGREE;
+	} else if (bad) {
+		r = CLIENT_MEMBERS_BAD_ALLOWED;
+	} else {
+		v.dev = d->reading;
+		v.own_addrs = d->own_addrs;
+		v.n_own_addrs = d->n_own_addrs;
+		v.accepted = d->accepted;
+		v.n_accepted = d->n_accepted;
+		v.n_added = d->members.n_peers + d->adds_in_flight;
+		r = client_members_vet(&pol, &v, p->key, allowed, have_list ? n_allowed : 0);
+	}
+	if (r != CLIENT_MEMBERS_OK) {
+		p->result = "refused";
+		dev_note_refusal(d, p->key, r, allowed, have_list ? n_allowed : 0);
+		peer_finish(p);
+		return;
+	}
+	p->add_allowed = malloc(n_allowed * sizeof(*p->add_allowed));
+	if (!p->add_allowed || dev_accept(d, allowed, n_allowed) < 0) {
+		p->result = "not-added";   /* out of memory: perhaps next cycle */
+		peer_finish(p);
+		return;
+	}
+	memcpy(p->add_allowed, allowed, n_allowed * sizeof(*allowed));
+	p->n_add_allowed = client_members_allowed_sort(p->add_allowed, n_allowed);
+	dev_clear_refusal(d, p->key);
+	p->add_in_flight = true;
+	d->adds_in_flight++;
+	client_answer_choose(answers, n, NULL, &choice);
+	memset(&p->set_target, 0, sizeof(p->set_target));
+	p->set_from = choice.index;
+	if (choice.index >= 0) {
+		bool loops = false;
+
+		/* An endpoint inside its own allowed IPs would be routed into the tunnel to it. */
+		for (size_t i = 0; i < p->n_add_allowed && !loops; i++)
+			loops = cidr_contains(&p->add_allowed[i], &choice.endpoint);
+		if (!loops)
+			p->set_target = choice.endpoint;
+	}
+	peer_queue_write(p, W_ADD);
+}
+
 /* All registries answered (or failed) for a peer: choose and maybe set. */
 static void peer_round_done(struct client_peer *p)
 {
@@ -773,6 +1436,10 @@ static void peer_round_done(struct client_peer *p)
 	const char *why = NULL;
 	bool changed;
 
+	if (p->joining) {
+		member_round_done(p);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct client_answer *a = &p->regs[i].ans;
 
@@ -865,7 +1532,7 @@ static void peer_round_done(struct client_peer *p)
 
 	p->set_target = choice.endpoint;
 	p->set_from = choice.index;
-	peer_queue_write(p);
+	peer_queue_write(p, W_ENDPOINT);
 }
 
 /* A registry's answer about the peer's candidates arrived (client-path.c). */
@@ -892,20 +1559,94 @@ static void peer_round_start(struct client_peer *p)
 			memset(&pr->ans, 0, sizeof(pr->ans));
 			pr->err = 0;
 			pr->glue_pending = 0;
-			pr->active = true;
+			free(pr->txt);
+			pr->txt = NULL;
+			pr->n_txt = -EAGAIN;
+			/* A peer to add is asked only where it is listed: elsewhere it has no records. */
+			pr->active = !p->joining || client_members_listing_has(&d->regs[i].listing, p->key);
+			if (!pr->active)
+				continue;
 			pr->last_query_wall = now;
 			pr->q = resolver_query(d->res, &d->regs[i].addr, qname, LDNS_RR_TYPE_SRV, srv_cb, pr);
 			if (pr->q)
 				p->pending++;
 			else
 				pr->err = errno ? -errno : -ENOMEM;
-			if (client_path_query(p->path, i, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive,
-					      path_query_done, pr))
+			if (!p->joining && client_path_query(p->path, i, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive,
+							     path_query_done, pr))
 				p->pending++;
 		}
 	}
 	if (--p->pending == 0)
 		peer_round_done(p);
+}
+
+/* A relay query's answer: queue the relay endpoint for the verifying write, or note the failure. */
+static void peer_relay_cb(int err, const union sockaddr_any *ep, void *arg)
+{
+	struct client_peer *p = arg;
+	struct client_dev *d = p->dev;
+
+	p->relay_q = NULL;
+	if (err) {
+		if (p->relay.stage != CLIENT_RELAY_FAILED || p->relay.err != err)
+			log_info("%s: peer %s: no relay from registry %s: %s", d->cfg.device, p->short_key,
+				 d->regs[p->set_from].name, client_relay_strerror(err));
+		client_relay_failed(&p->relay, err, clock_monotonic_ms());
+		p->result = "relay-failed";
+		peer_finish(p);
+		return;
+	}
+	p->set_target = *ep;
+	p->relay_write = true;
+	peer_queue_write(p, W_ENDPOINT);
+}
+
+/*
+ * The relay hook of a cycle (client-relay.c decides): true when the peer's
+ * normal lookup is skipped because a relay query starts or the relay is
+ * being given time. The relay is asked at the first registry that answered
+ * last cycle, in the address family this device reaches the registry in.
+ */
+static bool peer_relay_step(struct client_dev *d, struct client_peer *p, const struct wg_device *wd,
+			    const struct wg_peer *wp, enum client_peer_class cls)
+{
+	struct client_relay_input in = {
+		.stale = cls == CLIENT_PEER_CANDIDATE, .endpoint = &wp->endpoint, .rx_bytes = wp->rx_bytes,
+		.keepalive_s = wp->persistent_keepalive, .now_ms = clock_monotonic_ms(),
+		.after_ms = d->cfg.relay_after_ms,
+	};
+	enum client_relay_action act;
+	size_t reg = 0;
+	int family = AF_UNSPEC;
+
+	if (!d->cfg.relay || !wd->has_public_key)
+		return false;
+	act = client_relay_step(&p->relay, &in);
+	if (act == CLIENT_RELAY_HOLD)
+		p->result = p->relay.stage == CLIENT_RELAY_RELAYED ? "relayed" : "relay-wait";
+	if (act != CLIENT_RELAY_ASK)
+		return act == CLIENT_RELAY_HOLD;
+	for (size_t i = 0; i < d->cfg.n_registries; i++)
+		if (d->regs[i].state == REG_UP) {
+			reg = i;
+			break;
+		}
+	for (size_t i = 0; i < wd->n_peers; i++)
+		if (client_answer_classify(&wd->peers[i], 0, d->cfg.handshake_timeout_ms, NULL, 0,
+					   &d->cfg.registries[reg], 1) == CLIENT_PEER_REGISTRY)
+			family = wd->peers[i].endpoint.sa.sa_family;
+	p->set_from = (int)reg;
+	p->result = "relay-query";
+	d->pending++;
+	p->relay_q = client_relay_query(d->res, &d->regs[reg].addr, d->cfg.zone, wd->public_key, p->key, family,
+					peer_relay_cb, p);
+	if (!p->relay_q) {
+		client_relay_failed(&p->relay, errno ? -errno : -ENOMEM, clock_monotonic_ms());
+		d->pending--;
+		return false;
+	}
+	return true;
 }
 
 /* Bring the peer table in line with a device reading. */
@@ -935,6 +1676,8 @@ static int dev_update_peers(struct client_dev *d, const struct wg_device *wd)
 			}
 		}
 		p->seen_this_read = true;
+		p->wp_index = i;
+		p->managed = false;
 		p->endpoint = wp->endpoint;
 		p->handshake_sec = wp->last_handshake_sec;
 		p->keepalive = wp->persistent_keepalive;
@@ -969,7 +1712,7 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 		struct client_peer *p = dev_find_peer(d, wd->peers[i].public_key);
 		enum client_peer_class cls;
 
-		if (!p || p->pending || p->set_op || p->write_queued)
+		if (!p || p->pending || p->set_op || p->write_queued || p->relay_q)
 			continue;
 		cls = client_answer_classify(&wd->peers[i], now, d->cfg.handshake_timeout_ms,
 					     (const uint8_t *)d->cfg.exclude, d->cfg.n_exclude,
@@ -980,6 +1723,8 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 			if (strcmp(p->result, "trying") == 0)
 				p->result = "fresh";   /* the candidate tried last round worked, or the peer came to us */
 		}
+		if (peer_relay_step(d, p, wd, &wd->peers[i], cls))
+			continue;
 		if (cls != CLIENT_PEER_CANDIDATE) {
 			peer_backoff_reset(p);
 			p->fail = PF_NONE;
@@ -995,6 +1740,354 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 		peer_round_start(p);
 	}
 	if (--d->pending == 0)
+		dev_cycle_end(d);
+}
+
+/* Name of a DNS rcode for logs. */
+static const char *rcode_name(uint8_t rcode)
+{
+	const ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, rcode);
+
+	return lt && lt->name ? lt->name : "unknown";
+}
+
+/* True when key is listed in exclude. */
+static bool dev_excluded(const struct client_dev *d, const uint8_t key[WG_KEY_LEN])
+{
+	for (size_t i = 0; i < d->cfg.n_exclude; i++)
+		if (memcmp(d->cfg.exclude[i], key, WG_KEY_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Read the state file into members unless done; a damaged file is moved aside and started over. */
+static void dev_state_load(struct client_dev *d)
+{
+	char bad[PATH_MAX + 8];
+	unsigned int line = 0;
+	int err;
+
+	if (!d->members_on || d->state_loaded)
+		return;
+	err = client_state_load(d->state_path, d->cfg.device, &d->members, &line);
+	if (err == 0 || err == -ENOENT) {
+		if (d->state_err)
+			log_info("%s: state file %s readable again", d->cfg.device, d->state_path);
+		else if (err == 0 && d->members.n_peers)
+			log_info("%s: %zu peers added by wgsd earlier (%s)", d->cfg.device, d->members.n_peers,
+				 d->state_path);
+		d->state_loaded = true;
+		d->state_err = 0;
+		return;
+	}
+	if (err == -EBADMSG || err == -EFBIG) {
+		snprintf(bad, sizeof(bad), "%s.bad", d->state_path);
+		if (rename(d->state_path, bad) == 0) {
+			if (line)
+				log_warnx("%s: state file %s, line %u: not a valid wgsd membership file; moved to %s: the peers it names count as configured by hand and are never removed",
+					  d->cfg.device, d->state_path, line, bad);
+			else
+				log_warnx("%s: state file %s: not a valid wgsd membership file (%s); moved to %s: the peers it names count as configured by hand and are never removed",
+					  d->cfg.device, d->state_path, err == -EFBIG ? "too large" : "no header",
+					  bad);
+			d->state_loaded = true;
+			d->state_err = 0;
+			d->state_dirty = true;
+			return;
+		}
+		err = -errno;
+	}
+	if (err != d->state_err)
+		log_warnx("%s: cannot read the state file %s: %s; no peer is added or removed until it can be read",
+			  d->cfg.device, d->state_path, strerror(-err));
+	d->state_err = err;
+}
+
+/* Write members to the state file when they changed (creating the directory if missing). */
+static void dev_state_save(struct client_dev *d)
+{
+	int err;
+
+	if (!d->members_on || !d->state_loaded || !d->state_dirty)
+		return;
+	err = client_state_save(d->state_path, d->cfg.device, &d->members);
+	if (err == -ENOENT && mkdir(d->state_dir, 0700) == 0)
+		err = client_state_save(d->state_path, d->cfg.device, &d->members);
+	if (err) {
+		if (err != d->save_err)
+			log_warnx("%s: cannot write the state file %s: %s; no more peers are added until it can be written",
+				  d->cfg.device, d->state_path, strerror(-err));
+		d->save_err = err;
+		return;
+	}
+	if (d->save_err)
+		log_info("%s: state file %s written again", d->cfg.device, d->state_path);
+	d->save_err = 0;
+	d->state_dirty = false;
+}
+
+/*
+ * Match what the section remembers with a device reading: a remembered peer
+ * gone from the device, or whose allowed IPs are not the ones wgsd gave it,
+ * is no longer wgsd's (forgotten, so never removed).
+ */
+static void dev_members_reconcile(struct client_dev *d, const struct wg_device *wd)
+{
+	for (size_t i = 0; i < d->members.n_peers;) {
+		struct client_state_peer *sp = &d->members.peers[i];
+		struct client_peer *p = dev_find_peer(d, sp->key);
+		const struct wg_peer *wp = p ? &wd->peers[p->wp_index] : NULL;
+		char short_key[12];
+
+		key_short(sp->key, short_key);
+		if (!wp || !client_members_allowed_same(sp->allowed, sp->n_allowed, wp->allowed_ips, wp->n_allowed_ips)) {
+			if (!wp)
+				log_info("%s: peer %s that wgsd added is no longer on the device; forgotten",
+					 d->cfg.device, short_key);
+			else
+				log_info("%s: peer %s that wgsd added has other allowed IPs now (changed by hand?); it is left alone and never removed",
+					 d->cfg.device, short_key);
+			client_state_del(&d->members, sp->key);
+			d->state_dirty = true;
+			d->members_forgotten++;
+			continue;
+		}
+		p->managed = true;
+		p->added_at = sp->added_at;
+		i++;
+	}
+}
+
+/* True when some registry's latest listing has key. */
+static bool dev_listed(const struct client_dev *d, const uint8_t key[WG_KEY_LEN])
+{
+	for (size_t i = 0; i < d->cfg.n_registries; i++)
+		if (client_members_listing_has(&d->regs[i].listing, key))
+			return true;
+	return false;
+}
+
+/* Remove a managed peer now, or once the round it is in finishes. */
+static void member_queue_remove(struct client_peer *p)
+{
+	struct client_dev *d = p->dev;
+
+	if (p->remove_due || (p->write_queued && p->wkind == W_REMOVE))
+		return;
+	if (p->pending || p->set_op || p->write_queued) {
+		p->remove_due = true;
+		return;
+	}
+	d->pending++;
+	peer_queue_write(p, W_REMOVE);
+}
+
+/* Start resolving a listed peer that is not on the device, to add it. */
+static void member_join(struct client_dev *d, const uint8_t key[WG_KEY_LEN])
+{
+	struct client_peer *p;
+
+	if (d->n_joining == d->cap_joining) {
+		size_t cap = d->cap_joining ? d->cap_joining * 2 : 16;
+		struct client_peer **t = realloc(d->joining, cap * sizeof(*t));
+
+		if (!t)
+			return;
+		d->joining = t;
+		d->cap_joining = cap;
+	}
+	p = peer_new(d, key);
+	if (!p)
+		return;
+	p->joining = true;
+	d->joining[d->n_joining++] = p;
+	peer_round_start(p);
+}
+
+/* Order two keys (qsort). */
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, WG_KEY_LEN);
+}
+
+/*
+ * Every registry's listing is in: count down the absence of the peers wgsd
+ * added (removing those gone for good) and start resolving the listed peers
+ * missing from the device.
+ */
+static void dev_members_step(struct client_dev *d)
+{
+	const struct wg_device *wd = d->reading;
+	bool all_complete = true;
+	uint64_t now_ms = clock_monotonic_ms();
+	uint8_t (*keys)[WG_KEY_LEN] = NULL;
+	size_t n_keys = 0, total = 0, w = 0;
+
+	if (!wd)
+		return;
+	for (size_t i = 0; i < d->cfg.n_registries; i++) {
+		if (d->regs[i].list_err || !client_members_listing_complete(&d->regs[i].listing))
+			all_complete = false;
+		total += d->regs[i].listing.n_keys;
+	}
+	d->last_all_complete = all_complete;
+
+	if (d->state_loaded) {
+		for (size_t i = 0; i < d->members.n_peers; i++) {
+			struct client_state_peer *sp = &d->members.peers[i];
+			struct client_peer *p;
+
+			sp->listed = dev_listed(d, sp->key);
+			if (!client_members_absence_step(&sp->absent, &sp->absent_since_ms, sp->listed, all_complete,
+							 now_ms, d->cfg.auto_remove_after_ms, d->cfg.auto_remove_never))
+				continue;
+			p = dev_find_peer(d, sp->key);
+			if (p)
+				member_queue_remove(p);
+		}
+	}
+
+	/* The union of the listings, in key order. */
+	if (total) {
+		keys = malloc(total * WG_KEY_LEN);
+		if (!keys)
+			return;
+		for (size_t i = 0; i < d->cfg.n_registries; i++) {
+			if (!d->regs[i].listing.n_keys)
+				continue;
+			memcpy(keys[n_keys], d->regs[i].listing.keys, d->regs[i].listing.n_keys * WG_KEY_LEN);
+			n_keys += d->regs[i].listing.n_keys;
+		}
+		qsort(keys, n_keys, WG_KEY_LEN, key_cmp);
+		for (size_t i = 0; i < n_keys; i++)
+			if (!w || memcmp(keys[w - 1], keys[i], WG_KEY_LEN) != 0)
+				memmove(keys[w++], keys[i], WG_KEY_LEN);
+	}
+	d->last_listed = w;
+	for (size_t i = 0; i < d->n_refused; i++)
+		d->refused[i].seen = false;
+	for (size_t i = 0; i < w; i++) {
+		const uint8_t *key = keys[i];
+		bool found;
+		size_t at;
+
+		/* The device's own key is always listed: not a peer, not a refusal. */
+		if (wd->has_public_key && memcmp(wd->public_key, key, WG_KEY_LEN) == 0)
+			continue;
+		/* On the device (added, or configured by hand): nothing to add, nothing refused. */
+		if (dev_find_peer(d, key))
+			continue;
+		at = refusal_index(d, key, &found);
+		if (found)
+			d->refused[at].seen = true;
+		if (dev_excluded(d, key)) {
+			dev_note_refusal(d, key, CLIENT_MEMBERS_EXCLUDED, NULL, 0);
+			continue;
+		}
+		if (!dev_can_add(d))
+			continue;
+		/* Even at auto-max-peers: a peer refused for its addresses keeps that reason. */
+		member_join(d, key);
+	}
+	if (d->members.n_peers < d->cfg.auto_max_peers)
+		d->limit_logged = false;
+	/*
+	 * A refused peer that is on the device now, or that no registry lists
+	 * any more, is no longer a refusal; only complete listings tell.
+	 */
+	if (all_complete) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < d->n_refused; i++)
+			if (d->refused[i].seen)
+				d->refused[k++] = d->refused[i];
+		d->n_refused = k;
+	}
+	free(keys);
+}
+
+/* Log a registry's listing trouble when it starts, changes or ends. */
+static void registry_listing_log(struct client_dev *d, struct client_registry *reg)
+{
+	enum client_listing_status st = reg->list_err ? CLIENT_LISTING_NONE : reg->listing.status;
+
+	/* No answer at all: registry_cycle_end() says so, and the listing's trouble stays what it was. */
+	if (st == reg->list_logged || st == CLIENT_LISTING_NONE)
+		return;
+	switch (st) {
+	case CLIENT_LISTING_COMPLETE:
+		if (reg->list_logged != CLIENT_LISTING_NONE)
+			log_info("%s: registry %s lists all its peers again (%zu)", d->cfg.device, reg->name,
+				 reg->listing.n_keys);
+		break;
+	case CLIENT_LISTING_TRUNCATED:
+		log_warnx("%s: registry %s lists only its first %zu peers (the answer is truncated even over TCP: one DNS message holds about 920); peers beyond them are not added, and no peer is removed while a listing is incomplete",
+			  d->cfg.device, reg->name, reg->listing.n_keys);
+		break;
+	case CLIENT_LISTING_PARTIAL:
+		log_warnx("%s: registry %s's listing has %zu unreadable records; no peer is removed while a listing is incomplete",
+			  d->cfg.device, reg->name, reg->listing.n_unreadable);
+		break;
+	case CLIENT_LISTING_RCODE:
+		log_warnx("%s: registry %s answers the listing with rcode %u (%s); no peer is removed while a listing is incomplete",
+			  d->cfg.device, reg->name, reg->listing.rcode, rcode_name(reg->listing.rcode));
+		break;
+	case CLIENT_LISTING_NONE:
+		break;
+	}
+	reg->list_logged = st;
+}
+
+static void dev_listing_done(struct client_dev *d);
+
+/* A registry's listing arrived (or its query failed). */
+static void listing_cb(const struct resolver_result *res, void *arg)
+{
+	struct client_registry *reg = arg;
+	struct client_dev *d = reg->dev;
+
+	reg->list_q = NULL;
+	registry_note(reg, res);
+	client_members_listing_clear(&reg->listing);
+	reg->list_err = res->err;
+	if (!res->err && client_members_listing_parse(res->pkt, d->cfg.zone, &reg->listing) < 0)
+		reg->list_err = -ENOMEM;
+	if (!reg->list_err)
+		reg->listing_wall = time(NULL);
+	registry_listing_log(d, reg);
+	if (--d->listing_pending == 0)
+		dev_listing_done(d);
+}
+
+/* Ask every registry for its listing; the membership step runs when all are in. */
+static void dev_listing_start(struct client_dev *d)
+{
+	char qname[DNAME_STRLEN];
+
+	d->pending++;            /* the listing phase's share of the cycle */
+	d->listing_pending = 1;  /* guard while starting */
+	if (client_members_listing_qname(d->cfg.zone, qname, sizeof(qname)) == 0) {
+		for (size_t i = 0; i < d->cfg.n_registries; i++) {
+			struct client_registry *reg = &d->regs[i];
+
+			reg->list_q = resolver_query(d->res, &reg->addr, qname, LDNS_RR_TYPE_PTR, listing_cb, reg);
+			if (reg->list_q) {
+				d->listing_pending++;
+			} else {
+				client_members_listing_clear(&reg->listing);
+				reg->list_err = errno ? -errno : -ENOMEM;
+			}
+		}
+	}
+	if (--d->listing_pending == 0)
+		dev_listing_done(d);
+}
+
+/* Every listing of the cycle is in. */
+static void dev_listing_done(struct client_dev *d)
+{
+	dev_members_step(d);
+	if (--d->pending == 0 && !d->get_op)
 		dev_cycle_end(d);
 }
 
@@ -1019,9 +2112,20 @@ static void dev_get_cb(int err, struct wg_device *wd, void *arg)
 		log_info("%s: device readable again", d->cfg.device);
 	d->dev_err = 0;
 	d->dev_ok_once = true;
+	portmap_set_listen_port(d->pm, wd->listen_port);
 	d->reading = wd;   /* the endpoint checks use it until the cycle ends */
 	client_path_cycle(d->path, wd);
+	d->pending++;      /* neither phase may end the cycle while the other starts */
+	if (d->members_on) {
+		dev_state_load(d);
+		if (d->state_loaded)
+			dev_members_reconcile(d, wd);
+		/* First in the resolver's queue: the listing decides what else is asked. */
+		dev_listing_start(d);
+	}
 	dev_start_rounds(d, wd);
+	if (--d->pending == 0)
+		dev_cycle_end(d);
 }
 
 /* Cycle timer: read the device. */
@@ -1033,6 +2137,7 @@ static void dev_timer_cb(evutil_socket_t fd, short what, void *arg)
 	d->local_read = false;
 	d->cycle_start_ms = clock_monotonic_ms();
 	d->cur_candidates = d->cur_queried = d->cur_updated = 0;
+	d->cur_added = d->cur_removed = 0;
 	for (size_t i = 0; i < d->cfg.n_registries; i++)
 		d->regs[i].cycle_responses = d->regs[i].cycle_failures = 0;
 	d->get_op = wg_get_device(d->c->wg, d->cfg.device, d->cfg.backend, dev_get_cb, d);
@@ -1072,6 +2177,10 @@ static void registry_cycle_end(struct client_dev *d, struct client_registry *reg
 /* A cycle has finished: record it and schedule the next one. */
 static void dev_cycle_end(struct client_dev *d)
 {
+	dev_free_joining(d);
+	dev_state_save(d);
+	d->last_added = d->cur_added;
+	d->last_removed = d->cur_removed;
 	wg_device_free(d->reading);
 	d->reading = NULL;
 	d->running = false;
@@ -1083,15 +2192,23 @@ static void dev_cycle_end(struct client_dev *d)
 	d->last_updated = d->cur_updated;
 	for (size_t i = 0; i < d->cfg.n_registries; i++)
 		registry_cycle_end(d, &d->regs[i]);
-	log_debug("%s: cycle %llu: %u candidates, %u queried, %u endpoints set, %llu ms", d->cfg.device,
-		  (unsigned long long)d->cycles, d->last_candidates, d->last_queried, d->last_updated,
-		  (unsigned long long)d->last_cycle_ms);
+	log_debug("%s: cycle %llu: %u candidates, %u queried, %u endpoints set, %u peers added, %u removed, %llu ms",
+		  d->cfg.device, (unsigned long long)d->cycles, d->last_candidates, d->last_queried, d->last_updated,
+		  d->last_added, d->last_removed, (unsigned long long)d->last_cycle_ms);
 	dev_schedule(d, false);
 }
 
+/* The router mapped (or stopped mapping) the listen port: one more own candidate, or one less (portmap.c). */
+static void portmap_changed_cb(const union sockaddr_any *external, void *arg)
+{
+	struct client_dev *d = arg;
+
+	client_path_set_extra(d->path, CAND_MAPPED, external);
+}
+
 /* Create one section's state and start its first cycle right away. */
-static int dev_new(struct client *c, const struct config_client *cc, struct client_dev **out,
-		   struct strbuf *err)
+static int dev_new(struct client *c, const struct config_client *cc, const char *state_dir,
+		   struct client_dev **out, struct strbuf *err)
 {
 	struct client_dev *d = calloc(1, sizeof(*d));
 	struct resolver_opts ro;
@@ -1117,8 +2234,23 @@ static int dev_new(struct client *c, const struct config_client *cc, struct clie
 	if (!d->regs || !d->answers)
 		goto fail;
 	for (size_t i = 0; i < d->cfg.n_registries; i++) {
+		d->regs[i].dev = d;
 		d->regs[i].addr = d->cfg.registries[i];
 		addr_format(&d->regs[i].addr, d->regs[i].name, sizeof(d->regs[i].name));
+	}
+	snprintf(d->state_dir, sizeof(d->state_dir), "%s", state_dir);
+	if (d->cfg.peers == PEERS_AUTO) {
+		d->members_on = true;
+		if (client_state_path(state_dir, d->cfg.device, d->state_path, sizeof(d->state_path)) < 0) {
+			strbuf_printf(err, "[client %s]: state-directory %s: path too long\n", cc->device, state_dir);
+			ret = -EINVAL;
+			goto fail;
+		}
+		d->txt_scratch = calloc(CLIENT_MEMBERS_MAX_ALLOWED, sizeof(*d->txt_scratch));
+		if (!d->txt_scratch)
+			goto fail;
+		/* Read now, so a problem shows at start; retried every cycle until it works. */
+		dev_state_load(d);
 	}
 	memset(&ro, 0, sizeof(ro));
 	ro.timeout_ms = d->cfg.timeout_ms;
@@ -1129,6 +2261,11 @@ static int dev_new(struct client *c, const struct config_client *cc, struct clie
 		goto fail;
 	d->path = client_path_new(c->base, c->wg, d->res, &d->cfg);
 	if (!d->path)
+		goto fail;
+	/* A mapped port is one more of this host's candidates (registered at once). */
+	if (d->cfg.port_mapping != PORTMAP_OFF &&
+	    !(d->pm = portmap_new(c->pm, d->cfg.device, d->cfg.port_mapping, d->cfg.port_mapping_lifetime_ms / 1000,
+				  portmap_changed_cb, d)))
 		goto fail;
 	dev_schedule(d, true);
 	*out = d;
@@ -1157,7 +2294,8 @@ static int client_build(struct client *c, const struct config *cfg, struct clien
 		const struct config_client *cc = &cfg->clients[i];
 
 		for (size_t j = 0; j < c->n_devs; j++) {
-			if (!used[j] && config_client_equal(&c->devs[j]->cfg, cc)) {
+			if (!used[j] && config_client_equal(&c->devs[j]->cfg, cc) &&
+			    strcmp(c->devs[j]->state_dir, cfg->state_directory) == 0) {
 				used[j] = true;
 				devs[i] = c->devs[j];
 				break;
@@ -1165,7 +2303,7 @@ static int client_build(struct client *c, const struct config *cfg, struct clien
 		}
 		if (devs[i])
 			continue;
-		ret = dev_new(c, cc, &devs[i], err);
+		ret = dev_new(c, cc, cfg->state_directory, &devs[i], err);
 		if (ret < 0)
 			goto fail;
 	}
@@ -1202,8 +2340,12 @@ int client_new(struct event_base *base, struct wg_ctx *wg, const struct config *
 	}
 	c->base = base;
 	c->wg = wg;
-	ret = client_build(c, cfg, &c->devs, &used, err);
+	c->pm = portmap_ctx_new(base);
+	ret = c->pm ? client_build(c, cfg, &c->devs, &used, err) : -ENOMEM;
 	if (ret < 0) {
+		if (!c->pm)
+			strbuf_puts(err, "client: out of memory\n");
+		portmap_ctx_free(c->pm);
 		free(c);
 		return ret;
 	}
@@ -1269,6 +2411,7 @@ void client_free(struct client *c)
 	for (size_t i = 0; i < c->n_devs; i++)
 		dev_free(c->devs[i]);
 	free(c->devs);
+	portmap_ctx_free(c->pm);
 	free(c);
 }
 
@@ -1328,7 +2471,10 @@ static void peer_json(const struct client_dev *d, const struct client_peer *p, t
 	key_to_base64(p->key, b64);
 	strbuf_puts(out, "{\"public_key\":");
 	strbuf_json_string(out, b64);
-	strbuf_printf(out, ",\"class\":\"%s\",\"handshake_age_s\":", client_peer_class_name(p->cls));
+	strbuf_printf(out, ",\"class\":\"%s\",\"added_by_wgsd\":%s,\"added_at\":", client_peer_class_name(p->cls),
+		      p->managed ? "true" : "false");
+	json_time(out, p->managed ? (time_t)p->added_at : 0);
+	strbuf_puts(out, ",\"handshake_age_s\":");
 	if (p->handshake_sec)
 		strbuf_printf(out, "%lld", (long long)(now - p->handshake_sec));
 	else
@@ -1367,9 +2513,109 @@ static void peer_json(const struct client_dev *d, const struct client_peer *p, t
 			strbuf_puts(out, "null");
 		strbuf_printf(out, ",\"rtt_ms\":%.3f}", (double)pr->rtt_us / 1000.0);
 	}
-	strbuf_puts(out, "],\"candidates\":");
+	strbuf_printf(out, "],\"relay\":{\"stage\":\"%s\",\"endpoint\":", client_relay_stage_name(p->relay.stage));
+	json_addr(out, &p->relay.relay);
+	strbuf_puts(out, ",\"last_error\":");
+	strbuf_json_string(out, p->relay.stage == CLIENT_RELAY_FAILED && p->relay.err ?
+				     client_relay_strerror(p->relay.err) : NULL);
+	strbuf_puts(out, "},\"candidates\":");
 	client_path_peer_json(p->path, out);
 	strbuf_puts(out, "}");
+}
+
+/* Append a list of prefixes as a JSON array of strings. */
+static void json_cidrs(struct strbuf *out, const struct cidr *c, size_t n)
+{
+	char buf[CIDR_STRLEN];
+
+	strbuf_puts(out, "[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strbuf_puts(out, ",");
+		strbuf_json_string(out, cidr_format(&c[i], buf, sizeof(buf)));
+	}
+	strbuf_puts(out, "]");
+}
+
+/* The membership part of a section's status: listings, peers added, pending removals, refusals. */
+static void members_json(const struct client_dev *d, struct strbuf *out)
+{
+	uint64_t now_ms = clock_monotonic_ms();
+	char b64[KEY_B64_LEN + 1];
+	uint64_t refused = 0;
+
+	strbuf_printf(out, "{\"peers\":\"%s\"", d->members_on ? "auto" : "existing");
+	if (!d->members_on) {
+		strbuf_puts(out, "}");
+		return;
+	}
+	strbuf_puts(out, ",\"auto_allowed_ips\":");
+	json_cidrs(out, d->cfg.auto_allowed, d->cfg.n_auto_allowed);
+	strbuf_printf(out, ",\"auto_max_peers\":%u,\"auto_remove_after_s\":", d->cfg.auto_max_peers);
+	if (d->cfg.auto_remove_never)
+		strbuf_puts(out, "null");
+	else
+		strbuf_printf(out, "%u", d->cfg.auto_remove_after_ms / 1000);
+	strbuf_puts(out, ",\"state_file\":");
+	strbuf_json_string(out, d->state_path);
+	strbuf_puts(out, ",\"state_error\":");
+	strbuf_json_string(out, d->state_err ? strerror(-d->state_err) : d->save_err ? strerror(-d->save_err) : NULL);
+	strbuf_printf(out, ",\"adding\":%s,\"listed\":%zu,\"listings_complete\":%s",
+		      dev_can_add(d) ? "true" : "false", d->last_listed, d->last_all_complete ? "true" : "false");
+	for (size_t i = 0; i < CLIENT_MEMBERS_N_REFUSALS; i++)
+		refused += d->refusals[i];
+	strbuf_printf(out, ",\"added_total\":%llu,\"removed_total\":%llu,\"forgotten_total\":%llu,\"refused_total\":%llu,\"add_errors\":%llu,\"remove_errors\":%llu",
+		      (unsigned long long)d->members_added, (unsigned long long)d->members_removed,
+		      (unsigned long long)d->members_forgotten, (unsigned long long)refused,
+		      (unsigned long long)d->add_errors, (unsigned long long)d->remove_errors);
+	strbuf_printf(out, ",\"last_cycle\":{\"added\":%u,\"removed\":%u}", d->last_added, d->last_removed);
+	strbuf_puts(out, ",\"registries\":[");
+	for (size_t i = 0; i < d->cfg.n_registries; i++) {
+		const struct client_registry *reg = &d->regs[i];
+
+		strbuf_puts(out, i ? ",{\"address\":" : "{\"address\":");
+		strbuf_json_string(out, reg->name);
+		strbuf_printf(out, ",\"listing\":\"%s\",\"peers\":%zu,\"unreadable\":%zu,\"at\":",
+			      reg->list_err ? "error" : client_members_listing_status_name(reg->listing.status),
+			      reg->listing.n_keys, reg->listing.n_unreadable);
+		json_time(out, reg->listing_wall);
+		strbuf_puts(out, ",\"error\":");
+		strbuf_json_string(out, reg->list_err ? strerror(-reg->list_err) : NULL);
+		strbuf_puts(out, "}");
+	}
+	strbuf_puts(out, "],\"added\":[");
+	for (size_t i = 0; i < d->members.n_peers; i++) {
+		const struct client_state_peer *sp = &d->members.peers[i];
+		uint64_t absent_s = sp->absent && now_ms >= sp->absent_since_ms ? (now_ms - sp->absent_since_ms) / 1000 : 0;
+		uint64_t after_s = d->cfg.auto_remove_after_ms / 1000;
+
+		key_to_base64(sp->key, b64);
+		strbuf_puts(out, i ? ",{\"public_key\":" : "{\"public_key\":");
+		strbuf_json_string(out, b64);
+		strbuf_printf(out, ",\"added_at\":%lld,\"allowed_ips\":", (long long)sp->added_at);
+		json_cidrs(out, sp->allowed, sp->n_allowed);
+		strbuf_printf(out, ",\"listed\":%s,\"absent_for_s\":", sp->listed ? "true" : "false");
+		if (sp->absent)
+			strbuf_printf(out, "%llu", (unsigned long long)absent_s);
+		else
+			strbuf_puts(out, "null");
+		strbuf_puts(out, ",\"remove_in_s\":");
+		if (sp->absent && !d->cfg.auto_remove_never)
+			strbuf_printf(out, "%llu", (unsigned long long)(absent_s < after_s ? after_s - absent_s : 0));
+		else
+			strbuf_puts(out, "null");
+		strbuf_puts(out, "}");
+	}
+	strbuf_puts(out, "],\"refused\":[");
+	for (size_t i = 0; i < d->n_refused; i++) {
+		key_to_base64(d->refused[i].key, b64);
+		strbuf_puts(out, i ? ",{\"public_key\":" : "{\"public_key\":");
+		strbuf_json_string(out, b64);
+		strbuf_printf(out, ",\"reason\":\"%s\",\"since\":", client_members_refusal_name(d->refused[i].reason));
+		json_time(out, d->refused[i].since);
+		strbuf_puts(out, "}");
+	}
+	strbuf_puts(out, "]}");
 }
 
 /* Append the status as JSON. */
@@ -1398,6 +2644,10 @@ void client_status_json(const struct client *c, struct strbuf *out)
 			      (unsigned long long)d->rejected, (unsigned long long)d->skipped_fresh,
 			      (unsigned long long)d->skipped_moved, (unsigned long long)d->skipped_gone);
 		strbuf_printf(out, ",\"waiting_for_registry\":%s", d->held ? "true" : "false");
+		strbuf_puts(out, ",\"membership\":");
+		members_json(d, out);
+		strbuf_puts(out, ",\"port_mapping\":");
+		portmap_status_json(d->pm, out);
 		strbuf_puts(out, ",\"last_cycle\":{\"at\":");
 		json_time(out, d->last_cycle_wall);
 		strbuf_printf(out, ",\"duration_ms\":%llu,\"candidates\":%u,\"queried\":%u,\"updated\":%u}",
@@ -1476,6 +2726,60 @@ void client_metrics(const struct client *c, struct strbuf *out)
 		strbuf_printf(out, "wgsd_client_writes_skipped_total{device=\"%s\",reason=\"gone\"} %llu\n",
 			      d->cfg.device, (unsigned long long)d->skipped_gone);
 	}
+	metric_head(out, "wgsd_client_members_added_total", "counter", "Listed peers added (peers = auto).");
+	for (size_t i = 0; i < c->n_devs; i++)
+		if (c->devs[i]->members_on)
+			strbuf_printf(out, "wgsd_client_members_added_total{device=\"%s\"} %llu\n", c->devs[i]->cfg.device,
+				      (unsigned long long)c->devs[i]->members_added);
+	metric_head(out, "wgsd_client_members_removed_total", "counter", "Peers wgsd added and removed when no registry listed them.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		if (c->devs[i]->members_on)
+			strbuf_printf(out, "wgsd_client_members_removed_total{device=\"%s\"} %llu\n", c->devs[i]->cfg.device,
+				      (unsigned long long)c->devs[i]->members_removed);
+	metric_head(out, "wgsd_client_members_refused_total", "counter", "Listed peers not added, by reason (counted when a refusal starts or changes).");
+	for (size_t i = 0; i < c->n_devs; i++)
+		if (c->devs[i]->members_on)
+			for (size_t r = 1; r < CLIENT_MEMBERS_N_REFUSALS; r++)
+				strbuf_printf(out, "wgsd_client_members_refused_total{device=\"%s\",reason=\"%s\"} %llu\n",
+					      c->devs[i]->cfg.device, client_members_refusal_name((enum client_members_refusal)r),
+					      (unsigned long long)c->devs[i]->refusals[r]);
+	metric_head(out, "wgsd_client_members_errors_total", "counter", "Additions and removals the device refused.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		if (c->devs[i]->members_on) {
+			strbuf_printf(out, "wgsd_client_members_errors_total{device=\"%s\",op=\"add\"} %llu\n",
+				      c->devs[i]->cfg.device, (unsigned long long)c->devs[i]->add_errors);
+			strbuf_printf(out, "wgsd_client_members_errors_total{device=\"%s\",op=\"remove\"} %llu\n",
+				      c->devs[i]->cfg.device, (unsigned long long)c->devs[i]->remove_errors);
+		}
+	metric_head(out, "wgsd_client_members", "gauge", "Peers wgsd added and remembers, pending removal or not.");
+	for (size_t i = 0; i < c->n_devs; i++) {
+		const struct client_dev *d = c->devs[i];
+		size_t absent = 0;
+
+		if (!d->members_on)
+			continue;
+		for (size_t j = 0; j < d->members.n_peers; j++)
+			absent += d->members.peers[j].absent;
+		strbuf_printf(out, "wgsd_client_members{device=\"%s\",state=\"listed\"} %zu\n", d->cfg.device,
+			      d->members.n_peers - absent);
+		strbuf_printf(out, "wgsd_client_members{device=\"%s\",state=\"pending_removal\"} %zu\n", d->cfg.device,
+			      absent);
+	}
+	metric_head(out, "wgsd_client_members_listed", "gauge", "Distinct peers the registries listed in the last cycle.");
+	for (size_t i = 0; i < c->n_devs; i++)
+		if (c->devs[i]->members_on)
+			strbuf_printf(out, "wgsd_client_members_listed{device=\"%s\"} %zu\n", c->devs[i]->cfg.device,
+				      c->devs[i]->last_listed);
+	metric_head(out, "wgsd_client_registry_listing_complete", "gauge", "1 when the registry's last listing was complete (not truncated, readable, answered).");
+	for (size_t i = 0; i < c->n_devs; i++)
+		if (c->devs[i]->members_on)
+			for (size_t j = 0; j < c->devs[i]->cfg.n_registries; j++) {
+				const struct client_registry *reg = &c->devs[i]->regs[j];
+
+				strbuf_printf(out, "wgsd_client_registry_listing_complete{device=\"%s\",registry=\"%s\"} %d\n",
+					      c->devs[i]->cfg.device, reg->name,
+					      !reg->list_err && client_members_listing_complete(&reg->listing));
+			}
 	metric_head(out, "wgsd_client_device_up", "gauge", "1 when the last device read succeeded.");
 	for (size_t i = 0; i < c->n_devs; i++)
 		strbuf_printf(out, "wgsd_client_device_up{device=\"%s\"} %d\n", c->devs[i]->cfg.device,
@@ -1558,4 +2862,5 @@ void client_metrics(const struct client *c, struct strbuf *out)
 			strbuf_printf(out, "wgsd_client_peer_nat_symmetric{device=\"%s\",peer=\"%s\"} %d\n",
 				      c->devs[i]->cfg.device, b64, p->nat_symmetric);
 		}
+	portmap_metrics(c->pm, out);
 }

@@ -19,7 +19,7 @@
 #define CONFIG_LINE_MAX 1024
 #define CONFIG_MAX_ERRORS 20
 
-enum section_kind { SEC_NONE, SEC_DAEMON, SEC_REGISTRY, SEC_ZONE, SEC_CLIENT, SEC_BAD };
+enum section_kind { SEC_NONE, SEC_DAEMON, SEC_REGISTRY, SEC_RELAY, SEC_ZONE, SEC_CLIENT, SEC_BAD };
 
 /* Parser state shared by the line reader and the inih handler. */
 struct parse_state {
@@ -40,6 +40,7 @@ struct parse_state {
 	bool seen_daemon;
 	bool reported_line;        /* an error was already reported for the current line */
 	bool nul_seen;             /* a NUL byte was read in the current line */
+	int auto_keys_line;        /* last line of an auto-* key in the current section */
 };
 
 /* Record an error "NAME:LINE: [section] key: message". */
@@ -225,8 +226,17 @@ static void handle_daemon(struct parse_state *st, const char *key, const char *v
 			perr(st, st->line, key, "path is longer than %zu bytes", sizeof(cfg->status_socket) - 1);
 		else
 			snprintf(cfg->status_socket, sizeof(cfg->status_socket), "%s", value);
+	} else if (strcmp(key, "state-directory") == 0) {
+		if (!first_time(st, 2))
+			goto dup;
+		if (value[0] != '/')
+			perr(st, st->line, key, "'%s' must be an absolute path", value);
+		else if (strlen(value) >= sizeof(cfg->state_directory))
+			perr(st, st->line, key, "path is longer than %zu bytes", sizeof(cfg->state_directory) - 1);
+		else
+			snprintf(cfg->state_directory, sizeof(cfg->state_directory), "%s", value);
 	} else {
-		perr(st, st->line, key, "unknown key (known: log-level, status-socket)");
+		perr(st, st->line, key, "unknown key (known: log-level, status-socket, state-directory)");
 	}
 	return;
 dup:
@@ -348,6 +358,109 @@ static void handle_registry(struct parse_state *st, const char *key, const char 
 			r->cand_lease_max_ms = ms;
 	} else {
 		perr(st, st->line, key, "unknown key (known: listen, access, ttl, edns-size, tcp-max-connections, tcp-idle-timeout, candidates-per-peer, candidates-max, candidate-lease-max)");
+	}
+	return;
+dup:
+	perr(st, st->line, key, "set twice in this section (only repeatable keys may repeat)");
+}
+
+/* Parse a byte rate: a number with an optional k, M or G (powers of 1000); 0 = none. */
+static int parse_rate(const char *text, uint64_t *out)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (strcmp(end, "k") == 0 || strcmp(end, "K") == 0)
+		mult = 1000;
+	else if (strcmp(end, "M") == 0)
+		mult = 1000000;
+	else if (strcmp(end, "G") == 0)
+		mult = 1000000000;
+	else if (*end)
+		return -EINVAL;
+	if (v > 100000000000ULL / mult)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+/* Handle a key in [relay]. */
+static void handle_relay(struct parse_state *st, const char *key, const char *value)
+{
+	struct config_relay *r = &st->cfg->relay;
+	unsigned long v, lo, hi;
+	unsigned int ms;
+
+	if (strcmp(key, "address") == 0) {
+		union sockaddr_any a;
+		if (addr_parse(value, 0, &a) < 0 || addr_port(&a) != 0) {
+			perr(st, st->line, key, "'%s' is not an IPv4 or IPv6 address (without port)", value);
+			return;
+		}
+		addr_unmap_v4(&a);
+		/* The address is bound and published: it must be one other hosts can send to (loopback: tests). */
+		union sockaddr_any p = a;
+		if (p.sa.sa_family == AF_INET)
+			p.in.sin_port = htons(1);
+		else
+			p.in6.sin6_port = htons(1);
+		enum addr_ep why = addr_endpoint_check(&p);
+		if (why != ADDR_EP_OK && why != ADDR_EP_LOOPBACK) {
+			perr(st, st->line, key, "'%s' cannot be a relay address: %s", value, addr_endpoint_reason(why));
+			return;
+		}
+		for (size_t i = 0; i < r->n_addrs; i++)
+			if (r->addrs[i].sa.sa_family == a.sa.sa_family) {
+				perr(st, st->line, key, "one address per family: '%s' is the second %s address", value,
+				     a.sa.sa_family == AF_INET ? "IPv4" : "IPv6");
+				return;
+			}
+		r->addrs[r->n_addrs++] = a;
+	} else if (strcmp(key, "ports") == 0) {
+		char lo_s[16], hi_s[16];
+		const char *dash = strchr(value, '-');
+		if (!first_time(st, 0))
+			goto dup;
+		if (!dash || (size_t)(dash - value) >= sizeof(lo_s) || strlen(dash + 1) >= sizeof(hi_s)) {
+			perr(st, st->line, key, "'%s' is not a port range LOW-HIGH", value);
+			return;
+		}
+		memcpy(lo_s, value, (size_t)(dash - value));
+		lo_s[dash - value] = '\0';
+		snprintf(hi_s, sizeof(hi_s), "%s", dash + 1);
+		if (parse_uint(lo_s, 1, 65535, &lo) < 0 || parse_uint(hi_s, 1, 65535, &hi) < 0 || hi <= lo)
+			perr(st, st->line, key, "'%s' is not a port range LOW-HIGH of at least two ports in 1..65535", value);
+		else {
+			r->port_min = (uint16_t)lo;
+			r->port_max = (uint16_t)hi;
+		}
+	} else if (strcmp(key, "max-allocations") == 0) {
+		if (!first_time(st, 1))
+			goto dup;
+		if (parse_uint(value, 1, 65536, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number 1..65536", value);
+		else
+			r->max_allocs = (unsigned int)v;
+	} else if (strcmp(key, "idle-timeout") == 0) {
+		if (!first_time(st, 2))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 1000 || ms > 86400000)
+			perr(st, st->line, key, "'%s' is not a duration between 1s and 24h", value);
+		else
+			r->idle_timeout_ms = ms;
+	} else if (strcmp(key, "rate-limit") == 0) {
+		if (!first_time(st, 3))
+			goto dup;
+		if (parse_rate(value, &r->rate_bps) < 0)
+			perr(st, st->line, key, "'%s' is not a rate in bytes per second (0 = none; suffix k, M or G)", value);
+	} else {
+		perr(st, st->line, key, "unknown key (known: address, ports, max-allocations, idle-timeout, rate-limit)");
 	}
 	return;
 dup:
@@ -537,6 +650,67 @@ static void handle_client(struct parse_state *st, const char *key, const char *v
 			perr(st, st->line, key, "'%s' is not a number 1..4096", value);
 		else
 			c->max_inflight = (unsigned int)v;
+	} else if (strcmp(key, "relay") == 0) {
+		if (!first_time(st, 7))
+			goto dup;
+		if (strcmp(value, "auto") == 0)
+			c->relay = true;
+		else if (strcmp(value, "off") == 0)
+			c->relay = false;
+		else
+			perr(st, st->line, key, "'%s' is not one of auto, off", value);
+	} else if (strcmp(key, "relay-after") == 0) {
+		if (!first_time(st, 8))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 1000 || ms > 86400000)
+			perr(st, st->line, key, "'%s' is not a duration between 1s and 24h", value);
+		else
+			c->relay_after_ms = ms;
+	} else if (strcmp(key, "peers") == 0) {
+		if (!first_time(st, 9))
+			goto dup;
+		if (strcmp(value, "existing") == 0)
+			c->peers = PEERS_EXISTING;
+		else if (strcmp(value, "auto") == 0)
+			c->peers = PEERS_AUTO;
+		else
+			perr(st, st->line, key, "'%s' is not one of existing, auto", value);
+	} else if (strcmp(key, "auto-allowed-ips") == 0) {
+		if (parse_cidr_list(value, &c->auto_allowed, &c->n_auto_allowed) < 0)
+			perr(st, st->line, key, "'%s' is not a list of CIDR prefixes (host bits must be zero)", value);
+		st->auto_keys_line = st->line;
+	} else if (strcmp(key, "auto-max-peers") == 0) {
+		if (!first_time(st, 10))
+			goto dup;
+		if (parse_uint(value, 1, MAX_AUTO_MAX_PEERS, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number 1..%d", value, MAX_AUTO_MAX_PEERS);
+		else
+			c->auto_max_peers = (unsigned int)v;
+		st->auto_keys_line = st->line;
+	} else if (strcmp(key, "auto-remove-after") == 0) {
+		if (!first_time(st, 11))
+			goto dup;
+		if (strcmp(value, "never") == 0) {
+			c->auto_remove_never = true;
+		} else if (config_parse_duration_ms(value, &ms) < 0 || ms < 1000 || ms > 30u * 86400000u) {
+			perr(st, st->line, key, "'%s' is not 'never' or a duration between 1s and 30 days", value);
+		} else {
+			c->auto_remove_never = false;
+			c->auto_remove_after_ms = ms;
+		}
+		st->auto_keys_line = st->line;
+	} else if (strcmp(key, "port-mapping") == 0) {
+		if (!first_time(st, 16))
+			goto dup;
+		if (config_portmap_mode_parse(value, &c->port_mapping) < 0)
+			perr(st, st->line, key, "'%s' is not one of auto, off, pcp, natpmp, upnp", value);
+	} else if (strcmp(key, "port-mapping-lifetime") == 0) {
+		if (!first_time(st, 17))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 2000 || ms > 86400000)
+			perr(st, st->line, key, "'%s' is not a duration between 2s and 24h", value);
+		else
+			c->port_mapping_lifetime_ms = ms;
 	} else if (strcmp(key, "candidates") == 0) {
 		if (!first_time(st, 20))
 			goto dup;
@@ -555,7 +729,7 @@ static void handle_client(struct parse_state *st, const char *key, const char *v
 		else
 			c->cand_timeout_ms = ms;
 	} else {
-		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, candidates, candidate-exclude, candidate-timeout)");
+		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, relay, relay-after, peers, auto-allowed-ips, auto-max-peers, auto-remove-after, port-mapping, port-mapping-lifetime, candidates, candidate-exclude, candidate-timeout)");
 	}
 	return;
 dup:
@@ -578,6 +752,9 @@ static int handler_cb(void *user, const char *section, const char *key, const ch
 	case SEC_REGISTRY:
 		handle_registry(st, key, value);
 		break;
+	case SEC_RELAY:
+		handle_relay(st, key, value);
+		break;
 	case SEC_ZONE:
 		handle_zone(st, key, value);
 		break;
@@ -590,6 +767,19 @@ static int handler_cb(void *user, const char *section, const char *key, const ch
 	return 1;
 }
 
+/* Checks of the section that ends (its keys all read): auto-* keys belong to peers = auto. */
+static void finish_section(struct parse_state *st)
+{
+	struct config_client *c;
+
+	if (st->kind != SEC_CLIENT)
+		return;
+	c = &st->cfg->clients[st->index];
+	if (c->peers != PEERS_AUTO && st->auto_keys_line)
+		perr(st, st->auto_keys_line, NULL, "auto-allowed-ips, auto-max-peers and auto-remove-after need 'peers = auto'");
+	st->kind = SEC_NONE;
+}
+
 /* Start a new section from a header line "[...]" (without brackets in name). */
 static void begin_section(struct parse_state *st, const char *name)
 {
@@ -597,8 +787,10 @@ static void begin_section(struct parse_state *st, const char *name)
 	char arg[DNAME_STRLEN + 16];
 	const char *sp = strchr(name, ' ');
 
+	finish_section(st);
 	snprintf(st->section, sizeof(st->section), "%s", name);
 	st->seen = 0;
+	st->auto_keys_line = 0;
 	st->kind = SEC_BAD;
 	arg[0] = '\0';
 	if (sp) {
@@ -621,6 +813,13 @@ static void begin_section(struct parse_state *st, const char *name)
 		}
 		cfg->registry.enabled = true;
 		st->kind = SEC_REGISTRY;
+	} else if (strcmp(name, "relay") == 0) {
+		if (cfg->relay.enabled) {
+			perr(st, st->line, NULL, "section appears twice");
+			return;
+		}
+		cfg->relay.enabled = true;
+		st->kind = SEC_RELAY;
 	} else if (strncmp(name, "zone", 4) == 0 && (name[4] == ' ' || name[4] == '\0')) {
 		char zname[DNAME_STRLEN];
 		if (!arg[0]) {
@@ -664,10 +863,15 @@ static void begin_section(struct parse_state *st, const char *name)
 		c->timeout_ms = DEFAULT_QUERY_TIMEOUT_MS;
 		c->max_inflight = DEFAULT_MAX_INFLIGHT;
 		c->cand_timeout_ms = DEFAULT_CAND_TIMEOUT_MS;
+		c->relay = true;
+		c->relay_after_ms = DEFAULT_RELAY_AFTER_MS;
+		c->auto_max_peers = DEFAULT_AUTO_MAX_PEERS;
+		c->auto_remove_after_ms = DEFAULT_AUTO_REMOVE_AFTER_MS;
+		c->port_mapping_lifetime_ms = DEFAULT_PORT_MAPPING_LIFETIME_MS;
 		st->index = cfg->n_clients - 1;
 		st->kind = SEC_CLIENT;
 	} else {
-		perr(st, st->line, NULL, "unknown section (known: daemon, registry, zone NAME, client DEVICE)");
+		perr(st, st->line, NULL, "unknown section (known: daemon, registry, relay, zone NAME, client DEVICE)");
 	}
 }
 
@@ -794,6 +998,10 @@ static void validate(struct parse_state *st)
 		perr(st, 0, NULL, "[registry] needs at least one [zone NAME] section to serve");
 	if (!r->enabled && cfg->n_clients == 0)
 		perr(st, 0, NULL, "no role configured: add [registry] with [zone NAME] sections, or [client DEVICE] sections");
+	if (cfg->relay.enabled && !r->enabled)
+		perr(st, 0, NULL, "[relay] needs a [registry] section (peers ask the registry for relays)");
+	if (cfg->relay.enabled && cfg->relay.n_addrs == 0)
+		perr(st, 0, NULL, "[relay]: missing required key 'address' (the public address peers send to)");
 	if (r->enabled && r->n_listens == 0) {
 		/* On a host without IPv6 the registry skips [::]:53 (only when it is a default). */
 		r->listens_default = true;
@@ -826,6 +1034,8 @@ static void validate(struct parse_state *st)
 			perr(st, 0, NULL, "[client %s]: missing required key 'registry'", c->device);
 		if (!c->zone[0])
 			perr(st, 0, NULL, "[client %s]: missing required key 'zone'", c->device);
+		if (c->peers == PEERS_AUTO && c->n_auto_allowed == 0)
+			perr(st, 0, NULL, "[client %s]: 'peers = auto' needs 'auto-allowed-ips' (the prefixes added peers may route)", c->device);
 	}
 	st->section[0] = '\0';
 }
@@ -839,6 +1049,7 @@ static struct config *config_new(void)
 		return NULL;
 	cfg->log_level = LOG_LVL_INFO;
 	snprintf(cfg->status_socket, sizeof(cfg->status_socket), "%s", WGSD_STATUS_SOCKET);
+	snprintf(cfg->state_directory, sizeof(cfg->state_directory), "%s", WGSD_STATE_DIR);
 	cfg->registry.access = ACCESS_PEERS;
 	cfg->registry.ttl = DEFAULT_TTL;
 	cfg->registry.edns_size = DEFAULT_EDNS_SIZE;
@@ -847,6 +1058,10 @@ static struct config *config_new(void)
 	cfg->registry.cand_per_peer = DEFAULT_CAND_PER_PEER;
 	cfg->registry.cand_max = DEFAULT_CAND_MAX;
 	cfg->registry.cand_lease_max_ms = DEFAULT_CAND_LEASE_MAX_MS;
+	cfg->relay.port_min = DEFAULT_RELAY_PORT_MIN;
+	cfg->relay.port_max = DEFAULT_RELAY_PORT_MAX;
+	cfg->relay.max_allocs = DEFAULT_RELAY_MAX_ALLOCS;
+	cfg->relay.idle_timeout_ms = DEFAULT_RELAY_IDLE_TIMEOUT_MS;
 	return cfg;
 }
 
@@ -856,6 +1071,7 @@ static int config_parse(struct parse_state *st, struct config **out)
 	int rc;
 
 	rc = ini_parse_stream(reader_cb, st, handler_cb, st);
+	finish_section(st);
 	if (rc > 0 && rc <= st->line) {
 		/* inih found a line it could not parse (no '=' or ':'). */
 		st->section[0] = '\0';
@@ -955,8 +1171,8 @@ void config_print(const struct config *cfg, struct strbuf *out)
 {
 	char buf[ADDR_STRLEN];
 
-	strbuf_printf(out, "[daemon]\nlog-level = %s\nstatus-socket = %s\n",
-		      log_level_name(cfg->log_level), cfg->status_socket);
+	strbuf_printf(out, "[daemon]\nlog-level = %s\nstatus-socket = %s\nstate-directory = %s\n",
+		      log_level_name(cfg->log_level), cfg->status_socket, cfg->state_directory);
 	if (cfg->registry.enabled) {
 		const struct config_registry *r = &cfg->registry;
 		strbuf_puts(out, "\n[registry]\n");
@@ -978,6 +1194,15 @@ void config_print(const struct config *cfg, struct strbuf *out)
 		print_duration(out, "tcp-idle-timeout", r->tcp_idle_timeout_ms);
 		strbuf_printf(out, "candidates-per-peer = %u\ncandidates-max = %u\n", r->cand_per_peer, r->cand_max);
 		print_duration(out, "candidate-lease-max", r->cand_lease_max_ms);
+	}
+	if (cfg->relay.enabled) {
+		const struct config_relay *r = &cfg->relay;
+		strbuf_puts(out, "\n[relay]\n");
+		for (size_t i = 0; i < r->n_addrs; i++)
+			strbuf_printf(out, "address = %s\n", addr_format_ip(&r->addrs[i], buf, sizeof(buf)));
+		strbuf_printf(out, "ports = %u-%u\nmax-allocations = %u\n", r->port_min, r->port_max, r->max_allocs);
+		print_duration(out, "idle-timeout", r->idle_timeout_ms);
+		strbuf_printf(out, "rate-limit = %llu\n", (unsigned long long)r->rate_bps);
 	}
 	for (size_t i = 0; i < cfg->n_zones; i++) {
 		const struct config_zone *z = &cfg->zones[i];
@@ -1006,11 +1231,25 @@ void config_print(const struct config *cfg, struct strbuf *out)
 		print_duration(out, "interval", c->interval_ms);
 		print_duration(out, "handshake-timeout", c->handshake_timeout_ms);
 		print_duration(out, "timeout", c->timeout_ms);
-		strbuf_printf(out, "keepalive = %d\nmax-inflight = %u\n", c->keepalive, c->max_inflight);
+		strbuf_printf(out, "keepalive = %d\nmax-inflight = %u\nrelay = %s\n", c->keepalive, c->max_inflight,
+			      c->relay ? "auto" : "off");
+		print_duration(out, "relay-after", c->relay_after_ms);
+		strbuf_printf(out, "port-mapping = %s\n", config_portmap_mode_name(c->port_mapping));
+		print_duration(out, "port-mapping-lifetime", c->port_mapping_lifetime_ms);
 		for (size_t j = 0; j < c->n_exclude; j++) {
 			char b64[KEY_B64_LEN + 1];
 			key_to_base64(c->exclude[j], b64);
 			strbuf_printf(out, "exclude = %s\n", b64);
+		}
+		strbuf_printf(out, "peers = %s\n", c->peers == PEERS_AUTO ? "auto" : "existing");
+		if (c->peers == PEERS_AUTO) {
+			strbuf_puts(out, "auto-allowed-ips = ");
+			print_cidrs(out, c->auto_allowed, c->n_auto_allowed);
+			strbuf_printf(out, "\nauto-max-peers = %u\n", c->auto_max_peers);
+			if (c->auto_remove_never)
+				strbuf_puts(out, "auto-remove-after = never\n");
+			else
+				print_duration(out, "auto-remove-after", c->auto_remove_after_ms);
 		}
 		strbuf_puts(out, "candidates = ");
 		if (c->cand_none && !c->n_cand_statics)
@@ -1030,6 +1269,32 @@ void config_print(const struct config *cfg, struct strbuf *out)
 		}
 		print_duration(out, "candidate-timeout", c->cand_timeout_ms);
 	}
+}
+
+static const char *const portmap_mode_names[] = {
+	[PORTMAP_OFF] = "off",
+	[PORTMAP_AUTO] = "auto",
+	[PORTMAP_PCP] = "pcp",
+	[PORTMAP_NATPMP] = "natpmp",
+	[PORTMAP_UPNP] = "upnp",
+};
+
+/* Name of a port-mapping mode. */
+const char *config_portmap_mode_name(enum portmap_mode m)
+{
+	return (size_t)m < sizeof(portmap_mode_names) / sizeof(portmap_mode_names[0]) ? portmap_mode_names[m] : "?";
+}
+
+/* Parse a port-mapping mode. */
+int config_portmap_mode_parse(const char *text, enum portmap_mode *out)
+{
+	for (size_t i = 0; i < sizeof(portmap_mode_names) / sizeof(portmap_mode_names[0]); i++) {
+		if (strcmp(text, portmap_mode_names[i]) == 0) {
+			*out = (enum portmap_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 /* Find a zone by normalized name. */
@@ -1078,11 +1343,31 @@ bool config_client_equal(const struct config_client *a, const struct config_clie
 	       strcmp(a->zone, b->zone) == 0 && a->interval_ms == b->interval_ms &&
 	       a->handshake_timeout_ms == b->handshake_timeout_ms && a->timeout_ms == b->timeout_ms &&
 	       a->keepalive == b->keepalive && a->max_inflight == b->max_inflight &&
+	       a->relay == b->relay && a->relay_after_ms == b->relay_after_ms &&
+	       a->port_mapping == b->port_mapping &&
+	       a->port_mapping_lifetime_ms == b->port_mapping_lifetime_ms &&
 	       array_equal(a->exclude, a->n_exclude, b->exclude, b->n_exclude, WG_KEY_LEN) &&
+	       a->peers == b->peers &&
+	       array_equal(a->auto_allowed, a->n_auto_allowed, b->auto_allowed, b->n_auto_allowed,
+			   sizeof(struct cidr)) &&
+	       a->auto_max_peers == b->auto_max_peers && a->auto_remove_after_ms == b->auto_remove_after_ms &&
+	       a->auto_remove_never == b->auto_remove_never &&
 	       a->cand_none == b->cand_none && a->cand_timeout_ms == b->cand_timeout_ms &&
 	       array_equal(a->cand_statics, a->n_cand_statics, b->cand_statics, b->n_cand_statics,
 			   sizeof(union sockaddr_any)) &&
 	       array_equal(a->cand_exclude, a->n_cand_exclude, b->cand_exclude, b->n_cand_exclude, sizeof(struct cidr));
+}
+
+/* True when two relay sections are the same. */
+bool config_relay_equal(const struct config_relay *a, const struct config_relay *b)
+{
+	if (a->enabled != b->enabled || a->n_addrs != b->n_addrs)
+		return false;
+	for (size_t i = 0; i < a->n_addrs; i++)
+		if (!addr_equal(&a->addrs[i], &b->addrs[i]))
+			return false;
+	return a->port_min == b->port_min && a->port_max == b->port_max && a->max_allocs == b->max_allocs &&
+	       a->idle_timeout_ms == b->idle_timeout_ms && a->rate_bps == b->rate_bps;
 }
 
 /* Duplicate n elements of size sz into *dst (NULL for none). 0 or -ENOMEM. */
@@ -1121,10 +1406,12 @@ int config_client_copy(struct config_client *dst, const struct config_client *sr
 	*dst = *src;
 	dst->registries = NULL;
 	dst->exclude = NULL;
+	dst->auto_allowed = NULL;
 	dst->cand_statics = NULL;
 	dst->cand_exclude = NULL;
 	if (array_dup(&dst->registries, src->registries, src->n_registries, sizeof(*src->registries)) < 0 ||
 	    array_dup(&dst->exclude, src->exclude, src->n_exclude, sizeof(*src->exclude)) < 0 ||
+	    array_dup(&dst->auto_allowed, src->auto_allowed, src->n_auto_allowed, sizeof(*src->auto_allowed)) < 0 ||
 	    array_dup(&dst->cand_statics, src->cand_statics, src->n_cand_statics, sizeof(*src->cand_statics)) < 0 ||
 	    array_dup(&dst->cand_exclude, src->cand_exclude, src->n_cand_exclude, sizeof(*src->cand_exclude)) < 0) {
 		config_client_clear(dst);
@@ -1151,6 +1438,7 @@ void config_client_clear(struct config_client *c)
 	free(c->exclude);
 	free(c->cand_statics);
 	free(c->cand_exclude);
+	free(c->auto_allowed);
 	c->registries = NULL;
 	c->n_registries = 0;
 	c->exclude = NULL;
@@ -1159,4 +1447,6 @@ void config_client_clear(struct config_client *c)
 	c->n_cand_statics = 0;
 	c->cand_exclude = NULL;
 	c->n_cand_exclude = 0;
+	c->auto_allowed = NULL;
+	c->n_auto_allowed = 0;
 }

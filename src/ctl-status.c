@@ -182,6 +182,20 @@ static void print_registry(FILE *out, const struct json *reg, const struct ctl_s
 			num(udp, "refused", 0), num(udp, "truncated", 0), sum(json_get(tcp, "queries")),
 			num(l, "tcp_connections", 0));
 	}
+	const struct json *relay = json_get(reg, "relay");
+	if (relay && relay->type == JSON_OBJECT) {
+		const struct json *addrs = json_get(relay, "addresses");
+		fprintf(out, "  relay");
+		for (const struct json *a = addrs ? addrs->child : NULL; a; a = a->next)
+			fprintf(out, " %s", a->type == JSON_STRING ? a->string : "?");
+		fprintf(out, " ports %s: %.0f of %.0f allocations, %.0f packets (%.0f bytes) relayed, %.0f dropped\n",
+			str(relay, "ports", "?"), num(relay, "allocations", 0), num(relay, "max_allocations", 0),
+			num(relay, "forwarded_packets", 0), num(relay, "forwarded_bytes", 0),
+			sum(json_get(relay, "dropped")));
+		if (num(relay, "allocations_refused_full", 0) > 0)
+			fprintf(out, "    %.0f new pairs refused: every allocation was in use (max-allocations)\n",
+				num(relay, "allocations_refused_full", 0));
+	}
 }
 
 /* A peer's candidates: the path in use or being tried, then each candidate and what became of it. */
@@ -220,6 +234,8 @@ static void print_peer(FILE *out, const struct json *p, time_t now, bool verbose
 		str(p, "endpoint", "none"));
 	if (has_num(p, "endpoint_set_at"))
 		fprintf(out, " (set by wgsd %s)", fmt_when(p, "endpoint_set_at", now, when, sizeof(when)));
+	if (boolean(p, "added_by_wgsd") == 1)
+		fprintf(out, ", added by wgsd %s", fmt_when(p, "added_at", now, when, sizeof(when)));
 	fprintf(out, ", last result %s", str(p, "result", "-"));
 	if (num(backoff, "skip_cycles", 0) > 0)
 		fprintf(out, ", backing off %.0f cycles", num(backoff, "skip_cycles", 0));
@@ -227,6 +243,15 @@ static void print_peer(FILE *out, const struct json *p, time_t now, bool verbose
 	if (strcmp(nat, "symmetric") == 0)
 		fprintf(out, "      NAT: registries see different ports for this peer: its NAT maps per destination "
 			     "(symmetric), so hole punching to it will likely fail\n");
+	const struct json *relay = json_get(p, "relay");
+	const char *stage = str(relay, "stage", "idle");
+	if (strcmp(stage, "relayed") == 0)
+		fprintf(out, "      relayed via %s: no direct path was found, the registry's relay forwards its "
+			     "WireGuard packets (still end-to-end encrypted)\n", str(relay, "endpoint", "?"));
+	else if (strcmp(stage, "failed") == 0 && str(relay, "last_error", NULL))
+		fprintf(out, "      no relay: %s\n", str(relay, "last_error", ""));
+	else if (strcmp(stage, "asking") == 0)
+		fprintf(out, "      asking the registry for a relay\n");
 	print_peer_candidates(out, json_get(p, "candidates"));
 	if (!verbose)
 		return;
@@ -239,6 +264,127 @@ static void print_peer(FILE *out, const struct json *p, time_t now, bool verbose
 		if (has_num(r, "seen"))
 			fprintf(out, " (seen %.0fs ago by the registry)", num(r, "seen", 0));
 		fprintf(out, ", asked %s\n", fmt_when(r, "last_query", now, when, sizeof(when)));
+	}
+}
+
+/* peers = auto: listings, peers added, pending removals and refusals of one device. */
+static void print_membership(FILE *out, const struct json *m, const struct ctl_status_opts *o, time_t now)
+{
+	const struct json *added = json_get(m, "added"), *refused = json_get(m, "refused");
+	const struct json *regs = json_get(m, "registries");
+	size_t n_added = 0, n_pending = 0, n_refused = 0, shown = 0;
+	char age[32], when[48];
+
+	if (strcmp(str(m, "peers", "existing"), "auto") != 0)
+		return;
+	for (const struct json *a = added ? added->child : NULL; a; a = a->next) {
+		n_added++;
+		n_pending += has_num(a, "absent_for_s");
+	}
+	for (const struct json *r = refused ? refused->child : NULL; r; r = r->next)
+		n_refused++;
+	fprintf(out, "    membership (peers = auto): %.0f listed by the registries, %zu added by wgsd (at most %.0f), %zu pending removal, %zu refused; %.0f added and %.0f removed since start\n",
+		num(m, "listed", 0), n_added, num(m, "auto_max_peers", 0), n_pending, n_refused,
+		num(m, "added_total", 0), num(m, "removed_total", 0));
+	if (str(m, "state_error", NULL))
+		fprintf(out, "      state file %s: ERROR: %s (%s)\n", str(m, "state_file", "?"), str(m, "state_error", ""),
+			boolean(m, "adding") == 1 ? "peers are still added" : "no peer is added meanwhile");
+	for (const struct json *r = regs ? regs->child : NULL; r; r = r->next) {
+		const char *l = str(r, "listing", "none");
+
+		if (strcmp(l, "complete") == 0 || strcmp(l, "none") == 0)
+			continue;
+		if (strcmp(l, "truncated") == 0)
+			fprintf(out, "      registry %s lists only its first %.0f peers (truncated even over TCP); nothing is removed while a listing is incomplete\n",
+				str(r, "address", "?"), num(r, "peers", 0));
+		else if (strcmp(l, "error") == 0)
+			fprintf(out, "      registry %s: no listing (%s); nothing is removed meanwhile\n", str(r, "address", "?"),
+				str(r, "error", "no answer"));
+		else
+			fprintf(out, "      registry %s: listing %s (%.0f peers, %.0f unreadable records); nothing is removed meanwhile\n",
+				str(r, "address", "?"), l, num(r, "peers", 0), num(r, "unreadable", 0));
+	}
+	for (const struct json *a = added ? added->child : NULL; a; a = a->next) {
+		if (!has_num(a, "absent_for_s") || !match(a, "public_key", o->peer, true))
+			continue;
+		fprintf(out, "      peer %.8s... pending removal: listed by no registry for %s", str(a, "public_key", "?"),
+			fmt_age(num(a, "absent_for_s", 0), age, sizeof(age)));
+		if (has_num(a, "remove_in_s"))
+			fprintf(out, ", removed in %s\n", fmt_age(num(a, "remove_in_s", 0), when, sizeof(when)));
+		else
+			fprintf(out, " (auto-remove-after = never)\n");
+	}
+	for (const struct json *r = refused ? refused->child : NULL; r; r = r->next) {
+		if (!match(r, "public_key", o->peer, true))
+			continue;
+		if (!o->verbose && !o->peer && shown == CTL_PEERS_SHOWN_MAX) {
+			fprintf(out, "      ... more refused peers; -v lists every one\n");
+			break;
+		}
+		fprintf(out, "      listed peer %.8s... not added: %s (since %s)\n", str(r, "public_key", "?"),
+			str(r, "reason", "?"), fmt_when(r, "since", now, when, sizeof(when)));
+		shown++;
+	}
+}
+
+/* Protocol name for people. */
+static const char *proto_title(const char *name)
+{
+	if (strcmp(name, "pcp") == 0)
+		return "PCP";
+	if (strcmp(name, "natpmp") == 0)
+		return "NAT-PMP";
+	if (strcmp(name, "upnp") == 0)
+		return "UPnP IGD";
+	return name;
+}
+
+/* A device's port mapping on the router, in one or two lines (nothing when off). */
+static void print_port_mapping(FILE *out, const struct json *pm, time_t now)
+{
+	const char *mode = str(pm, "mode", "off"), *state = str(pm, "state", "?");
+	char a[32], b[32], when[48];
+
+	if (!pm || strcmp(mode, "off") == 0)
+		return;
+	fprintf(out, "    port mapping (%s): ", mode);
+	if (strcmp(state, "mapped") == 0 || strcmp(state, "renewing") == 0) {
+		fprintf(out, "%s at %s: %s -> %s", proto_title(str(pm, "protocol", "?")), str(pm, "server", "?"),
+			str(pm, "external", "?"), str(pm, "internal", "?"));
+		if (num(pm, "lifetime_left_s", -1) >= 0)
+			fprintf(out, ", %s left", fmt_age(num(pm, "lifetime_left_s", 0), a, sizeof(a)));
+		if (strcmp(state, "renewing") == 0)
+			fprintf(out, ", renewing now");
+		else if (has_num(pm, "next_action_in_s"))
+			fprintf(out, ", renewal in %s", fmt_age(num(pm, "next_action_in_s", 0), b, sizeof(b)));
+		if (boolean(pm, "external_private") == 1)
+			fprintf(out, " (a private address: another NAT is in front of the router)");
+	} else if (strcmp(state, "probing") == 0) {
+		fprintf(out, "asking %s with %s", str(pm, "gateway", "?"), proto_title(str(pm, "protocol", "?")));
+	} else if (strcmp(state, "failed") == 0) {
+		fprintf(out, "FAILED at %s", str(pm, "gateway", "?"));
+		if (has_num(pm, "next_action_in_s"))
+			fprintf(out, ", next try in %s", fmt_age(num(pm, "next_action_in_s", 0), a, sizeof(a)));
+		const struct json *errs = json_get(pm, "errors");
+		for (const struct json *e = errs ? errs->child : NULL; e; e = e->next)
+			if (e->type == JSON_STRING)
+				fprintf(out, "; %s: %s", proto_title(e->key), e->string);
+	} else if (strcmp(state, "no-gateway") == 0) {
+		fprintf(out, "no IPv4 default gateway");
+		if (str(pm, "gateway_error", NULL))
+			fprintf(out, " (routing table: %s)", str(pm, "gateway_error", ""));
+	} else {
+		fprintf(out, "waiting for the device's listen port");
+	}
+	fprintf(out, "\n");
+	if (num(pm, "mappings", 0) + num(pm, "failures", 0) > 0) {
+		fprintf(out, "      %.0f created, %.0f renewed, %.0f failed, %.0f router restart(s), %.0f public endpoint change(s)",
+			num(pm, "mappings", 0), num(pm, "renewals", 0), num(pm, "failures", 0),
+			num(pm, "epoch_resets", 0), num(pm, "external_changes", 0));
+		if (str(pm, "last_error", NULL))
+			fprintf(out, "; last error %s: %s", fmt_when(pm, "last_error_at", now, when, sizeof(when)),
+				str(pm, "last_error", ""));
+		fprintf(out, "\n");
 	}
 }
 
@@ -291,6 +437,7 @@ static void print_client(FILE *out, const struct json *cli, const struct ctl_sta
 			fprintf(out, "    first cycle waits for this process's registry to load\n");
 		if (sym)
 			fprintf(out, "    %zu peer(s) behind symmetric NAT (see below)\n", sym);
+		print_membership(out, json_get(d, "membership"), o, now);
 		const struct json *dc = json_get(d, "candidates"), *own = json_get(dc, "own");
 		if (own && own->child) {
 			fprintf(out, "    own candidates:");
@@ -312,6 +459,7 @@ static void print_client(FILE *out, const struct json *cli, const struct ctl_sta
 				fprintf(out, ", candidates %s (%.0f)", str(creg, "state", "?"), num(creg, "registered", 0));
 			fprintf(out, "\n");
 		}
+		print_port_mapping(out, json_get(d, "port_mapping"), now);
 		bool list_all = o->verbose || o->peer || n <= CTL_PEERS_SHOWN_MAX;
 		size_t shown = 0;
 		for (const struct json *p = peers ? peers->child : NULL; p; p = p->next) {

@@ -18,12 +18,15 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
+#include "portmap.h"
 #include "registry.h"
 #include "status.h"
 #include "wg.h"
 
 /* The longest the client's first cycle waits for the local registry's first snapshots. */
 #define CLIENT_HOLD_MAX_MS 10000
+/* The longest exit waits for UPnP port mappings being deleted on their worker threads. */
+#define PORTMAP_EXIT_WAIT_MS 5000
 
 /* Tell systemd what the daemon is doing, in one line. */
 static void daemon_notify_status(struct daemon *d, const char *prefix)
@@ -346,6 +349,7 @@ int daemon_run(struct daemon *d)
 void daemon_free(struct daemon *d)
 {
 	client_free(d->client);
+	portmap_shutdown_wait(PORTMAP_EXIT_WAIT_MS);
 	registry_free(d->registry);
 	control_close(d->control);
 	if (d->ev_hup)

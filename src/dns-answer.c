@@ -31,6 +31,8 @@ enum name_kind {
 	NAME_CAND_SERVICE,  /* _wgcand._udp.Z, while some entry has candidates */
 	NAME_CAND_INSTANCE, /* B._wgcand._udp.Z of an entry with candidates */
 	NAME_CAND_HOST,     /* <kind>-<n>.B.Z: the address of one candidate */
+	NAME_RELAY_HOST,  /* _relay.Z: the relay's addresses */
+	NAME_RELAY_PAIR,  /* <peer>.<self>._relay.Z */
 };
 
 /* Per-query state shared by the record writers. */
@@ -257,6 +259,14 @@ static enum name_kind classify(struct ctx *c, const uint8_t *msg)
 	c->e = NULL;
 	if (k == 0)
 		return NAME_APEX;
+	if (c->env->relay && label_is(msg, q, k - 1, "_relay")) {
+		uint8_t key[WG_KEY_LEN];
+		if (k == 1)
+			return NAME_RELAY_HOST;
+		if (k == 2)
+			return key_from_base32((const char *)l0 + 1, l0[0], key) == 0 ? NAME_EMPTY : NAME_NONE;
+		return k == 3 ? NAME_RELAY_PAIR : NAME_NONE;
+	}
 	/* The PTR listing exists while it lists something: an empty RRset is no RRset. */
 	if (k == 2 && c->z->n_entries && label_is(msg, q, 0, "_wireguard") && label_is(msg, q, 1, "_udp"))
 		return NAME_SERVICE;
@@ -584,6 +594,87 @@ static void put_cand_srvs(struct ctx *c)
 	}
 }
 
+/* A and/or AAAA of the relay owned by the name at owner_off. Returns the number written. */
+static unsigned int put_relay_addrs(struct ctx *c, uint16_t owner_off, uint16_t qtype, uint16_t *count)
+{
+	const struct dns_relay *r = c->env->relay;
+	unsigned int n = 0;
+
+	if (qtype == DNS_TYPE_A || qtype == DNS_TYPE_ANY)
+		for (size_t i = 0; i < r->n_addr4; i++, n++)
+			if (!put_rr(c, owner_off, DNS_TYPE_A, r->addr4[i], 4, count))
+				return n;
+	if (qtype == DNS_TYPE_AAAA || qtype == DNS_TYPE_ANY)
+		for (size_t i = 0; i < r->n_addr6; i++, n++)
+			if (!put_rr(c, owner_off, DNS_TYPE_AAAA, r->addr6[i], 16, count))
+				return n;
+	return n;
+}
+
+/*
+ * True when the query comes from the peer with this key: on the zone's
+ * interface, from an address whose longest allowed-IP match is that peer's
+ * (the only peer WireGuard accepts packets from that source from).
+ */
+static bool relay_asker_is(const struct ctx *c, const uint8_t key[WG_KEY_LEN])
+{
+	union sockaddr_any src = *c->cl->src;
+	const uint8_t *owner = NULL;
+
+	if (c->z->ifindex == 0 || c->cl->ifindex != c->z->ifindex)
+		return false;
+	addr_unmap_v4(&src);
+	if (src.sa.sa_family == AF_INET)
+		owner = zone_acl_owner(c->z, AF_INET, (const uint8_t *)&src.in.sin_addr);
+	else if (src.sa.sa_family == AF_INET6)
+		owner = zone_acl_owner(c->z, AF_INET6, (const uint8_t *)&src.in6.sin6_addr);
+	return owner && memcmp(owner, key, WG_KEY_LEN) == 0;
+}
+
+/*
+ * <peer>.<self>._relay.Z: check the asker, allocate, and write the SRV with
+ * the relay's addresses as additional data. Returns the rcode; NOERROR
+ * without an answer record is NODATA.
+ */
+static uint16_t answer_relay_pair(struct ctx *c, const uint8_t *msg, enum dns_relay_result *res)
+{
+	const uint8_t *lp = qlabel(msg, c->q, 0), *ls = qlabel(msg, c->q, 1);
+	uint16_t relay_off = (uint16_t)(DNS_QNAME_OFF + c->q->label_off[2]);
+	uint8_t self[WG_KEY_LEN];
+	uint16_t port;
+
+	if (key_from_base32((const char *)ls + 1, ls[0], self) < 0 || !relay_asker_is(c, self)) {
+		*res = DNS_RELAY_REFUSED;
+		return DNS_RCODE_REFUSED;
+	}
+	c->e = zone_lookup(c->z, lp + 1, lp[0]);
+	if (!c->e || c->e->self || memcmp(c->e->key, self, WG_KEY_LEN) == 0) {
+		*res = DNS_RELAY_UNKNOWN;
+		return DNS_RCODE_NXDOMAIN;
+	}
+	if (c->q->qtype != DNS_TYPE_SRV)
+		return DNS_RCODE_NOERROR;
+	if (c->env->relay->allocate(c->env->relay->arg, self, c->e->key, &port) < 0) {
+		*res = DNS_RELAY_FAILED;
+		return DNS_RCODE_SERVFAIL;
+	}
+	*res = DNS_RELAY_GRANTED;
+	/* The target _relay.Z is written in full (RFC 2782), the zone part as the query spelled it. */
+	size_t mark = c->w.len;
+	size_t at = rr_begin(&c->w, DNS_QNAME_OFF, DNS_TYPE_SRV, c->env->ttl);
+	put16(&c->w, 0);
+	put16(&c->w, 0);
+	put16(&c->w, port);
+	put(&c->w, "\x06_relay", 7);
+	put(&c->w, c->w.buf + c->apex_off, c->z->apex_len);
+	if (!rr_end(&c->w, mark, at, &c->w.an)) {
+		c->w.full = true;
+		return DNS_RCODE_NOERROR;
+	}
+	put_relay_addrs(c, relay_off, DNS_TYPE_ANY, &c->w.ar);
+	return DNS_RCODE_NOERROR;
+}
+
 /* Fill the answer for an existing name; returns false for NODATA. */
 static bool answer_name(struct ctx *c, enum name_kind kind)
 {
@@ -636,6 +727,11 @@ static bool answer_name(struct ctx *c, enum name_kind kind)
 		    !put_cand_addr(c, c->cand, DNS_QNAME_OFF, qt, &c->w.an))
 			c->w.full = true;
 		break;
+	case NAME_RELAY_HOST:
+		if (qt == DNS_TYPE_A || qt == DNS_TYPE_AAAA || qt == DNS_TYPE_ANY)
+			put_relay_addrs(c, DNS_QNAME_OFF, qt, &c->w.an);
+		break;
+	case NAME_RELAY_PAIR:
 	case NAME_EMPTY:
 	case NAME_NONE:
 		break;
@@ -761,9 +857,22 @@ size_t dns_answer(const struct dns_answer_env *env, const struct dns_client *cl,
 	}
 	aa = true;
 	enum name_kind kind = classify(&c, msg);
-	if (kind == NAME_NONE)
+	bool answered = false;
+	if (kind == NAME_RELAY_PAIR) {
+		rcode = answer_relay_pair(&c, msg, &info->relay);
+		if (info->relay == DNS_RELAY_REFUSED)
+			info->refused_access = true;
+		if (rcode == DNS_RCODE_REFUSED || rcode == DNS_RCODE_SERVFAIL) {
+			aa = false;
+			goto done;
+		}
+		answered = c.w.an > 0 || c.w.full;
+	} else if (kind == NAME_NONE) {
 		rcode = DNS_RCODE_NXDOMAIN;
-	if (kind == NAME_NONE || !answer_name(&c, kind)) {
+	} else {
+		answered = answer_name(&c, kind);
+	}
+	if (!answered) {
 		/* NXDOMAIN and NODATA carry the SOA for negative caching (RFC 2308). */
 		if (!put_soa(&c, &c.w.ns))
 			tc = true;

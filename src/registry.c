@@ -18,6 +18,7 @@
 #include "registry-udp.h"
 #include "registry-update.h"
 #include "registry.h"
+#include "relay.h"
 #include "strbuf.h"
 #include "wg.h"
 #include "zone.h"
@@ -102,6 +103,7 @@ struct registry {
 	struct event *refused_timer;       /* writes the summary */
 	void (*loaded_cb)(void *arg);      /* once: every zone has left the starting state */
 	void *loaded_arg;
+	struct relay *relay;               /* [relay], NULL without */
 };
 
 /* Counter slot of a query type. */
@@ -286,12 +288,16 @@ static size_t listener_query_cb(void *arg, struct registry_stats *stats, const s
 		.zones = reg->snaps, .n_zones = reg->n_zones,
 		.access = reg->access, .access_cidrs = reg->access_cidrs, .n_access_cidrs = reg->n_access_cidrs,
 		.ttl = reg->ttl, .edns_size = reg->edns_size, .now = now,
+		.relay = reg->relay ? relay_dns(reg->relay) : NULL,
 	};
 	size_t n;
 
 	if (qlen >= DNS_HEADER_LEN && !(query[2] & 0x80) && ((query[2] >> 3) & 0x0f) == DNS_OPCODE_UPDATE)
 		return answer_update(reg, stats, cl, query, qlen, out, cap, now);
 	n = dns_answer(&env, cl, query, qlen, out, cap, &info);
+
+	if (reg->relay && info.relay != DNS_RELAY_NONE)
+		relay_count_query(reg->relay, info.relay);
 
 	stats->queries[qtype_slot(info.qtype)]++;
 	if (n == 0) {
@@ -731,6 +737,8 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 		strbuf_puts(err, "registry: out of memory");
 		goto fail;
 	}
+	if (cfg->relay.enabled && !reg->relay && (ret = relay_new(reg->base, &cfg->relay, &reg->relay, err)) < 0)
+		goto fail;
 	/* Commit: a restarted zone answers from its old snapshot until its first read, not SERVFAIL. */
 	for (size_t i = 0; i < cfg->n_zones; i++)
 		for (size_t j = 0; j < reg->n_zones; j++)
@@ -754,6 +762,13 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 				snprintf(nz[i]->error, sizeof(nz[i]->error), "%s", o->error);
 				ns[i] = nz[i]->snap;
 			}
+	if (reg->relay && cfg->relay.enabled) {
+		relay_apply(reg->relay, &cfg->relay);
+	} else if (reg->relay) {
+		log_info("registry: [relay] removed; relay allocations dropped");
+		relay_free(reg->relay);
+		reg->relay = NULL;
+	}
 	/* Close what went away, keep the rest. */
 	for (size_t j = 0; j < reg->n_listeners; j++)
 		if (!kept_l[j])
@@ -854,6 +869,7 @@ void registry_free(struct registry *reg)
 	free(reg->zones);
 	free(reg->snaps);
 	free(reg->access_cidrs);
+	relay_free(reg->relay);
 	free(reg);
 }
 
@@ -945,8 +961,14 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 	for (int w = 0; w < RU_WHY_MAX; w++)
 		strbuf_printf(out, "%s\"%s\":%llu", w ? "," : "", registry_update_why_name((enum registry_update_why)w),
 			      (unsigned long long)reg->updates_no_zone[w]);
-	strbuf_printf(out, "},\"candidates_per_peer\":%u,\"candidates_max\":%u,\"candidate_lease_max_s\":%u}",
+	strbuf_printf(out, "},\"candidates_per_peer\":%u,\"candidates_max\":%u,\"candidate_lease_max_s\":%u",
 		      reg->cand_per_peer, reg->cand_max, reg->cand_lease_max_s);
+	strbuf_puts(out, ",\"relay\":");
+	if (reg->relay)
+		relay_status_json(reg->relay, out);
+	else
+		strbuf_puts(out, "null");
+	strbuf_puts(out, "}");
 }
 
 /* Append one listener's counters for one transport. */
@@ -1050,4 +1072,6 @@ void registry_metrics(const struct registry *reg, struct strbuf *out)
 				      reg->zones[i]->cfg.name, reg->zones[i]->cfg.device,
 				      registry_update_why_name((enum registry_update_why)w),
 				      (unsigned long long)reg->zones[i]->updates[w]);
+	if (reg->relay)
+		relay_metrics(reg->relay, out);
 }

@@ -55,14 +55,39 @@ struct nlmsghdr *wg_nl_build_get(void *buf, size_t len, uint16_t family, uint32_
 	return nlh;
 }
 
-/* WG_CMD_SET_DEVICE with one peer flagged WGPEER_F_UPDATE_ONLY. */
+/* Room one allowed IP takes in a request: nest, family, address, mask. */
+#define NL_ALLOWEDIP_LEN (MNL_ATTR_HDRLEN + MNL_ALIGN(MNL_ATTR_HDRLEN + sizeof(uint16_t)) + \
+			  MNL_ALIGN(MNL_ATTR_HDRLEN + 16) + MNL_ALIGN(MNL_ATTR_HDRLEN + sizeof(uint8_t)))
+
+/* Append one allowed IP as a WGPEER_A_ALLOWEDIPS element. */
+static void nl_put_allowed_ip(struct nlmsghdr *nlh, const struct cidr *c)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, 0);
+
+	mnl_attr_put_u16(nlh, WGALLOWEDIP_A_FAMILY, c->family);
+	mnl_attr_put(nlh, WGALLOWEDIP_A_IPADDR, c->family == AF_INET ? 4 : 16, c->addr);
+	mnl_attr_put_u8(nlh, WGALLOWEDIP_A_CIDR_MASK, c->prefix);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/*
+ * WG_CMD_SET_DEVICE for one peer: WGPEER_F_UPDATE_ONLY for an update,
+ * WGPEER_F_REPLACE_ALLOWEDIPS with the allowed IPs for a creation,
+ * WGPEER_F_REMOVE_ME alone for a removal.
+ */
 struct nlmsghdr *wg_nl_build_set_peer(void *buf, size_t len, uint16_t family, uint32_t seq,
 				      const char *ifname, const struct wg_peer_update *update)
 {
-	struct nlattr *peers, *peer;
+	struct nlattr *peers, *peer, *ips;
 	struct nlmsghdr *nlh;
+	uint32_t flags;
+	size_t n_ips = update->change == WG_PEER_CREATE ? update->n_allowed_ips : 0;
 
 	if (len < WG_NL_REQ_BUF_LEN || strlen(ifname) >= IFNAMSIZ)
+		return NULL;
+	/* The fixed part fits WG_NL_REQ_BUF_LEN; the allowed IPs need their own room. */
+	if (n_ips > (SIZE_MAX - WG_NL_REQ_BUF_LEN) / NL_ALLOWEDIP_LEN ||
+	    len < WG_NL_REQ_BUF_LEN + n_ips * NL_ALLOWEDIP_LEN)
 		return NULL;
 	nlh = nl_put_genl(buf, family, NLM_F_REQUEST | NLM_F_ACK, seq, WG_CMD_SET_DEVICE,
 			  WG_GENL_VERSION);
@@ -70,14 +95,34 @@ struct nlmsghdr *wg_nl_build_set_peer(void *buf, size_t len, uint16_t family, ui
 	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
 	peer = mnl_attr_nest_start(nlh, 0);
 	mnl_attr_put(nlh, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, update->public_key);
-	mnl_attr_put_u32(nlh, WGPEER_A_FLAGS, WGPEER_F_UPDATE_ONLY);
-	if (update->endpoint.sa.sa_family == AF_INET)
-		mnl_attr_put(nlh, WGPEER_A_ENDPOINT, sizeof(update->endpoint.in), &update->endpoint.in);
-	else if (update->endpoint.sa.sa_family == AF_INET6)
-		mnl_attr_put(nlh, WGPEER_A_ENDPOINT, sizeof(update->endpoint.in6), &update->endpoint.in6);
-	if (update->persistent_keepalive >= 0)
-		mnl_attr_put_u16(nlh, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
-				 (uint16_t)update->persistent_keepalive);
+	switch (update->change) {
+	case WG_PEER_REMOVE:
+		flags = WGPEER_F_REMOVE_ME;
+		break;
+	case WG_PEER_CREATE:
+		flags = WGPEER_F_REPLACE_ALLOWEDIPS;
+		break;
+	case WG_PEER_UPDATE:
+	default:
+		flags = WGPEER_F_UPDATE_ONLY;
+		break;
+	}
+	mnl_attr_put_u32(nlh, WGPEER_A_FLAGS, flags);
+	if (update->change != WG_PEER_REMOVE) {
+		if (update->endpoint.sa.sa_family == AF_INET)
+			mnl_attr_put(nlh, WGPEER_A_ENDPOINT, sizeof(update->endpoint.in), &update->endpoint.in);
+		else if (update->endpoint.sa.sa_family == AF_INET6)
+			mnl_attr_put(nlh, WGPEER_A_ENDPOINT, sizeof(update->endpoint.in6), &update->endpoint.in6);
+		if (update->persistent_keepalive >= 0)
+			mnl_attr_put_u16(nlh, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
+					 (uint16_t)update->persistent_keepalive);
+	}
+	if (n_ips) {
+		ips = mnl_attr_nest_start(nlh, WGPEER_A_ALLOWEDIPS);
+		for (size_t i = 0; i < n_ips; i++)
+			nl_put_allowed_ip(nlh, &update->allowed_ips[i]);
+		mnl_attr_nest_end(nlh, ips);
+	}
 	mnl_attr_nest_end(nlh, peer);
 	mnl_attr_nest_end(nlh, peers);
 	return nlh;
@@ -475,6 +520,7 @@ struct wg_nl_op {
 	bool family_retried;      /* the cached family id was already refreshed once */
 	char ifname[IFNAMSIZ];
 	struct wg_peer_update update;
+	struct cidr *allowed_ips;   /* the op's own copy of update.allowed_ips */
 	struct wg_nl_dump dump;
 	uint32_t seq;
 	wg_nl_done_cb cb;
@@ -580,6 +626,7 @@ static int nl_send(struct wg_nl *nl)
 static void nl_op_free(struct wg_nl_op *op)
 {
 	wg_nl_dump_clear(&op->dump);
+	free(op->allowed_ips);
 	explicit_bzero(op, sizeof(*op));
 	free(op);
 }
@@ -792,6 +839,20 @@ static struct wg_nl_op *nl_submit(struct wg_nl *nl, const char *ifname,
 	if (update) {
 		op->is_set = true;
 		op->update = *update;
+		op->update.allowed_ips = NULL;
+		op->update.n_allowed_ips = 0;
+		if (update->change == WG_PEER_CREATE && update->n_allowed_ips) {
+			op->allowed_ips = calloc(update->n_allowed_ips, sizeof(*op->allowed_ips));
+			if (!op->allowed_ips) {
+				free(op);
+				errno = ENOMEM;
+				return NULL;
+			}
+			memcpy(op->allowed_ips, update->allowed_ips,
+			       update->n_allowed_ips * sizeof(*op->allowed_ips));
+			op->update.allowed_ips = op->allowed_ips;
+			op->update.n_allowed_ips = update->n_allowed_ips;
+		}
 	}
 	op->cb = cb;
 	op->arg = arg;

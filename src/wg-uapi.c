@@ -479,17 +479,32 @@ void wg_uapi_build_get(struct strbuf *sb)
 	strbuf_puts(sb, "get=1\n\n");
 }
 
-/* "set=1" for one existing peer; update_only must follow public_key directly. */
+/*
+ * "set=1" for one peer. The flag line (update_only, remove) follows
+ * public_key directly; a creation replaces the allowed IPs before listing
+ * them.
+ */
 void wg_uapi_build_set_peer(struct strbuf *sb, const struct wg_peer_update *update)
 {
-	char hex[KEY_HEX_LEN + 1], ep[ADDR_STRLEN];
+	char hex[KEY_HEX_LEN + 1], ep[ADDR_STRLEN], ip[CIDR_STRLEN];
 
 	key_to_hex(update->public_key, hex);
-	strbuf_printf(sb, "set=1\npublic_key=%s\nupdate_only=true\n", hex);
+	strbuf_printf(sb, "set=1\npublic_key=%s\n", hex);
+	if (update->change == WG_PEER_REMOVE) {
+		strbuf_puts(sb, "remove=true\n\n");
+		return;
+	}
+	if (update->change == WG_PEER_CREATE)
+		strbuf_puts(sb, "replace_allowed_ips=true\n");
+	else
+		strbuf_puts(sb, "update_only=true\n");
 	if (update->endpoint.sa.sa_family == AF_INET || update->endpoint.sa.sa_family == AF_INET6)
 		strbuf_printf(sb, "endpoint=%s\n", addr_format(&update->endpoint, ep, sizeof(ep)));
 	if (update->persistent_keepalive >= 0)
 		strbuf_printf(sb, "persistent_keepalive_interval=%d\n", update->persistent_keepalive);
+	if (update->change == WG_PEER_CREATE)
+		for (size_t i = 0; i < update->n_allowed_ips; i++)
+			strbuf_printf(sb, "allowed_ip=%s\n", cidr_format(&update->allowed_ips[i], ip, sizeof(ip)));
 	strbuf_puts(sb, "\n");
 }
 

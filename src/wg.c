@@ -331,9 +331,21 @@ struct wg_op *wg_set_peer(struct wg_ctx *ctx, const char *ifname, enum wg_backen
 {
 	if (!update || update->persistent_keepalive < -1 || update->persistent_keepalive > 65535 ||
 	    (update->endpoint.sa.sa_family != AF_UNSPEC && update->endpoint.sa.sa_family != AF_INET &&
-	     update->endpoint.sa.sa_family != AF_INET6)) {
+	     update->endpoint.sa.sa_family != AF_INET6) ||
+	    (update->change != WG_PEER_UPDATE && update->change != WG_PEER_CREATE &&
+	     update->change != WG_PEER_REMOVE) ||
+	    update->n_allowed_ips > WG_PEER_MAX_ALLOWED_IPS ||
+	    (update->n_allowed_ips && !update->allowed_ips)) {
 		errno = EINVAL;
 		return NULL;
+	}
+	for (size_t i = 0; i < update->n_allowed_ips; i++) {
+		const struct cidr *c = &update->allowed_ips[i];
+
+		if (!((c->family == AF_INET && c->prefix <= 32) || (c->family == AF_INET6 && c->prefix <= 128))) {
+			errno = EINVAL;
+			return NULL;
+		}
 	}
 	return wg_op_start(ctx, ifname, backend, update, NULL, cb, arg);
 }

@@ -133,7 +133,7 @@ static void mask_addr(uint8_t dst[16], const uint8_t *src, unsigned int alen, un
 		dst[bytes] = (uint8_t)(src[bytes] & (0xff00 >> bits));
 }
 
-/* The access-set slot holding addr by the longest prefix, NULL when none does. */
+/* The slot of the longest allowed IP holding the address, or NULL. */
 static const struct zone_acl_slot *acl_find(const struct zone *z, int family, const uint8_t *addr)
 {
 	uint8_t m[16];
@@ -163,12 +163,12 @@ bool zone_acl_contains(const struct zone *z, int family, const uint8_t *addr)
 	return acl_find(z, family, addr) != NULL;
 }
 
-/* The peer whose allowed IPs hold addr: prefix lengths are sorted longest first. */
+/* The peer WireGuard would accept a packet from this source address from. */
 const uint8_t *zone_acl_owner(const struct zone *z, int family, const uint8_t *addr)
 {
 	const struct zone_acl_slot *s = acl_find(z, family, addr);
 
-	return s && z->acl_keys ? z->acl_keys[s->owner] : NULL;
+	return s ? z->acl_keys[s->owner] : NULL;
 }
 
 /* Smallest power of two >= 2n (at least 16). */
@@ -181,7 +181,7 @@ static size_t table_size(size_t n)
 	return s;
 }
 
-/* Insert one allowed IP of peer number owner into the access set; records its prefix length. 0 or -ENOMEM. */
+/* Insert one allowed IP of peer owner into the access set; records its prefix length. 0 or -ENOMEM. */
 static int acl_insert(struct zone *z, const struct cidr *c, uint32_t owner)
 {
 	uint8_t m[16];
@@ -686,10 +686,11 @@ int zone_build_step(struct zone_build *b, size_t max_peers)
 		const struct wg_peer *p = &dev->peers[b->next];
 		const struct cand_rec *cands = NULL;
 		size_t n_cands = 0;
-		if (b->z->acl_keys)
+		if (b->z->acl) {
 			memcpy(b->z->acl_keys[b->next], p->public_key, WG_KEY_LEN);
-		for (size_t j = 0; b->z->acl && j < p->n_allowed_ips; j++)
-			acl_insert(b->z, &p->allowed_ips[j], (uint32_t)b->next);
+			for (size_t j = 0; j < p->n_allowed_ips; j++)
+				acl_insert(b->z, &p->allowed_ips[j], (uint32_t)b->next);
+		}
 		if (p->endpoint.sa.sa_family != AF_INET && p->endpoint.sa.sa_family != AF_INET6)
 			continue;
 		/* Port 0, unspecified, loopback, multicast, broadcast, link-local: as if it had none. */

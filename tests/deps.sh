@@ -6,17 +6,20 @@ set -eu
 
 packages=(
 	# build
-	gcc pkg-config meson ninja-build libevent-dev libmnl-dev libldns-dev libinih-dev
+	gcc pkg-config meson ninja-build libevent-dev libmnl-dev libldns-dev libinih-dev libb2-dev
+	# port mapping: NAT-PMP and UPnP IGD client libraries
+	libnatpmp-dev libminiupnpc-dev
 	# WireGuard, namespaces, NAT
 	wireguard-go wireguard-tools iproute2 nftables conntrack iputils-ping procps psmisc
-	# home routers that map ports (connectivity matrix): miniupnpd, and a UPnP IGD client to check it
+	# home routers that map ports (tests/portmap, connectivity matrix): miniupnpd, and a UPnP IGD client to check it
 	miniupnpd-nftables miniupnpc
 	# DNS clients and reference server, load generator
 	dnsutils knot-dnsutils ldnsutils nsd dnsperf
 	# kernel WireGuard in a qemu guest
 	qemu-system-x86 busybox-static kmod cpio
-	# test tooling: scripts, fuzzing, leak checks, core dumps (gcore), unit hardening check, man pages
-	python3 clang libclang-rt-14-dev valgrind gdb systemd man-db groff-base
+	# test tooling: scripts, fuzzing, leak checks, core dumps (gcore), unit hardening check, man pages,
+	# relay benchmark (iperf3)
+	python3 clang libclang-rt-14-dev valgrind gdb systemd man-db groff-base iperf3
 	# the Debian package: dpkg-buildpackage, debhelper, lintian (its build
 	# dependencies come from debian/control, below)
 	dpkg-dev debhelper lintian

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # wgsd benchmarks (issue 7): the registry against NSD at 10, 1,000 and 10,000
 # peers, wgsd's memory, full device reads (userspace here, kernel in a qemu
-# guest), answering while a 100 ms refresh runs, and the client's cycle for
-# 1,000 stale peers. Writes tests/bench/RESULTS.md and prints it.
+# guest), answering while a 100 ms refresh runs, the client's cycle for
+# 1,000 stale peers, and a node joining a mesh of 2,000 listed peers in one
+# cycle (peers = auto). Writes tests/bench/RESULTS.md and prints it.
 #
 # Usage (as root, from anywhere):  tests/bench/run.sh [options]
 #   --peers "10 1000 10000"   peer counts of the registry comparison
@@ -21,7 +22,7 @@
 #                             CPU, 0), e.g. 1 to take the device's work off the
 #                             server's core
 #   --no-kernel               skip the kernel backend read in the qemu guest
-#   --no-client               skip the client benchmark
+#   --no-client               skip the client benchmarks (stale peers, mesh join)
 #   --build DIR               build directory (default build-bench, configured as
 #                             buildtype=release and rebuilt)
 #   --out FILE                results file (default tests/bench/RESULTS.md)
@@ -672,6 +673,100 @@ print(d["duration_ms"], d["candidates"], d["updated"])')
 	cat "$TMP/client-set.txt" >&2
 }
 
+# A node joins a mesh of 2,000 listed peers in one cycle (peers = auto). One registry's listing
+# holds about 920 peers (one DNS message), so three registries list a third each.
+bench_join() {
+	local n=2000 parts=3 nr="wgsdjr$S" na="wgsdja$S" deva="wgj${S}a" i r pid st
+	local addrs=(198.51.100.1 198.51.100.3 198.51.100.5) regline=""
+	say "client: joining a mesh of $n listed peers"
+	ip netns add "$nr"
+	NAMESPACES="$NAMESPACES $nr"
+	ip netns add "$na"
+	NAMESPACES="$NAMESPACES $na"
+	ip link add "jr$S" netns "$nr" type veth peer name "ja$S" netns "$na"
+	ip -n "$nr" link set lo up
+	ip -n "$na" link set lo up
+	for i in 0 1 2; do
+		ip -n "$nr" addr add "${addrs[$i]}/24" dev "jr$S"
+	done
+	ip -n "$na" addr add 198.51.100.2/24 dev "ja$S"
+	ip -n "$nr" link set "jr$S" up
+	ip -n "$na" link set "ja$S" up
+	python3 - "$n" "$parts" "$TMP" <<'EOT'
+import base64, os, sys
+n, parts, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+keys = [base64.b64encode(os.urandom(32)).decode() for _ in range(n)]
+for p in range(parts):
+    with open("%s/join-reg%d.conf" % (d, p), "w") as f:
+        f.write("[Interface]\nPrivateKey = %s\nListenPort = %d\n\n" % (base64.b64encode(os.urandom(32)).decode(), 52000 + p))
+        for i, k in enumerate(keys):
+            if i % parts == p:
+                f.write("[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32\nEndpoint = 203.0.113.%d:%d\n\n"
+                        % (k, 100 + i // 65536, i // 256 % 256, i % 256, 1 + i % 250, 10000 + i))
+EOT
+	for i in 0 1 2; do
+		local devr="wgj${S}r$i"
+		ip netns exec "$nr" wireguard-go -f "$devr" >"$TMP/$devr.log" 2>&1 &
+		PIDS="$PIDS $!"
+		DEVS="$DEVS $devr"
+		wait_for 10 test -S "/var/run/wireguard/$devr.sock" || die "wireguard-go $devr"
+		ip netns exec "$nr" wg setconf "$devr" "$TMP/join-reg$i.conf"
+		cat >"$TMP/join-reg$i.wgsd" <<EOF
+[daemon]
+status-socket = $TMP/join-reg$i.sock
+[registry]
+listen = ${addrs[$i]}:53
+access = any
+[zone $ZONE]
+device = $devr
+backend = userspace
+EOF
+		ip netns exec "$nr" "$WGSD" -c "$TMP/join-reg$i.wgsd" >"$TMP/join-reg$i.log" 2>&1 &
+		PIDS="$PIDS $!"
+		wait_for 30 sh -c "ip netns exec $na dig +time=1 +tries=1 @${addrs[$i]} $ZONE SOA | grep -q NOERROR" ||
+			die "join registry $i not answering"
+		regline="${regline}registry = ${addrs[$i]}:53
+"
+	done
+	ip netns exec "$na" wireguard-go -f "$deva" >"$TMP/$deva.log" 2>&1 &
+	PIDS="$PIDS $!"
+	DEVS="$DEVS $deva"
+	wait_for 10 test -S "/var/run/wireguard/$deva.sock" || die "wireguard-go $deva"
+	for r in $(seq 1 "$ROUNDS"); do
+		# A fresh node each round: no peers, no memory.
+		ip netns exec "$na" wg setconf "$deva" /dev/null
+		rm -rf "$TMP/join-state"
+		cat >"$TMP/join.conf" <<EOF
+[daemon]
+status-socket = $TMP/join.sock
+state-directory = $TMP/join-state
+[client $deva]
+backend = userspace
+${regline}zone = $ZONE
+interval = 1h
+peers = auto
+auto-allowed-ips = 10.100.0.0/16
+auto-max-peers = $n
+EOF
+		ip netns exec "$na" "$WGSD" -c "$TMP/join.conf" >"$TMP/join.log" 2>&1 &
+		pid=$!
+		PIDS="$PIDS $pid"
+		wait_for 120 sh -c "ip netns exec $na $WGSDCTL -s $TMP/join.sock status --json | grep -q '\"cycles\":1'" ||
+			{ cat "$TMP/join.log" >&2; die "join cycle did not finish"; }
+		st=$(ip netns exec "$na" "$WGSDCTL" -s "$TMP/join.sock" status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["client"]["devices"][0]
+print(d["last_cycle"]["duration_ms"], d["membership"]["listed"], d["membership"]["added_total"])')
+		kill "$pid"
+		wait "$pid" 2>/dev/null || true
+		local on_dev with_ep
+		on_dev=$(ip netns exec "$na" wg show "$deva" peers | wc -l)
+		with_ep=$(ip netns exec "$na" wg show "$deva" endpoints | awk '$2 != "(none)"' | wc -l)
+		echo "$st $on_dev $with_ep" >>"$TMP/join.txt"
+		say "  join round $r: duration_ms listed added = $st, peers on the device: $on_dev, with endpoint: $with_ep"
+	done
+}
+
 # Median of the numbers on stdin.
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
@@ -836,6 +931,13 @@ report() {
 			echo "| Client: one resolve-and-set cycle, 1,000 stale peers, registry in the next namespace (median of $ROUNDS; ms: $(awk '{ print $1 }' "$TMP/client.txt" | tr '\n' ' ')) | $cyc ms, $upd endpoints set ($(awk -v u="$upd" -v c="$cyc" 'BEGIN { printf "%.0f", c ? u * 1000 / c : 0 }') per s within the cycle) | ≤ 1000 ms | $(check "$cyc" "<=" 1000) |"
 			echo "| Client: raw endpoint writes to wireguard-go (bench-wg set, $(kv "$setline" inflight) in flight) | $(kv "$setline" writes_per_s) writes/s ($(kv "$setline" writes) in $(kv "$setline" wall_ms) ms) | | |"
 		fi
+		if [ -s "$TMP/join.txt" ]; then
+			local jc ja jd
+			jc=$(awk '{ print $1 }' "$TMP/join.txt" | median)
+			ja=$(awk '{ print $3 }' "$TMP/join.txt" | median)
+			jd=$(awk '{ print $5 }' "$TMP/join.txt" | median)
+			echo "| Client, peers = auto: a new node joins a mesh of 2,000 listed peers (three registries of ~667: one listing holds ~920) in one cycle, each added with its allowed IPs and endpoint (median of $ROUNDS; ms: $(awk '{ print $1 }' "$TMP/join.txt" | tr '\n' ' ')) | $jc ms, $ja added, $jd with endpoint | all in one cycle | $(check "$ja" ">=" 2000) |"
+		fi
 		echo
 		echo "## All dnsperf runs"
 		echo
@@ -869,6 +971,7 @@ for n in $PEER_COUNTS; do
 done
 [ "$DO_KERNEL" = 1 ] && bench_kernel
 [ "$DO_CLIENT" = 1 ] && bench_client
+[ "$DO_CLIENT" = 1 ] && bench_join
 report
 # Issue 8's speed target: UDP rate with the TCP cap saturated by a connection flood >= 0.9 x without.
 # The hardening test measures it; here it is asserted (WGSD_ASSERT_RATES=1) and recorded.

@@ -11,6 +11,13 @@ Peers come from a JSON file re-read on every query:
   {"<base64 key>": {"endpoint": "198.51.100.1:1111", "seen": 12}, ...}
 A peer with "hold": "PATH" has its UDP queries answered only once PATH no
 longer exists (a registry that answers late), from the file as it is then.
+
+For mesh membership it also answers the listing (PTR of _wireguard._udp.ZONE:
+every peer with an endpoint, unless "unlisted": true) and the TXT with
+"allowed": ["10.0.0.3/32", ...] as one "allowed=" string, or "txt": [...]
+strings as given. --listing-limit N lists only the first N peers with TC=1,
+over TCP too (a listing larger than one message); --listing-junk adds a PTR
+record that names no key.
 """
 import argparse
 import base64
@@ -22,7 +29,7 @@ import socket
 import struct
 import sys
 
-T_A, T_NS, T_SOA, T_TXT, T_AAAA, T_SRV, T_OPT = 1, 2, 6, 16, 28, 33, 41
+T_A, T_NS, T_SOA, T_PTR, T_TXT, T_AAAA, T_SRV, T_OPT = 1, 2, 6, 12, 16, 28, 33, 41
 
 
 def parse_addr(text):
@@ -81,6 +88,18 @@ def addr_rr(name, ip):
     return rr(name, T_A if a.version == 4 else T_AAAA, a.packed), a.version
 
 
+def peer_txt(key, info):
+    """The TXT strings of a peer."""
+    if "txt" in info:
+        return list(info["txt"])
+    strings = ["txtvers=1", "pub=" + key]
+    if "allowed" in info:
+        strings.append("allowed=" + ",".join(info["allowed"]))
+    if "seen" in info:
+        strings.append("seen=%d" % info["seen"])
+    return strings
+
+
 def key_from_label(label):
     text = label.upper()
     text += "=" * ((8 - len(text) % 8) % 8)
@@ -125,7 +144,21 @@ class Responder:
             key = key_from_label(rel[0]) if rel else None
             info = peers.get(key) if key else None
             zone_text = ".".join(labels[-len(zl):])
-            if key and info and rel[1:] == ["_wireguard", "_udp"] and qtype in (T_SRV, 255) and len(rel) == 3:
+            if rel == ["_wireguard", "_udp"]:
+                if qtype == T_PTR:
+                    listed = [k for k, i in peers.items() if i.get("endpoint") and not i.get("unlisted")]
+                    limit = self.args.listing_limit
+                    if limit is not None and len(listed) > limit:
+                        listed = listed[:limit]
+                        flags |= 0x0200
+                    for k in listed:
+                        b = base64.b32encode(base64.b64decode(k)).decode()
+                        answers.append(rr(qname, T_PTR, encode_name(b + "._wireguard._udp." + zone_text)))
+                    if self.args.listing_junk:
+                        answers.append(rr(qname, T_PTR, encode_name("junk._wireguard._udp." + zone_text)))
+            elif key and info and rel[1:] == ["_wireguard", "_udp"] and qtype == T_TXT and len(rel) == 3:
+                answers.append(rr(qname, T_TXT, txt_rdata(peer_txt(key, info))))
+            elif key and info and rel[1:] == ["_wireguard", "_udp"] and qtype in (T_SRV, 255) and len(rel) == 3:
                 ip, port = parse_addr(info["endpoint"])
                 b = rel_orig[0] if not self.args.lower else rel_orig[0].lower()
                 if self.args.layout == "short":
@@ -135,10 +168,8 @@ class Responder:
                 answers.append(rr(qname, T_SRV, struct.pack("!HHH", 0, 0, port) + encode_name(target)))
                 if not self.args.no_additional:
                     additional.append(addr_rr(target, ip)[0])
-                    strings = ["txtvers=1", "pub=" + key]
-                    if "seen" in info:
-                        strings.append("seen=%d" % info["seen"])
-                    additional.append(rr(qname, T_TXT, txt_rdata(strings)))
+                    if not self.args.no_txt_additional:
+                        additional.append(rr(qname, T_TXT, txt_rdata(peer_txt(key, info))))
             elif key and info and qtype in (T_A, T_AAAA) and (
                     (len(rel) == 1 and self.args.layout == "short") or
                     (rel[1:] == ["_wireguard", "_udp"] and self.args.layout == "service")):
@@ -255,6 +286,9 @@ def main():
     ap.add_argument("--layout", choices=["short", "service"], default="short")
     ap.add_argument("--lower", action="store_true", help="lower-case base32 labels in targets")
     ap.add_argument("--no-additional", action="store_true")
+    ap.add_argument("--no-txt-additional", action="store_true", help="SRV answers without the TXT")
+    ap.add_argument("--listing-limit", type=int, help="list at most N peers, with TC=1 (over TCP too)")
+    ap.add_argument("--listing-junk", action="store_true", help="add an unreadable PTR to the listing")
     ap.add_argument("--mode", choices=["ok", "rogue", "rogue-only", "silent", "truncate"], default="ok")
     ap.add_argument("--rogue-addr", help="another local address to forge answers from (same port)")
     ap.add_argument("--rogue-endpoint", default="203.0.113.66:6666")

@@ -30,4 +30,7 @@ if grep -q '^ReadWritePaths=' "$unit"; then
 	echo "FAIL: the unit opens paths for writing besides RuntimeDirectory="
 	exit 1
 fi
+# peers = auto keeps its memory under StateDirectory=, the default state-directory.
+grep -q '^StateDirectory=wgsd$' "$unit"
+grep -q "value: '/var/lib/wgsd'" "$WGSD_SRCDIR/meson_options.txt"
 echo "exposure level $level <= 2.0: ok"

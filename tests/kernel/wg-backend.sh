@@ -314,6 +314,21 @@ fi
 [ "$(wg show "$E" peers | wc -l)" -eq 2 ] || fail "peer count changed"
 compare "$E" --backend kernel
 
+begin "peers created with allowed IPs and removed"
+PN=$(wg genkey | wg pubkey)
+"$WGREAD" --backend kernel "$E" add "$PN" 10.77.0.1/32,2001:db8:77::/64 192.0.2.77:7777 21 || fail "create a peer"
+[ "$(wg show "$E" allowed-ips | awk -v k="$PN" '$1 == k { $1 = ""; print }')" = " 10.77.0.1/32 2001:db8:77::/64" ] ||
+	fail "created peer's allowed IPs: $(wg show "$E" allowed-ips)"
+[ "$(ep "$PN")" = "192.0.2.77:7777" ] || fail "created peer's endpoint: $(ep "$PN")"
+[ "$(ka "$PN")" = "21" ] || fail "created peer's keepalive: $(ka "$PN")"
+"$WGREAD" --backend kernel "$E" remove "$PN" || fail "remove the created peer"
+if wg show "$E" peers | grep -qx -- "$PN"; then
+	fail "removed peer still there"
+fi
+"$WGREAD" --backend kernel "$E" remove "$PN" || fail "removing a missing peer should succeed quietly"
+[ "$(wg show "$E" peers | wc -l)" -eq 2 ] || fail "peer count after create and remove"
+compare "$E" --backend kernel
+
 begin "missing and non-WireGuard devices"
 for args in "--backend kernel" "--backend auto" ""; do
 	# shellcheck disable=SC2086

@@ -208,6 +208,68 @@ static void test_valid(void)
 	config_free(cfg);
 }
 
+/* [relay]: its keys, limits, defaults, and that it needs a registry and an address. */
+static void test_relay(void)
+{
+	struct config *cfg, *again;
+	struct strbuf out = STRBUF_INIT;
+
+	expect_error("[relay]\naddress = 203.0.113.4\n" CLI, "[relay] needs a [registry]", NULL);
+	expect_error(REG "[relay]\nports = 50000-50001\n", "missing required key 'address'", NULL);
+	expect_error(REG "[relay]\naddress = 203.0.113.4:53\n", "t.conf:6: [relay] address:", "without port");
+	expect_error(REG "[relay]\naddress = relay.example.com\n", "t.conf:6:", "not an IPv4 or IPv6");
+	expect_error(REG "[relay]\naddress = 0.0.0.0\n", "t.conf:6:", "cannot be a relay address");
+	expect_error(REG "[relay]\naddress = 224.0.0.1\n", "t.conf:6:", "cannot be a relay address");
+	expect_error(REG "[relay]\naddress = fe80::1\n", "t.conf:6:", "cannot be a relay address");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\naddress = 198.51.100.1\n", "t.conf:7:", "one address per family");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nports = 5000\n", "t.conf:7:", "port range");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nports = 5000-5000\n", "t.conf:7:", "at least two ports");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nports = 6000-5000\n", "t.conf:7:", "port range");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nports = 1-70000\n", "t.conf:7:", "port range");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nmax-allocations = 0\n", "t.conf:7:", "max-allocations");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nidle-timeout = 10ms\n", "t.conf:7:", "idle-timeout");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nrate-limit = fast\n", "t.conf:7:", "rate-limit");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\nrate-limit = 5T\n", "t.conf:7:", "rate-limit");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\ncolour = red\n", "t.conf:7:", "unknown key");
+	expect_error(REG "[relay]\naddress = 203.0.113.4\n[relay]\n", "t.conf:7:", "appears twice");
+	expect_error(CLI "relay = always\n", "t.conf:4: [client wg0] relay:", "auto, off");
+	expect_error(CLI "relay-after = 0\n", "t.conf:4:", "relay-after");
+
+	cfg = expect_ok(REG "[relay]\naddress = 203.0.113.4\n" CLI);
+	if (cfg) {
+		CHECK(cfg->relay.enabled && cfg->relay.n_addrs == 1);
+		CHECK(cfg->relay.port_min == DEFAULT_RELAY_PORT_MIN && cfg->relay.port_max == DEFAULT_RELAY_PORT_MAX);
+		CHECK(cfg->relay.max_allocs == DEFAULT_RELAY_MAX_ALLOCS);
+		CHECK(cfg->relay.idle_timeout_ms == DEFAULT_RELAY_IDLE_TIMEOUT_MS);
+		CHECK(cfg->relay.rate_bps == 0);
+		CHECK(cfg->clients[0].relay && cfg->clients[0].relay_after_ms == DEFAULT_RELAY_AFTER_MS);
+	}
+	config_free(cfg);
+	cfg = expect_ok(REG "[relay]\naddress = 203.0.113.4\naddress = [2001:db8::4]\nports = 40000-40099\n"
+			"max-allocations = 10\nidle-timeout = 2m\nrate-limit = 10M\n" CLI "relay = off\nrelay-after = 1m\n");
+	if (!cfg)
+		return;
+	CHECK(cfg->relay.n_addrs == 2 && cfg->relay.addrs[1].sa.sa_family == AF_INET6);
+	CHECK(cfg->relay.port_min == 40000 && cfg->relay.port_max == 40099);
+	CHECK(cfg->relay.max_allocs == 10 && cfg->relay.idle_timeout_ms == 120000);
+	CHECK(cfg->relay.rate_bps == 10000000);
+	CHECK(!cfg->clients[0].relay && cfg->clients[0].relay_after_ms == 60000);
+	config_print(cfg, &out);
+	CHECK_STR_CONTAINS(strbuf_str(&out), "[relay]\naddress = 203.0.113.4\naddress = 2001:db8::4\nports = 40000-40099\n");
+	again = expect_ok(strbuf_str(&out));
+	CHECK(again && config_relay_equal(&again->relay, &cfg->relay));
+	CHECK(again && config_client_equal(&again->clients[0], &cfg->clients[0]));
+	if (again) {
+		again->relay.rate_bps = 1;
+		CHECK(!config_relay_equal(&again->relay, &cfg->relay));
+		again->clients[0].relay = true;
+		CHECK(!config_client_equal(&again->clients[0], &cfg->clients[0]));
+	}
+	config_free(again);
+	strbuf_free(&out);
+	config_free(cfg);
+}
+
 /* Durations with every unit and their limits. */
 static void test_durations(void)
 {
@@ -257,12 +319,130 @@ static void test_missing_file(void)
 	strbuf_free(&err);
 }
 
+/* peers = auto: its keys, their defaults, the rules tying them together, print and copy. */
+static void test_membership(void)
+{
+	struct config *cfg, *again;
+	struct strbuf out = STRBUF_INIT;
+	struct config_client cc;
+
+	/* Defaults: existing, and the auto-* defaults already in place. */
+	cfg = expect_ok(CLI);
+	if (cfg) {
+		CHECK(cfg->clients[0].peers == PEERS_EXISTING);
+		CHECK(cfg->clients[0].auto_max_peers == DEFAULT_AUTO_MAX_PEERS);
+		CHECK(cfg->clients[0].auto_remove_after_ms == DEFAULT_AUTO_REMOVE_AFTER_MS);
+		CHECK(!cfg->clients[0].auto_remove_never);
+		CHECK(strcmp(cfg->state_directory, "/var/lib/wgsd") == 0);
+	}
+	config_free(cfg);
+
+	cfg = expect_ok("[daemon]\nstate-directory = /tmp/wgsd-state\n" CLI
+			"peers = auto\nauto-allowed-ips = 10.0.0.0/24, fd00::/64\nauto-allowed-ips = 10.1.0.0/16\n"
+			"auto-max-peers = 50\nauto-remove-after = 90s\n");
+	if (cfg) {
+		const struct config_client *c = &cfg->clients[0];
+
+		CHECK(strcmp(cfg->state_directory, "/tmp/wgsd-state") == 0);
+		CHECK(c->peers == PEERS_AUTO && c->n_auto_allowed == 3 && c->auto_max_peers == 50);
+		CHECK(c->auto_remove_after_ms == 90000 && !c->auto_remove_never);
+		config_print(cfg, &out);
+		CHECK_STR_CONTAINS(strbuf_str(&out), "state-directory = /tmp/wgsd-state\n");
+		CHECK_STR_CONTAINS(strbuf_str(&out), "peers = auto\nauto-allowed-ips = 10.0.0.0/24, fd00::/64, 10.1.0.0/16\n");
+		CHECK_STR_CONTAINS(strbuf_str(&out), "auto-max-peers = 50\nauto-remove-after = 90s\n");
+		again = expect_ok(strbuf_str(&out));
+		CHECK(again && config_client_equal(&cfg->clients[0], &again->clients[0]));
+		CHECK(again && strcmp(again->state_directory, cfg->state_directory) == 0);
+		config_free(again);
+		CHECK(config_client_copy(&cc, c) == 0);
+		CHECK(config_client_equal(&cc, c) && cc.auto_allowed != c->auto_allowed);
+		cc.auto_remove_never = true;
+		CHECK(!config_client_equal(&cc, c));
+		config_client_clear(&cc);
+		CHECK(cc.auto_allowed == NULL && cc.n_auto_allowed == 0);
+	}
+	config_free(cfg);
+
+	cfg = expect_ok(CLI "peers = auto\nauto-allowed-ips = 10.0.0.0/24\nauto-remove-after = never\n");
+	if (cfg) {
+		CHECK(cfg->clients[0].auto_remove_never);
+		strbuf_reset(&out);
+		config_print(cfg, &out);
+		CHECK_STR_CONTAINS(strbuf_str(&out), "auto-remove-after = never\n");
+	}
+	config_free(cfg);
+
+	expect_error(CLI "peers = all\n", "t.conf:4: [client wg0] peers:", "existing, auto");
+	expect_error(CLI "peers = auto\n", "[client wg0]", "'peers = auto' needs 'auto-allowed-ips'");
+	expect_error(CLI "auto-allowed-ips = 10.0.0.0/24\n", "t.conf:4: [client wg0]", "need 'peers = auto'");
+	expect_error(CLI "peers = existing\nauto-remove-after = 1m\n[client wg1]\nregistry = 10.0.0.254\nzone = a.\n",
+		     "t.conf:5: [client wg0]", "need 'peers = auto'");
+	expect_error(CLI "peers = auto\nauto-allowed-ips = 10.0.0.1/24\n", "t.conf:5: [client wg0] auto-allowed-ips:", "host bits");
+	expect_error(CLI "peers = auto\nauto-allowed-ips = 10.0.0.0/24\nauto-max-peers = 0\n", "t.conf:6:", "1..100000");
+	expect_error(CLI "peers = auto\nauto-allowed-ips = 10.0.0.0/24\nauto-remove-after = 500ms\n", "t.conf:6:", "never");
+	expect_error(CLI "peers = auto\npeers = existing\n", "t.conf:5:", "set twice");
+	expect_error("[daemon]\nstate-directory = var/lib\n" CLI, "t.conf:2: [daemon] state-directory:", "absolute");
+	strbuf_free(&out);
+}
+
+/* port-mapping: off by default with a 2 h lifetime, every mode, errors, round trip, reload difference. */
+static void test_port_mapping(void)
+{
+	static const char *const modes[] = { "off", "auto", "pcp", "natpmp", "upnp" };
+	struct strbuf out = STRBUF_INIT;
+	struct config *cfg, *again;
+
+	cfg = expect_ok(CLI);
+	if (cfg) {
+		CHECK(cfg->clients[0].port_mapping == PORTMAP_OFF);
+		CHECK(cfg->clients[0].port_mapping_lifetime_ms == 7200000);
+	}
+	config_free(cfg);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char text[256];
+
+		snprintf(text, sizeof(text), CLI "port-mapping = %s\nport-mapping-lifetime = 90s\n", modes[i]);
+		cfg = expect_ok(text);
+		if (!cfg)
+			continue;
+		CHECK(strcmp(config_portmap_mode_name(cfg->clients[0].port_mapping), modes[i]) == 0);
+		CHECK(cfg->clients[0].port_mapping_lifetime_ms == 90000);
+		strbuf_reset(&out);
+		config_print(cfg, &out);
+		CHECK_STR_CONTAINS(strbuf_str(&out), "port-mapping-lifetime = 90s\n");
+		again = expect_ok(strbuf_str(&out));
+		CHECK(again && config_client_equal(&cfg->clients[0], &again->clients[0]));
+		config_free(again);
+		config_free(cfg);
+	}
+	expect_error(CLI "port-mapping = yes\n", "t.conf:4: [client wg0] port-mapping:", "auto, off, pcp, natpmp, upnp");
+	expect_error(CLI "port-mapping = pcp\nport-mapping = upnp\n", "t.conf:5:", "set twice");
+	expect_error(CLI "port-mapping-lifetime = 1s\n", "t.conf:4:", "between 2s and 24h");
+	expect_error(CLI "port-mapping-lifetime = 25h\n", "t.conf:4:", "between 2s and 24h");
+
+	/* A changed mode or lifetime is a changed section (a reload restarts it). */
+	cfg = expect_ok(CLI "port-mapping = auto\n");
+	again = expect_ok(CLI "port-mapping = pcp\n");
+	if (cfg && again)
+		CHECK(!config_client_equal(&cfg->clients[0], &again->clients[0]));
+	config_free(again);
+	again = expect_ok(CLI "port-mapping = auto\nport-mapping-lifetime = 1h\n");
+	if (cfg && again)
+		CHECK(!config_client_equal(&cfg->clients[0], &again->clients[0]));
+	config_free(again);
+	config_free(cfg);
+	strbuf_free(&out);
+}
+
 int main(void)
 {
+	test_port_mapping();
 	test_errors();
 	test_valid();
 	test_durations();
+	test_relay();
 	test_missing_file();
 	test_nul_byte();
+	test_membership();
 	return CHECK_DONE();
 }

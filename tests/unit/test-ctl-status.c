@@ -34,6 +34,24 @@ static void make_doc(struct strbuf *sb, int n)
 	strbuf_puts(sb, "]}]}}");
 }
 
+/* A device with peers = auto: two added (one pending removal), a refusal, a truncated listing. */
+static void make_members_doc(struct strbuf *sb)
+{
+	strbuf_printf(sb, "{\"version\":\"0.1.0\",\"pid\":42,\"uptime_s\":5,\"client\":{\"devices\":[{"
+		      "\"device\":\"wg0\",\"backend\":\"auto\",\"zone\":\"example.com.\",\"device_error\":null,"
+		      "\"last_cycle\":{\"at\":%d},\"registries\":[],"
+		      "\"membership\":{\"peers\":\"auto\",\"auto_max_peers\":1000,\"state_file\":\"/var/lib/wgsd/client-wg0.members\","
+		      "\"state_error\":\"Permission denied\",\"adding\":false,\"listed\":923,\"added_total\":5,\"removed_total\":3,"
+		      "\"registries\":[{\"address\":\"10.0.0.254:53\",\"listing\":\"truncated\",\"peers\":920},"
+		      "{\"address\":\"10.0.0.253:53\",\"listing\":\"complete\",\"peers\":3}],"
+		      "\"added\":[{\"public_key\":\"ADDED001AAAA\",\"added_at\":%d,\"absent_for_s\":null,\"remove_in_s\":null},"
+		      "{\"public_key\":\"ADDED002AAAA\",\"added_at\":%d,\"absent_for_s\":130,\"remove_in_s\":470}],"
+		      "\"refused\":[{\"public_key\":\"REFUSED1AAAA\",\"reason\":\"outside-auto-allowed-ips\",\"since\":%d}]},"
+		      "\"peers\":[{\"public_key\":\"ADDED001AAAA\",\"class\":\"fresh\",\"added_by_wgsd\":true,\"added_at\":%d,"
+		      "\"handshake_age_s\":3,\"endpoint\":\"192.0.2.3:51820\",\"result\":\"none\"}]}]}}",
+		      NOW - 3, NOW - 600, NOW - 900, NOW - 120, NOW - 600);
+}
+
 /* Render doc with opts into a string. */
 static char *render(const struct strbuf *sb, const struct ctl_status_opts *o)
 {
@@ -49,6 +67,50 @@ static char *render(const struct strbuf *sb, const struct ctl_status_opts *o)
 		fclose(f);
 	json_free(doc);
 	return text;
+}
+
+/* A one-device client document whose port_mapping member is pm. */
+static void make_pm_doc(struct strbuf *sb, const char *pm)
+{
+	strbuf_reset(sb);
+	strbuf_printf(sb, "{\"version\":\"0.1.0\",\"client\":{\"devices\":[{\"device\":\"wg0\",\"zone\":\"z.\","
+		      "\"backend\":\"auto\",\"registries\":[],\"peers\":[],\"port_mapping\":%s}]}}", pm);
+}
+
+/* The port mapping line: mapped with lease and renewal, failed with each protocol's reason, no gateway, off. */
+static void test_port_mapping(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct ctl_status_opts o = { 0 };
+	char *t;
+
+	make_pm_doc(&sb, "{\"mode\":\"auto\",\"state\":\"mapped\",\"protocol\":\"pcp\",\"gateway\":\"192.168.1.1\","
+		    "\"server\":\"192.168.1.1\",\"internal\":\"192.168.1.2:51820\",\"external\":\"203.0.113.1:51820\","
+		    "\"external_private\":false,\"lifetime_left_s\":7100,\"next_action_in_s\":3500,\"mappings\":1,"
+		    "\"renewals\":4,\"failures\":2,\"epoch_resets\":1,\"external_changes\":0,"
+		    "\"last_error\":\"upnp: no UPnP device answered\",\"last_error_at\":1799999940}");
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "port mapping (auto): PCP at 192.168.1.1: 203.0.113.1:51820 -> 192.168.1.2:51820, 1h 58m left, renewal in 58m 20s\n");
+	CHECK_STR_CONTAINS(t, "1 created, 4 renewed, 2 failed, 1 router restart(s), 0 public endpoint change(s); last error 1m 0s ago: upnp: no UPnP device answered");
+	free(t);
+
+	make_pm_doc(&sb, "{\"mode\":\"auto\",\"state\":\"failed\",\"gateway\":\"192.168.1.1\",\"next_action_in_s\":30,"
+		    "\"errors\":{\"pcp\":\"no answer from the router\",\"natpmp\":\"nothing answers NAT-PMP\",\"upnp\":null},"
+		    "\"mappings\":0,\"failures\":2}");
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "port mapping (auto): FAILED at 192.168.1.1, next try in 30s; PCP: no answer from the router; NAT-PMP: nothing answers NAT-PMP\n");
+	free(t);
+
+	make_pm_doc(&sb, "{\"mode\":\"upnp\",\"state\":\"no-gateway\",\"gateway_error\":\"Operation not permitted\"}");
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "port mapping (upnp): no IPv4 default gateway (routing table: Operation not permitted)\n");
+	free(t);
+
+	make_pm_doc(&sb, "{\"mode\":\"off\"}");
+	t = render(&sb, &o);
+	CHECK(t && strstr(t, "port mapping") == NULL);
+	free(t);
+	strbuf_free(&sb);
 }
 
 /* Candidates: the zone's registrations, the device's own candidates and registration, a peer's path. */
@@ -139,8 +201,25 @@ int main(void)
 	o.verbose = true;
 	t = render(&sb, &o);
 	CHECK(strstr(t, "PEER0999") != NULL);
+	CHECK(strstr(t, "membership") == NULL);   /* peers = existing says nothing about it */
+	free(t);
+
+	/* peers = auto: what was added, what waits for removal, what was refused, incomplete listings. */
+	o.verbose = false;
+	strbuf_reset(&sb);
+	make_members_doc(&sb);
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "membership (peers = auto): 923 listed by the registries, 2 added by wgsd (at most 1000), 1 pending removal, 1 refused; 5 added and 3 removed since start");
+	CHECK_STR_CONTAINS(t, "state file /var/lib/wgsd/client-wg0.members: ERROR: Permission denied (no peer is added meanwhile)");
+	CHECK_STR_CONTAINS(t, "registry 10.0.0.254:53 lists only its first 920 peers (truncated even over TCP)");
+	CHECK(strstr(t, "registry 10.0.0.253:53 lists") == NULL);
+	CHECK_STR_CONTAINS(t, "peer ADDED002... pending removal: listed by no registry for 2m 10s, removed in 7m 50s");
+	CHECK(strstr(t, "peer ADDED001... pending") == NULL);
+	CHECK_STR_CONTAINS(t, "listed peer REFUSED1... not added: outside-auto-allowed-ips (since 2m 0s ago)");
+	CHECK_STR_CONTAINS(t, "peer ADDED001...  fresh     handshake 3s ago, endpoint 192.0.2.3:51820, added by wgsd 10m 0s ago");
 	free(t);
 	strbuf_free(&sb);
+	test_port_mapping();
 	test_candidates();
 	return CHECK_DONE();
 }

@@ -695,6 +695,105 @@ static void test_builders(void)
 	free(buf);
 }
 
+/* Walk the single peer nest of a set request; returns it or NULL. */
+static struct nlattr *set_request_peer(struct nlmsghdr *nlh)
+{
+	struct nlattr *a, *b, *peer = NULL;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+		if (mnl_attr_get_type(a) == WGDEVICE_A_PEERS)
+			mnl_attr_for_each_nested(b, a)
+				peer = b;
+	return peer;
+}
+
+/* A creation carries REPLACE_ALLOWEDIPS (never UPDATE_ONLY) and every allowed IP; a removal only key and REMOVE_ME. */
+static void test_builders_create_remove(void)
+{
+	uint8_t *buf = calloc(1, BUF_LEN);
+	struct cidr ips[3];
+	struct wg_peer_update u = { .persistent_keepalive = 25, .change = WG_PEER_CREATE };
+	struct nlmsghdr *nlh;
+	struct nlattr *peer, *b, *c, *d;
+	uint32_t flags = 0;
+	int n_ips = 0, n_attrs = 0, ip_ok = 0;
+	bool have_ep = false, have_ka = false;
+
+	make_key(u.public_key, 4);
+	CHECK(cidr_parse("10.0.0.3/32", false, &ips[0]) == 0);
+	CHECK(cidr_parse("2001:db8::3/128", false, &ips[1]) == 0);
+	CHECK(cidr_parse("10.3.0.0/16", false, &ips[2]) == 0);
+	u.allowed_ips = ips;
+	u.n_allowed_ips = 3;
+	CHECK(addr_parse("192.0.2.3:51820", -1, &u.endpoint) == 0);
+	nlh = wg_nl_build_set_peer(buf, BUF_LEN, FAMILY, 11, "wg1", &u);
+	CHECK(nlh != NULL);
+	peer = nlh ? set_request_peer(nlh) : NULL;
+	CHECK(peer != NULL);
+	if (peer) {
+		mnl_attr_for_each_nested(b, peer) {
+			n_attrs++;
+			switch (mnl_attr_get_type(b)) {
+			case WGPEER_A_FLAGS:
+				flags = mnl_attr_get_u32(b);
+				break;
+			case WGPEER_A_ENDPOINT:
+				have_ep = mnl_attr_get_payload_len(b) == sizeof(struct sockaddr_in);
+				break;
+			case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
+				have_ka = mnl_attr_get_u16(b) == 25;
+				break;
+			case WGPEER_A_ALLOWEDIPS:
+				mnl_attr_for_each_nested(c, b) {
+					uint16_t fam = 0;
+					uint8_t mask = 255;
+					const void *addr = NULL;
+					size_t alen = 0;
+
+					mnl_attr_for_each_nested(d, c) {
+						if (mnl_attr_get_type(d) == WGALLOWEDIP_A_FAMILY)
+							fam = mnl_attr_get_u16(d);
+						else if (mnl_attr_get_type(d) == WGALLOWEDIP_A_IPADDR) {
+							addr = mnl_attr_get_payload(d);
+							alen = mnl_attr_get_payload_len(d);
+						} else if (mnl_attr_get_type(d) == WGALLOWEDIP_A_CIDR_MASK)
+							mask = mnl_attr_get_u8(d);
+					}
+					if (n_ips < 3 && fam == ips[n_ips].family && mask == ips[n_ips].prefix && addr &&
+					    alen == (fam == AF_INET ? 4u : 16u) && memcmp(addr, ips[n_ips].addr, alen) == 0)
+						ip_ok++;
+					n_ips++;
+				}
+				break;
+			}
+		}
+	}
+	CHECK(flags == WGPEER_F_REPLACE_ALLOWEDIPS);
+	CHECK(have_ep && have_ka && n_attrs == 5);
+	CHECK(n_ips == 3 && ip_ok == 3);
+
+	/* The allowed IPs need room: a buffer of the fixed size only takes the fixed part. */
+	CHECK(wg_nl_build_set_peer(buf, WG_NL_REQ_BUF_LEN, FAMILY, 12, "wg1", &u) == NULL);
+	u.n_allowed_ips = 0;
+	CHECK(wg_nl_build_set_peer(buf, WG_NL_REQ_BUF_LEN, FAMILY, 12, "wg1", &u) != NULL);
+	u.n_allowed_ips = 3;
+
+	/* A removal: key and flags, nothing else even when other fields are set. */
+	u.change = WG_PEER_REMOVE;
+	nlh = wg_nl_build_set_peer(buf, BUF_LEN, FAMILY, 13, "wg1", &u);
+	peer = nlh ? set_request_peer(nlh) : NULL;
+	n_attrs = 0;
+	flags = 0;
+	if (peer)
+		mnl_attr_for_each_nested(b, peer) {
+			n_attrs++;
+			if (mnl_attr_get_type(b) == WGPEER_A_FLAGS)
+				flags = mnl_attr_get_u32(b);
+		}
+	CHECK(flags == WGPEER_F_REMOVE_ME && n_attrs == 2);
+	free(buf);
+}
+
 /* Datagram walking: whole messages only, even with nlmsg_len >= 2^31. */
 static void test_msg_next(void)
 {
@@ -741,6 +840,7 @@ int main(void)
 	test_wrong_lengths();
 	test_family_and_ack();
 	test_builders();
+	test_builders_create_remove();
 	test_msg_next();
 	return CHECK_DONE();
 }

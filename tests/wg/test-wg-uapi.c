@@ -314,6 +314,37 @@ static void test_build_set(void)
 	strbuf_free(&sb);
 }
 
+/* A creation replaces the allowed IPs and lists them, without update_only; a removal is key and remove=true only. */
+static void test_build_create_remove(void)
+{
+	struct cidr ips[2];
+	struct wg_peer_update u = { .persistent_keepalive = 25, .change = WG_PEER_CREATE };
+	struct strbuf sb = STRBUF_INIT;
+
+	hex_key(PEER1, u.public_key);
+	CHECK(cidr_parse("10.0.0.3/32", false, &ips[0]) == 0);
+	CHECK(cidr_parse("2001:db8::/64", false, &ips[1]) == 0);
+	u.allowed_ips = ips;
+	u.n_allowed_ips = 2;
+	CHECK(addr_parse("192.0.2.3:51820", -1, &u.endpoint) == 0);
+	wg_uapi_build_set_peer(&sb, &u);
+	CHECK(strcmp(strbuf_str(&sb), "set=1\npublic_key=" PEER1 "\nreplace_allowed_ips=true\n"
+		     "endpoint=192.0.2.3:51820\npersistent_keepalive_interval=25\n"
+		     "allowed_ip=10.0.0.3/32\nallowed_ip=2001:db8::/64\n\n") == 0);
+	strbuf_reset(&sb);
+	u.change = WG_PEER_REMOVE;
+	wg_uapi_build_set_peer(&sb, &u);
+	CHECK(strcmp(strbuf_str(&sb), "set=1\npublic_key=" PEER1 "\nremove=true\n\n") == 0);
+	strbuf_reset(&sb);
+	/* Allowed IPs are never sent with an update. */
+	u.change = WG_PEER_UPDATE;
+	u.persistent_keepalive = -1;
+	memset(&u.endpoint, 0, sizeof(u.endpoint));
+	wg_uapi_build_set_peer(&sb, &u);
+	CHECK(strcmp(strbuf_str(&sb), "set=1\npublic_key=" PEER1 "\nupdate_only=true\n\n") == 0);
+	strbuf_free(&sb);
+}
+
 /* X25519 against RFC 7748 and keys checked with `wg pubkey`. */
 static void test_x25519(void)
 {
@@ -386,6 +417,7 @@ int main(void)
 	test_set_reply();
 	test_endpoint_zone();
 	test_build_set();
+	test_build_create_remove();
 	test_x25519();
 	test_big_reply();
 	return CHECK_DONE();

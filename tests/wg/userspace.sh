@@ -87,6 +87,25 @@ wg show "$E" peers | grep -qx "$PR" && fail "update re-created a removed peer"
 [ "$(wg show "$E" peers | wc -l)" -eq 2 ] || fail "peer count changed"
 echo "ok: removed peer not re-created"
 
+echo "# peers created with allowed IPs and removed"
+PN=$(wg genkey | wg pubkey)
+"$WGREAD" "$E" add "$PN" 10.77.0.1/32,2001:db8:77::/64 192.0.2.77:7777 21 || fail "create a peer"
+[ "$(wg show "$E" allowed-ips | awk -v k="$PN" '$1 == k { $1 = ""; print }')" = " 10.77.0.1/32 2001:db8:77::/64" ] ||
+	fail "created peer's allowed IPs: $(wg show "$E" allowed-ips)"
+[ "$(ep "$PN")" = "192.0.2.77:7777" ] || fail "created peer's endpoint: $(ep "$PN")"
+[ "$(ka "$PN")" = "21" ] || fail "created peer's keepalive: $(ka "$PN")"
+PM=$(wg genkey | wg pubkey)
+"$WGREAD" --backend userspace "$E" add "$PM" 10.77.0.2/32 || fail "create a peer without endpoint"
+[ "$(ep "$PM")" = "(none)" ] || fail "peer created without endpoint has one: $(ep "$PM")"
+"$WGREAD" "$E" remove "$PM" || fail "remove a peer"
+wg show "$E" peers | grep -qx "$PM" && fail "removed peer still there"
+"$WGREAD" "$E" remove "$PM" || fail "removing a missing peer should succeed quietly"
+# The other peers were left alone.
+[ "$(ep "$P4")" = "[2001:db8::12]:4500" ] || fail "P4 changed by create/remove"
+"$WGREAD" "$E" remove "$PN" || fail "remove the created peer"
+[ "$(wg show "$E" peers | wc -l)" -eq 2 ] || fail "peer count after create and remove"
+echo "ok: peers created and removed"
+
 echo "# missing device"
 for args in "" "--backend userspace" "--backend auto"; do
 	# shellcheck disable=SC2086

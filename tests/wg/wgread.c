@@ -10,6 +10,10 @@
  *   wgread [--backend auto|kernel|userspace] DEV set PEER_BASE64 ENDPOINT|- [KEEPALIVE|-]
  *       Update one existing peer (update-only): ENDPOINT "ip:port" or
  *       "[ipv6]:port", KEEPALIVE seconds 0..65535; "-" leaves it unchanged.
+ *   wgread [--backend ...] DEV add PEER_BASE64 CIDR[,CIDR...] [ENDPOINT|- [KEEPALIVE|-]]
+ *       Create a peer with exactly these allowed IPs (and endpoint, keepalive).
+ *   wgread [--backend ...] DEV remove PEER_BASE64
+ *       Remove a peer (a missing one is not an error).
  *
  * Exit status: 0 on success, 1 with "wgread: DEV: <error>" on stderr when
  * the operation fails, 2 on a usage error. Used by the wg and kernel tests.
@@ -26,7 +30,9 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: wgread [--backend auto|kernel|userspace] DEV\n"
-			"       wgread [--backend auto|kernel|userspace] DEV set PEER_BASE64 ENDPOINT|- [KEEPALIVE|-]\n");
+			"       wgread [--backend auto|kernel|userspace] DEV set PEER_BASE64 ENDPOINT|- [KEEPALIVE|-]\n"
+			"       wgread [--backend auto|kernel|userspace] DEV add PEER_BASE64 CIDR[,CIDR...] [ENDPOINT|- [KEEPALIVE|-]]\n"
+			"       wgread [--backend auto|kernel|userspace] DEV remove PEER_BASE64\n");
 	return 2;
 }
 
@@ -111,6 +117,23 @@ static int parse_update(int argc, char **argv, struct wg_peer_update *u)
 	return 0;
 }
 
+/* Parse "CIDR[,CIDR...]" into at most max prefixes; returns how many or -EINVAL. */
+static int parse_cidrs(const char *text, struct cidr *out, size_t max)
+{
+	char buf[4096], *save = NULL, *tok;
+	size_t n = 0;
+
+	if (strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == max || cidr_parse(tok, false, &out[n]) < 0)
+			return -EINVAL;
+		n++;
+	}
+	return (int)n;
+}
+
 /* Entry point. */
 int main(int argc, char **argv)
 {
@@ -127,7 +150,31 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		return usage();
 	ifname = argv[i++];
-	if (i < argc) {
+	if (i < argc && strcmp(argv[i], "add") == 0) {
+		static struct cidr ips[WG_PEER_MAX_ALLOWED_IPS];
+		struct wg_peer_update u;
+		int n;
+
+		/* add KEY CIDRS [ENDPOINT [KEEPALIVE]]: the update parser takes KEY ENDPOINT [KEEPALIVE]. */
+		if (argc - i < 3 || argc - i > 5 || (n = parse_cidrs(argv[i + 2], ips, WG_PEER_MAX_ALLOWED_IPS)) < 0)
+			return usage();
+		char *uargv[3] = { argv[i + 1], argc - i > 3 ? argv[i + 3] : "-", argc - i > 4 ? argv[i + 4] : "-" };
+		if (parse_update(3, uargv, &u) < 0)
+			return usage();
+		u.change = WG_PEER_CREATE;
+		u.allowed_ips = ips;
+		u.n_allowed_ips = (size_t)n;
+		err = wg_set_peer_sync(ifname, backend, &u);
+	} else if (i < argc && strcmp(argv[i], "remove") == 0) {
+		struct wg_peer_update u;
+
+		memset(&u, 0, sizeof(u));
+		u.persistent_keepalive = -1;
+		u.change = WG_PEER_REMOVE;
+		if (argc - i != 2 || key_from_base64(argv[i + 1], u.public_key) < 0)
+			return usage();
+		err = wg_set_peer_sync(ifname, backend, &u);
+	} else if (i < argc) {
 		struct wg_peer_update u;
 
 		if (strcmp(argv[i], "set") != 0 || parse_update(argc - i - 1, argv + i + 1, &u) < 0)
