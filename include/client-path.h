@@ -71,7 +71,7 @@ void client_path_set_relay(struct client_path *cp, const struct client_path_rela
  * Registers (or renews) where due and asks for this host's own entry.
  */
 void client_path_cycle(struct client_path *cp, const struct wg_device *wd);
-/* Monotonic ms when path choice needs the next cycle (a candidate's time runs out), 0: no need. */
+/* Monotonic ms when path choice needs the next cycle (a candidate's time runs out, still ahead), 0: no need. */
 uint64_t client_path_next_ms(const struct client_path *cp);
 
 /* Per-peer state, created with the client's peer and freed with it. NULL on ENOMEM. */

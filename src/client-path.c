@@ -376,14 +376,19 @@ void client_path_cycle(struct client_path *cp, const struct wg_device *wd)
 	}
 }
 
-/* When path choice needs the next cycle. */
+/*
+ * When path choice needs the next cycle: the earliest deadline still ahead.
+ * One that passed was due at a cycle that ran already; when that cycle did
+ * not step the peer (the relay holds it, a backoff skips it), asking again
+ * at once would only spin the loop.
+ */
 uint64_t client_path_next_ms(const struct client_path *cp)
 {
-	uint64_t next = 0;
+	uint64_t next = 0, now = clock_monotonic_ms();
 
 	for (const struct client_path_peer *pp = cp->peers; pp; pp = pp->next) {
 		uint64_t d = client_candidates_deadline(&pp->st, cp->cfg->cand_timeout_ms);
-		if (d && (!next || d < next))
+		if (d > now && (!next || d < next))
 			next = d;
 	}
 	return next;
