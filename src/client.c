@@ -357,6 +357,9 @@ static void dev_free(struct client_dev *d)
 	free(d->txt_scratch);
 	free(d->refused);
 	free(d->own_addrs);
+	/* The mapping's holder goes before the candidates it reports to. */
+	portmap_free(d->pm);
+	d->pm = NULL;
 	client_path_free(d->path);
 	resolver_free(d->res);
 	if (d->timer)
