@@ -34,6 +34,10 @@ struct strbuf;
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 135000
 #define DEFAULT_QUERY_TIMEOUT_MS 2000
 #define DEFAULT_MAX_INFLIGHT 256
+#define DEFAULT_CAND_PER_PEER 8
+#define DEFAULT_CAND_MAX 4096
+#define DEFAULT_CAND_LEASE_MAX_MS 3600000
+#define DEFAULT_CAND_TIMEOUT_MS 6000
 #define DEFAULT_RELAY_PORT_MIN 50000
 #define DEFAULT_RELAY_PORT_MAX 50999
 #define DEFAULT_RELAY_MAX_ALLOCS 128
@@ -90,6 +94,9 @@ struct config_registry {
 	uint16_t edns_size;               /* "edns-size": largest UDP answer with EDNS, 512..4096 */
 	unsigned int tcp_max_conns;       /* "tcp-max-connections" */
 	unsigned int tcp_idle_timeout_ms; /* "tcp-idle-timeout" */
+	unsigned int cand_per_peer;       /* "candidates-per-peer": 0 refuses registrations */
+	unsigned int cand_max;            /* "candidates-max": per zone */
+	unsigned int cand_lease_max_ms;   /* "candidate-lease-max" */
 };
 
 /* [relay]: the registry forwards WireGuard packets between pairs of peers that cannot reach each other. */
@@ -158,6 +165,12 @@ struct config_client {
 	uint8_t (*exclude)[WG_KEY_LEN];
 	size_t n_exclude;
 	unsigned int max_inflight;        /* "max-inflight": DNS queries in flight per section */
+	bool cand_none;                   /* "candidates = none": register no own candidate (not auto) */
+	union sockaddr_any *cand_statics; /* "candidates = ADDR[:PORT], ...": port 0 = the listen port */
+	size_t n_cand_statics;
+	struct cidr *cand_exclude;        /* "candidate-exclude", repeatable */
+	size_t n_cand_exclude;
+	unsigned int cand_timeout_ms;     /* "candidate-timeout": one candidate's time for a handshake */
 	bool relay;                       /* "relay = auto": ask the registry for a relay for stuck peers */
 	unsigned int relay_after_ms;      /* "relay-after": stale this long after a direct endpoint was set */
 	enum peers_mode peers;            /* "peers" */

@@ -99,6 +99,14 @@ struct resolver_query *resolver_query(struct resolver *r, const union sockaddr_a
 struct resolver_query *resolver_stream(struct resolver *r, const union sockaddr_any *server,
 				       const char *qname, uint16_t qtype, unsigned int total_ms,
 				       resolver_msg_cb msg_cb, resolver_cb cb, void *arg);
+/*
+ * Send a prebuilt message (a DNS UPDATE, RFC 2136, for zone) to server: the
+ * same transport, ID, retry and TCP fallback as a query; the response must
+ * match the ID, be an UPDATE response and carry the zone section "zone SOA
+ * IN". msg is copied (its ID is replaced at each send).
+ */
+struct resolver_query *resolver_update(struct resolver *r, const union sockaddr_any *server, const char *zone,
+				       const uint8_t *msg, size_t len, resolver_cb cb, void *arg);
 /* Cancel a query that has not completed; its callback is not called. */
 void resolver_cancel(struct resolver_query *q);
 

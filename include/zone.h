@@ -17,7 +17,10 @@
  *    sets of masked addresses, one per prefix length present, so a lookup
  *    costs one probe per distinct prefix length whatever the number of peers;
  *    each prefix remembers its peer, so the longest match names the one peer
- *    WireGuard accepts that source from (the relay's requester check).
+ *    WireGuard accepts that source from (the relay's requester check, the
+ *    sender of a candidate registration);
+ *  - the candidates peers registered (cand-store.c), copied per published
+ *    entry when the build has a store (zone_build_set_cands()).
  */
 #ifndef WGSD_ZONE_H
 #define WGSD_ZONE_H
@@ -28,8 +31,10 @@
 #include <time.h>
 
 #include "addr.h"
+#include "cand.h"
 #include "key.h"
 
+struct cand_store;
 struct config_zone;
 struct wg_device;
 
@@ -46,6 +51,8 @@ struct zone_entry {
 	uint16_t port;                /* host order */
 	int64_t last_handshake_sec;   /* 0: never (TXT has no "seen=") */
 	uint16_t txt_len;             /* TXT rdata without the "seen=" string */
+	uint8_t n_cands;              /* registered candidates, z->cands[cand_first...] */
+	uint32_t cand_first;
 	const uint8_t *txt;
 };
 
@@ -102,6 +109,10 @@ struct zone {
 	struct zone_acl_slot *acl;
 	size_t acl_mask;
 	uint8_t (*acl_keys)[WG_KEY_LEN];   /* every peer's key, device order */
+
+	struct cand_rec *cands;       /* candidates of published entries, grouped per entry */
+	size_t n_cands;
+	size_t n_cand_entries;        /* published entries with candidates */
 };
 
 /*
@@ -127,6 +138,13 @@ struct zone_build;
 struct zone_build *zone_build_new(const struct config_zone *cz, const struct wg_device *dev,
 				  const struct zone *prev, time_t now);
 int zone_build_step(struct zone_build *b, size_t max_peers);
+/*
+ * Publish the candidates of store (live at now_ms, monotonic) with the
+ * peers: call right after zone_build_new(); store must stay unchanged until
+ * the build is finished or freed. Entries without candidates are built and
+ * hashed as without a store, so the serial moves only when candidates do.
+ */
+void zone_build_set_cands(struct zone_build *b, const struct cand_store *store, uint64_t now_ms);
 struct zone *zone_build_finish(struct zone_build *b);
 /*
  * One slice of a build for an event loop: steps of ZONE_BUILD_BATCH peers

@@ -39,6 +39,7 @@
 #include "client-axfr.h"
 #include "client-members.h"
 #include "client-relay.h"
+#include "client-path.h"
 #include "client-state.h"
 #include "clock.h"
 #include "config.h"
@@ -181,6 +182,7 @@ struct client_peer {
 	struct cidr *add_allowed;      /* joining: the allowed IPs to add it with */
 	size_t n_add_allowed;
 	bool add_in_flight;            /* counted in the section's adds_in_flight */
+	struct client_path_peer *path; /* candidates and path choice (client-path.c) */
 };
 
 /* A listed peer that was not added, and why (logged when it appears or its reason changes). */
@@ -220,6 +222,7 @@ struct client_dev {
 	size_t n_peers;
 	uint64_t cycle_start_ms;
 	struct portmap *pm;            /* port mapping of the listen port, NULL when off */
+	struct client_path *path;      /* candidates: registration, path choice (client-path.c) */
 	uint64_t cycles, updates, set_errors;
 	uint64_t rejected;             /* answered endpoints refused by client_answer_endpoint_problem() */
 	uint64_t skipped_fresh;        /* writes dropped: the peer handshaked meanwhile */
@@ -285,6 +288,7 @@ static void peer_cancel(struct client_peer *p)
 	}
 	client_relay_cancel(p->relay_q);
 	p->relay_q = NULL;
+	client_path_peer_cancel(p->path);
 }
 
 /* Free a peer. */
@@ -293,6 +297,7 @@ static void peer_free(struct client_peer *p)
 	if (!p)
 		return;
 	peer_cancel(p);
+	client_path_peer_free(p->path);
 	for (size_t i = 0; i < p->dev->cfg.n_registries; i++)
 		free(p->regs[i].txt);
 	free(p->regs);
@@ -308,7 +313,10 @@ static struct client_peer *peer_new(struct client_dev *d, const uint8_t key[WG_K
 	if (!p)
 		return NULL;
 	p->regs = calloc(d->cfg.n_registries ? d->cfg.n_registries : 1, sizeof(*p->regs));
-	if (!p->regs) {
+	p->path = client_path_peer_new(d->path, key);
+	if (!p->regs || !p->path) {
+		client_path_peer_free(p->path);
+		free(p->regs);
 		free(p);
 		return NULL;
 	}
@@ -369,6 +377,10 @@ static void dev_free(struct client_dev *d)
 	free(d->txt_scratch);
 	free(d->refused);
 	free(d->own_addrs);
+	/* The mapping's holder goes before the candidates it reports to. */
+	portmap_free(d->pm);
+	d->pm = NULL;
+	client_path_free(d->path);
 	resolver_free(d->res);
 	if (d->timer)
 		event_free(d->timer);
@@ -397,6 +409,10 @@ static void dev_schedule(struct client_dev *d, bool immediately)
 			rnd = (uint32_t)clock_monotonic_ms() * 2654435761u;
 		delay_ms = d->cfg.interval_ms - span + (span ? rnd % (2 * span + 1) : 0);
 		delay_ms = delay_ms > elapsed ? delay_ms - elapsed : 0;
+		/* A candidate being tried has its own deadline: look again then, not a whole interval later. */
+		uint64_t next = client_path_next_ms(d->path), now = clock_monotonic_ms();
+		if (next && (next > now ? next - now : 0) < delay_ms)
+			delay_ms = next > now ? next - now : 0;
 	}
 	tv.tv_sec = (time_t)(delay_ms / 1000);
 	tv.tv_usec = (suseconds_t)(delay_ms % 1000 * 1000);
@@ -666,6 +682,7 @@ static void set_cb(int err, void *arg)
 	} else {
 		const struct peer_reg *pr = &p->regs[p->set_from];
 
+		client_path_written(p->path, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive);
 		addr_format(&p->endpoint, old, sizeof(old));
 		addr_format(&p->set_target, new, sizeof(new));
 		if (pr->ans.has_seen)
@@ -1516,6 +1533,18 @@ static void peer_round_done(struct client_peer *p)
 		peer_finish(p);
 		return;
 	}
+	/* Candidates (client-path.c): another endpoint than the registry's, or none while one is being tried. */
+	dev_read_local(d);
+	struct client_local cl_local = dev_local(d, d->reading);
+	enum client_path_choice pc = client_path_choose(p->path, &choice.endpoint, &current, &cl_local);
+	if (pc == CLIENT_PATH_WAIT) {
+		p->result = "trying";
+		peer_set_fail(p, PF_NONE, NULL);
+		peer_finish(p);
+		return;
+	}
+	if (pc == CLIENT_PATH_WRITE)
+		peer_backoff_reset(p);
 	if (addr_equal(&choice.endpoint, &current)) {
 		p->result = "unchanged";
 		peer_set_fail(p, PF_NONE, NULL);
@@ -1561,6 +1590,12 @@ static bool peer_reg_from_xfr(struct peer_reg *pr, const struct client_registry 
 	return true;
 }
 
+/* A registry's answer about the peer's candidates arrived (client-path.c). */
+static void path_query_done(void *arg)
+{
+	peer_reg_done(arg);
+}
+
 /* Start a peer's round: an SRV query at every registry. */
 static void peer_round_start(struct client_peer *p)
 {
@@ -1594,6 +1629,9 @@ static void peer_round_start(struct client_peer *p)
 				p->pending++;
 			else
 				pr->err = errno ? -errno : -ENOMEM;
+			if (!p->joining && client_path_query(p->path, i, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive,
+							     path_query_done, pr))
+				p->pending++;
 		}
 	}
 	if (--p->pending == 0)
@@ -1737,6 +1775,11 @@ static void dev_start_rounds(struct client_dev *d, const struct wg_device *wd)
 					     (const uint8_t *)d->cfg.exclude, d->cfg.n_exclude,
 					     d->cfg.registries, d->cfg.n_registries);
 		p->cls = cls;
+		if (cls == CLIENT_PEER_FRESH) {
+			client_path_fresh(p->path, &wd->peers[i].endpoint);
+			if (strcmp(p->result, "trying") == 0)
+				p->result = "fresh";   /* the candidate tried last round worked, or the peer came to us */
+		}
 		if (peer_relay_step(d, p, wd, &wd->peers[i], cls))
 			continue;
 		if (cls != CLIENT_PEER_CANDIDATE) {
@@ -2247,6 +2290,7 @@ static void dev_get_cb(int err, struct wg_device *wd, void *arg)
 	d->dev_ok_once = true;
 	portmap_set_listen_port(d->pm, wd->listen_port);
 	d->reading = wd;   /* the endpoint checks use it until the cycle ends */
+	client_path_cycle(d->path, wd);
 	d->pending++;      /* neither phase may end the cycle while the other starts */
 	if (d->members_on) {
 		dev_state_load(d);
@@ -2330,6 +2374,14 @@ static void dev_cycle_end(struct client_dev *d)
 	dev_schedule(d, false);
 }
 
+/* The router mapped (or stopped mapping) the listen port: one more own candidate, or one less (portmap.c). */
+static void portmap_changed_cb(const union sockaddr_any *external, void *arg)
+{
+	struct client_dev *d = arg;
+
+	client_path_set_extra(d->path, CAND_MAPPED, external);
+}
+
 /* Create one section's state and start its first cycle right away. */
 static int dev_new(struct client *c, const struct config_client *cc, const char *state_dir,
 		   struct client_dev **out, struct strbuf *err)
@@ -2383,9 +2435,13 @@ static int dev_new(struct client *c, const struct config_client *cc, const char 
 	d->timer = evtimer_new(c->base, dev_timer_cb, d);
 	if (!d->res || !d->timer)
 		goto fail;
+	d->path = client_path_new(c->base, c->wg, d->res, &d->cfg);
+	if (!d->path)
+		goto fail;
+	/* A mapped port is one more of this host's candidates (registered at once). */
 	if (d->cfg.port_mapping != PORTMAP_OFF &&
 	    !(d->pm = portmap_new(c->pm, d->cfg.device, d->cfg.port_mapping, d->cfg.port_mapping_lifetime_ms / 1000,
-				  NULL, d)))
+				  portmap_changed_cb, d)))
 		goto fail;
 	dev_schedule(d, true);
 	*out = d;
@@ -2638,7 +2694,9 @@ static void peer_json(const struct client_dev *d, const struct client_peer *p, t
 	strbuf_puts(out, ",\"last_error\":");
 	strbuf_json_string(out, p->relay.stage == CLIENT_RELAY_FAILED && p->relay.err ?
 				     client_relay_strerror(p->relay.err) : NULL);
-	strbuf_puts(out, "}}");
+	strbuf_puts(out, "},\"candidates\":");
+	client_path_peer_json(p->path, out);
+	strbuf_puts(out, "}");
 }
 
 /* Append a list of prefixes as a JSON array of strings. */
@@ -2806,7 +2864,9 @@ void client_status_json(const struct client *c, struct strbuf *out)
 			json_time(out, reg->last_response_wall);
 			strbuf_puts(out, "}");
 		}
-		strbuf_puts(out, "],\"peers\":[");
+		strbuf_puts(out, "],\"candidates\":");
+		client_path_json(d->path, out);
+		strbuf_puts(out, ",\"peers\":[");
 		for (size_t j = 0; j < d->n_peers; j++) {
 			if (j)
 				strbuf_puts(out, ",");
@@ -2979,6 +3039,9 @@ void client_metrics(const struct client *c, struct strbuf *out)
 			strbuf_printf(out, "wgsd_client_peer_backoff_cycles{device=\"%s\",peer=\"%s\"} %u\n",
 				      c->devs[i]->cfg.device, b64, p->skip);
 		}
+	for (unsigned int f = 0; f < CLIENT_PATH_METRIC_FAMILIES; f++)
+		for (size_t i = 0; i < c->n_devs; i++)
+			client_path_metrics(c->devs[i]->path, f, c->devs[i]->cfg.device, i == 0, out);
 	metric_head(out, "wgsd_client_peer_nat_symmetric", "gauge", "1 when registries saw different ports for the peer.");
 	for (size_t i = 0; i < c->n_devs; i++)
 		for (size_t j = 0; j < c->devs[i]->n_peers; j++) {

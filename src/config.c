@@ -11,6 +11,7 @@
 #include <ldns/ldns.h>
 
 #include "build-config.h"
+#include "cand.h"
 #include "config.h"
 #include "strbuf.h"
 
@@ -334,8 +335,29 @@ static void handle_registry(struct parse_state *st, const char *key, const char 
 			perr(st, st->line, key, "'%s' is not a duration between 100ms and 1h", value);
 		else
 			r->tcp_idle_timeout_ms = ms;
+	} else if (strcmp(key, "candidates-per-peer") == 0) {
+		if (!first_time(st, 20))
+			goto dup;
+		if (parse_uint(value, 0, CAND_PEER_MAX, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number 0..%d", value, CAND_PEER_MAX);
+		else
+			r->cand_per_peer = (unsigned int)v;
+	} else if (strcmp(key, "candidates-max") == 0) {
+		if (!first_time(st, 21))
+			goto dup;
+		if (parse_uint(value, 0, 1000000, &v) < 0)
+			perr(st, st->line, key, "'%s' is not a number 0..1000000", value);
+		else
+			r->cand_max = (unsigned int)v;
+	} else if (strcmp(key, "candidate-lease-max") == 0) {
+		if (!first_time(st, 22))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 30000 || ms > 86400000)
+			perr(st, st->line, key, "'%s' is not a duration between 30s and 24h", value);
+		else
+			r->cand_lease_max_ms = ms;
 	} else {
-		perr(st, st->line, key, "unknown key (known: listen, access, ttl, edns-size, tcp-max-connections, tcp-idle-timeout)");
+		perr(st, st->line, key, "unknown key (known: listen, access, ttl, edns-size, tcp-max-connections, tcp-idle-timeout, candidates-per-peer, candidates-max, candidate-lease-max)");
 	}
 	return;
 dup:
@@ -682,6 +704,53 @@ dup:
 	perr(st, st->line, key, "set twice in this section (only repeatable keys may repeat)");
 }
 
+/* Parse "candidates = auto | none | ADDR[:PORT], ..." ("auto" may come with addresses). */
+static void parse_candidates(struct parse_state *st, struct config_client *c, const char *key, const char *value)
+{
+	char buf[CONFIG_LINE_MAX];
+	char *save = NULL, *tok;
+	bool none = false, any = false, gather = false;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		union sockaddr_any a;
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		char *e = tok + strlen(tok);
+		while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		any = true;
+		if (strcmp(tok, "none") == 0) {
+			none = true;
+			continue;
+		}
+		if (strcmp(tok, "auto") == 0) {
+			gather = true;
+			continue;
+		}
+		enum addr_ep why = ADDR_EP_NONE;
+		if (addr_parse(tok, 0, &a) == 0) {
+			why = addr_endpoint_check(&a);
+			if (why == ADDR_EP_PORT_ZERO)
+				why = ADDR_EP_OK;   /* no port: the device's listen port */
+		}
+		if (why != ADDR_EP_OK) {
+			perr(st, st->line, key, "'%s' is not 'auto', 'none' or an address others can send to (IPv4[:port], [IPv6][:port])", tok);
+			return;
+		}
+		union sockaddr_any *slot = array_push(&c->cand_statics, &c->n_cand_statics, sizeof(*slot));
+		if (!slot) {
+			perr(st, st->line, key, "out of memory");
+			return;
+		}
+		*slot = a;
+	}
+	if (!any || (none && (gather || c->n_cand_statics)))
+		perr(st, st->line, key, "'%s': 'none' stands alone; otherwise 'auto' and/or addresses", value);
+	/* Addresses without "auto": only those. */
+	c->cand_none = none || !gather;
+}
+
 /* Handle a key in [client DEV]. */
 static void handle_client(struct parse_state *st, const char *key, const char *value)
 {
@@ -817,8 +886,25 @@ static void handle_client(struct parse_state *st, const char *key, const char *v
 			perr(st, st->line, key, "'%s' is not a duration between 2s and 24h", value);
 		else
 			c->port_mapping_lifetime_ms = ms;
+	} else if (strcmp(key, "candidates") == 0) {
+		if (!first_time(st, 20))
+			goto dup;
+		parse_candidates(st, c, key, value);
+	} else if (strcmp(key, "candidate-exclude") == 0) {
+		int r = parse_cidr_list(value, &c->cand_exclude, &c->n_cand_exclude);
+		if (r == -ENOMEM)
+			perr(st, st->line, key, "out of memory");
+		else if (r < 0)
+			perr(st, st->line, key, "'%s' is not a list of CIDR prefixes (host bits must be zero)", value);
+	} else if (strcmp(key, "candidate-timeout") == 0) {
+		if (!first_time(st, 21))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 1000 || ms > 60000)
+			perr(st, st->line, key, "'%s' is not a duration between 1s and 60s", value);
+		else
+			c->cand_timeout_ms = ms;
 	} else {
-		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, relay, relay-after, peers, auto-allowed-ips, auto-max-peers, auto-remove-after, port-mapping, port-mapping-lifetime)");
+		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, relay, relay-after, peers, auto-allowed-ips, auto-max-peers, auto-remove-after, port-mapping, port-mapping-lifetime, candidates, candidate-exclude, candidate-timeout)");
 	}
 	return;
 dup:
@@ -977,6 +1063,7 @@ static void begin_section(struct parse_state *st, const char *name)
 		c->handshake_timeout_ms = DEFAULT_HANDSHAKE_TIMEOUT_MS;
 		c->timeout_ms = DEFAULT_QUERY_TIMEOUT_MS;
 		c->max_inflight = DEFAULT_MAX_INFLIGHT;
+		c->cand_timeout_ms = DEFAULT_CAND_TIMEOUT_MS;
 		c->relay = true;
 		c->relay_after_ms = DEFAULT_RELAY_AFTER_MS;
 		c->auto_max_peers = DEFAULT_AUTO_MAX_PEERS;
@@ -1183,6 +1270,9 @@ static struct config *config_new(void)
 	cfg->registry.edns_size = DEFAULT_EDNS_SIZE;
 	cfg->registry.tcp_max_conns = DEFAULT_TCP_MAX_CONNS;
 	cfg->registry.tcp_idle_timeout_ms = DEFAULT_TCP_IDLE_TIMEOUT_MS;
+	cfg->registry.cand_per_peer = DEFAULT_CAND_PER_PEER;
+	cfg->registry.cand_max = DEFAULT_CAND_MAX;
+	cfg->registry.cand_lease_max_ms = DEFAULT_CAND_LEASE_MAX_MS;
 	cfg->relay.port_min = DEFAULT_RELAY_PORT_MIN;
 	cfg->relay.port_max = DEFAULT_RELAY_PORT_MAX;
 	cfg->relay.max_allocs = DEFAULT_RELAY_MAX_ALLOCS;
@@ -1318,6 +1408,8 @@ void config_print(const struct config *cfg, struct strbuf *out)
 		strbuf_printf(out, "ttl = %u\nedns-size = %u\ntcp-max-connections = %u\n",
 			      r->ttl, r->edns_size, r->tcp_max_conns);
 		print_duration(out, "tcp-idle-timeout", r->tcp_idle_timeout_ms);
+		strbuf_printf(out, "candidates-per-peer = %u\ncandidates-max = %u\n", r->cand_per_peer, r->cand_max);
+		print_duration(out, "candidate-lease-max", r->cand_lease_max_ms);
 	}
 	if (cfg->relay.enabled) {
 		const struct config_relay *r = &cfg->relay;
@@ -1392,6 +1484,23 @@ void config_print(const struct config *cfg, struct strbuf *out)
 			else
 				print_duration(out, "auto-remove-after", c->auto_remove_after_ms);
 		}
+		strbuf_puts(out, "candidates = ");
+		if (c->cand_none && !c->n_cand_statics)
+			strbuf_puts(out, "none");
+		else if (!c->cand_none)
+			strbuf_puts(out, "auto");
+		for (size_t j = 0; j < c->n_cand_statics; j++) {
+			const union sockaddr_any *a = &c->cand_statics[j];
+			strbuf_printf(out, "%s%s", j || !c->cand_none ? ", " : "",
+				      addr_port(a) ? addr_format(a, buf, sizeof(buf)) : addr_format_ip(a, buf, sizeof(buf)));
+		}
+		strbuf_puts(out, "\n");
+		if (c->n_cand_exclude) {
+			strbuf_puts(out, "candidate-exclude = ");
+			print_cidrs(out, c->cand_exclude, c->n_cand_exclude);
+			strbuf_puts(out, "\n");
+		}
+		print_duration(out, "candidate-timeout", c->cand_timeout_ms);
 	}
 }
 
@@ -1489,7 +1598,11 @@ bool config_client_equal(const struct config_client *a, const struct config_clie
 	       array_equal(a->auto_allowed, a->n_auto_allowed, b->auto_allowed, b->n_auto_allowed,
 			   sizeof(struct cidr)) &&
 	       a->auto_max_peers == b->auto_max_peers && a->auto_remove_after_ms == b->auto_remove_after_ms &&
-	       a->auto_remove_never == b->auto_remove_never;
+	       a->auto_remove_never == b->auto_remove_never &&
+	       a->cand_none == b->cand_none && a->cand_timeout_ms == b->cand_timeout_ms &&
+	       array_equal(a->cand_statics, a->n_cand_statics, b->cand_statics, b->n_cand_statics,
+			   sizeof(union sockaddr_any)) &&
+	       array_equal(a->cand_exclude, a->n_cand_exclude, b->cand_exclude, b->n_cand_exclude, sizeof(struct cidr));
 }
 
 /* True when two relay sections are the same. */
@@ -1546,9 +1659,13 @@ int config_client_copy(struct config_client *dst, const struct config_client *sr
 	dst->registries = NULL;
 	dst->exclude = NULL;
 	dst->auto_allowed = NULL;
+	dst->cand_statics = NULL;
+	dst->cand_exclude = NULL;
 	if (array_dup(&dst->registries, src->registries, src->n_registries, sizeof(*src->registries)) < 0 ||
 	    array_dup(&dst->exclude, src->exclude, src->n_exclude, sizeof(*src->exclude)) < 0 ||
-	    array_dup(&dst->auto_allowed, src->auto_allowed, src->n_auto_allowed, sizeof(*src->auto_allowed)) < 0) {
+	    array_dup(&dst->auto_allowed, src->auto_allowed, src->n_auto_allowed, sizeof(*src->auto_allowed)) < 0 ||
+	    array_dup(&dst->cand_statics, src->cand_statics, src->n_cand_statics, sizeof(*src->cand_statics)) < 0 ||
+	    array_dup(&dst->cand_exclude, src->cand_exclude, src->n_cand_exclude, sizeof(*src->cand_exclude)) < 0) {
 		config_client_clear(dst);
 		return -ENOMEM;
 	}
@@ -1577,11 +1694,17 @@ void config_client_clear(struct config_client *c)
 {
 	free(c->registries);
 	free(c->exclude);
+	free(c->cand_statics);
+	free(c->cand_exclude);
 	free(c->auto_allowed);
 	c->registries = NULL;
 	c->n_registries = 0;
 	c->exclude = NULL;
 	c->n_exclude = 0;
+	c->cand_statics = NULL;
+	c->n_cand_statics = 0;
+	c->cand_exclude = NULL;
+	c->n_cand_exclude = 0;
 	c->auto_allowed = NULL;
 	c->n_auto_allowed = 0;
 }

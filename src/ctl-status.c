@@ -203,6 +203,13 @@ static void print_registry(FILE *out, const struct json *reg, const struct ctl_s
 			fprintf(out, "    warning: the PTR listing does not fit in 65535 bytes; answers list only part\n");
 		if (json_get(z, "transfers"))
 			print_transfers(out, json_get(z, "transfers"));
+		const struct json *cands = json_get(z, "candidates");
+		if (cands && sum(json_get(cands, "updates")) > 0) {
+			fprintf(out, "    candidates: %.0f registered by %.0f peers, %.0f published; updates: ",
+				num(cands, "stored", 0), num(cands, "peers", 0), num(cands, "published", 0));
+			print_counts(out, json_get(cands, "updates"));
+			fprintf(out, "\n");
+		}
 	}
 	for (const struct json *l = listeners ? listeners->child : NULL; l; l = l->next) {
 		const struct json *udp = json_get(l, "udp"), *tcp = json_get(l, "tcp");
@@ -225,6 +232,29 @@ static void print_registry(FILE *out, const struct json *reg, const struct ctl_s
 		if (num(relay, "allocations_refused_full", 0) > 0)
 			fprintf(out, "    %.0f new pairs refused: every allocation was in use (max-allocations)\n",
 				num(relay, "allocations_refused_full", 0));
+	}
+}
+
+/* A peer's candidates: the path in use or being tried, then each candidate and what became of it. */
+static void print_peer_candidates(FILE *out, const struct json *c)
+{
+	const struct json *list = json_get(c, "list"), *cur = json_get(c, "current"), *worked = json_get(c, "worked");
+	char age[32];
+
+	if (!list || !list->child)
+		return;
+	fprintf(out, "      path: %s", str(c, "state", "?"));
+	if (cur && cur->type == JSON_OBJECT)
+		fprintf(out, " %s %s for %s", str(cur, "kind", "?"), str(cur, "endpoint", "?"),
+			fmt_age(num(cur, "for_ms", 0) / 1000, age, sizeof(age)));
+	if (worked && worked->type == JSON_OBJECT)
+		fprintf(out, "; handshake last over %s %s", str(worked, "kind", "?"), str(worked, "endpoint", "?"));
+	fprintf(out, "\n");
+	for (const struct json *e = list->child; e; e = e->next) {
+		fprintf(out, "        %-8s %-40s %s", str(e, "kind", "?"), str(e, "endpoint", "?"), str(e, "state", "?"));
+		if (str(e, "why", NULL))
+			fprintf(out, ": %s", str(e, "why", ""));
+		fprintf(out, "\n");
 	}
 }
 
@@ -259,6 +289,7 @@ static void print_peer(FILE *out, const struct json *p, time_t now, bool verbose
 		fprintf(out, "      no relay: %s\n", str(relay, "last_error", ""));
 	else if (strcmp(stage, "asking") == 0)
 		fprintf(out, "      asking the registry for a relay\n");
+	print_peer_candidates(out, json_get(p, "candidates"));
 	if (!verbose)
 		return;
 	fprintf(out, "      key %s, NAT %s\n", key, nat);
@@ -449,7 +480,16 @@ static void print_client(FILE *out, const struct json *cli, const struct ctl_sta
 		if (sym)
 			fprintf(out, "    %zu peer(s) behind symmetric NAT (see below)\n", sym);
 		print_membership(out, json_get(d, "membership"), o, now);
-		for (const struct json *r = regs ? regs->child : NULL; r; r = r->next) {
+		const struct json *dc = json_get(d, "candidates"), *own = json_get(dc, "own");
+		if (own && own->child) {
+			fprintf(out, "    own candidates:");
+			for (const struct json *c = own->child; c; c = c->next)
+				fprintf(out, "%s %s %s", c == own->child ? "" : ",", str(c, "kind", "?"), str(c, "endpoint", "?"));
+			fprintf(out, "\n");
+		}
+		const struct json *creg = json_get(dc, "registries");
+		creg = creg ? creg->child : NULL;
+		for (const struct json *r = regs ? regs->child : NULL; r; r = r->next, creg = creg ? creg->next : NULL) {
 			int up = boolean(r, "reachable");
 			fprintf(out, "    registry %s  %s", str(r, "address", "?"),
 				up == 1 ? "reachable" : up == 0 ? "UNREACHABLE" : "not asked yet");
@@ -457,6 +497,8 @@ static void print_client(FILE *out, const struct json *cli, const struct ctl_sta
 				fprintf(out, ", latency %.1f ms", num(r, "latency_ms", 0));
 			if (str(r, "last_error", NULL))
 				fprintf(out, ", last error: %s", str(r, "last_error", ""));
+			if (creg && boolean(creg, "through_tunnel") == 1)
+				fprintf(out, ", candidates %s (%.0f)", str(creg, "state", "?"), num(creg, "registered", 0));
 			fprintf(out, "\n");
 		}
 		print_port_mapping(out, json_get(d, "port_mapping"), now);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "cand.h"
 #include "dns-answer.h"
 #include "zone.h"
 
@@ -27,6 +28,9 @@ enum name_kind {
 	NAME_INSTANCE,    /* B._wireguard._udp.Z */
 	NAME_HOST,        /* B.Z */
 	NAME_NS,          /* the NS name, when it is in the zone and has glue */
+	NAME_CAND_SERVICE,  /* _wgcand._udp.Z, while some entry has candidates */
+	NAME_CAND_INSTANCE, /* B._wgcand._udp.Z of an entry with candidates */
+	NAME_CAND_HOST,     /* <kind>-<n>.B.Z: the address of one candidate */
 	NAME_RELAY_HOST,  /* _relay.Z: the relay's addresses */
 	NAME_RELAY_PAIR,  /* <peer>.<self>._relay.Z */
 };
@@ -38,6 +42,7 @@ struct ctx {
 	const struct dns_query *q;
 	const struct zone *z;
 	const struct zone_entry *e;
+	const struct cand_rec *cand;   /* NAME_CAND_HOST */
 	uint16_t apex_off;       /* offset of the zone name inside the copied question */
 	struct writer w;
 };
@@ -210,6 +215,40 @@ static bool has_names_below(const struct ctx *c, const uint8_t *msg, unsigned in
 	return false;
 }
 
+/*
+ * The candidate names (k labels below the apex), which exist only while
+ * some entry has candidates: _wgcand._udp.Z, B._wgcand._udp.Z and
+ * <kind>-<n>.B.Z. NAME_NONE for anything else.
+ */
+static enum name_kind classify_cand(struct ctx *c, const uint8_t *msg, unsigned int k)
+{
+	const struct dns_query *q = c->q;
+	const uint8_t *l0 = qlabel(msg, q, 0), *l1;
+	enum cand_kind kind;
+	uint8_t index;
+
+	if (k == 2 && label_is(msg, q, 0, CAND_SERVICE_LABEL) && label_is(msg, q, 1, "_udp"))
+		return NAME_CAND_SERVICE;
+	if (k == 3 && label_is(msg, q, 1, CAND_SERVICE_LABEL) && label_is(msg, q, 2, "_udp")) {
+		c->e = zone_lookup(c->z, l0 + 1, l0[0]);
+		if (c->e && c->e->n_cands)
+			return NAME_CAND_INSTANCE;
+	}
+	if (k == 2 && cand_label_parse(l0 + 1, l0[0], &kind, &index) == 0) {
+		l1 = qlabel(msg, q, 1);
+		c->e = zone_lookup(c->z, l1 + 1, l1[0]);
+		for (size_t i = 0; c->e && i < c->e->n_cands; i++) {
+			const struct cand_rec *r = &c->z->cands[c->e->cand_first + i];
+			if (r->kind == kind && r->index == index) {
+				c->cand = r;
+				return NAME_CAND_HOST;
+			}
+		}
+	}
+	c->e = NULL;
+	return NAME_NONE;
+}
+
 /* Classify the query name relative to its zone (k labels below the apex). */
 static enum name_kind classify(struct ctx *c, const uint8_t *msg)
 {
@@ -240,6 +279,11 @@ static enum name_kind classify(struct ctx *c, const uint8_t *msg)
 		c->e = zone_lookup(c->z, l0 + 1, l0[0]);
 		if (c->e)
 			return NAME_HOST;
+	}
+	if (c->z->n_cand_entries) {
+		enum name_kind kind = classify_cand(c, msg, k);
+		if (kind != NAME_NONE)
+			return kind;
 	}
 	if (c->z->ns_in_zone && (c->z->n_glue4 || c->z->n_glue6) && q->qname_len == c->z->ns_len &&
 	    equal_nocase(msg + DNS_QNAME_OFF, c->z->ns, c->z->ns_len))
@@ -476,6 +520,80 @@ static void put_ptr_listing(struct ctx *c)
 	}
 }
 
+/* The PTR listing of _wgcand._udp.Z: one record per entry with candidates, as many as fit. */
+static void put_cand_listing(struct ctx *c)
+{
+	uint8_t rdata[1 + KEY_B32_LEN + 2];
+
+	rdata[0] = KEY_B32_LEN;
+	rdata[1 + KEY_B32_LEN] = (uint8_t)(PTR_TO(DNS_QNAME_OFF) >> 8);
+	rdata[2 + KEY_B32_LEN] = (uint8_t)PTR_TO(DNS_QNAME_OFF);
+	for (size_t i = 0; i < c->z->n_entries; i++) {
+		if (!c->z->entries[i].n_cands)
+			continue;
+		memcpy(rdata + 1, c->z->entries[i].label, KEY_B32_LEN);
+		if (!put_rr(c, DNS_QNAME_OFF, DNS_TYPE_PTR, rdata, sizeof(rdata), &c->w.an)) {
+			c->w.full = true;
+			return;
+		}
+	}
+}
+
+/* Write a candidate's address record owned by the name at owner_off (qtype A, AAAA or ANY). */
+static bool put_cand_addr(struct ctx *c, const struct cand_rec *r, uint16_t owner_off, uint16_t qtype,
+			  uint16_t *count)
+{
+	uint16_t type = r->family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA;
+
+	if (qtype != DNS_TYPE_ANY && qtype != type)
+		return false;
+	return put_rr(c, owner_off, type, r->addr, r->family == AF_INET ? 4 : 16, count);
+}
+
+/*
+ * The candidates of an entry: one SRV per candidate at the question's name,
+ * priority by kind, target <kind>-<n>.B.Z written in full (RFC 2782);
+ * each target's A/AAAA in the additional section, owned by a pointer to
+ * the target inside the SRV rdata. The addresses are what a candidate is
+ * made of: when they do not all fit, the answer is truncated (TC=1) so
+ * that the client asks over TCP instead of seeing half a candidate.
+ */
+static void put_cand_srvs(struct ctx *c)
+{
+	const struct zone_entry *e = c->e;
+	uint16_t target_off[CAND_PEER_MAX];
+	size_t n = e->n_cands > CAND_PEER_MAX ? CAND_PEER_MAX : e->n_cands;
+	uint8_t blen = KEY_B32_LEN;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cand_rec *r = &c->z->cands[e->cand_first + i];
+		char label[CAND_LABEL_MAX];
+		uint8_t llen = (uint8_t)cand_label(r, label);
+		size_t mark = c->w.len;
+		size_t at = rr_begin(&c->w, DNS_QNAME_OFF, DNS_TYPE_SRV, c->env->ttl);
+
+		put16(&c->w, (uint16_t)((r->kind + 1) * 10));
+		put16(&c->w, 0);
+		put16(&c->w, r->port);
+		target_off[i] = (uint16_t)(c->w.len > 0x3fff ? 0 : c->w.len);
+		put(&c->w, &llen, 1);
+		put(&c->w, label, llen);
+		put(&c->w, &blen, 1);
+		put(&c->w, e->label, KEY_B32_LEN);
+		put(&c->w, c->w.buf + c->apex_off, c->z->apex_len);
+		if (!rr_end(&c->w, mark, at, &c->w.an) || target_off[i] == 0) {
+			c->w.full = true;
+			return;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!put_cand_addr(c, &c->z->cands[e->cand_first + i], target_off[i], DNS_TYPE_ANY, &c->w.ar)) {
+			c->w.full = true;
+			return;
+		}
+	}
+}
+
 /* A and/or AAAA of the relay owned by the name at owner_off. Returns the number written. */
 static unsigned int put_relay_addrs(struct ctx *c, uint16_t owner_off, uint16_t qtype, uint16_t *count)
 {
@@ -593,6 +711,21 @@ static bool answer_name(struct ctx *c, enum name_kind kind)
 		break;
 	case NAME_NS:
 		put_ns_addrs(c, qt);
+		break;
+	case NAME_CAND_SERVICE:
+		if (qt == DNS_TYPE_PTR)
+			put_cand_listing(c);
+		else if (qt == DNS_TYPE_ANY && !put_rr(c, DNS_QNAME_OFF, DNS_TYPE_HINFO, "\x07RFC8482\x00", 9, &c->w.an))
+			c->w.full = true;
+		break;
+	case NAME_CAND_INSTANCE:
+		if (qt == DNS_TYPE_SRV || qt == DNS_TYPE_ANY)
+			put_cand_srvs(c);
+		break;
+	case NAME_CAND_HOST:
+		if ((qt == DNS_TYPE_ANY || qt == (c->cand->family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA)) &&
+		    !put_cand_addr(c, c->cand, DNS_QNAME_OFF, qt, &c->w.an))
+			c->w.full = true;
 		break;
 	case NAME_RELAY_HOST:
 		if (qt == DNS_TYPE_A || qt == DNS_TYPE_AAAA || qt == DNS_TYPE_ANY)

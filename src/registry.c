@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "cand-store.h"
 #include "clock.h"
 #include "config.h"
 #include "dns-answer.h"
@@ -16,6 +17,7 @@
 #include "registry-tcp.h"
 #include "registry-transfer.h"
 #include "registry-udp.h"
+#include "registry-update.h"
 #include "registry.h"
 #include "relay.h"
 #include "strbuf.h"
@@ -67,6 +69,8 @@ struct reg_zone {
 	uint64_t read_errors;
 	bool ptr_overflow;                 /* PTR listing larger than 65535 bytes */
 	struct registry_transfer_zone *xfr; /* zone transfers: history, NOTIFY, secondaries */
+	struct cand_store *cands;          /* registered candidates, published with the next snapshot */
+	uint64_t updates[RU_WHY_MAX];      /* UPDATEs for this zone, by verdict */
 };
 
 /* Last time a refused source was logged. */
@@ -92,6 +96,10 @@ struct registry {
 	uint16_t edns_size;
 	unsigned int tcp_max_conns;
 	unsigned int tcp_idle_timeout_ms;
+	unsigned int cand_per_peer;
+	unsigned int cand_max;
+	uint32_t cand_lease_max_s;
+	uint64_t updates_no_zone[RU_WHY_MAX];   /* UPDATEs that named no served zone or were malformed */
 	struct refused_slot refused_log[REFUSED_LOG_SLOTS];
 	uint64_t refused_credit_ms;        /* token bucket: REFUSED_LOG_RATE_MS per line */
 	uint64_t refused_credit_time_ms;   /* monotonic time of the last refill */
@@ -196,9 +204,8 @@ static bool refused_take(struct registry *reg)
 	return false;
 }
 
-/* Log a refused query, at most once per source per minute and within the global rate limit. */
-static void log_refused(struct registry *reg, const struct dns_client *cl, const struct dns_answer_info *info,
-			const char *why, time_t now)
+/* Log a refused message (what: why), at most once per source per minute and within the global rate limit. */
+static void log_refused_text(struct registry *reg, const struct dns_client *cl, const char *what, time_t now)
 {
 	struct refused_slot *s = &reg->refused_log[refused_hash(cl->src)];
 	char src[ADDR_STRLEN];
@@ -210,10 +217,68 @@ static void log_refused(struct registry *reg, const struct dns_client *cl, const
 		return;
 	s->addr = *cl->src;
 	s->when = now;
-	log_info("registry: refused %s query from %s: %s (at most one message per source per minute)",
-		 cl->tcp ? "TCP" : "UDP", addr_format(cl->src, src, sizeof(src)),
-		 why ? why : info->refused_access ? "access denied" :
-		 info->zone >= 0 ? "zone transfer" : "not in a served zone");
+	log_info("registry: refused %s %s from %s: %s (at most one message per source per minute)",
+		 cl->tcp ? "TCP" : "UDP", strncmp(what, "UPDATE", 6) == 0 ? "update" : "query",
+		 addr_format(cl->src, src, sizeof(src)), what);
+}
+
+/* Log a refused query (why: a transfer's own reason, or NULL). */
+static void log_refused(struct registry *reg, const struct dns_client *cl, const struct dns_answer_info *info,
+			const char *why, time_t now)
+{
+	log_refused_text(reg, cl, why ? why : info->refused_access ? "access denied" :
+			 info->zone >= 0 ? "zone transfer" : "not in a served zone", now);
+}
+
+/*
+ * An UPDATE (candidate registration): judged by registry-update.c, applied
+ * to the zone's candidate table, published with the zone's next snapshot.
+ */
+static size_t answer_update(struct registry *reg, struct registry_stats *stats, const struct dns_client *cl,
+			    const uint8_t *msg, size_t len, uint8_t *out, size_t cap, time_t now)
+{
+	struct registry_update_env env = {
+		.zones = reg->snaps, .n_zones = reg->n_zones,
+		.per_peer = reg->cand_per_peer, .lease_max_s = reg->cand_lease_max_s,
+	};
+	struct registry_update u;
+	char what[64];
+	size_t n;
+
+	registry_update_parse(&env, cl, msg, len, &u);
+	if (u.rcode == DNS_RCODE_NOERROR) {
+		struct reg_zone *rz = reg->zones[u.zone];
+		int r = cand_store_set(rz->cands, u.key, u.cands, u.n, clock_monotonic_ms() + (uint64_t)u.lease_s * 1000);
+		if (r == -ENOSPC || r == -E2BIG) {
+			u.why = r == -ENOSPC ? RU_ZONE_FULL : RU_TOO_MANY;
+			u.rcode = DNS_RCODE_REFUSED;
+		} else if (r < 0) {
+			u.why = RU_SERVFAIL;
+			u.rcode = DNS_RCODE_SERVFAIL;
+		} else {
+			char k[12];
+			key_short(u.key, k);
+			log_debug("zone %s: peer %s registered %zu candidates for %u s", rz->cfg.name, k, u.n, u.lease_s);
+		}
+	}
+	if (u.zone >= 0)
+		reg->zones[u.zone]->updates[u.why]++;
+	else
+		reg->updates_no_zone[u.why]++;
+	stats->queries[REG_QTYPE_OTHER]++;
+	n = registry_update_reply(msg, len, &u, out, cap);
+	if (n == 0) {
+		stats->rcodes[REG_RCODE_DROPPED]++;
+		return 0;
+	}
+	stats->rcodes[rcode_slot(u.rcode)]++;
+	if (u.rcode != DNS_RCODE_NOERROR) {
+		if (u.rcode == DNS_RCODE_REFUSED)
+			stats->refused++;
+		snprintf(what, sizeof(what), "UPDATE %s", registry_update_why_name(u.why));
+		log_refused_text(reg, cl, what, now);
+	}
+	return n;
 }
 
 /* A query arrived on a listener: answer it (a registry_answer_cb). */
@@ -232,7 +297,12 @@ static size_t listener_query_cb(void *arg, struct registry_stats *stats, const s
 	};
 	struct registry_transfer_view view = { .snaps = reg->snaps, .zones = reg->xzones, .n = reg->n_zones };
 	const char *why = NULL;
-	size_t n = registry_transfer_answer(reg->transfer, &view, &env, cl, query, qlen, out, cap, stream, &info, &why);
+	size_t n;
+
+	/* A candidate registration (DNS UPDATE) is judged apart from queries. */
+	if (qlen >= DNS_HEADER_LEN && !(query[2] & 0x80) && ((query[2] >> 3) & 0x0f) == DNS_OPCODE_UPDATE)
+		return answer_update(reg, stats, cl, query, qlen, out, cap, now);
+	n = registry_transfer_answer(reg->transfer, &view, &env, cl, query, qlen, out, cap, stream, &info, &why);
 
 	if (reg->relay && info.relay != DNS_RELAY_NONE)
 		relay_count_query(reg->relay, info.relay);
@@ -424,6 +494,10 @@ static void zone_read_cb(int err, struct wg_device *dev, void *arg)
 		log_warnx("zone %s: out of memory building a snapshot; keeping the previous one", rz->cfg.name);
 		goto out;
 	}
+	/* Leases that ended leave now; the rest is published with this snapshot. */
+	uint64_t now_ms = clock_monotonic_ms();
+	cand_store_expire(rz->cands, now_ms);
+	zone_build_set_cands(rz->build, rz->cands, now_ms);
 	rz->reading = dev;
 	rz->build_done = false;
 	snapshot_build_later(rz);
@@ -459,6 +533,7 @@ static void reg_zone_free(struct reg_zone *rz)
 		event_free(rz->timer);
 	zone_free(rz->snap);
 	registry_transfer_zone_free(rz->xfr);
+	cand_store_free(rz->cands);
 	config_zone_clear(&rz->cfg);
 	free(rz);
 }
@@ -485,7 +560,8 @@ static struct reg_zone *reg_zone_new(struct registry *reg, const struct config_z
 	rz->timer = evtimer_new(reg->base, zone_timer_cb, rz);
 	rz->build_ev = evtimer_new(reg->base, snapshot_build_cb, rz);
 	rz->xfr = registry_transfer_zone_new(reg->transfer, reg->base, &rz->cfg);
-	if (!rz->timer || !rz->build_ev || !rz->xfr)
+	rz->cands = cand_store_new(reg->cand_per_peer, reg->cand_max);
+	if (!rz->timer || !rz->build_ev || !rz->xfr || !rz->cands)
 		goto fail;
 	zone_schedule(rz, 0);
 	return rz;
@@ -586,6 +662,9 @@ static int set_settings(struct registry *reg, const struct config_registry *rc)
 	reg->edns_size = rc->edns_size ? rc->edns_size : DEFAULT_EDNS_SIZE;
 	reg->tcp_max_conns = rc->tcp_max_conns ? rc->tcp_max_conns : DEFAULT_TCP_MAX_CONNS;
 	reg->tcp_idle_timeout_ms = rc->tcp_idle_timeout_ms ? rc->tcp_idle_timeout_ms : DEFAULT_TCP_IDLE_TIMEOUT_MS;
+	reg->cand_per_peer = rc->cand_per_peer;
+	reg->cand_max = rc->cand_max;
+	reg->cand_lease_max_s = rc->cand_lease_max_ms ? rc->cand_lease_max_ms / 1000 : DEFAULT_CAND_LEASE_MAX_MS / 1000;
 	return 0;
 }
 
@@ -694,6 +773,11 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 				nz[i]->last_build_us = o->last_build_us;
 				nz[i]->last_build_turns = o->last_build_turns;
 				nz[i]->ptr_overflow = o->ptr_overflow;
+				/* The registrations stay with the zone: peers renew them only at half their lease. */
+				struct cand_store *cs = nz[i]->cands;
+				nz[i]->cands = o->cands;
+				o->cands = cs;
+				memcpy(nz[i]->updates, o->updates, sizeof(o->updates));
 				snprintf(nz[i]->error, sizeof(nz[i]->error), "%s", o->error);
 				ns[i] = nz[i]->snap;
 			}
@@ -723,6 +807,8 @@ int registry_apply(struct registry *reg, const struct config *cfg, struct strbuf
 	reg->n_zones = cfg->n_zones;
 	for (size_t i = 0; i < reg->n_listeners; i++)
 		registry_tcp_set_limits(reg->listeners[i].tcp, reg->tcp_max_conns, reg->tcp_idle_timeout_ms);
+	for (size_t i = 0; i < reg->n_zones; i++)
+		cand_store_set_limits(reg->zones[i]->cands, reg->cand_per_peer, reg->cand_max);
 	ret = 0;
 	goto out;
 fail:
@@ -892,9 +978,23 @@ void registry_status_json(const struct registry *reg, struct strbuf *out)
 		strbuf_json_string(out, rz->error[0] ? rz->error : NULL);
 		strbuf_puts(out, ",\"transfers\":");
 		registry_transfer_zone_status_json(rz->xfr, out);
+		strbuf_printf(out, ",\"candidates\":{\"peers\":%zu,\"stored\":%zu,\"published\":%zu,"
+			      "\"peers_published\":%zu,\"bytes\":%zu,\"updates\":{",
+			      cand_store_peers(rz->cands), cand_store_count(rz->cands), z->n_cands, z->n_cand_entries,
+			      cand_store_bytes(rz->cands));
+		for (int w = 0; w < RU_WHY_MAX; w++)
+			strbuf_printf(out, "%s\"%s\":%llu", w ? "," : "", registry_update_why_name((enum registry_update_why)w),
+				      (unsigned long long)rz->updates[w]);
+		strbuf_puts(out, "}}");
 		strbuf_puts(out, "}");
 	}
-	strbuf_puts(out, "],\"relay\":");
+	strbuf_puts(out, "],\"updates_without_zone\":{");
+	for (int w = 0; w < RU_WHY_MAX; w++)
+		strbuf_printf(out, "%s\"%s\":%llu", w ? "," : "", registry_update_why_name((enum registry_update_why)w),
+			      (unsigned long long)reg->updates_no_zone[w]);
+	strbuf_printf(out, "},\"candidates_per_peer\":%u,\"candidates_max\":%u,\"candidate_lease_max_s\":%u",
+		      reg->cand_per_peer, reg->cand_max, reg->cand_lease_max_s);
+	strbuf_puts(out, ",\"relay\":");
 	if (reg->relay)
 		relay_status_json(reg->relay, out);
 	else
@@ -985,6 +1085,24 @@ void registry_metrics(const struct registry *reg, struct strbuf *out)
 		strbuf_printf(out, "wgsd_zone_read_errors_total{zone=\"%s\",device=\"%s\"} %llu\n", n, d,
 			      (unsigned long long)rz->read_errors);
 	}
+	strbuf_puts(out, "# HELP wgsd_zone_candidates Candidates registered in the zone (live leases).\n"
+			 "# TYPE wgsd_zone_candidates gauge\n");
+	for (size_t i = 0; i < reg->n_zones; i++)
+		strbuf_printf(out, "wgsd_zone_candidates{zone=\"%s\",device=\"%s\"} %zu\n", reg->zones[i]->cfg.name,
+			      reg->zones[i]->cfg.device, cand_store_count(reg->zones[i]->cands));
+	strbuf_puts(out, "# HELP wgsd_zone_candidates_published Candidates in the zone's current snapshot.\n"
+			 "# TYPE wgsd_zone_candidates_published gauge\n");
+	for (size_t i = 0; i < reg->n_zones; i++)
+		strbuf_printf(out, "wgsd_zone_candidates_published{zone=\"%s\",device=\"%s\"} %zu\n",
+			      reg->zones[i]->cfg.name, reg->zones[i]->cfg.device, reg->zones[i]->snap->n_cands);
+	strbuf_puts(out, "# HELP wgsd_zone_candidate_updates_total Candidate registrations (DNS UPDATE), by verdict.\n"
+			 "# TYPE wgsd_zone_candidate_updates_total counter\n");
+	for (size_t i = 0; i < reg->n_zones; i++)
+		for (int w = 0; w < RU_WHY_MAX; w++)
+			strbuf_printf(out, "wgsd_zone_candidate_updates_total{zone=\"%s\",device=\"%s\",result=\"%s\"} %llu\n",
+				      reg->zones[i]->cfg.name, reg->zones[i]->cfg.device,
+				      registry_update_why_name((enum registry_update_why)w),
+				      (unsigned long long)reg->zones[i]->updates[w]);
 	if (reg->relay)
 		relay_metrics(reg->relay, out);
 	registry_transfer_metrics_help(out);

@@ -29,6 +29,9 @@ struct resolver_query {
 	ldns_rdf *qname;
 	uint16_t qtype;
 	uint16_t id;
+	uint8_t *msg;                        /* a prebuilt message (UPDATE), NULL for a query */
+	size_t msg_len;
+	ldns_pkt_opcode opcode;              /* what the response must carry */
 	int fd;
 	struct event *ev_io;
 	struct event *ev_timer;
@@ -129,6 +132,7 @@ static void query_free(struct resolver_query *q)
 	if (q->ev_timer)
 		event_free(q->ev_timer);
 	ldns_rdf_deep_free(q->qname);
+	free(q->msg);
 	free(q->tcp_out);
 	free(q->tcp_in);
 	free(q);
@@ -230,6 +234,17 @@ static int query_build(struct resolver_query *q, uint8_t **out, size_t *len)
 	ldns_pkt *pkt;
 	int ret = 0;
 
+	if (q->msg) {
+		ldns_rdf_deep_free(name);
+		*out = malloc(q->msg_len);
+		if (!*out)
+			return -ENOMEM;
+		memcpy(*out, q->msg, q->msg_len);
+		(*out)[0] = (uint8_t)(q->id >> 8);
+		(*out)[1] = (uint8_t)q->id;
+		*len = q->msg_len;
+		return 0;
+	}
 	if (!name)
 		return -ENOMEM;
 	pkt = ldns_pkt_query_new(name, q->qtype, LDNS_RR_CLASS_IN,
@@ -247,9 +262,9 @@ static int query_build(struct resolver_query *q, uint8_t **out, size_t *len)
 	return ret;
 }
 
-/* Check a message against the query (see resolver.h). */
-int resolver_match(const uint8_t *wire, size_t len, uint16_t id, const ldns_rdf *qname,
-		   uint16_t qtype, ldns_pkt **out)
+/* Check a message against what was sent, with the opcode the response must have. */
+static int match_opcode(const uint8_t *wire, size_t len, uint16_t id, const ldns_rdf *qname,
+			uint16_t qtype, ldns_pkt_opcode opcode, ldns_pkt **out)
 {
 	ldns_pkt *pkt = NULL;
 	ldns_rr *question;
@@ -265,7 +280,7 @@ int resolver_match(const uint8_t *wire, size_t len, uint16_t id, const ldns_rdf 
 		return -ENOMSG;
 	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
 		return -EBADMSG;
-	if (ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY)
+	if (ldns_pkt_get_opcode(pkt) != opcode)
 		goto out;
 	if (ldns_rr_list_rr_count(ldns_pkt_question(pkt)) != 1)
 		goto out;
@@ -281,6 +296,19 @@ int resolver_match(const uint8_t *wire, size_t len, uint16_t id, const ldns_rdf 
 out:
 	ldns_pkt_free(pkt);
 	return ret;
+}
+
+/* Check a message against the query (see resolver.h). */
+int resolver_match(const uint8_t *wire, size_t len, uint16_t id, const ldns_rdf *qname,
+		   uint16_t qtype, ldns_pkt **out)
+{
+	return match_opcode(wire, len, id, qname, qtype, LDNS_PACKET_QUERY, out);
+}
+
+/* Check a message against a query in flight. */
+static int query_match(const struct resolver_query *q, const uint8_t *wire, size_t len, ldns_pkt **out)
+{
+	return match_opcode(wire, len, q->id, q->qname, q->qtype, q->opcode, out);
 }
 
 /* Make a non-blocking, close-on-exec socket connected to the server. */
@@ -336,7 +364,7 @@ static void query_udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		/* Belt and braces next to connect(): the source must be the server. */
 		if (!addr_equal(&from, &q->server) ||
-		    resolver_match(r->buf, (size_t)n, q->id, q->qname, q->qtype, &pkt) != 0) {
+		    query_match(q, r->buf, (size_t)n, &pkt) != 0) {
 			q->ignored++;
 			r->stats.ignored++;
 			continue;
@@ -506,7 +534,7 @@ static void query_tcp_cb(evutil_socket_t fd, short what, void *arg)
 			}
 		}
 	}
-	err = resolver_match(q->tcp_in, q->tcp_in_len, q->id, q->qname, q->qtype, &pkt);
+	err = query_match(q, q->tcp_in, q->tcp_in_len, &pkt);
 	if (err) {
 		q->ignored++;
 		r->stats.ignored++;
@@ -612,10 +640,11 @@ static void query_start(struct resolver_query *q)
 	query_udp_send(q);
 }
 
-/* Create and start or queue a query (a stream when msg_cb is set). */
+/* Create a query for server (a stream when msg_cb is set); put it on the wire or in the queue with
+ * query_submit(). NULL with errno set. */
 static struct resolver_query *query_new(struct resolver *r, const union sockaddr_any *server, const char *qname,
-					uint16_t qtype, resolver_msg_cb msg_cb, uint64_t total_us, resolver_cb cb,
-					void *arg)
+					uint16_t qtype, ldns_pkt_opcode opcode, resolver_msg_cb msg_cb,
+					uint64_t total_us, resolver_cb cb, void *arg)
 {
 	struct resolver_query *q;
 	ldns_rdf *name = NULL;
@@ -640,6 +669,7 @@ static struct resolver_query *query_new(struct resolver *r, const union sockaddr
 	q->server = *server;
 	q->qname = name;
 	q->qtype = qtype;
+	q->opcode = opcode;
 	q->cb = cb;
 	q->arg = arg;
 	q->msg_cb = msg_cb;
@@ -651,6 +681,14 @@ static struct resolver_query *query_new(struct resolver *r, const union sockaddr
 		errno = ENOMEM;
 		return NULL;
 	}
+	return q;
+}
+
+/* Put a new query on the wire, or in the queue when the in-flight limit is reached. */
+static void query_submit(struct resolver_query *q)
+{
+	struct resolver *r = q->r;
+
 	r->stats.queries++;
 	q->state = QS_QUEUED;
 	if (r->n_active < r->opts.max_inflight && TAILQ_EMPTY(&r->queued)) {
@@ -659,14 +697,42 @@ static struct resolver_query *query_new(struct resolver *r, const union sockaddr
 		TAILQ_INSERT_TAIL(&r->queued, q, entry);
 		r->n_queued++;
 	}
-	return q;
 }
 
 /* Start or queue a query. */
 struct resolver_query *resolver_query(struct resolver *r, const union sockaddr_any *server,
 				      const char *qname, uint16_t qtype, resolver_cb cb, void *arg)
 {
-	return query_new(r, server, qname, qtype, NULL, 0, cb, arg);
+	struct resolver_query *q = query_new(r, server, qname, qtype, LDNS_PACKET_QUERY, NULL, 0, cb, arg);
+
+	if (q)
+		query_submit(q);
+	return q;
+}
+
+/* Start or queue an UPDATE. */
+struct resolver_query *resolver_update(struct resolver *r, const union sockaddr_any *server, const char *zone,
+				       const uint8_t *msg, size_t len, resolver_cb cb, void *arg)
+{
+	struct resolver_query *q;
+
+	if (!msg || len < DNS_HEADER_LEN || len > DNS_MSG_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	q = query_new(r, server, zone, LDNS_RR_TYPE_SOA, LDNS_PACKET_UPDATE, NULL, 0, cb, arg);
+	if (!q)
+		return NULL;
+	q->msg = malloc(len);
+	if (!q->msg) {
+		query_free(q);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(q->msg, msg, len);
+	q->msg_len = len;
+	query_submit(q);
+	return q;
 }
 
 /* Start or queue a multi-message exchange over TCP. */
@@ -678,7 +744,12 @@ struct resolver_query *resolver_stream(struct resolver *r, const union sockaddr_
 		errno = EINVAL;
 		return NULL;
 	}
-	return query_new(r, server, qname, qtype, msg_cb, (uint64_t)total_ms * 1000, cb, arg);
+	struct resolver_query *q = query_new(r, server, qname, qtype, LDNS_PACKET_QUERY, msg_cb,
+					     (uint64_t)total_ms * 1000, cb, arg);
+
+	if (q)
+		query_submit(q);
+	return q;
 }
 
 /* Cancel without a callback. */

@@ -8,6 +8,7 @@
 
 #include <ldns/ldns.h>
 
+#include "cand-store.h"
 #include "clock.h"
 #include "config.h"
 #include "dns-query.h"
@@ -502,25 +503,64 @@ struct zone_build {
 	uint32_t prev_serial;
 	uint64_t prev_digest;
 	time_t now;
+	const struct cand_store *store;   /* candidates to publish, NULL: none */
+	uint64_t store_now_ms;
+	size_t cands_cap;
 };
 
-/* Hash of what a query can see of an entry (its TXT rdata is passed separately). */
-static uint64_t entry_hash(const struct zone_entry *e, const uint8_t *txt, size_t txt_len)
+/* Hash of what a query can see of an entry (its TXT rdata and candidates are passed separately). */
+static uint64_t entry_hash(const struct zone_entry *e, const uint8_t *txt, size_t txt_len,
+			   const struct cand_rec *cands, size_t n_cands)
 {
 	uint64_t h = hash_bytes(0, e->key, WG_KEY_LEN);
 
 	h = hash_bytes(h, e->addr, 16);
 	h = mix64(h ^ ((uint64_t)e->family << 32 | (uint64_t)e->port << 8 | e->self_auto));
-	return hash_bytes(h, txt, txt_len);
+	h = hash_bytes(h, txt, txt_len);
+	/* Without candidates the hash is what it was before they existed. */
+	for (size_t i = 0; i < n_cands; i++) {
+		const struct cand_rec *c = &cands[i];
+		h = hash_bytes(h, c->addr, 16);
+		h = mix64(h ^ ((uint64_t)c->kind << 40 | (uint64_t)c->index << 32 | (uint64_t)c->family << 16 | c->port));
+	}
+	return h;
 }
 
-/* Add a published entry with its TXT data; duplicates of a key are skipped. 0 or -ENOMEM. */
-static int add_entry(struct zone_build *b, struct zone_entry *e, const struct cidr *ips, size_t n_ips)
+/* Append an entry's candidates to the snapshot. 0 or -ENOMEM. */
+static int add_cands(struct zone_build *b, struct zone_entry *e, const struct cand_rec *cands, size_t n)
+{
+	struct zone *z = b->z;
+
+	if (n == 0)
+		return 0;
+	if (z->n_cands + n > b->cands_cap) {
+		size_t ncap = (b->cands_cap + n) * 2;
+		struct cand_rec *nc = realloc(z->cands, ncap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		z->cands = nc;
+		b->cands_cap = ncap;
+	}
+	memcpy(z->cands + z->n_cands, cands, n * sizeof(*cands));
+	e->cand_first = (uint32_t)z->n_cands;
+	e->n_cands = (uint8_t)n;
+	z->n_cands += n;
+	z->n_cand_entries++;
+	return 0;
+}
+
+/* Add a published entry with its TXT data and candidates; duplicates of a key are skipped. 0 or -ENOMEM. */
+static int add_entry(struct zone_build *b, struct zone_entry *e, const struct cidr *ips, size_t n_ips,
+		     const struct cand_rec *cands, size_t n_cands)
 {
 	struct zone *z = b->z;
 
 	if (zone_lookup_key(z, e->key))
 		return 0;
+	if (n_cands > CAND_PEER_MAX)
+		n_cands = CAND_PEER_MAX;
+	if (add_cands(b, e, cands, n_cands) < 0)
+		return -ENOMEM;
 	size_t tlen = build_txt(b->scratch, e->key, ips, n_ips);
 	if (b->arena_used + tlen > b->arena_cap) {
 		size_t ncap = (b->arena_cap + tlen) * 2;
@@ -535,7 +575,7 @@ static int add_entry(struct zone_build *b, struct zone_entry *e, const struct ci
 	e->txt_len = (uint16_t)tlen;
 	b->arena_used += tlen;
 	/* Backends list peers in any order (wireguard-go: map order): the digest is a sum. */
-	b->sum += entry_hash(e, b->scratch, tlen);
+	b->sum += entry_hash(e, b->scratch, tlen, cands, n_cands);
 	z->entries[z->n_entries] = *e;
 	size_t i = (size_t)key_hash(e->key) & z->table_mask;
 	while (z->table[i])
@@ -562,6 +602,7 @@ void zone_free(struct zone *z)
 	free(z->acl_plens);
 	free(z->acl);
 	free(z->acl_keys);
+	free(z->cands);
 	free(z);
 }
 
@@ -589,7 +630,7 @@ static int add_self(struct zone_build *b, const struct config_zone *cz)
 		e.port = dev->listen_port;
 	}
 	e.self = true;
-	return add_entry(b, &e, cz->self_allowed_ips, cz->n_self_allowed_ips);
+	return add_entry(b, &e, cz->self_allowed_ips, cz->n_self_allowed_ips, NULL, 0);
 }
 
 /* Free a build and its partial snapshot. */
@@ -649,6 +690,8 @@ int zone_build_step(struct zone_build *b, size_t max_peers)
 
 	for (; b->next < end; b->next++) {
 		const struct wg_peer *p = &dev->peers[b->next];
+		const struct cand_rec *cands = NULL;
+		size_t n_cands = 0;
 		if (b->z->acl) {
 			memcpy(b->z->acl_keys[b->next], p->public_key, WG_KEY_LEN);
 			for (size_t j = 0; j < p->n_allowed_ips; j++)
@@ -664,10 +707,26 @@ int zone_build_step(struct zone_build *b, size_t max_peers)
 		struct zone_entry e = { 0 };
 		entry_set(&e, p->public_key, &p->endpoint);
 		e.last_handshake_sec = p->last_handshake_sec;
-		if (add_entry(b, &e, p->allowed_ips, p->n_allowed_ips) < 0)
+		if (b->store)
+			cands = cand_store_get(b->store, p->public_key, b->store_now_ms, &n_cands);
+		if (add_entry(b, &e, p->allowed_ips, p->n_allowed_ips, cands, n_cands) < 0)
 			return -ENOMEM;
 	}
 	return b->next == dev->n_peers;
+}
+
+/* Publish a store's candidates with this build. */
+void zone_build_set_cands(struct zone_build *b, const struct cand_store *store, uint64_t now_ms)
+{
+	b->store = store;
+	b->store_now_ms = now_ms;
+	/* Room for every stored candidate at once: no growth while the peers are added. */
+	size_t n = store ? cand_store_count(store) : 0;
+	if (n && !b->z->cands) {
+		b->z->cands = malloc(n * sizeof(*b->z->cands));
+		if (b->z->cands)
+			b->cands_cap = n;
+	}
 }
 
 /* Steps until the budget is used up. */

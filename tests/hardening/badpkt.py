@@ -11,9 +11,12 @@ the connection closed; the daemon must stay up throughout.
 Expected rcodes, and why:
   - shorter than a header, QR=1: dropped (nothing to answer to; answering a
     response invites loops, RFC 5452 9.1 spirit).
-  - opcode other than QUERY (IQUERY, STATUS, NOTIFY, UPDATE, unassigned):
-    NOTIMP (RFC 1035 4.1.1; RFC 2136 2 for UPDATE; RFC 1996 for NOTIFY),
-    with an OPT when the query had one (RFC 6891 6.1.1).
+  - opcode other than QUERY and UPDATE (IQUERY, STATUS, NOTIFY, unassigned):
+    NOTIMP (RFC 1035 4.1.1; RFC 1996 for NOTIFY), with an OPT when the query
+    had one (RFC 6891 6.1.1).
+  - UPDATE (candidate registration): REFUSED here, since it does not arrive
+    through the zone's WireGuard interface (RFC 2136 3.3), with an OPT when
+    the request had one.
   - QDCOUNT != 1, ANCOUNT != 0, NSCOUNT != 0 (no IXFR), bad names (label
     type 0x40/0x80, label > 63, name > 255, compression in the question),
     records running past the end, trailing bytes, QTYPE OPT: FORMERR
@@ -153,11 +156,11 @@ def cases():
         ("opcode NOTIFY", lambda qid: q_hdr(qid, flags=4 << 11 | 0x0400, an=1) + SOA_Q +
          b"\xc0\x0c\x00\x06\x00\x01\x00\x00\x00\x00\x00\x00", {"rcode": NOTIMP, "opcode": 4}),
         ("opcode UPDATE", lambda qid: q_hdr(qid, flags=5 << 11, ns=1) + SOA_Q +
-         b"\x01x\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\xc0\x00\x02\x01", {"rcode": NOTIMP, "opcode": 5}),
+         b"\x01x\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x00\x00\x04\xc0\x00\x02\x01", {"rcode": REFUSED, "opcode": 5}),
         ("opcode NOTIFY with EDNS", lambda qid: q_hdr(qid, flags=4 << 11 | 0x0400, an=1, ar=1) + SOA_Q +
          b"\xc0\x0c\x00\x06\x00\x01\x00\x00\x00\x00\x00\x00" + opt_rr(), {"rcode": NOTIMP, "opcode": 4, "opt": True}),
         ("opcode UPDATE with EDNS", lambda qid: q_hdr(qid, flags=5 << 11, ar=1) + SOA_Q + opt_rr(),
-         {"rcode": NOTIMP, "opcode": 5, "opt": True}),
+         {"rcode": REFUSED, "opcode": 5, "opt": True}),
         ("opcode 15 with garbage counts", lambda qid: q_hdr(qid, flags=15 << 11, qd=7, an=9) + b"\x00" * 5,
          {"rcode": NOTIMP, "opcode": 15}),
         ("ANCOUNT 1 with an A record", lambda qid: q_hdr(qid, an=1) + SOA_Q +

@@ -14,6 +14,8 @@
 # interfaces and routes are never touched.
 # Exit status: 0 only if Alice and Bob got a direct tunnel.
 set -eu
+# The walkthrough shows NAT traversal through the registry: no IPv6 (or LAN) candidate takes the path over.
+export LAB_CANDIDATES=none
 cd "$(dirname "$0")/../.."
 src=$(pwd)
 build=${WGSD_BUILD_DIR:-$src/build-demo}

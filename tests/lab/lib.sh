@@ -32,7 +32,8 @@
 #
 # Environment: WGSD, WGSDCTL (binaries), WGSD_SRCDIR; WG_IMPL=userspace|kernel|auto;
 # LAB_ID (name suffix, default $$); LAB_REGISTRIES=1|2; LAB_V6=1 (alice and
-# bob reach the registries over IPv6); LAB_KEEP=1 (keep the run directory).
+# bob reach the registries over IPv6); LAB_CANDIDATES=none (alice and bob
+# register no candidates); LAB_KEEP=1 (keep the run directory).
 
 LAB_SRCDIR=${WGSD_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # qemu-run.sh passes only WGSD_* variables into the guest: find the binaries
@@ -617,6 +618,11 @@ lab_conf()
 	esac
 	[ "$LAB_REGISTRIES" = 2 ] && sed_args+=(-e "s|^; *\\(registry = ${LAB_TUN[reg2]}:53\\)|\\1|")
 	sed "${sed_args[@]}" "$src" >"$out" || lab_fail "cannot write $out"
+	# LAB_CANDIDATES=none: alice and bob register no candidates (the [client] section is last),
+	# so that a scenario about the registry's IPv4 endpoint is not won by the IPv6 candidate.
+	case "$node" in
+	alice | bob) [ -n "${LAB_CANDIDATES:-}" ] && echo "candidates = $LAB_CANDIDATES" >>"$out" ;;
+	esac
 	"$WGSD" -t -c "$out" >/dev/null 2>"$LAB_RUN/$node.conf-check" ||
 		lab_fail "$out is not valid: $(cat "$LAB_RUN/$node.conf-check")"
 }

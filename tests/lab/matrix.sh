@@ -36,14 +36,14 @@ MX_SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 # relay); the order of paths is none < relayed < direct.
 MX_TABLE=(
 	"cone|direct|1. two different NATs|cone|cone"
-	"same-nat|relayed|2. same NAT, no hairpinning|cone, no hairpinning|(alice's router)"
+	"same-nat|direct|2. same NAT, no hairpinning|cone, no hairpinning|(alice's router)"
 	"same-nat-hairpin|direct|3. same NAT with hairpinning|cone, hairpinning|(alice's router)"
 	"cone-symmetric|relayed|4. cone - symmetric|cone|symmetric"
 	"symmetric|relayed|5. symmetric - symmetric|symmetric|symmetric"
 	"double-nat|direct|6. double NAT (home NAT behind CGN)|cone behind cone CGN|cone"
 	"shared-cgn|relayed|7. shared CGN, same home subnet|cone behind CGN (no hairpinning)|cone behind the same CGN"
 	"shared-cgn-hairpin|direct|7h. shared CGN with hairpinning, same home subnet|cone behind CGN (hairpinning)|cone behind the same CGN"
-	"dual-stack|relayed|8. dual stack, IPv4 NATed, IPv6 routed|symmetric v4, firewalled v6|symmetric v4, firewalled v6"
+	"dual-stack|direct|8. dual stack, IPv4 NATed, IPv6 routed|symmetric v4, firewalled v6|symmetric v4, firewalled v6"
 	"portmap-pcp|relayed|9a. port-mapping router: PCP|cone|symmetric + PCP (miniupnpd)"
 	"portmap-natpmp|relayed|9b. port-mapping router: NAT-PMP|cone|symmetric + NAT-PMP (miniupnpd)"
 	"portmap-upnp|relayed|9c. port-mapping router: UPnP IGD|cone|symmetric + UPnP IGD (miniupnpd)"

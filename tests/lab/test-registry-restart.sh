@@ -6,6 +6,8 @@
 # alice <-> bob tunnel keeps working untouched (no endpoint rewritten, pings
 # keep flowing) and discovery recovers afterwards. Prints recovery times.
 set -eu
+# The registry's IPv4 endpoint is the path under test: no IPv6 (or LAN) candidate may win it.
+export LAB_CANDIDATES=none
 . "$(dirname "$0")/lib.sh"
 
 lab_require dig

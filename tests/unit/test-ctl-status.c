@@ -116,6 +116,42 @@ static void test_port_mapping(void)
 	strbuf_free(&sb);
 }
 
+/* Candidates: the zone's registrations, the device's own candidates and registration, a peer's path. */
+static void test_candidates(void)
+{
+	static const char doc[] =
+		"{\"version\":\"0.1.0\",\"pid\":1,\"uptime_s\":5,\"config\":\"c\","
+		"\"registry\":{\"access\":\"peers\",\"ttl\":0,\"listeners\":[],\"zones\":[{\"name\":\"example.com.\","
+		"\"device\":\"wg0\",\"backend\":\"kernel\",\"state\":\"ok\",\"peers\":2,\"peers_published\":2,"
+		"\"candidates\":{\"peers\":2,\"stored\":3,\"published\":3,\"updates\":{\"ok\":12,\"formerr\":0,\"foreign-name\":2}}}]},"
+		"\"client\":{\"devices\":[{\"device\":\"wg0\",\"backend\":\"auto\",\"zone\":\"example.com.\","
+		"\"registries\":[{\"address\":\"10.0.0.254:53\",\"reachable\":true,\"latency_ms\":1}],"
+		"\"candidates\":{\"own\":[{\"kind\":\"lan\",\"endpoint\":\"192.168.1.2:51820\"},"
+		"{\"kind\":\"v6\",\"endpoint\":\"[2001:db8::2]:51820\"}],"
+		"\"registries\":[{\"address\":\"10.0.0.254:53\",\"through_tunnel\":true,\"state\":\"registered\",\"registered\":2}]},"
+		"\"peers\":[{\"public_key\":\"PEER0000AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"class\":\"candidate\","
+		"\"handshake_age_s\":null,\"endpoint\":\"192.168.1.3:51820\",\"result\":\"trying\",\"nat\":\"unknown\","
+		"\"candidates\":{\"state\":\"trying\",\"current\":{\"kind\":\"lan\",\"endpoint\":\"192.168.1.3:51820\",\"for_ms\":2500},"
+		"\"worked\":null,\"list\":[{\"kind\":\"lan\",\"endpoint\":\"192.168.1.3:51820\",\"state\":\"trying\",\"why\":null},"
+		"{\"kind\":\"v6\",\"endpoint\":\"[2001:db8:2::3]:51820\",\"state\":\"skipped\",\"why\":\"no global IPv6 address here\"},"
+		"{\"kind\":\"registry\",\"endpoint\":\"203.0.113.10:30001\",\"state\":\"untried\",\"why\":null}]}}]}]}}";
+	struct strbuf sb = STRBUF_INIT;
+	struct ctl_status_opts o = { 0 };
+	char *t;
+
+	strbuf_puts(&sb, doc);
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "candidates: 3 registered by 2 peers, 3 published; updates: 12 ok, 2 foreign-name");
+	CHECK_STR_CONTAINS(t, "own candidates: lan 192.168.1.2:51820, v6 [2001:db8::2]:51820");
+	CHECK_STR_CONTAINS(t, "registry 10.0.0.254:53  reachable, latency 1.0 ms, candidates registered (2)");
+	CHECK_STR_CONTAINS(t, "path: trying lan 192.168.1.3:51820 for 2s");
+	CHECK_STR_CONTAINS(t, "v6       [2001:db8:2::3]:51820");
+	CHECK_STR_CONTAINS(t, "skipped: no global IPv6 address here");
+	CHECK_STR_CONTAINS(t, "registry 203.0.113.10:30001");
+	free(t);
+	strbuf_free(&sb);
+}
+
 int main(void)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -209,5 +245,6 @@ int main(void)
 	free(t);
 	strbuf_free(&sb);
 	test_port_mapping();
+	test_candidates();
 	return CHECK_DONE();
 }
