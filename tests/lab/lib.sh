@@ -57,7 +57,7 @@ LAB_PYTHON=$(command -v /usr/bin/python3 || command -v python3 || echo python3)
 
 # Node -> namespace, WireGuard interface (<= 15 chars, unique across
 # namespaces: wireguard-go's sockets share /var/run/wireguard).
-declare -A LAB_NS LAB_DEV LAB_PUB4 LAB_PUB6 LAB_TUN LAB_KEY LAB_PID LAB_WGPID LAB_NAT_MODE
+declare -A LAB_NS LAB_DEV LAB_PUB4 LAB_PUB6 LAB_TUN LAB_KEY LAB_PID LAB_WGPID LAB_NAT_MODE LAB_PORT_MAPPING
 LAB_NODES_ALL="pub reg reg2 nata natb alice bob"
 for _n in $LAB_NODES_ALL; do
 	LAB_NS[$_n]=wgsdlab-$LAB_ID-$_n
@@ -596,6 +596,8 @@ lab_wait()
 #   - the WireGuard interface name "wg0": this run's device name;
 #   - interval = 2s and handshake-timeout = 10s (instead of the documented
 #     10s/135s), to keep the runs short;
+#   - relay-after = 10s for alice and bob (the documented default is 30s);
+#   - port-mapping = LAB_PORT_MAPPING[node] when a scenario sets it;
 #   - registry 2 (LAB_REGISTRIES=2): the commented "registry = 10.0.0.253:53"
 #     line of alice.conf/bob.conf is enabled, and registry.conf is used with
 #     10.0.0.254 replaced by 10.0.0.253 and its relay on 203.0.113.5.
@@ -621,8 +623,15 @@ lab_conf()
 	# LAB_CANDIDATES=none: alice and bob register no candidates (the [client] section is last),
 	# so that a scenario about the registry's IPv4 endpoint is not won by the IPv6 candidate.
 	case "$node" in
-	alice | bob) [ -n "${LAB_CANDIDATES:-}" ] && echo "candidates = $LAB_CANDIDATES" >>"$out" ;;
+	alice | bob)
+		[ -n "${LAB_CANDIDATES:-}" ] && echo "candidates = $LAB_CANDIDATES" >>"$out"
+		# A relay is asked after 10 s at a direct endpoint (documented default 30 s), as the
+		# lab's other times are shortened.
+		echo "relay-after = 10s" >>"$out"
+		;;
 	esac
+	# LAB_PORT_MAPPING[node]=auto|pcp|...: that node's client asks its router for a port mapping.
+	[ -n "${LAB_PORT_MAPPING[$node]:-}" ] && echo "port-mapping = ${LAB_PORT_MAPPING[$node]}" >>"$out"
 	"$WGSD" -t -c "$out" >/dev/null 2>"$LAB_RUN/$node.conf-check" ||
 		lab_fail "$out is not valid: $(cat "$LAB_RUN/$node.conf-check")"
 }

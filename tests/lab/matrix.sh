@@ -33,7 +33,11 @@ MX_SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 
 # name | expected | scenario | NAT A (alice) | NAT B (bob)
 # Raise "expected" when a feature improves a row (candidates, port mapping,
-# relay); the order of paths is none < relayed < direct.
+# relay); the order of paths is none < relayed < direct. "relayed/direct":
+# rows 9a-9c race today: the client asks for a relay after relay-after at the
+# registry's endpoint while the candidate walk (client-path.c) may not have
+# reached the mapped candidate yet; whichever comes first wins and stays.
+# Measured (3 runs each): 9a relayed 3/3, 9b direct 2/3, 9c direct 3/3.
 MX_TABLE=(
 	"cone|direct|1. two different NATs|cone|cone"
 	"same-nat|direct|2. same NAT, no hairpinning|cone, no hairpinning|(alice's router)"
@@ -44,10 +48,10 @@ MX_TABLE=(
 	"shared-cgn|relayed|7. shared CGN, same home subnet|cone behind CGN (no hairpinning)|cone behind the same CGN"
 	"shared-cgn-hairpin|direct|7h. shared CGN with hairpinning, same home subnet|cone behind CGN (hairpinning)|cone behind the same CGN"
 	"dual-stack|direct|8. dual stack, IPv4 NATed, IPv6 routed|symmetric v4, firewalled v6|symmetric v4, firewalled v6"
-	"portmap-pcp|relayed|9a. port-mapping router: PCP|cone|symmetric + PCP (miniupnpd)"
-	"portmap-natpmp|relayed|9b. port-mapping router: NAT-PMP|cone|symmetric + NAT-PMP (miniupnpd)"
-	"portmap-upnp|relayed|9c. port-mapping router: UPnP IGD|cone|symmetric + UPnP IGD (miniupnpd)"
-	"portmap-pcp-both|relayed|9d. port mapping on both sides: PCP|symmetric + PCP (miniupnpd)|symmetric + PCP (miniupnpd)"
+	"portmap-pcp|relayed/direct|9a. port-mapping router: PCP|cone|symmetric + PCP (miniupnpd)"
+	"portmap-natpmp|relayed/direct|9b. port-mapping router: NAT-PMP|cone|symmetric + NAT-PMP (miniupnpd)"
+	"portmap-upnp|relayed/direct|9c. port-mapping router: UPnP IGD|cone|symmetric + UPnP IGD (miniupnpd)"
+	"portmap-pcp-both|direct|9d. port mapping on both sides: PCP|symmetric + PCP (miniupnpd)|symmetric + PCP (miniupnpd)"
 	"rebind|direct|10. NAT rebinding (mapping flushed)|cone|cone, flushed, new port range"
 	"registry-down|direct|11. registry host down, tunnel up|cone|cone"
 )
@@ -211,6 +215,9 @@ mx_portmap()
 	mx_stun
 	mx_miniupnpd natb bob "$1"
 	[ "${2:-}" = both ] && mx_miniupnpd nata alice "$1"
+	# The client behind a mapping router asks it (auto: PCP, NAT-PMP, UPnP IGD in turn).
+	LAB_PORT_MAPPING[bob]=auto
+	if [ "${2:-}" = both ]; then LAB_PORT_MAPPING[alice]=auto; fi
 	mx_measure
 }
 # 9a: bob's router speaks PCP only.
@@ -331,22 +338,26 @@ mx_bytes()
 	fi
 }
 
-# Verdict of a row: ok, or why it fails.
+# Verdict of a row: ok, or why it fails. An expectation "LOW/HIGH" (e.g.
+# relayed/direct) is a row whose outcome is known to depend on a race: either
+# is right, worse than LOW is a regression, and HIGH every time means the race
+# is gone and the expectation must be narrowed by hand.
 mx_verdict()
 {
-	local expected=$1 achieved=$2 e a
+	local expected=$1 achieved=$2 e a hi
 
-	e=$(mx_rank "$expected") a=$(mx_rank "$achieved")
+	e=$(mx_rank "${expected%/*}") hi=$(mx_rank "${expected#*/}") a=$(mx_rank "$achieved")
 	if [ "$a" -lt 0 ]; then
 		echo "ERROR: ${achieved:-no result}"
 	elif [ "$a" -lt "$e" ]; then
 		echo "REGRESSION: expected $expected"
-	elif [ "$a" -gt "$e" ]; then
+	elif [ "$a" -gt "$hi" ]; then
 		echo "BETTER than expected: raise its expectation in matrix.sh"
 	else
 		echo ok
 	fi
 }
+
 
 # Markdown table of the results in directory $1 for rows "$@" (after $2);
 # $2: "full" (MATRIX.md) or "short" (README.md: without wgsd's diagnosis).
