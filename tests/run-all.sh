@@ -11,7 +11,7 @@
 #   2. clang with ASan + UBSan: every suite but kernel (the qemu guest cannot hand sanitizer reports
 #      back; the systemd suite looks for them in its guest's journal itself) and deb (the package holds
 #      dpkg-buildpackage's own build, checked in pass 1), plus each libFuzzer target for
-#      WGSD_FUZZ_SECONDS (default 60) seconds.
+#      WGSD_FUZZ_SECONDS (default 20) seconds: smoke runs; fuzz longer by hand.
 #      Sanitizer reports of every wgsd process go to a log directory that must stay empty.
 #   3. valgrind (memcheck, leak check) over the unit tests of the gcc build.
 #

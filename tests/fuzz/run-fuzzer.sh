@@ -1,12 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Run one libFuzzer target for a bounded time on a scratch copy of its seed corpus.
-# Usage: run-fuzzer.sh FUZZER SEED_DIR [SECONDS]   (SECONDS defaults to $WGSD_FUZZ_SECONDS or 60)
+# Usage: run-fuzzer.sh FUZZER SEED_DIR [SECONDS]   (SECONDS defaults to $WGSD_FUZZ_SECONDS or 20)
 # Exits non-zero on any finding (crash, leak, sanitizer report, timeout).
 set -eu
 fuzzer=$1
 seeds=$2
-seconds=${3:-${WGSD_FUZZ_SECONDS:-60}}
+seconds=${3:-${WGSD_FUZZ_SECONDS:-20}}
 work=$(mktemp -d /tmp/wgsd-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus" "$work/artifacts"
