@@ -626,8 +626,9 @@ lab_conf()
 	alice | bob)
 		[ -n "${LAB_CANDIDATES:-}" ] && echo "candidates = $LAB_CANDIDATES" >>"$out"
 		# A relay is asked after 10 s at a direct endpoint (documented default 30 s), as the
-		# lab's other times are shortened.
+		# lab's other times are shortened; LAB_RELAY=off: never (a scenario about direct paths).
 		echo "relay-after = 10s" >>"$out"
+		[ "${LAB_RELAY:-}" = off ] && echo "relay = off" >>"$out"
 		;;
 	esac
 	# LAB_PORT_MAPPING[node]=auto|pcp|...: that node's client asks its router for a port mapping.

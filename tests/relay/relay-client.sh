@@ -23,6 +23,8 @@ lab_nat_mode natb symmetric
 lab_wireguard
 
 lab_conf reg
+# conf/registry.conf ends with its own [relay]: this test sets its own.
+sed -i '/^\[relay\]/,$d' "$LAB_RUN/reg.conf"
 cat >>"$LAB_RUN/reg.conf" <<CONF
 
 [relay]
@@ -31,7 +33,7 @@ ports = 50000-50999
 CONF
 for node in alice bob; do
 	lab_conf "$node"
-	sed -i -e 's/^keepalive *=.*/keepalive = 2/' -e '/^\[client /a relay-after = 5s' "$LAB_RUN/$node.conf"
+	sed -i -e '/^relay-after *=/d' -e 's/^keepalive *=.*/keepalive = 2/' -e '/^\[client /a relay-after = 5s' "$LAB_RUN/$node.conf"
 	"$WGSD" -t -c "$LAB_RUN/$node.conf" || lab_fail "$node's configuration is not valid"
 done
 "$WGSD" -t -c "$LAB_RUN/reg.conf" || lab_fail "the registry's configuration is not valid"

@@ -44,6 +44,8 @@ LAB_KEY[carol]=$(wg pubkey <"$LAB_RUN/carol.key")
 lab_in reg wg set "${LAB_DEV[reg]}" peer "${LAB_KEY[carol]}" allowed-ips 10.0.0.3/32 endpoint 198.51.100.99:51820
 
 lab_conf reg
+# conf/registry.conf ends with its own [relay]: this test sets its own.
+sed -i '/^\[relay\]/,$d' "$LAB_RUN/reg.conf"
 cat >>"$LAB_RUN/reg.conf" <<CONF
 
 [relay]
