@@ -87,9 +87,9 @@ struct client_relay_peer {
 	union sockaddr_any endpoint;   /* WAITING: the endpoint being timed */
 	union sockaddr_any relay;      /* the relay endpoint last obtained */
 	int err;                       /* FAILED: why */
-	bool rx_known;                 /* RELAYED: rx_bytes holds a reading */
-	uint64_t rx_bytes;             /* RELAYED: the peer's receive counter at rx_change_ms */
-	uint64_t rx_change_ms;         /* RELAYED: when it last grew (the write counts as growth) */
+	bool rx_known;                 /* WAITING, RELAYED: rx_bytes holds a reading */
+	uint64_t rx_bytes;             /* WAITING, RELAYED: the peer's receive counter at rx_change_ms */
+	uint64_t rx_change_ms;         /* WAITING, RELAYED: when it last grew (a relay write counts as growth) */
 };
 
 /* What a cycle's device reading says about a peer. */

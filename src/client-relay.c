@@ -267,6 +267,18 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 		rp->stage = CLIENT_RELAY_WAITING;
 		rp->since_ms = in->now_ms;
 		rp->endpoint = *ep;
+		rp->rx_known = false;
+		rp->rx_change_ms = 0;
+		(void)relay_alive(rp, in);   /* the first reading of the receive counter */
+		return CLIENT_RELAY_NONE;
+	}
+	/*
+	 * Bytes still arriving at the direct endpoint: the path works even though
+	 * its handshake is older than handshake-timeout (WireGuard re-handshakes
+	 * only every two minutes). Never trade a working path for the relay.
+	 */
+	if (relay_alive(rp, in)) {
+		rp->since_ms = in->now_ms;
 		return CLIENT_RELAY_NONE;
 	}
 	if (in->now_ms - rp->since_ms < in->after_ms)

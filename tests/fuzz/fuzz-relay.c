@@ -194,7 +194,7 @@ static void fuzz_answer(const uint8_t *data, size_t size)
 	snprintf(text, sizeof(text), "10.%u.0.%u:5353", (data[0] >> 7) & 1, (data[0] & 7) + 1);
 	addr_parse(text, -1, &src);
 	cl.ifindex = data[0] & 0x40 ? IFINDEX : IFINDEX + 1;
-	cl.tcp = data[0] & 0x20;
+	cl.tcp = (data[0] & 0x20) != 0;
 	allocations = 0;
 	size_t n = dns_answer(&env, &cl, data + 1, size - 1, out, sizeof(out), &info);
 	if (allocations && cl.ifindex != IFINDEX)

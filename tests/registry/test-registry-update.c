@@ -138,6 +138,8 @@ struct raw {
 /* Append bytes. */
 static void raw_put(struct raw *r, const void *p, size_t n)
 {
+	if (n == 0)
+		return;   /* an empty rdata may come as NULL: memcpy must not see it */
 	memcpy(r->b + r->len, p, n);
 	r->len += n;
 }

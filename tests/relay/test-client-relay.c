@@ -151,6 +151,25 @@ static void test_policy(void)
 	/* While asking, the normal lookup holds off. */
 	CHECK(step(&rp, true, &direct2, 0, 2000 + 2 * after + 5) == CLIENT_RELAY_HOLD);
 
+	/*
+	 * A working direct path whose handshake is merely old (a short
+	 * handshake-timeout): bytes keep arriving, so no relay is asked, however
+	 * long; once they stop for the window, it is.
+	 */
+	{
+		struct client_relay_peer w;
+		uint64_t t0 = 500000, k;
+
+		memset(&w, 0, sizeof(w));
+		CHECK(step(&w, true, &direct, 100, t0) == CLIENT_RELAY_NONE && w.stage == CLIENT_RELAY_WAITING);
+		for (k = 1; k <= 20; k++)
+			CHECK(step(&w, true, &direct, 100 + k, t0 + k * (after / 2)) == CLIENT_RELAY_NONE);
+		CHECK(w.stage == CLIENT_RELAY_WAITING);
+		k = t0 + 20 * (after / 2);
+		CHECK(step(&w, true, &direct, 120, k + after - 1) == CLIENT_RELAY_NONE);
+		CHECK(step(&w, true, &direct, 120, k + 2 * after) == CLIENT_RELAY_ASK);
+	}
+
 	/* Written: the relay is given `after` to show traffic, then the normal lookup takes over. */
 	CHECK(after >= CLIENT_RELAY_MIN_WINDOW_MS);
 	uint64_t t = 100000;
