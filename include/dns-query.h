@@ -78,5 +78,8 @@ struct dns_query {
 
 /* Parse msg into q and classify it; q is valid for answering as far as the verdict allows. */
 enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dns_query *q);
+/* Skip a possibly compressed name at pos in msg; the offset after it, or 0 when it is malformed
+ * (runs past len, a reserved label type, or longer than DNS_NAME_MAX_LEN). */
+size_t dns_skip_name(const uint8_t *msg, size_t len, size_t pos);
 
 #endif

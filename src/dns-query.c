@@ -38,7 +38,7 @@ static int parse_qname(const uint8_t *msg, size_t len, size_t off, struct dns_qu
 }
 
 /* Skip a possibly compressed name in a record; returns the offset after it or 0 when malformed. */
-static size_t skip_name(const uint8_t *msg, size_t len, size_t pos)
+size_t dns_skip_name(const uint8_t *msg, size_t len, size_t pos)
 {
 	size_t total = 0;
 
@@ -84,7 +84,7 @@ static int parse_records(const uint8_t *msg, size_t len, size_t pos, unsigned in
 {
 	for (unsigned int i = 0; i < nscount + arcount; i++) {
 		size_t name_at = pos;
-		pos = skip_name(msg, len, pos);
+		pos = dns_skip_name(msg, len, pos);
 		if (pos == 0 || len - pos < 10)
 			return -1;
 		uint16_t type = get16(msg + pos);
@@ -121,7 +121,7 @@ static int scan_records(const uint8_t *msg, size_t len, unsigned int qdcount, un
 	size_t pos = DNS_HEADER_LEN;
 
 	for (unsigned int i = 0; i < qdcount; i++) {
-		pos = skip_name(msg, len, pos);
+		pos = dns_skip_name(msg, len, pos);
 		if (pos == 0 || len - pos < 4)
 			return -1;
 		pos += 4;

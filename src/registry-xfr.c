@@ -141,26 +141,6 @@ enum xfr_allow registry_xfr_allowed(const struct config_zone *cz, const struct z
 	return XFR_DENIED;
 }
 
-/* Skip a possibly compressed name; the offset after it, 0 when malformed. */
-static size_t skip_name(const uint8_t *msg, size_t len, size_t pos)
-{
-	for (size_t total = 0;;) {
-		if (pos >= len)
-			return 0;
-		uint8_t l = msg[pos];
-		if ((l & 0xc0) == 0xc0)
-			return pos + 2 <= len ? pos + 2 : 0;
-		if (l & 0xc0)
-			return 0;
-		total += 1u + l;
-		if (total > DNS_NAME_MAX_LEN)
-			return 0;
-		pos += 1u + l;
-		if (l == 0)
-			return pos;
-	}
-}
-
 /* The client's serial from an IXFR request. */
 int registry_xfr_client_serial(const uint8_t *msg, size_t len, const struct dns_query *q, uint32_t *serial)
 {
@@ -169,7 +149,7 @@ int registry_xfr_client_serial(const uint8_t *msg, size_t len, const struct dns_
 	/* RFC 1995 3: exactly one record in authority, the client's SOA. */
 	if (len < DNS_HEADER_LEN || get16(msg + 8) != 1 || get16(msg + 6) != 0)
 		return -EBADMSG;
-	pos = skip_name(msg, len, pos);
+	pos = dns_skip_name(msg, len, pos);
 	if (pos == 0 || len - pos < 10)
 		return -EBADMSG;
 	uint16_t type = get16(msg + pos), rdlen = get16(msg + pos + 8);
@@ -177,8 +157,8 @@ int registry_xfr_client_serial(const uint8_t *msg, size_t len, const struct dns_
 	if (type != DNS_TYPE_SOA || len - pos < rdlen)
 		return -EBADMSG;
 	size_t end = pos + rdlen;
-	pos = skip_name(msg, end, pos);
-	pos = pos ? skip_name(msg, end, pos) : 0;
+	pos = dns_skip_name(msg, end, pos);
+	pos = pos ? dns_skip_name(msg, end, pos) : 0;
 	if (pos == 0 || end - pos != 20)
 		return -EBADMSG;
 	*serial = (uint32_t)get16(msg + pos) << 16 | get16(msg + pos + 2);

@@ -6,6 +6,7 @@
 
 #include <ldns/ldns.h>
 
+#include "dns-query.h"
 #include "tsig.h"
 
 #define HEADER_LEN 12
@@ -26,26 +27,6 @@ static void set16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
-}
-
-/* Skip a possibly compressed name at pos; returns the offset after it, 0 when malformed. */
-static size_t skip_name(const uint8_t *msg, size_t len, size_t pos)
-{
-	for (size_t total = 0;;) {
-		if (pos >= len)
-			return 0;
-		uint8_t l = msg[pos];
-		if ((l & 0xc0) == 0xc0)
-			return pos + 2 <= len ? pos + 2 : 0;
-		if (l & 0xc0)
-			return 0;
-		total += 1u + l;
-		if (total > TSIG_NAME_MAX)
-			return 0;
-		pos += 1u + l;
-		if (l == 0)
-			return pos;
-	}
 }
 
 /*
@@ -173,14 +154,14 @@ int tsig_find(const uint8_t *msg, size_t len, struct tsig_request *r)
 	size_t pos = HEADER_LEN;
 
 	for (unsigned int i = 0; i < qd; i++) {
-		pos = skip_name(msg, len, pos);
+		pos = dns_skip_name(msg, len, pos);
 		if (pos == 0 || len - pos < 4)
 			return -EBADMSG;
 		pos += 4;
 	}
 	for (unsigned int i = 0; i < rrs; i++) {
 		size_t at = pos;
-		pos = skip_name(msg, len, pos);
+		pos = dns_skip_name(msg, len, pos);
 		if (pos == 0 || len - pos < 10)
 			return -EBADMSG;
 		uint16_t type = get16(msg + pos), rdlen = get16(msg + pos + 8);
