@@ -146,7 +146,7 @@ int wg_nl_msg_next(void *buf, size_t len, size_t *off, struct nlmsghdr **out)
 	return 1;
 }
 
-/* Error code of an NLMSG_ERROR message (0 is an acknowledgement), or -EBADMSG if too short. */
+/* Error code of an NLMSG_ERROR message (0 is an acknowledgement), or -EBADMSG if too short or no errno. */
 static int nl_error_code(const struct nlmsghdr *nlh)
 {
 	int code;
@@ -154,6 +154,9 @@ static int nl_error_code(const struct nlmsghdr *nlh)
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(int))
 		return -EBADMSG;
 	memcpy(&code, mnl_nlmsg_get_payload(nlh), sizeof(code));
+	/* An errno value, or the message is malformed: a caller's strerror(-code) must not overflow. */
+	if (code < -4095 || code > 4095)
+		return -EBADMSG;
 	return code > 0 ? -code : code;
 }
 

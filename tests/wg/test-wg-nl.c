@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -402,6 +403,13 @@ static void test_errors(void)
 	nlh->nlmsg_seq = SEQ;
 	CHECK(wg_nl_dump_feed(&d, nlh) == WG_NL_DONE);
 	wg_nl_dump_clear(&d);
+	/* Codes that are no errno (a hostile or broken peer): malformed, never negated past INT_MAX. */
+	CHECK(feed_one(msg_error(buf, SEQ, INT_MIN)) == -EBADMSG);
+	CHECK(feed_one(msg_error(buf, SEQ, -5000)) == -EBADMSG);
+	CHECK(feed_one(msg_error(buf, SEQ, 5000)) == -EBADMSG);
+	CHECK(feed_one(msg_done(buf, INT_MIN)) == -EBADMSG);
+	CHECK(feed_one(msg_error(buf, SEQ, ENODEV)) == -ENODEV);
+	CHECK(wg_nl_ack_feed(msg_error(buf, SEQ, INT_MIN), SEQ) == -EBADMSG);
 	/* An NLMSG_ERROR too short to hold the code. */
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = NLMSG_ERROR;
