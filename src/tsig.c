@@ -240,6 +240,24 @@ int tsig_verify(const struct tsig_key *keys, size_t n_keys, const uint8_t *msg, 
 	return time_ok(r->time_signed, r->fudge, now) ? TSIG_NOERROR : TSIG_BADTIME;
 }
 
+/* Check a request against the replay ring and remember it. */
+bool tsig_replay_check(struct tsig_replay *c, const struct tsig_request *r, uint64_t now)
+{
+	if (r->mac_len == 0 || r->mac_len > TSIG_MAC_MAX)
+		return true;
+	for (size_t i = 0; i < TSIG_REPLAY_SLOTS; i++) {
+		const struct tsig_replay_entry *e = &c->e[i];
+		if (e->mac_len == r->mac_len && e->expires >= now && memcmp(e->mac, r->mac, r->mac_len) == 0)
+			return false;
+	}
+	struct tsig_replay_entry *e = &c->e[c->next % TSIG_REPLAY_SLOTS];
+	e->expires = r->time_signed + r->fudge;
+	e->mac_len = r->mac_len;
+	memcpy(e->mac, r->mac, r->mac_len);
+	c->next = (c->next + 1) % TSIG_REPLAY_SLOTS;
+	return true;
+}
+
 /* Sign a message. */
 int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t len, size_t cap, const uint8_t *prior,
 	      size_t prior_len, bool timers_only, uint8_t *mac_out, size_t *mac_len)

@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: MIT
 """Zone transfer requests that dig cannot make, for the hostile transfer test.
 
-  xfr-raw.py SERVER ZONE ask TYPE [--key NAME SECRET] [--time-offset S] [--serial N] [--udp] [--src IP]
+  xfr-raw.py SERVER ZONE ask TYPE [--key NAME SECRET] [--time-offset S] [--serial N] [--udp] [--src IP] [--repeat N]
       one AXFR/IXFR (optionally TSIG-signed, with the signing time moved by S
       seconds: a replayed request); prints "rcode=NAME answers=N messages=M
-      tsig_error=E last_type=T" for the whole response
+      tsig_error=E last_type=T" for the whole response; with --repeat the
+      same bytes are sent N times (a new connection each over TCP: a replay),
+      one line each; with --message FILE the request is read from FILE when
+      it exists and written there otherwise (a replay across invocations)
   xfr-raw.py SERVER ZONE pipelined [--src IP]
       an AXFR and an SOA query on one connection at once; prints the IDs of
       the transfer's messages, then the SOA answer's ID, rcode and answers
@@ -163,18 +166,29 @@ def main():
         key = opt(args, "--key", n=2)
         if key:
             msg = sign(msg, key[0], key[1], int(time.time()) + int(opt(args, "--time-offset", "0")))
-        if "--udp" in args:
-            ip, port = server.rsplit(":", 1)
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            if src:
-                u.bind((src, 0))
-            u.settimeout(3)
-            u.sendto(msg, (ip, int(port)))
-            report([u.recv(65535)])
-            return 0
-        s = connect(server, src)
-        s.sendall(struct.pack(">H", len(msg)) + msg)
-        report(read_transfer(s))
+        saved = opt(args, "--message")
+        if saved:
+            try:
+                with open(saved, "rb") as f:
+                    msg = f.read()
+            except FileNotFoundError:
+                with open(saved, "wb") as f:
+                    f.write(msg)
+        for _ in range(int(opt(args, "--repeat", "1"))):
+            if "--udp" in args:
+                ip, port = server.rsplit(":", 1)
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                if src:
+                    u.bind((src, 0))
+                u.settimeout(3)
+                u.sendto(msg, (ip, int(port)))
+                report([u.recv(65535)])
+                u.close()
+                continue
+            s = connect(server, src)
+            s.sendall(struct.pack(">H", len(msg)) + msg)
+            report(read_transfer(s))
+            s.close()
         return 0
     if cmd == "pipelined":
         # An AXFR and a SOA query sent together: the whole transfer first, then the SOA answer.

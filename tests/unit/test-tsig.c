@@ -241,6 +241,47 @@ static void test_error_record(void)
 	ldns_pkt_free(p);
 }
 
+/*
+ * Replays: the same signed request again is refused while its window runs,
+ * a new signature of the same query is not; the ring forgets the oldest
+ * first and an entry whose window ended.
+ */
+static void test_replay(void)
+{
+	struct tsig_replay *c = calloc(1, sizeof(*c));
+	uint8_t msg[1024];
+	struct tsig_request r, other;
+	uint64_t now = (uint64_t)time(NULL);
+	size_t n;
+
+	n = signed_query("xfr.example.", SECRET, "hmac-sha256.", msg, sizeof(msg), NULL);
+	CHECK(check_request(msg, n, now, &r) == TSIG_NOERROR);
+	CHECK(tsig_replay_check(c, &r, now));
+	CHECK(!tsig_replay_check(c, &r, now));
+	CHECK(!tsig_replay_check(c, &r, r.time_signed + r.fudge));
+	/* Past its window the request is BADTIME anyway: the entry no longer counts. */
+	CHECK(tsig_replay_check(c, &r, r.time_signed + r.fudge + 1));
+	/* Another request (another MAC) is no replay. */
+	other = r;
+	other.mac[0] ^= 1;
+	CHECK(tsig_replay_check(c, &other, now));
+	CHECK(!tsig_replay_check(c, &other, now) && !tsig_replay_check(c, &r, now));
+	/* The ring keeps TSIG_REPLAY_SLOTS: after that many newer ones the oldest is forgotten. */
+	memset(c, 0, sizeof(*c));
+	CHECK(tsig_replay_check(c, &r, now));
+	for (int i = 0; i < TSIG_REPLAY_SLOTS - 1; i++) {
+		other.mac[1] = (uint8_t)i;
+		other.mac[2] = (uint8_t)(i >> 8);
+		CHECK(tsig_replay_check(c, &other, now));
+	}
+	CHECK(!tsig_replay_check(c, &r, now));
+	other.mac[1] = 0xee;
+	other.mac[2] = 0xee;
+	CHECK(tsig_replay_check(c, &other, now));
+	CHECK(tsig_replay_check(c, &r, now));
+	free(c);
+}
+
 int main(void)
 {
 	CHECK(tsig_key_init(&keys[0], "xfr.example.", SECRET) == 0);
@@ -252,5 +293,6 @@ int main(void)
 	test_find();
 	test_sign();
 	test_error_record();
+	test_replay();
 	return CHECK_DONE();
 }
