@@ -12,11 +12,11 @@
  * names our writers left whole, never the SRV target); tsig_space() is what
  * the TSIG record adds at most.
  *
- * Error responses (BADKEY, BADSIG, BADTIME) carry an unsigned TSIG record
- * with the error (RFC 8945 5.3.2). RFC 8945 5.2.3 wants BADTIME signed; ldns
- * signs only with error 0, so wgsd's BADTIME is unsigned too: a secondary
- * whose clock is off then sees an unverifiable answer instead of a signed
- * BADTIME, and fails the transfer either way.
+ * Error responses carry a TSIG record with the error: unsigned for BADKEY
+ * and BADSIG (RFC 8945 5.3.2), signed for BADTIME (5.2.3: the request's time
+ * signed, the server's time as other data, so a secondary can tell its clock
+ * is off). ldns signs only with error 0: tsig_append_error() computes that
+ * MAC itself, HMAC-SHA256 over ldns's SHA-256.
  *
  * Replays: a signed request stays valid for anyone who captured it until
  * its time is more than the fudge (300 s) off. RFC 8945 5.2.3 suggests
@@ -135,11 +135,13 @@ int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t len, size_t cap, co
 int tsig_verify_response(const struct tsig_key *k, const uint8_t *msg, size_t len, uint64_t now,
 			 const uint8_t *prior, size_t prior_len);
 /*
- * Append the unsigned TSIG record of an error response to request r (key
- * name and algorithm copied from it, MAC empty; BADTIME carries now as its
- * other data). Returns the new length, or 0 when it does not fit cap.
+ * Append the TSIG record of an error response to request r (key name and
+ * algorithm copied from it; BADTIME carries r's time signed and now as its
+ * other data). k NULL: unsigned, MAC empty (BADKEY, BADSIG); otherwise
+ * signed with k, the key r verified with, over r's MAC (BADTIME). Returns the
+ * new length, or 0 when it does not fit cap (or k's secret is unusable).
  */
-size_t tsig_append_error(uint8_t *msg, size_t len, size_t cap, const struct tsig_request *r, uint16_t error,
-			 uint64_t now);
+size_t tsig_append_error(const struct tsig_key *k, uint8_t *msg, size_t len, size_t cap, const struct tsig_request *r,
+			 uint16_t error, uint64_t now);
 
 #endif

@@ -555,8 +555,12 @@ size_t registry_transfer_answer(struct registry_transfer *t, const struct regist
 			       err == TSIG_BADSIG ? "TSIG: bad signature (BADSIG)" :
 			       "TSIG: signed too long ago or ahead (BADTIME)";
 			n = xfr_error(query, &q, DNS_RCODE_NOTAUTH, out, cap, info);
-			/* RFC 8945 5.3.2: the error answer carries an unsigned TSIG record saying which error. */
-			size_t m = n ? tsig_append_error(out, n, cap, &tr, (uint16_t)err, now) : 0;
+			/*
+			 * RFC 8945 5.3.2: the error answer carries a TSIG record saying which error,
+			 * unsigned for BADKEY and BADSIG; BADTIME (the MAC verified) is signed (5.2.3).
+			 */
+			const struct tsig_key *signer = err == TSIG_BADTIME && tr.key >= 0 ? &t->keys[tr.key] : NULL;
+			size_t m = n ? tsig_append_error(signer, out, n, cap, &tr, (uint16_t)err, now) : 0;
 			return m ? m : n;
 		}
 		t->tsig[TS_OK]++;
