@@ -15,6 +15,7 @@
 
 #include "cand-store.h"
 #include "check.h"
+#include "client-axfr.h"
 #include "config.h"
 #include "dns-answer.h"
 #include "registry-xfr.h"
@@ -619,6 +620,46 @@ static bool ixfr_gives(struct zone *old, struct zone *cur, struct zone_history *
 	return ok;
 }
 
+/* A member's reading of z's AXFR (client-axfr.c), as a client in a large mesh reads it. */
+static void member_reads(struct zone *z, struct client_axfr_result *res)
+{
+	static uint8_t buf[65535];
+	uint8_t q[512];
+	struct dns_query dq;
+	struct client_axfr x;
+	int r = 0, m;
+
+	memset(res, 0, sizeof(*res));
+	request(LDNS_RR_TYPE_AXFR, 0, q, &dq);
+	struct xfr_stream *s = registry_xfr_axfr(z, q, &dq, TTL);
+	CHECK(s && client_axfr_init(&x, "example.com.", 100000, 1 << 24) == 0);
+	while (r == 0 && (m = registry_xfr_next(s, buf, sizeof(buf), 0)) > 0)
+		r = client_axfr_feed(&x, buf, (size_t)m);
+	CHECK(r == 1 && client_axfr_finish(&x, res) == 0);
+	client_axfr_free(&x);
+	registry_xfr_free(s);
+}
+
+/* True when two members' readings list the same peers with the same ports, targets, addresses and allowed IPs. */
+static bool same_reading(const struct client_axfr_result *a, const struct client_axfr_result *b)
+{
+	if (a->n_peers != b->n_peers || a->listing.n_keys != b->listing.n_keys)
+		return false;
+	for (size_t i = 0; i < a->n_peers; i++) {
+		const struct client_axfr_peer *p = &a->peers[i], *o = client_axfr_find(b, p->key);
+		if (!o || p->port != o->port || strcmp(p->target, o->target) != 0 || p->n_addrs != o->n_addrs ||
+		    p->n_allowed != o->n_allowed)
+			return false;
+		for (size_t j = 0; j < p->n_addrs; j++)
+			if (memcmp(&p->addrs[j], &o->addrs[j], sizeof(p->addrs[j])) != 0)
+				return false;
+		for (int j = 0; j < p->n_allowed; j++)
+			if (memcmp(&p->allowed[j], &o->allowed[j], sizeof(p->allowed[j])) != 0)
+				return false;
+	}
+	return true;
+}
+
 /*
  * Candidates: transferred exactly as queries answer them; registering,
  * changing and the end of a lease move the serial and are IXFR steps; a
@@ -683,6 +724,13 @@ static void test_candidates(void)
 	CHECK(check_axfr_matches_answers(z2, &r) > 7);
 	received_free(&r);
 	CHECK(ixfr_gives(z1, z2, &h));
+	/* A member reading the transfer for the listing sees the same peers with candidates as without. */
+	struct client_axfr_result plain, with;
+	member_reads(z0, &plain);
+	member_reads(z2, &with);
+	CHECK(plain.n_peers == z0->n_entries && same_reading(&plain, &with));
+	client_axfr_result_clear(&plain);
+	client_axfr_result_clear(&with);
 
 	/* Renewals with the same candidates: a longer lease is no change. */
 	CHECK(cand_store_set(store, k1, c1b, 2, 30000) == 0);
