@@ -204,7 +204,13 @@ int config_load(const char *path, struct config **out, struct strbuf *err);
 int config_load_string(const char *text, const char *name, struct config **out, struct strbuf *err);
 /* Free a config (NULL is fine). */
 void config_free(struct config *cfg);
-/* Write the normalized configuration, every key with its effective value, in INI form. */
+/* What config_print() writes in place of a TSIG secret. */
+#define CONFIG_SECRET_HIDDEN "(hidden)"
+/*
+ * Write the normalized configuration, every key with its effective value, in
+ * INI form; TSIG secrets as CONFIG_SECRET_HIDDEN (so a [key] section does not
+ * parse back until its secret is filled in).
+ */
 void config_print(const struct config *cfg, struct strbuf *out);
 /* Parse a duration: "10", "250ms", "10s", "2m", "1h" (bare number = seconds). 0 or -EINVAL. */
 int config_parse_duration_ms(const char *text, unsigned int *out_ms);

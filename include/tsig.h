@@ -12,11 +12,22 @@
  * names our writers left whole, never the SRV target); tsig_space() is what
  * the TSIG record adds at most.
  *
- * Error responses (BADKEY, BADSIG, BADTIME) carry an unsigned TSIG record
- * with the error (RFC 8945 5.3.2). RFC 8945 5.2.3 wants BADTIME signed; ldns
- * signs only with error 0, so wgsd's BADTIME is unsigned too: a secondary
- * whose clock is off then sees an unverifiable answer instead of a signed
- * BADTIME, and fails the transfer either way.
+ * Error responses carry a TSIG record with the error: unsigned for BADKEY
+ * and BADSIG (RFC 8945 5.3.2), signed for BADTIME (5.2.3: the request's time
+ * signed, the server's time as other data, so a secondary can tell its clock
+ * is off). ldns signs only with error 0: tsig_append_error() computes that
+ * MAC itself, HMAC-SHA256 over ldns's SHA-256.
+ *
+ * Replays: a signed request stays valid for anyone who captured it until
+ * its time is more than the fudge (300 s) off. RFC 8945 5.2.3 suggests
+ * remembering the latest Time Signed per key and answering BADTIME to an
+ * earlier one; that would fail secondaries sharing a key whose clocks differ
+ * by a second. struct tsig_replay instead remembers the MACs of accepted
+ * requests per key until their window ends: the same request again (same
+ * ID, time and MAC) is answered NOTAUTH with BADTIME, the error the RFC
+ * gives its own replay rule. It is bounded (TSIG_REPLAY_SLOTS per key,
+ * oldest forgotten first, nothing allocated per request); only requests
+ * that verified fill it, so only holders of the key can push entries out.
  *
  * No allocation outlives a call, nothing is logged.
  */
@@ -67,6 +78,21 @@ struct tsig_request {
 	int key;                          /* index of the matching key after tsig_verify(), -1: none */
 };
 
+/* Accepted requests remembered per key against replays. */
+#define TSIG_REPLAY_SLOTS 64
+
+struct tsig_replay_entry {
+	uint64_t expires;                 /* time signed + fudge: later the request is BADTIME anyway */
+	uint16_t mac_len;                 /* 0: empty */
+	uint8_t mac[TSIG_MAC_MAX];
+};
+
+/* One key's recently accepted request MACs, a ring: the oldest is overwritten first. */
+struct tsig_replay {
+	struct tsig_replay_entry e[TSIG_REPLAY_SLOTS];
+	unsigned int next;
+};
+
 /* Fill a key from its name (presentation) and base64 secret. 0 or -EINVAL. */
 int tsig_key_init(struct tsig_key *k, const char *name, const char *secret);
 /* Bytes a TSIG record signed with k adds to a message. */
@@ -86,6 +112,12 @@ int tsig_find(const uint8_t *msg, size_t len, struct tsig_request *r);
 int tsig_verify(const struct tsig_key *keys, size_t n_keys, const uint8_t *msg, size_t len, uint64_t now,
 		struct tsig_request *r);
 /*
+ * After tsig_verify() accepted r at now: false when a request with the same
+ * MAC was accepted with c (r->key's ring) and its window has not ended (a
+ * replay: answer BADTIME); otherwise remember r and return true.
+ */
+bool tsig_replay_check(struct tsig_replay *c, const struct tsig_request *r, uint64_t now);
+/*
  * Sign msg (len bytes, cap bytes of room) in place with k. prior is the
  * request's MAC for the first (or only) response, the previous message's MAC
  * for the later messages of a transfer (then timers_only); NULL for a
@@ -103,11 +135,13 @@ int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t len, size_t cap, co
 int tsig_verify_response(const struct tsig_key *k, const uint8_t *msg, size_t len, uint64_t now,
 			 const uint8_t *prior, size_t prior_len);
 /*
- * Append the unsigned TSIG record of an error response to request r (key
- * name and algorithm copied from it, MAC empty; BADTIME carries now as its
- * other data). Returns the new length, or 0 when it does not fit cap.
+ * Append the TSIG record of an error response to request r (key name and
+ * algorithm copied from it; BADTIME carries r's time signed and now as its
+ * other data). k NULL: unsigned, MAC empty (BADKEY, BADSIG); otherwise
+ * signed with k, the key r verified with, over r's MAC (BADTIME). Returns the
+ * new length, or 0 when it does not fit cap (or k's secret is unusable).
  */
-size_t tsig_append_error(uint8_t *msg, size_t len, size_t cap, const struct tsig_request *r, uint16_t error,
-			 uint64_t now);
+size_t tsig_append_error(const struct tsig_key *k, uint8_t *msg, size_t len, size_t cap, const struct tsig_request *r,
+			 uint16_t error, uint64_t now);
 
 #endif

@@ -7,10 +7,15 @@
  *  - TXT carries no "seen=" string: seconds since a handshake change every
  *    second, and a copy served by a secondary would be wrong anyway; the zone
  *    changes only when something a client acts on changes (peers, endpoints,
- *    allowed IPs).
+ *    allowed IPs, candidates).
  *  - self = auto has no address of its own (dns-answer.c uses the address a
  *    query arrived on, which means nothing to a secondary): its PTR and TXT
  *    are transferred, its SRV, A and AAAA are not.
+ *
+ * An entry with registered candidates also has their records, as
+ * dns-answer.c serves them: _wgcand._udp.Z PTR B._wgcand._udp.Z, one SRV per
+ * candidate at B._wgcand._udp.Z (priority (kind + 1) * 10, weight 0, target
+ * <kind>-<n>.B.Z) and that target's A or AAAA.
  *
  * Every record dns-answer.c serves for an entry must be rendered here: the
  * IXFR history (zone-history.c) compares rendered records.
@@ -26,9 +31,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cand.h"
 #include "zone.h"
 
-#define ZONE_RR_ENTRY_MAX 8           /* records of one entry */
+/* Records of one entry: PTR, SRV, TXT, A or AAAA twice; the candidate PTR, an SRV and an address per candidate. */
+#define ZONE_RR_ENTRY_MAX (5 + 1 + 2 * CAND_PEER_MAX)
 #define ZONE_RR_APEX_MAX 2            /* SOA and NS; glue comes after */
 
 /* One record without TTL and class (IN): owner, type and rdata. */
@@ -50,6 +57,9 @@ struct zone_rr_scratch {
 	uint8_t host[ZONE_WIRE_MAX + 64];       /* B.Z */
 	uint8_t srv[6 + ZONE_WIRE_MAX + 64];
 	uint8_t soa[2 * (ZONE_WIRE_MAX + 16) + 20];
+	uint8_t cand_service[ZONE_WIRE_MAX + 32];          /* _wgcand._udp.Z */
+	uint8_t cand_instance[ZONE_WIRE_MAX + 96];         /* B._wgcand._udp.Z */
+	uint8_t cand_srv[CAND_PEER_MAX][6 + ZONE_WIRE_MAX + 96]; /* SRV rdata; its target owns the address */
 };
 
 /*

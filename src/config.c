@@ -1452,9 +1452,10 @@ void config_print(const struct config *cfg, struct strbuf *out)
 		strbuf_printf(out, "peer-transfers = %s\nixfr-history = %u\n", z->peer_transfers ? "yes" : "no",
 			      z->ixfr_history);
 	}
+	/* Secrets stay in the file: the output goes to terminals, logs and bug reports. */
 	for (size_t i = 0; i < cfg->n_keys; i++)
 		strbuf_printf(out, "\n[key %s]\nalgorithm = hmac-sha256\nsecret = %s\n", cfg->keys[i].name,
-			      cfg->keys[i].secret);
+			      CONFIG_SECRET_HIDDEN);
 	for (size_t i = 0; i < cfg->n_clients; i++) {
 		const struct config_client *c = &cfg->clients[i];
 		strbuf_printf(out, "\n[client %s]\nbackend = %s\n", c->device, wg_backend_name(c->backend));

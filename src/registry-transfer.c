@@ -17,8 +17,8 @@
 #include "zone.h"
 
 /* TSIG outcomes counted registry-wide. */
-enum { TS_OK = 0, TS_FORMERR, TS_BADKEY, TS_BADSIG, TS_BADTIME, TS_MAX };
-static const char *const tsig_outcome_names[TS_MAX] = { "ok", "formerr", "badkey", "badsig", "badtime" };
+enum { TS_OK = 0, TS_FORMERR, TS_BADKEY, TS_BADSIG, TS_BADTIME, TS_REPLAY, TS_MAX };
+static const char *const tsig_outcome_names[TS_MAX] = { "ok", "formerr", "badkey", "badsig", "badtime", "replay" };
 
 /* What transfers to one client (or all members) did. */
 struct xfr_stats {
@@ -46,6 +46,7 @@ TAILQ_HEAD(glue_stream_list, glue_stream);
 struct registry_transfer {
 	struct tsig_key *keys;
 	char (*secrets)[TSIG_SECRET_B64_MAX + 1];
+	struct tsig_replay *replay;       /* per key: transfer requests accepted lately */
 	size_t n_keys;
 	uint64_t tsig[TS_MAX];
 	unsigned int active;
@@ -114,6 +115,7 @@ void registry_transfer_free(struct registry_transfer *t)
 		return;
 	free(t->keys);
 	free(t->secrets);
+	free(t->replay);
 	free(t->listens);
 	free(t);
 }
@@ -123,20 +125,28 @@ int registry_transfer_set_keys(struct registry_transfer *t, const struct config_
 {
 	struct tsig_key *k = calloc(n ? n : 1, sizeof(*k));
 	char (*s)[TSIG_SECRET_B64_MAX + 1] = calloc(n ? n : 1, sizeof(*s));
+	struct tsig_replay *r = calloc(n ? n : 1, sizeof(*r));
 
-	if (!k || !s) {
+	if (!k || !s || !r) {
 		free(k);
 		free(s);
+		free(r);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
 		snprintf(s[i], sizeof(s[i]), "%s", keys[i].secret);
 		tsig_key_init(&k[i], keys[i].name, s[i]);   /* names were validated by config.c */
+		/* A reload keeps what an unchanged key accepted: a replay stays one. */
+		for (size_t j = 0; j < t->n_keys; j++)
+			if (strcmp(t->keys[j].name, k[i].name) == 0 && strcmp(t->secrets[j], s[i]) == 0)
+				r[i] = t->replay[j];
 	}
 	free(t->keys);
 	free(t->secrets);
+	free(t->replay);
 	t->keys = k;
 	t->secrets = s;
+	t->replay = r;
 	t->n_keys = n;
 	return 0;
 }
@@ -523,15 +533,34 @@ size_t registry_transfer_answer(struct registry_transfer *t, const struct regist
 		return xfr_error(query, &q, DNS_RCODE_FORMERR, out, cap, info);
 	}
 	if (tr.present) {
-		int err = tsig_verify(t->keys, t->n_keys, query, qlen, (uint64_t)time(NULL), &tr);
+		uint64_t now = (uint64_t)time(NULL);
+		int err = tsig_verify(t->keys, t->n_keys, query, qlen, now, &tr);
+		bool replay = false;
+		/*
+		 * Transfer requests over TCP are checked against replays: secondaries sign each
+		 * attempt anew. UDP is not: a resolver retransmits the same bytes when an answer
+		 * is lost (BIND does), and over UDP the answer is the SOA alone.
+		 */
+		if (err == TSIG_NOERROR && cl->tcp && verdict == DNS_QUERY_OK &&
+		    (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR) &&
+		    !tsig_replay_check(&t->replay[tr.key], &tr, now)) {
+			err = TSIG_BADTIME;
+			replay = true;
+		}
 		if (err != TSIG_NOERROR) {
-			t->tsig[err == TSIG_BADKEY ? TS_BADKEY : err == TSIG_BADSIG ? TS_BADSIG : TS_BADTIME]++;
-			*why = err == TSIG_BADKEY ? "TSIG: unknown key (BADKEY)" :
+			t->tsig[replay ? TS_REPLAY : err == TSIG_BADKEY ? TS_BADKEY : err == TSIG_BADSIG ? TS_BADSIG :
+				TS_BADTIME]++;
+			*why = replay ? "TSIG: a replay of a request already answered (BADTIME)" :
+			       err == TSIG_BADKEY ? "TSIG: unknown key (BADKEY)" :
 			       err == TSIG_BADSIG ? "TSIG: bad signature (BADSIG)" :
 			       "TSIG: signed too long ago or ahead (BADTIME)";
 			n = xfr_error(query, &q, DNS_RCODE_NOTAUTH, out, cap, info);
-			/* RFC 8945 5.3.2: the error answer carries an unsigned TSIG record saying which error. */
-			size_t m = n ? tsig_append_error(out, n, cap, &tr, (uint16_t)err, (uint64_t)time(NULL)) : 0;
+			/*
+			 * RFC 8945 5.3.2: the error answer carries a TSIG record saying which error,
+			 * unsigned for BADKEY and BADSIG; BADTIME (the MAC verified) is signed (5.2.3).
+			 */
+			const struct tsig_key *signer = err == TSIG_BADTIME && tr.key >= 0 ? &t->keys[tr.key] : NULL;
+			size_t m = n ? tsig_append_error(signer, out, n, cap, &tr, (uint16_t)err, now) : 0;
 			return m ? m : n;
 		}
 		t->tsig[TS_OK]++;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <ldns/ldns.h>
+#include <ldns/sha2.h>
 
 #include "dns-query.h"
 #include "tsig.h"
@@ -13,6 +14,9 @@
 #define NAME_HOPS_MAX 64
 /* "\x0bhmac-sha256\x00" */
 #define ALG_WIRE_LEN 13
+/* Base64 secrets as config.c takes them (at most 512 bytes) and room for them decoded. */
+#define SECRET_B64_MAX 700
+#define SECRET_MAX 528
 
 static const uint8_t alg_wire[ALG_WIRE_LEN] = "\x0bhmac-sha256";
 
@@ -240,6 +244,24 @@ int tsig_verify(const struct tsig_key *keys, size_t n_keys, const uint8_t *msg, 
 	return time_ok(r->time_signed, r->fudge, now) ? TSIG_NOERROR : TSIG_BADTIME;
 }
 
+/* Check a request against the replay ring and remember it. */
+bool tsig_replay_check(struct tsig_replay *c, const struct tsig_request *r, uint64_t now)
+{
+	if (r->mac_len == 0 || r->mac_len > TSIG_MAC_MAX)
+		return true;
+	for (size_t i = 0; i < TSIG_REPLAY_SLOTS; i++) {
+		const struct tsig_replay_entry *e = &c->e[i];
+		if (e->mac_len == r->mac_len && e->expires >= now && memcmp(e->mac, r->mac, r->mac_len) == 0)
+			return false;
+	}
+	struct tsig_replay_entry *e = &c->e[c->next % TSIG_REPLAY_SLOTS];
+	e->expires = r->time_signed + r->fudge;
+	e->mac_len = r->mac_len;
+	memcpy(e->mac, r->mac, r->mac_len);
+	c->next = (c->next + 1) % TSIG_REPLAY_SLOTS;
+	return true;
+}
+
 /* Sign a message. */
 int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t len, size_t cap, const uint8_t *prior,
 	      size_t prior_len, bool timers_only, uint8_t *mac_out, size_t *mac_len)
@@ -305,17 +327,115 @@ int tsig_verify_response(const struct tsig_key *k, const uint8_t *msg, size_t le
 	return ret;
 }
 
-/* Append an unsigned TSIG record carrying an error. */
-size_t tsig_append_error(uint8_t *msg, size_t len, size_t cap, const struct tsig_request *r, uint16_t error,
-			 uint64_t now)
+/* HMAC-SHA256 (RFC 2104) in steps, over ldns's SHA-256: ldns signs only error-free TSIG records. */
+struct hmac {
+	ldns_sha256_CTX inner;
+	uint8_t outer_key[LDNS_SHA256_BLOCK_LENGTH];
+};
+
+/* Start a MAC with the base64 secret. 0 or -EINVAL. */
+static int hmac_init(struct hmac *h, const char *secret_b64)
+{
+	uint8_t block[LDNS_SHA256_BLOCK_LENGTH] = { 0 };
+	ldns_rdf *key = NULL;
+
+	if (strlen(secret_b64) > SECRET_B64_MAX || ldns_str2rdf_b64(&key, secret_b64) != LDNS_STATUS_OK || !key ||
+	    ldns_rdf_size(key) == 0 || ldns_rdf_size(key) > SECRET_MAX) {
+		ldns_rdf_deep_free(key);
+		return -EINVAL;
+	}
+	/* A key longer than a block is hashed first. */
+	if (ldns_rdf_size(key) > sizeof(block))
+		ldns_sha256(ldns_rdf_data(key), (unsigned int)ldns_rdf_size(key), block);
+	else
+		memcpy(block, ldns_rdf_data(key), ldns_rdf_size(key));
+	memset(ldns_rdf_data(key), 0, ldns_rdf_size(key));
+	ldns_rdf_deep_free(key);
+	for (size_t i = 0; i < sizeof(block); i++) {
+		h->outer_key[i] = block[i] ^ 0x5c;
+		block[i] ^= 0x36;
+	}
+	ldns_sha256_init(&h->inner);
+	ldns_sha256_update(&h->inner, block, sizeof(block));
+	memset(block, 0, sizeof(block));
+	return 0;
+}
+
+/* Add bytes to the MAC. */
+static void hmac_update(struct hmac *h, const uint8_t *p, size_t n)
+{
+	ldns_sha256_update(&h->inner, p, n);
+}
+
+/* Finish the MAC into out. */
+static void hmac_final(struct hmac *h, uint8_t out[LDNS_SHA256_DIGEST_LENGTH])
+{
+	uint8_t inner[LDNS_SHA256_DIGEST_LENGTH];
+	ldns_sha256_CTX outer;
+
+	ldns_sha256_final(inner, &h->inner);
+	ldns_sha256_init(&outer);
+	ldns_sha256_update(&outer, h->outer_key, sizeof(h->outer_key));
+	ldns_sha256_update(&outer, inner, sizeof(inner));
+	ldns_sha256_final(out, &outer);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * The MAC of an error response (RFC 8945 4.3.3, 5.3.2): the request MAC with
+ * its size, the response as it is before its TSIG record, then the TSIG
+ * variables (key name, class, TTL, algorithm, time, fudge, error, other data).
+ */
+static int error_mac(const struct tsig_key *k, const struct tsig_request *r, const uint8_t *msg, size_t len,
+		     const uint8_t *timers, const uint8_t *tail, size_t tail_len, uint8_t out[LDNS_SHA256_DIGEST_LENGTH])
+{
+	struct hmac h;
+	uint8_t b[8];
+
+	if (hmac_init(&h, k->secret) < 0)
+		return -EINVAL;
+	set16(b, r->mac_len);
+	hmac_update(&h, b, 2);
+	hmac_update(&h, r->mac, r->mac_len);
+	hmac_update(&h, msg, len);
+	hmac_update(&h, r->owner, r->owner_len);
+	set16(b, TSIG_CLASS_ANY);
+	memset(b + 2, 0, 4);              /* TTL */
+	hmac_update(&h, b, 6);
+	hmac_update(&h, r->alg, r->alg_len);
+	hmac_update(&h, timers, 8);       /* time signed, fudge */
+	hmac_update(&h, tail, tail_len);  /* error, other length, other data */
+	hmac_final(&h, out);
+	return 0;
+}
+
+/* Append the TSIG record of an error response: signed with k (BADTIME), or unsigned (k NULL). */
+size_t tsig_append_error(const struct tsig_key *k, uint8_t *msg, size_t len, size_t cap, const struct tsig_request *r,
+			 uint16_t error, uint64_t now)
 {
 	size_t other = error == TSIG_BADTIME ? 6 : 0;
-	size_t rdlen = (size_t)r->alg_len + 16 + other;
+	size_t mac_len = k ? LDNS_SHA256_DIGEST_LENGTH : 0;
+	size_t rdlen = (size_t)r->alg_len + 16 + mac_len + other;
 	size_t need = (size_t)r->owner_len + 10 + rdlen;
+	/* BADTIME keeps the request's time; the server's time goes to other data (RFC 8945 5.2.3). */
 	uint64_t t = error == TSIG_BADTIME ? r->time_signed : now;
+	uint8_t timers[8], tail[10], mac[LDNS_SHA256_DIGEST_LENGTH];
 	uint8_t *p = msg + len;
 
 	if (len < HEADER_LEN || cap < len || cap - len < need || get16(msg + 10) == 0xffff)
+		return 0;
+	set16(timers, (uint16_t)(t >> 32));
+	set16(timers + 2, (uint16_t)(t >> 16));
+	set16(timers + 4, (uint16_t)t);
+	set16(timers + 6, TSIG_FUDGE_S);
+	set16(tail, error);
+	set16(tail + 2, (uint16_t)other);
+	set16(tail + 4, (uint16_t)(now >> 32));
+	set16(tail + 6, (uint16_t)(now >> 16));
+	set16(tail + 8, (uint16_t)now);
+	/* Only a request whose MAC verified gets a signed answer; BADKEY and BADSIG stay unsigned (5.3.2). */
+	if (k && (r->alg_len != ALG_WIRE_LEN || memcmp(r->alg, alg_wire, ALG_WIRE_LEN) != 0 ||
+		  error_mac(k, r, msg, len, timers, tail, 4 + other, mac) < 0))
 		return 0;
 	memcpy(p, r->owner, r->owner_len);
 	p += r->owner_len;
@@ -326,20 +446,13 @@ size_t tsig_append_error(uint8_t *msg, size_t len, size_t cap, const struct tsig
 	p += 10;
 	memcpy(p, r->alg, r->alg_len);
 	p += r->alg_len;
-	set16(p, (uint16_t)(t >> 32));
-	set16(p + 2, (uint16_t)(t >> 16));
-	set16(p + 4, (uint16_t)t);
-	set16(p + 6, TSIG_FUDGE_S);
-	set16(p + 8, 0);                  /* MAC size: unsigned (RFC 8945 5.3.2) */
-	set16(p + 10, r->orig_id);
-	set16(p + 12, error);
-	set16(p + 14, (uint16_t)other);
-	p += 16;
-	if (other) {
-		set16(p, (uint16_t)(now >> 32));
-		set16(p + 2, (uint16_t)(now >> 16));
-		set16(p + 4, (uint16_t)now);
-	}
+	memcpy(p, timers, 8);
+	set16(p + 8, (uint16_t)mac_len);
+	p += 10;
+	memcpy(p, mac, mac_len);
+	p += mac_len;
+	set16(p, r->orig_id);
+	memcpy(p + 2, tail, 4 + other);
 	set16(msg + 10, (uint16_t)(get16(msg + 10) + 1));
 	return len + need;
 }

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		   "  -c FILE  configuration file (default %s)\n"
 		   "  -d       debug logging (overrides log-level)\n"
 		   "  -t       check the configuration: silent and exit 0 if valid, errors and exit 1 if not\n"
-		   "  -T       like -t, and print the valid configuration normalized\n"
+		   "  -T       like -t, and print the valid configuration normalized (secrets hidden)\n"
 		   "  -V       print the version\n"
 		   "  -h       this help\n", WGSD_CONFIG_PATH);
 }

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "zone-history.h"
 
@@ -14,23 +15,35 @@ struct diff_build {
 	size_t records;
 };
 
+/* True when two candidates publish the same records (compared by field: the struct has padding). */
+static bool cand_same(const struct cand_rec *a, const struct cand_rec *b)
+{
+	return a->kind == b->kind && a->index == b->index && a->family == b->family && a->port == b->port &&
+	       memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+}
+
 /*
- * True when two entries of successive snapshots publish the same thing.
- * Compared byte for byte (fields added later count too) except the
- * handshake time, which transfers leave out, and the TXT pointer, whose
- * bytes are compared instead. A false "changed" only costs a comparison of
- * rendered records.
+ * True when entry a of za and entry b of zb (successive snapshots) publish
+ * the same thing. Compared byte for byte (fields added later count too)
+ * except the handshake time, which transfers leave out, and the TXT and
+ * candidate positions, whose contents are compared instead. A false
+ * "changed" only costs a comparison of rendered records.
  */
-static bool entry_same(const struct zone_entry *a, const struct zone_entry *b)
+static bool entry_same(const struct zone *za, const struct zone_entry *a, const struct zone *zb,
+		       const struct zone_entry *b)
 {
 	struct zone_entry x, y;
 
-	if (a->txt_len != b->txt_len || memcmp(a->txt, b->txt, a->txt_len) != 0)
+	if (a->txt_len != b->txt_len || memcmp(a->txt, b->txt, a->txt_len) != 0 || a->n_cands != b->n_cands)
 		return false;
+	for (size_t i = 0; i < a->n_cands; i++)
+		if (!cand_same(&za->cands[a->cand_first + i], &zb->cands[b->cand_first + i]))
+			return false;
 	memcpy(&x, a, sizeof(x));
 	memcpy(&y, b, sizeof(y));
 	x.txt = y.txt = NULL;
 	x.last_handshake_sec = y.last_handshake_sec = 0;
+	x.cand_first = y.cand_first = 0;
 	return memcmp(&x, &y, sizeof(x)) == 0;
 }
 
@@ -118,7 +131,7 @@ int zone_diff_new(const struct zone *old, const struct zone *new, struct zone_di
 	for (size_t i = 0; i < new->n_entries; i++) {
 		const struct zone_entry *e = &new->entries[i];
 		const struct zone_entry *o = zone_lookup_key(old, e->key);
-		if (o && entry_same(o, e))
+		if (o && entry_same(old, o, new, e))
 			continue;
 		int nn = zone_rr_entry(new, e, &sn, rn);
 		int no = o ? zone_rr_entry(old, o, &so, ro) : 0;

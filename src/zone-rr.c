@@ -8,6 +8,7 @@
 #include "zone-rr.h"
 
 static const uint8_t service_labels[] = "\x0a_wireguard\x04_udp";
+static const uint8_t cand_service_labels[] = "\x07" CAND_SERVICE_LABEL "\x04_udp";
 static const uint8_t hostmaster_label[] = "\x0ahostmaster";
 
 /* Write label (len bytes, length byte included) + apex into out; returns the length or 0 past 255 bytes. */
@@ -38,6 +39,61 @@ static void rr_name_rdata(struct zone_rr *rr)
 	rr->n_names = 1;
 	rr->name_off[0] = 0;
 	rr->name_len[0] = rr->rdlen;
+}
+
+/*
+ * The candidate records of an entry into rrs: the PTR at _wgcand._udp.Z,
+ * then per candidate its SRV and its target's address. Returns how many.
+ */
+static int cand_records(const struct zone *z, const struct zone_entry *e, struct zone_rr_scratch *s,
+			struct zone_rr *rrs)
+{
+	uint8_t label[1 + KEY_B32_LEN + sizeof(cand_service_labels)];
+	size_t n_cands = e->n_cands > CAND_PEER_MAX ? CAND_PEER_MAX : e->n_cands;
+	uint16_t service_len, inst_len;
+	int n = 0;
+
+	if (!n_cands)
+		return 0;
+	label[0] = KEY_B32_LEN;
+	memcpy(label + 1, e->label, KEY_B32_LEN);
+	memcpy(label + 1 + KEY_B32_LEN, cand_service_labels, sizeof(cand_service_labels) - 1);
+	service_len = join(s->cand_service, cand_service_labels, sizeof(cand_service_labels) - 1, z->apex,
+			   z->apex_len);
+	inst_len = join(s->cand_instance, label, 1 + KEY_B32_LEN + sizeof(cand_service_labels) - 1, z->apex,
+			z->apex_len);
+	/* As for the service names: a name that cannot be asked for has no records. */
+	if (!service_len || !inst_len)
+		return 0;
+	rr_set(&rrs[n], s->cand_service, service_len, DNS_TYPE_PTR, s->cand_instance, inst_len);
+	rr_name_rdata(&rrs[n++]);
+	for (size_t i = 0; i < n_cands; i++) {
+		const struct cand_rec *r = &z->cands[e->cand_first + i];
+		uint8_t *srv = s->cand_srv[i];
+		uint8_t target[1 + CAND_LABEL_MAX + 1 + KEY_B32_LEN];
+		size_t llen = cand_label(r, (char *)target + 1);
+		uint16_t tlen;
+
+		if (!llen || (r->family != AF_INET && r->family != AF_INET6))
+			continue;
+		target[0] = (uint8_t)llen;
+		target[1 + llen] = KEY_B32_LEN;
+		memcpy(target + 2 + llen, e->label, KEY_B32_LEN);
+		tlen = join(srv + 6, target, 2 + llen + KEY_B32_LEN, z->apex, z->apex_len);
+		if (!tlen)
+			continue;
+		uint16_t prio = (uint16_t)((r->kind + 1) * 10);
+		srv[0] = (uint8_t)(prio >> 8);
+		srv[1] = (uint8_t)prio;
+		srv[2] = srv[3] = 0;
+		srv[4] = (uint8_t)(r->port >> 8);
+		srv[5] = (uint8_t)r->port;
+		/* RFC 2782: the SRV target is never compressed. */
+		rr_set(&rrs[n++], s->cand_instance, inst_len, DNS_TYPE_SRV, srv, (uint16_t)(6 + tlen));
+		rr_set(&rrs[n++], srv + 6, tlen, r->family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA, r->addr,
+		       r->family == AF_INET ? 4 : 16);
+	}
+	return n;
 }
 
 /* The records of one entry. */
@@ -77,7 +133,7 @@ int zone_rr_entry(const struct zone *z, const struct zone_entry *e, struct zone_
 	}
 	if (host_len && addr)
 		rr_set(&rrs[n++], s->host, host_len, addr_type, e->addr, addr_len);
-	return n;
+	return n + cand_records(z, e, s, rrs + n);
 }
 
 /* The SOA record. */

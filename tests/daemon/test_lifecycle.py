@@ -5,6 +5,7 @@ SIGHUP with valid and invalid files, watchdog, SIGTERM, stale socket handling.
 
 Runs unprivileged on loopback: the roles point at WireGuard devices that do not
 exist, which the daemon must survive (the registry answers SERVFAIL)."""
+import base64
 import json
 import os
 import signal
@@ -115,6 +116,10 @@ def write(path, text):
         f.write(text)
 
 
+# A TSIG secret that must never be shown: not by -T, the status socket or the log.
+SECRET = base64.b64encode(os.urandom(32)).decode()
+
+
 def config(sock, port, level="info", extra=""):
     return f"""[daemon]
 log-level = {level}
@@ -127,7 +132,11 @@ access = any
 [zone example.test.]
 device = wgsdnone{os.getpid() % 10000}
 refresh = 200ms
+allow-transfer = 127.0.0.0/8 key xfr.test.
+notify = 127.0.0.1:9 key xfr.test.
 {extra}
+[key xfr.test.]
+secret = {SECRET}
 [client wgsdnocl{os.getpid() % 10000}]
 registry = 127.0.0.1:{port}
 zone = example.test.
@@ -150,6 +159,8 @@ def main():
     r = subprocess.run([WGSD, "-T", "-c", conf], capture_output=True, text=True)
     check(r.returncode == 0, "-T accepts a valid file")
     check("[zone example.test.]" in r.stdout and "access = any" in r.stdout, "-T prints the normalized configuration")
+    check("[key xfr.test.]" in r.stdout and "\nsecret = (hidden)\n" in r.stdout and SECRET not in r.stdout,
+          "-T prints the key without its secret")
     bad = os.path.join(tmp, "bad.conf")
     write(bad, "[daemon]\nlog-level = loud\n[client wg0]\nregistry = 10.0.0.1\nzone = x.\nfrobnicate = 1\n")
     r = subprocess.run([WGSD, "-t", "-c", bad], capture_output=True, text=True)
@@ -204,6 +215,8 @@ def main():
               "metrics is Prometheus text")
         r = ctl(sock, "version")
         check(r.returncode == 0 and r.stdout.startswith("wgsd "), "version")
+        shown = "".join(ctl(sock, *c).stdout for c in (("status",), ("status", "--json"), ("metrics",)))
+        check("example.test." in shown and SECRET not in shown, "status and metrics never show the TSIG secret")
 
         # Garbage on the status socket: an error line, never a crash.
         out = raw_status(sock, b"frobnicate\n")
@@ -278,6 +291,7 @@ def main():
         text = log.read()
         print("---- daemon log ----\n" + text)
     check("Traceback" not in text, "log is clean")
+    check(SECRET not in text, "the log never shows the TSIG secret (debug level included)")
 
     # Under journald (JOURNAL_STREAM set) every line carries a syslog priority; SIGINT stops cleanly.
     env = dict(os.environ, JOURNAL_STREAM="8:12345")

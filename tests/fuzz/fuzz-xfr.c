@@ -8,7 +8,8 @@
  *
  * The first input byte chooses the client: bit 0 TCP, bits 1-2 the source
  * (an allow-transfer prefix with a key, one without, a mesh member on the
- * zone's interface, a stranger); the rest is the message. Seeds in
+ * zone's interface, a stranger); the rest is the message. Some peers have
+ * registered candidates, which change in the history too. Seeds in
  * tests/fuzz/corpus/xfr are AXFR and IXFR requests, signed and unsigned.
  */
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <event2/event.h>
 #include <ldns/ldns.h>
 
+#include "cand-store.h"
 #include "config.h"
 #include "dns-answer.h"
 #include "log.h"
@@ -58,6 +60,38 @@ static struct wg_device *device(int n, int port_base)
 	return dev;
 }
 
+/* A snapshot of dev with the candidates of store. */
+static struct zone *snapshot(struct wg_device *dev, const struct zone *prev, time_t now, const struct cand_store *store)
+{
+	struct zone_build *b = zone_build_new(&cz, dev, prev, now);
+
+	if (!b)
+		abort();
+	zone_build_set_cands(b, store, 0);
+	if (zone_build_step(b, SIZE_MAX) != 1)
+		abort();
+	return zone_build_finish(b);
+}
+
+/* Give peer i of dev n candidates (LAN IPv4 and global IPv6 in turn), their addresses from base. */
+static void register_cands(struct cand_store *store, const struct wg_device *dev, size_t i, size_t n, int base)
+{
+	struct cand_rec c[CAND_PEER_MAX];
+	union sockaddr_any a;
+	char ep[64];
+
+	for (size_t k = 0; k < n && k < CAND_PEER_MAX; k++) {
+		memset(&c[k], 0, sizeof(c[k]));
+		snprintf(ep, sizeof(ep), k % 2 ? "[2001:db8:%x::%zx]:%d" : "192.168.%d.%zu:%d", base, k + 1, 40000 + base);
+		addr_parse(ep, 0, &a);
+		cand_from_sockaddr(&c[k], &a);
+		c[k].kind = k % 2 ? CAND_V6 : CAND_LAN;
+		c[k].index = (uint8_t)(k / 2);
+	}
+	if (cand_store_set(store, dev->peers[i].public_key, c, n, UINT64_MAX) < 0)
+		abort();
+}
+
 /* Zones and transfer state, once: example.com. with a history of one change, and other.test. */
 static void setup(void)
 {
@@ -84,8 +118,18 @@ static void setup(void)
 	registry_transfer_set_keys(xfer, &key, 1);
 	tzone = registry_transfer_zone_new(xfer, base, &cz);
 	struct wg_device *d0 = device(30, 1000), *d1 = device(30, 2000);
-	struct zone *z0 = zone_new(&cz, d0, NULL, 1700000000);
-	struct zone *z1 = zone_new(&cz, d1, z0, 1700000100);
+	struct cand_store *store = cand_store_new(CAND_PEER_MAX, 1000);
+	register_cands(store, d0, 1, 2, 1);
+	register_cands(store, d0, 2, CAND_PEER_MAX, 2);
+	struct zone *z0 = snapshot(d0, NULL, 1700000000, store);
+	register_cands(store, d0, 1, 3, 3);
+	cand_store_set(store, d0->peers[2].public_key, NULL, 0, 0);
+	register_cands(store, d0, 4, 1, 4);
+	struct zone *z1 = snapshot(d1, z0, 1700000100, store);
+	cand_store_free(store);
+	/* The transfers and the diff carry candidate records (a full set of 16 among them). */
+	if (!z0 || !z1 || z0->n_cands != 2 + CAND_PEER_MAX || z1->n_cands != 3 + 1)
+		abort();
 	registry_transfer_publish(tzone, NULL, z0, 30, 1700000000);
 	registry_transfer_publish(tzone, z0, z1, 30, 1700000100);
 	zone_free(z0);

@@ -2,7 +2,8 @@
 /*
  * Zone transfers without sockets: AXFR and IXFR message streams parsed back
  * with ldns, IXFR applied to the old zone giving the new one, the history's
- * bounds, who may transfer, and that handshakes alone change nothing.
+ * bounds, who may transfer, that handshakes alone change nothing, and that
+ * registered candidates are transferred as queries see them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,8 +13,11 @@
 
 #include <ldns/ldns.h>
 
+#include "cand-store.h"
 #include "check.h"
+#include "client-axfr.h"
 #include "config.h"
+#include "dns-answer.h"
 #include "registry-xfr.h"
 #include "wg.h"
 #include "zone-history.h"
@@ -479,6 +483,291 @@ static void test_ixfr(void)
 	wg_device_free(dev);
 }
 
+/* A candidate from text. */
+static struct cand_rec cand(enum cand_kind kind, uint8_t index, const char *ep)
+{
+	struct cand_rec c;
+	union sockaddr_any a;
+
+	memset(&c, 0, sizeof(c));
+	CHECK(addr_parse(ep, 0, &a) == 0);
+	CHECK(cand_from_sockaddr(&c, &a) == 0);
+	c.kind = (uint8_t)kind;
+	c.index = index;
+	return c;
+}
+
+/* A snapshot of dev publishing the candidates of store live at now_ms. */
+static struct zone *build_cands(const struct config_zone *cz, const struct wg_device *dev, const struct zone *prev,
+				time_t now, const struct cand_store *store, uint64_t now_ms)
+{
+	struct zone_build *b = zone_build_new(cz, dev, prev, now);
+
+	CHECK(b != NULL);
+	zone_build_set_cands(b, store, now_ms);
+	CHECK(zone_build_step(b, SIZE_MAX) == 1);
+	struct zone *z = zone_build_finish(b);
+	CHECK(z != NULL);
+	return z;
+}
+
+/* The answer section of a TCP query to dns_answer() for name and type, as sorted lines. */
+static void answer_lines(struct zone *z, const char *name, ldns_rr_type type, struct received *r)
+{
+	static uint8_t out[65535];
+	union sockaddr_any src, local;
+	struct dns_client cl = { .src = &src, .local = &local, .ifindex = 9, .tcp = true };
+	struct zone *zs[1] = { z };
+	struct dns_answer_env env = { .zones = zs, .n_zones = 1, .access = ACCESS_ANY, .ttl = TTL,
+				      .edns_size = 1232, .now = NOW };
+	struct dns_answer_info info;
+	ldns_pkt *qp = NULL, *rp = NULL;
+	uint8_t *wire = NULL;
+	size_t wlen = 0;
+
+	memset(r, 0, sizeof(*r));
+	addr_parse("192.0.2.1:5353", 0, &src);
+	addr_parse("192.0.2.254:53", 0, &local);
+	CHECK(ldns_pkt_query_new_frm_str(&qp, name, type, LDNS_RR_CLASS_IN, 0) == LDNS_STATUS_OK);
+	CHECK(ldns_pkt2wire(&wire, qp, &wlen) == LDNS_STATUS_OK);
+	size_t n = dns_answer(&env, &cl, wire, wlen, out, sizeof(out), &info);
+	CHECK(n > 0 && ldns_wire2pkt(&rp, out, n) == LDNS_STATUS_OK);
+	if (rp) {
+		ldns_rr_list *an = ldns_pkt_answer(rp);
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+			r->lines = realloc(r->lines, (r->n + 1) * sizeof(*r->lines));
+			r->lines[r->n++] = rr_line(ldns_rr_list_rr(an, i));
+		}
+		qsort(r->lines, r->n, sizeof(char *), line_cmp);
+	}
+	ldns_pkt_free(rp);
+	ldns_pkt_free(qp);
+	free(wire);
+}
+
+/*
+ * Every RRset of z's AXFR (the SOA aside, and TXT, whose "seen=" the
+ * transfer leaves out) is what a query for its name and type answers, and
+ * the other way round for the candidate names. Returns the RRsets compared.
+ */
+static size_t check_axfr_matches_answers(struct zone *z, const struct received *axfr)
+{
+	size_t sets = 0;
+
+	for (size_t i = 0; i + 1 < axfr->n; i++) {
+		char owner[300], type[16];
+		if (sscanf(axfr->lines[i], "%299[^\t]\t%*s\t%*s\t%15[^\t]", owner, type) != 2)
+			continue;
+		if (strcmp(type, "soa") == 0 || strcmp(type, "txt") == 0)
+			continue;
+		/* Each (owner, type) once: the first line that has it. */
+		char prefix[340];
+		int plen = snprintf(prefix, sizeof(prefix), "%s\t0\tin\t%s\t", owner, type);
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strncmp(axfr->lines[j], prefix, (size_t)plen) == 0;
+		if (seen)
+			continue;
+		struct received want = { 0 }, got;
+		for (size_t j = 0; j + 1 < axfr->n; j++) {
+			if (strncmp(axfr->lines[j], prefix, (size_t)plen) != 0)
+				continue;
+			want.lines = realloc(want.lines, (want.n + 1) * sizeof(*want.lines));
+			want.lines[want.n++] = strdup(axfr->lines[j]);
+		}
+		qsort(want.lines, want.n, sizeof(char *), line_cmp);
+		answer_lines(z, owner, ldns_get_rr_type_by_name(type), &got);
+		bool same = got.n == want.n;
+		for (size_t j = 0; same && j < want.n; j++)
+			same = strcmp(got.lines[j], want.lines[j]) == 0;
+		if (!same)
+			fprintf(stderr, "differs: %s %s: axfr %zu records, answer %zu\n", owner, type, want.n, got.n);
+		CHECK(same);
+		received_free(&want);
+		received_free(&got);
+		sets++;
+	}
+	return sets;
+}
+
+/* Lower-case base32 label of an entry. */
+static void entry_b32(const struct zone_entry *e, char out[KEY_B32_LEN + 1])
+{
+	for (int i = 0; i < KEY_B32_LEN; i++)
+		out[i] = (char)(e->label[i] >= 'A' && e->label[i] <= 'Z' ? e->label[i] | 0x20 : e->label[i]);
+	out[KEY_B32_LEN] = '\0';
+}
+
+/* Apply the IXFR from old's serial to old's AXFR lines: true when it gives cur's AXFR. */
+static bool ixfr_gives(struct zone *old, struct zone *cur, struct zone_history *h)
+{
+	struct received ao, ac, x;
+	bool ok = false;
+
+	axfr_lines(old, &ao);
+	axfr_lines(cur, &ac);
+	if (ixfr(cur, h, old->serial, &x) == 0) {
+		struct received *applied = apply_ixfr(&ao, &x);
+		ok = applied && same_zone(applied, &ac);
+		if (applied) {
+			received_free(applied);
+			free(applied);
+		}
+		received_free(&x);
+	}
+	received_free(&ao);
+	received_free(&ac);
+	return ok;
+}
+
+/* A member's reading of z's AXFR (client-axfr.c), as a client in a large mesh reads it. */
+static void member_reads(struct zone *z, struct client_axfr_result *res)
+{
+	static uint8_t buf[65535];
+	uint8_t q[512];
+	struct dns_query dq;
+	struct client_axfr x;
+	int r = 0, m;
+
+	memset(res, 0, sizeof(*res));
+	request(LDNS_RR_TYPE_AXFR, 0, q, &dq);
+	struct xfr_stream *s = registry_xfr_axfr(z, q, &dq, TTL);
+	CHECK(s && client_axfr_init(&x, "example.com.", 100000, 1 << 24) == 0);
+	while (r == 0 && (m = registry_xfr_next(s, buf, sizeof(buf), 0)) > 0)
+		r = client_axfr_feed(&x, buf, (size_t)m);
+	CHECK(r == 1 && client_axfr_finish(&x, res) == 0);
+	client_axfr_free(&x);
+	registry_xfr_free(s);
+}
+
+/* True when two members' readings list the same peers with the same ports, targets, addresses and allowed IPs. */
+static bool same_reading(const struct client_axfr_result *a, const struct client_axfr_result *b)
+{
+	if (a->n_peers != b->n_peers || a->listing.n_keys != b->listing.n_keys)
+		return false;
+	for (size_t i = 0; i < a->n_peers; i++) {
+		const struct client_axfr_peer *p = &a->peers[i], *o = client_axfr_find(b, p->key);
+		if (!o || p->port != o->port || strcmp(p->target, o->target) != 0 || p->n_addrs != o->n_addrs ||
+		    p->n_allowed != o->n_allowed)
+			return false;
+		for (size_t j = 0; j < p->n_addrs; j++)
+			if (memcmp(&p->addrs[j], &o->addrs[j], sizeof(p->addrs[j])) != 0)
+				return false;
+		for (int j = 0; j < p->n_allowed; j++)
+			if (memcmp(&p->allowed[j], &o->allowed[j], sizeof(p->allowed[j])) != 0)
+				return false;
+	}
+	return true;
+}
+
+/*
+ * Candidates: transferred exactly as queries answer them; registering,
+ * changing and the end of a lease move the serial and are IXFR steps; a
+ * renewal that changes nothing moves nothing.
+ */
+static void test_candidates(void)
+{
+	struct config_zone cz;
+	struct zone_history h;
+	struct received r;
+	char b32[KEY_B32_LEN + 1], line[1024];
+
+	make_cfg(&cz);
+	zone_history_init(&h, 10, 1 << 20);
+	struct wg_device *dev = make_device(20);
+	struct cand_store *store = cand_store_new(CAND_PEER_MAX, 1000);
+	struct zone *z0 = build_cands(&cz, dev, NULL, NOW, store, 0);
+	CHECK(z0->n_entries > 4);
+	const uint8_t *k1 = z0->entries[1].key, *k2 = z0->entries[2].key;
+
+	/* Peer 1 registers two candidates, leased until 10 s. */
+	struct cand_rec c1[2] = { cand(CAND_LAN, 0, "192.168.1.2:51820"), cand(CAND_V6, 0, "[2001:db8:1::2]:51821") };
+	CHECK(cand_store_set(store, k1, c1, 2, 10000) == 0);
+	struct zone *z1 = build_cands(&cz, dev, z0, NOW + 1, store, 1000);
+	CHECK(z1->serial != z0->serial && z1->n_cands == 2);
+	struct zone_diff *d = NULL;
+	CHECK(zone_diff_new(z0, z1, &d) == 0 && d);
+	CHECK(d && d->n_del == 0 && d->n_add == 5);   /* the PTR, two SRV, an A and an AAAA */
+	CHECK(d && zone_history_add(&h, d) == 0);
+	axfr_lines(z1, &r);
+	CHECK(count_lines(&r, "_wgcand._udp.example.com.") == 3);
+	entry_b32(&z1->entries[1], b32);
+	snprintf(line, sizeof(line), "_wgcand._udp.example.com.\t0\tin\tptr\t%s._wgcand._udp.example.com.", b32);
+	CHECK(find_line(&r, 0, r.n, line) > 0);
+	snprintf(line, sizeof(line), "%s._wgcand._udp.example.com.\t0\tin\tsrv\t10 0 51820 lan-0.%s.example.com.", b32,
+		 b32);
+	CHECK(find_line(&r, 0, r.n, line) > 0);
+	snprintf(line, sizeof(line), "%s._wgcand._udp.example.com.\t0\tin\tsrv\t20 0 51821 v6-0.%s.example.com.", b32,
+		 b32);
+	CHECK(find_line(&r, 0, r.n, line) > 0);
+	snprintf(line, sizeof(line), "lan-0.%s.example.com.\t0\tin\ta\t192.168.1.2", b32);
+	CHECK(find_line(&r, 0, r.n, line) > 0);
+	snprintf(line, sizeof(line), "v6-0.%s.example.com.\t0\tin\taaaa\t2001:db8:1::2", b32);
+	CHECK(find_line(&r, 0, r.n, line) > 0);
+	CHECK(r.srv_whole);
+	CHECK(check_axfr_matches_answers(z1, &r) > 5);
+	received_free(&r);
+	CHECK(ixfr_gives(z0, z1, &h));
+
+	/* One address changes (same count, same place in the table); peer 2 registers one. */
+	struct cand_rec c1b[2] = { cand(CAND_LAN, 0, "192.168.1.3:51820"), c1[1] };
+	struct cand_rec c2[1] = { cand(CAND_STATIC, 0, "203.0.113.7:4000") };
+	CHECK(cand_store_set(store, k1, c1b, 2, 10000) == 0);
+	CHECK(cand_store_set(store, k2, c2, 1, 20000) == 0);
+	struct zone *z2 = build_cands(&cz, dev, z1, NOW + 2, store, 2000);
+	CHECK(z2->serial != z1->serial && z2->n_cand_entries == 2);
+	CHECK(zone_diff_new(z1, z2, &d) == 0 && d);
+	CHECK(d && d->n_del == 1 && d->n_add == 1 + 3);   /* peer 1's A; peer 2's PTR, SRV and A */
+	CHECK(d && zone_history_add(&h, d) == 0);
+	axfr_lines(z2, &r);
+	CHECK(count_lines(&r, "_wgcand._udp.example.com.") == 5);
+	CHECK(check_axfr_matches_answers(z2, &r) > 7);
+	received_free(&r);
+	CHECK(ixfr_gives(z1, z2, &h));
+	/* A member reading the transfer for the listing sees the same peers with candidates as without. */
+	struct client_axfr_result plain, with;
+	member_reads(z0, &plain);
+	member_reads(z2, &with);
+	CHECK(plain.n_peers == z0->n_entries && same_reading(&plain, &with));
+	client_axfr_result_clear(&plain);
+	client_axfr_result_clear(&with);
+
+	/* Renewals with the same candidates: a longer lease is no change. */
+	CHECK(cand_store_set(store, k1, c1b, 2, 30000) == 0);
+	CHECK(cand_store_set(store, k2, c2, 1, 20000) == 0);
+	struct zone *z3 = build_cands(&cz, dev, z2, NOW + 3, store, 9000);
+	CHECK(z3->serial == z2->serial);
+	d = (struct zone_diff *)1;
+	CHECK(zone_diff_new(z2, z3, &d) == 0 && d == NULL);
+
+	/* Peer 2's lease ends: its records leave, with a new serial. */
+	struct zone *z4 = build_cands(&cz, dev, z3, NOW + 4, store, 20000);
+	CHECK(z4->serial != z3->serial && z4->n_cand_entries == 1);
+	CHECK(zone_diff_new(z3, z4, &d) == 0 && d);
+	CHECK(d && d->n_del == 3 && d->n_add == 0);
+	CHECK(d && zone_history_add(&h, d) == 0);
+	CHECK(ixfr_gives(z0, z4, &h) && ixfr_gives(z1, z4, &h) && ixfr_gives(z3, z4, &h));
+
+	/* Every lease ended: the zone is the one without candidates again. */
+	struct zone *z5 = build_cands(&cz, dev, z4, NOW + 5, store, 40000);
+	CHECK(z5->serial != z4->serial && z5->n_cands == 0 && z5->digest == z0->digest);
+	CHECK(zone_diff_new(z4, z5, &d) == 0 && d && zone_history_add(&h, d) == 0);
+	CHECK(ixfr_gives(z2, z5, &h));
+	axfr_lines(z5, &r);
+	CHECK(count_lines(&r, "_wgcand") == 0);
+	received_free(&r);
+
+	zone_history_clear(&h);
+	zone_free(z0);
+	zone_free(z1);
+	zone_free(z2);
+	zone_free(z3);
+	zone_free(z4);
+	zone_free(z5);
+	cand_store_free(store);
+	wg_device_free(dev);
+}
+
 /* 10,000 idle-but-alive peers: every handshake time changes, the serial and the records do not. */
 static void test_handshakes_change_nothing(void)
 {
@@ -634,6 +923,7 @@ int main(void)
 	test_axfr();
 	test_ixfr();
 	test_handshakes_change_nothing();
+	test_candidates();
 	test_history_bounds();
 	test_allowed();
 	test_client_serial();

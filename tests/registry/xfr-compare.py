@@ -5,9 +5,10 @@
 usage: xfr-compare.py ZONE REFERENCE SERVER... [-- NAME TYPE ...]
   REFERENCE and SERVER are IP:PORT[/SOURCE] (SOURCE: dig -b). The names are
   taken from the reference's PTR listing (every instance's SRV, TXT, A and
-  AAAA, every host's A and AAAA) plus the apex (SOA, NS), the empty
-  non-terminal _udp, and names that do not exist; more NAME TYPE pairs may
-  follow "--".
+  AAAA, every host's A and AAAA), from its candidate listing (every
+  _wgcand._udp instance's SRV, every SRV target's A and AAAA) plus the apex
+  (SOA, NS), the empty non-terminal _udp, and names that do not exist; more
+  NAME TYPE pairs may follow "--".
 
 For each question every server must give the reference's rcode, AA flag and
 answer RRset (names in lower case, TTLs ignored, TXT strings "seen=..."
@@ -84,6 +85,18 @@ def main():
         host = instance.split(".", 1)[0] + "." + zone
         questions += [(instance, t) for t in ("SRV", "TXT", "A", "AAAA")]
         questions += [(host, t) for t in ("A", "AAAA", "TXT")]
+    # Candidates: the listing (NXDOMAIN while no peer has any), each instance's SRV, each target's addresses.
+    questions.append(("_wgcand._udp." + zone, "PTR"))
+    _, _, cands, _ = dig(ref, "_wgcand._udp." + zone, "PTR")
+    for rr in sorted(cands):
+        instance = rr[3]
+        questions += [(instance, "SRV"), (instance, "TXT")]
+        _, _, srvs, _ = dig(ref, instance, "SRV")
+        for srv in sorted(srvs):
+            target = srv[3].split()[3]
+            questions += [(target, "A"), (target, "AAAA")]
+        # A candidate label that is not registered (NXDOMAIN) and the peer's name above the targets.
+        questions.append(("lan-15." + instance.split(".", 1)[0] + "." + zone, "A"))
     questions += extra
     diffs = 0
     for name, qtype in questions:

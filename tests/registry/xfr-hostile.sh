@@ -6,7 +6,12 @@
 #    valid key that is not the zone's: REFUSED;
 #  - an unknown key (BADKEY), a wrong secret (BADSIG), a request signed 1000 s
 #    ago or ahead (a replay outside the fudge: BADTIME): NOTAUTH with the TSIG
-#    error; within the fudge it is accepted;
+#    error, BADTIME signed over the request's MAC, the others unsigned; within
+#    the fudge it is accepted;
+#  - the same signed AXFR or IXFR again within the fudge (a replay over TCP):
+#    NOTAUTH with BADTIME, counted as "replay"; a new signature of the same
+#    request is answered; the same signed UDP query twice (a retransmission)
+#    is answered both times;
 #  - IXFR for a future serial: the current SOA alone; IXFR without the
 #    client's SOA: FORMERR; AXFR of a name that is not a zone apex: NOTAUTH;
 #    AXFR over UDP: NOTIMP; IXFR over UDP: the current SOA;
@@ -78,12 +83,36 @@ expect_in "$out" "XFR size: $FULL records"
 expect_not_in "$out" "tsig verify failure"
 
 echo "# TSIG failures: NOTAUTH with BADKEY, BADSIG, BADTIME"
-expect_in "$(raw ask AXFR --key nokey.example. "$SECRET")" "rcode=NOTAUTH answers=0 messages=1 tsig_error=17"
-expect_in "$(raw ask AXFR --key $KEY "$OTHER_SECRET")" "rcode=NOTAUTH answers=0 messages=1 tsig_error=16"
-expect_in "$(raw ask AXFR --key $KEY "$SECRET" --time-offset -1000)" "rcode=NOTAUTH answers=0 messages=1 tsig_error=18"
-expect_in "$(raw ask AXFR --key $KEY "$SECRET" --time-offset 1000)" "rcode=NOTAUTH answers=0 messages=1 tsig_error=18"
+expect_in "$(raw ask AXFR --key nokey.example. "$SECRET")" "rcode=NOTAUTH answers=0 messages=1 tsig_error=17 last_type=None signed=none"
+expect_in "$(raw ask AXFR --key $KEY "$OTHER_SECRET")" "rcode=NOTAUTH answers=0 messages=1 tsig_error=16 last_type=None signed=none"
+# BADTIME is signed over the request's MAC (RFC 8945 5.2.3), checked here with Python's hmac.
+expect_in "$(raw ask AXFR --key $KEY "$SECRET" --time-offset -1000)" "rcode=NOTAUTH answers=0 messages=1 tsig_error=18 last_type=None signed=ok"
+expect_in "$(raw ask AXFR --key $KEY "$SECRET" --time-offset 1000)" "rcode=NOTAUTH answers=0 messages=1 tsig_error=18 last_type=None signed=ok"
 expect_in "$(raw ask AXFR --key $KEY "$SECRET" --time-offset -200)" "rcode=NOERROR answers=$FULL"
 expect_in "$(in_ns "$NS" dig @127.0.0.1 "$Z" SOA -y "hmac-sha256:$KEY:$OTHER_SECRET")" "BADSIG"
+
+echo "# a replayed transfer request within the fudge: NOTAUTH with BADTIME; new signatures and UDP retransmissions pass"
+out=$(raw ask AXFR --key $KEY "$SECRET" --repeat 3)
+expect_in "$(echo "$out" | sed -n 1p)" "rcode=NOERROR answers=$FULL"
+expect_in "$(echo "$out" | sed -n 2p)" "rcode=NOTAUTH answers=0 messages=1 tsig_error=18 last_type=None signed=ok"
+expect_in "$(echo "$out" | sed -n 3p)" "rcode=NOTAUTH answers=0 messages=1 tsig_error=18 last_type=None signed=ok"
+out=$(raw ask IXFR --serial 1 --key $KEY "$SECRET" --repeat 2)
+expect_in "$(echo "$out" | sed -n 1p)" "rcode=NOERROR answers=$FULL"
+expect_in "$(echo "$out" | sed -n 2p)" "rcode=NOTAUTH answers=0 messages=1 tsig_error=18"
+expect_in "$(raw ask AXFR --key $KEY "$SECRET")" "rcode=NOERROR answers=$FULL"
+out=$(raw ask IXFR --serial 1 --udp --key $KEY "$SECRET" --repeat 2)
+[ "$(echo "$out" | grep -c "rcode=NOERROR answers=1 messages=1 tsig_error=0")" = 2 ] ||
+	fail "a retransmitted UDP query was not answered twice: $out"
+expect_in "$(in_ns "$NS" "$WGSDCTL" -s "$TMP/wgsd.sock" metrics)" 'wgsd_registry_tsig_total{result="replay"} 3'
+# A reload that keeps the key keeps what it accepted.
+expect_in "$(raw ask AXFR --key $KEY "$SECRET" --message "$TMP/signed.msg")" "rcode=NOERROR answers=$FULL"
+reloads_ok() { wgsd_status | python3 -c 'import json, sys; print(json.load(sys.stdin)["reload"]["ok"])'; }
+reloads=$(reloads_ok)
+kill -HUP "$WGSD_PID"
+retry 100 sh -c "[ \"\$(ip netns exec $NS $WGSDCTL -s $TMP/wgsd.sock status --json |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)[\"reload\"][\"ok\"])')\" = $((reloads + 1)) ]" ||
+	fail "the reload did not happen"
+expect_in "$(raw ask AXFR --key $KEY "$SECRET" --message "$TMP/signed.msg")" "rcode=NOTAUTH answers=0 messages=1 tsig_error=18"
 
 echo "# IXFR for a future serial, without the client's SOA, odd names, UDP"
 serial=$(in_ns "$NS" dig +short @127.0.0.1 "$Z" SOA | awk '{ print $3 }')

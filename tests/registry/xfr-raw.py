@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: MIT
 """Zone transfer requests that dig cannot make, for the hostile transfer test.
 
-  xfr-raw.py SERVER ZONE ask TYPE [--key NAME SECRET] [--time-offset S] [--serial N] [--udp] [--src IP]
+  xfr-raw.py SERVER ZONE ask TYPE [--key NAME SECRET] [--time-offset S] [--serial N] [--udp] [--src IP] [--repeat N]
       one AXFR/IXFR (optionally TSIG-signed, with the signing time moved by S
       seconds: a replayed request); prints "rcode=NAME answers=N messages=M
-      tsig_error=E last_type=T" for the whole response
+      tsig_error=E last_type=T" for the whole response, and for a TSIG error
+      "signed=ok|bad|none" (its TSIG checked over the request's MAC); with --repeat the
+      same bytes are sent N times (a new connection each over TCP: a replay),
+      one line each; with --message FILE the request is read from FILE when
+      it exists and written there otherwise (a replay across invocations)
   xfr-raw.py SERVER ZONE pipelined [--src IP]
       an AXFR and an SOA query on one connection at once; prints the IDs of
       the transfer's messages, then the SOA answer's ID, rcode and answers
@@ -96,6 +100,38 @@ def summary(m):
     return RCODES.get(m[3] & 15, str(m[3] & 15)), an, tsig_error, last_type
 
 
+def tsig_record(m):
+    """(offset of the TSIG record, owner bytes, algorithm bytes, time+fudge bytes, MAC, error+other bytes), or None."""
+    qd, an, ns, ar = struct.unpack(">HHHH", m[4:12])
+    pos = 12
+    for _ in range(qd):
+        pos = skip_name(m, pos) + 4
+    for _ in range(an + ns + ar):
+        start = pos
+        pos = skip_name(m, pos)
+        rtype, _, _, rdlen = struct.unpack(">HHIH", m[pos:pos + 10])
+        rd = m[pos + 10:pos + 10 + rdlen]
+        if rtype == 250:
+            alg_end = skip_name(rd, 0)
+            macsize = struct.unpack(">H", rd[alg_end + 8:alg_end + 10])[0]
+            mac = rd[alg_end + 10:alg_end + 10 + macsize]
+            return start, m[start:pos], rd[:alg_end], rd[alg_end:alg_end + 8], mac, rd[alg_end + 12 + macsize:]
+        pos += 10 + rdlen
+    return None
+
+
+def tsig_signed(response, request, secret):
+    """'ok' when the response's TSIG verifies over the request's MAC (RFC 8945 4.3.3), 'bad', or 'none' (unsigned)."""
+    t, q = tsig_record(response), tsig_record(request)
+    if not t or not t[4]:
+        return "none"
+    start, owner, alg, timers, mac, tail = t
+    unsigned = response[:10] + struct.pack(">H", struct.unpack(">H", response[10:12])[0] - 1) + response[12:start]
+    data = struct.pack(">H", len(q[4])) + q[4] + unsigned + owner + struct.pack(">HI", 255, 0) + alg + timers + tail
+    want = hmac.new(base64.b64decode(secret), data, hashlib.sha256).digest()
+    return "ok" if hmac.compare_digest(want, mac) else "bad"
+
+
 def connect(server, src):
     ip, port = server.rsplit(":", 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -139,11 +175,15 @@ def read_transfer(s, chunk=65536, delay=0.0):
             return msgs
 
 
-def report(msgs):
+def report(msgs, request=None, secret=None):
     rcode, _, tsig_error, _ = summary(msgs[0])
     answers = sum(summary(m)[1] for m in msgs)
     last_type = summary(msgs[-1])[3]
-    print("rcode=%s answers=%d messages=%d tsig_error=%s last_type=%s" % (rcode, answers, len(msgs), tsig_error, last_type))
+    line = "rcode=%s answers=%d messages=%d tsig_error=%s last_type=%s" % (rcode, answers, len(msgs), tsig_error, last_type)
+    # An error answer to a signed request: is its TSIG signed over the request (BADTIME) or not (BADKEY, BADSIG)?
+    if request is not None and rcode != "NOERROR" and tsig_error is not None:
+        line += " signed=%s" % tsig_signed(msgs[0], request, secret)
+    print(line)
 
 
 def opt(args, name, default=None, n=1):
@@ -163,18 +203,29 @@ def main():
         key = opt(args, "--key", n=2)
         if key:
             msg = sign(msg, key[0], key[1], int(time.time()) + int(opt(args, "--time-offset", "0")))
-        if "--udp" in args:
-            ip, port = server.rsplit(":", 1)
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            if src:
-                u.bind((src, 0))
-            u.settimeout(3)
-            u.sendto(msg, (ip, int(port)))
-            report([u.recv(65535)])
-            return 0
-        s = connect(server, src)
-        s.sendall(struct.pack(">H", len(msg)) + msg)
-        report(read_transfer(s))
+        saved = opt(args, "--message")
+        if saved:
+            try:
+                with open(saved, "rb") as f:
+                    msg = f.read()
+            except FileNotFoundError:
+                with open(saved, "wb") as f:
+                    f.write(msg)
+        for _ in range(int(opt(args, "--repeat", "1"))):
+            if "--udp" in args:
+                ip, port = server.rsplit(":", 1)
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                if src:
+                    u.bind((src, 0))
+                u.settimeout(3)
+                u.sendto(msg, (ip, int(port)))
+                report([u.recv(65535)], msg if key else None, key[1] if key else None)
+                u.close()
+                continue
+            s = connect(server, src)
+            s.sendall(struct.pack(">H", len(msg)) + msg)
+            report(read_transfer(s), msg if key else None, key[1] if key else None)
+            s.close()
         return 0
     if cmd == "pipelined":
         # An AXFR and a SOA query sent together: the whole transfer first, then the SOA answer.

@@ -10,6 +10,12 @@
 #  - a peer's endpoint changes on the device: with soa-refresh = 1h only
 #    NOTIFY can make the secondaries ask, and each answers the new endpoint
 #    after an IXFR of exactly that change (4 SOA + 3 removed + 3 added);
+#  - a real peer C (wireguard-go in a second namespace, through the tunnel)
+#    registers candidates with nsupdate: every secondary answers the
+#    _wgcand names as wgsd does, after an IXFR of exactly the new records;
+#    a changed candidate is an IXFR of that address; a renewal of the same
+#    set moves no serial; the end of the lease (candidate-lease-max = 30s)
+#    removes them from every secondary by IXFR;
 #  - a restart of wgsd: the serial still grows and the secondaries follow
 #    (IXFR answered with the whole zone: the history died with the process);
 #  - a reload to soa-refresh = 3s: the new timers reach the secondaries (a
@@ -38,19 +44,40 @@ NSD_IP=127.0.0.11 KNOT_IP=127.0.0.12 BIND_IP=127.0.0.13 ASK_IP=127.0.0.2
 
 wg_dev_start "$NS" "$DEV"
 ip -n "$NS" link set "$DEV" up
+# C: a real peer in namespace $NSC over a veth, to register candidates through the tunnel.
+ip netns add "$NSC"
+NAMESPACES="$NAMESPACES $NSC"
+ip -n "$NSC" link set lo up
+ip link add "vr$$" netns "$NS" type veth peer name "vc$$" netns "$NSC"
+ip -n "$NS" addr add 198.51.100.1/24 dev "vr$$"
+ip -n "$NSC" addr add 198.51.100.2/24 dev "vc$$"
+ip -n "$NS" link set "vr$$" up
+ip -n "$NSC" link set "vc$$" up
+CDEV="wgc$$"
+wg_dev_start "$NSC" "$CDEV"
+(umask 077 && wg genkey >"$TMP/r.key" && wg genkey >"$TMP/c.key")
+KC=$(wg pubkey <"$TMP/c.key")
 K1=$(rand_key) K2=$(rand_key) K3=$(rand_key) K4=$(rand_key)
 many=$(python3 -c 'print(",".join("10.77.%d.%d/32" % (i // 250, i % 250) for i in range(80)))')
-in_ns "$NS" wg set "$DEV" listen-port 51820 private-key <(wg genkey) \
+in_ns "$NS" wg set "$DEV" listen-port 51820 private-key "$TMP/r.key" \
 	peer "$K1" endpoint 192.0.2.1:51001 allowed-ips 10.9.0.1/32,fd00:9::1/128 \
 	peer "$K2" endpoint "[2001:db8::2]:51002" allowed-ips 10.9.0.2/32 \
 	peer "$K3" allowed-ips 10.9.0.3/32 \
-	peer "$K4" endpoint 198.51.100.4:51004 allowed-ips "$many"
+	peer "$K4" endpoint 198.51.100.4:51004 allowed-ips "$many" \
+	peer "$KC" endpoint 198.51.100.2:51821 allowed-ips 10.9.0.5/32
+in_ns "$NSC" wg set "$CDEV" listen-port 51821 private-key "$TMP/c.key" \
+	peer "$(wg pubkey <"$TMP/r.key")" endpoint 198.51.100.1:51820 allowed-ips 10.9.0.0/24
+ip -n "$NS" addr add 10.9.0.254/24 dev "$DEV"
+ip -n "$NSC" addr add 10.9.0.5/24 dev "$CDEV"
+ip -n "$NSC" link set "$CDEV" up
 B1=$(b32_of "$K1")
+BC=$(b32_of "$KC")
 
 write_conf() {   # write_conf SOA_REFRESH NOTIFY(yes/no)
 	{
 		printf '[daemon]\nstatus-socket = %s\n' "$TMP/wgsd.sock"
-		printf '[registry]\nlisten = 127.0.0.1:53\naccess = %s\nttl = 7\n' "$ASK_IP"
+		printf '[registry]\nlisten = 127.0.0.1:53\nlisten = 10.9.0.254:53\naccess = %s\nttl = 7\n' "$ASK_IP"
+		printf 'candidate-lease-max = 30s\n'
 		printf '[zone %s]\ndevice = %s\nrefresh = 200ms\nself = 203.0.113.1:51820\n' "$Z" "$DEV"
 		printf 'self-allowed-ips = 10.9.0.254/32\nns = ns1.%s\nns-address = 192.0.2.53\n' "$Z"
 		printf 'soa-refresh = %s\nsoa-retry = 2\nallow-transfer = 127.0.0.0/8 key %s\n' "$1" "$KEY"
@@ -80,6 +107,55 @@ all_caught_up() {
 xfail() {
 	sec_logs
 	fail "$@"
+}
+# True when every secondary acknowledged serial $1 and its last transfer was a complete IXFR of $2 records.
+last_ixfr_is() {
+	wgsd_status | python3 -c '
+import json, sys
+z = json.load(sys.stdin)["registry"]["zones"][0]["transfers"]
+want, serial, records = sys.argv[1:4], int(sys.argv[4]), int(sys.argv[5])
+secs = {s["address"]: s for s in z["secondaries"]}
+for ip in want:
+    s = secs[ip]
+    last = s["transfers"]["last"]
+    assert s["notify_state"]["acked_serial"] == serial, (ip, s["notify_state"])
+    assert last["serial"] == serial and last["complete"], (ip, last)
+    # The change alone: the current SOA twice, the old and new SOA, the records out and in.
+    assert last["type"] == "IXFR" and last["records"] == records, (ip, last)
+    print("%s: IXFR of %d records, %d bytes in %d message(s)" % (ip, last["records"], last["bytes"], last["messages"]))
+assert z["ixfr_history"] >= 1
+' "$NSD_IP" "$KNOT_IP" "$BIND_IP" "$1" "$2"
+}
+# Every secondary answers every question as wgsd does (xfr-compare.py); $1 says when.
+compare_all() {
+	in_ns "$NS" python3 "$HERE/xfr-compare.py" "$Z" "127.0.0.1:53/$ASK_IP" "$NSD_IP:5301" "$KNOT_IP:5302" \
+		"$BIND_IP:5303" >"$TMP/compare.out" || { cat "$TMP/compare.out" >&2; xfail "secondaries answer differently $1"; }
+	tail -n 1 "$TMP/compare.out"
+}
+# Register C's candidates through the tunnel, replacing its set: register_c "LABEL TYPE ADDRESS PORT"...
+register_c() {
+	local c label type addr port
+	{
+		printf 'server 10.9.0.254 53\nlocal 10.9.0.5\ncheck-names off\nzone %s\nupdate delete %s._wgcand._udp.%s\n' "$Z" "$BC" "$Z"
+		for c in "$@"; do
+			read -r label type addr port <<<"$c"
+			printf 'update add %s._wgcand._udp.%s 60 SRV 0 0 %s %s.%s.%s\n' "$BC" "$Z" "$port" "$label" "$BC" "$Z"
+			printf 'update add %s.%s.%s 60 %s %s\n' "$label" "$BC" "$Z" "$type" "$addr"
+		done
+		printf 'send\n'
+	} | in_ns "$NSC" nsupdate -t 5 || fail "nsupdate from C failed"
+}
+# Wait until every secondary's answer to NAME TYPE has a line WANT (compared in lower case): wait_secondaries NAME TYPE WANT WHAT.
+wait_secondaries() {
+	local s ip rest port name want
+	want=$(echo "$3" | tr A-Z a-z)
+	start=$(date +%s%N)
+	for s in "$NSD_IP:5301:NSD" "$KNOT_IP:5302:Knot" "$BIND_IP:5303:BIND"; do
+		ip=${s%%:*} rest=${s#*:} port=${rest%%:*} name=${s##*:}
+		retry 200 sh -c "ip netns exec $NS dig +short -p $port @$ip '$1' $2 | tr A-Z a-z | grep -qxF '$want'" ||
+			xfail "$name does not answer $4 within 20 s (soa-refresh is 1h: NOTIFY failed)"
+		echo "$name answers $4 $(( ($(date +%s%N) - start) / 1000000 )) ms after the change"
+	done
 }
 
 sec_start_nsd "$Z" "$NSD_IP" 5301 127.0.0.1 53 "$KEY" "$SECRET"
@@ -118,21 +194,45 @@ for s in "$NSD_IP:5301:NSD" "$KNOT_IP:5302:Knot" "$BIND_IP:5303:BIND"; do
 done
 serial1=$(wgsd_serial)
 [ "$serial1" != "$serial0" ] || fail "the serial did not change"
-wgsd_status | python3 -c '
-import json, sys
-z = json.load(sys.stdin)["registry"]["zones"][0]["transfers"]
-want, serial = sys.argv[1:4], int(sys.argv[4])
-secs = {s["address"]: s for s in z["secondaries"]}
-for ip in want:
-    s = secs[ip]
-    last = s["transfers"]["last"]
-    assert s["notify_state"]["acked_serial"] == serial, (ip, s["notify_state"])
-    assert last["serial"] == serial and last["complete"], (ip, last)
-    # The change alone: the current SOA twice, the old and new SOA, SRV and two A records out and in.
-    assert last["type"] == "IXFR" and last["records"] == 10, (ip, last)
-    print("%s: IXFR of %d records, %d bytes in %d message(s)" % (ip, last["records"], last["bytes"], last["messages"]))
-assert z["ixfr_history"] >= 1
-' "$NSD_IP" "$KNOT_IP" "$BIND_IP" "$serial1" || xfail "transfer status"
+last_ixfr_is "$serial1" 10 || xfail "transfer status"
+
+echo "# C registers candidates through the tunnel: every secondary answers them as wgsd does, after an IXFR of them alone"
+retry 100 in_ns "$NSC" ping -c 1 -W 1 10.9.0.254 || fail "no tunnel from C to the registry"
+serial0=$(wgsd_serial)
+register_c "lan-0 A 192.168.7.2 51821" "v6-0 AAAA 2001:db8:7::2 51821"
+wait_secondaries "$BC._wgcand._udp.$Z" SRV "20 0 51821 v6-0.$BC.$Z" "C's candidates"
+compare_all "with candidates"
+serial1=$(wgsd_serial)
+[ "$serial1" != "$serial0" ] || fail "registering candidates did not change the serial"
+# The PTR of _wgcand._udp, two SRV, an A and an AAAA.
+last_ixfr_is "$serial1" $((4 + 5)) || xfail "transfer status after registering candidates"
+
+echo "# a changed candidate address is an IXFR of that address"
+register_c "lan-0 A 192.168.7.3 51821" "v6-0 AAAA 2001:db8:7::2 51821"
+wait_secondaries "lan-0.$BC.$Z" A 192.168.7.3 "the changed candidate"
+serial2=$(wgsd_serial)
+last_ixfr_is "$serial2" $((4 + 2)) || xfail "transfer status after a changed candidate"
+compare_all "after a changed candidate"
+
+echo "# a renewal of the same candidates moves no serial"
+reads0=$(status_value "r['zones'][0]['reads']")
+register_c "lan-0 A 192.168.7.3 51821" "v6-0 AAAA 2001:db8:7::2 51821"
+# Two device reads later the snapshot built after the renewal is out.
+retry 100 sh -c "[ \$(ip netns exec $NS $WGSDCTL -s $TMP/wgsd.sock status --json |
+	python3 -c \"import json, sys; print(json.load(sys.stdin)['registry']['zones'][0]['reads'])\") -ge $((reads0 + 2)) ]" ||
+	fail "the zone was not read again after the renewal"
+[ "$(wgsd_serial)" = "$serial2" ] || fail "a renewal of the same candidates changed the serial"
+[ "$(status_value "r['zones'][0]['candidates']['published']")" = 2 ] || fail "C's candidates are not published"
+
+echo "# the end of the lease (candidate-lease-max = 30s) removes them from every secondary by IXFR"
+for s in "$NSD_IP:5301:NSD" "$KNOT_IP:5302:Knot" "$BIND_IP:5303:BIND"; do
+	ip=${s%%:*} rest=${s#*:} port=${rest%%:*} name=${s##*:}
+	retry 600 sh -c "ip netns exec $NS dig -p $port @$ip _wgcand._udp.$Z PTR | grep -q 'status: NXDOMAIN'" ||
+		xfail "$name still has candidates 60 s after the lease ended"
+done
+serial3=$(wgsd_serial)
+last_ixfr_is "$serial3" $((4 + 5)) || xfail "transfer status after the lease ended"
+compare_all "after the lease ended"
 
 echo "# after a restart the serial still grows and the secondaries follow (whole zone: no history yet)"
 kill "$WGSD_PID"
@@ -140,8 +240,8 @@ wait "$WGSD_PID" 2>/dev/null || true
 sleep 1.1   # the new serial comes from the clock: a later second than the last change
 wgsd_start "$TMP/wgsd.conf"
 retry 300 all_caught_up || xfail "the secondaries did not follow the restarted primary"
-serial2=$(wgsd_serial)
-[ "$serial2" -gt "$serial1" ] || fail "serial went from $serial1 to $serial2 across a restart"
+serial4=$(wgsd_serial)
+[ "$serial4" -gt "$serial3" ] || fail "serial went from $serial3 to $serial4 across a restart"
 python3 -c 'import json, sys
 z = json.load(sys.stdin)["registry"]["zones"][0]["transfers"]
 kinds = sorted(s["transfers"]["last"]["type"] for s in z["secondaries"] if s["transfers"]["last"])

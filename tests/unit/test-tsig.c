@@ -222,8 +222,8 @@ static void test_error_record(void)
 	CHECK(tsig_find(q, qn, &r) == 0);
 	size_t n = response(0x4242, "example.com. 30 IN A 192.0.2.1", out);
 	out[3] = 9;   /* NOTAUTH */
-	CHECK(tsig_append_error(out, n, n + 10, &r, TSIG_BADSIG, 1000) == 0);
-	size_t m = tsig_append_error(out, n, sizeof(out), &r, TSIG_BADTIME, 1700000000);
+	CHECK(tsig_append_error(NULL, out, n, n + 10, &r, TSIG_BADSIG, 1000) == 0);
+	size_t m = tsig_append_error(NULL, out, n, sizeof(out), &r, TSIG_BADTIME, 1700000000);
 	CHECK(m > n);
 	ldns_pkt *p = NULL;
 	CHECK(ldns_wire2pkt(&p, out, m) == LDNS_STATUS_OK);
@@ -241,6 +241,107 @@ static void test_error_record(void)
 	ldns_pkt_free(p);
 }
 
+/* A 48-bit big-endian time. */
+static uint64_t time48(const uint8_t *p)
+{
+	return (uint64_t)p[0] << 40 | (uint64_t)p[1] << 32 | (uint64_t)p[2] << 24 | (uint64_t)p[3] << 16 |
+	       (uint64_t)p[4] << 8 | p[5];
+}
+
+/*
+ * BADTIME is signed (RFC 8945 5.2.3): ldns, as a secondary, verifies it over
+ * the request's MAC; it carries the request's time and ours as other data.
+ * With another secret it does not verify; BADSIG stays unsigned.
+ */
+static void test_badtime_signed(void)
+{
+	uint8_t q[1024], out[2048];
+	struct tsig_request r;
+	ldns_rdf *qmac = NULL;
+	size_t qn = signed_query("xfr.example.", SECRET, "hmac-sha256.", q, sizeof(q), &qmac);
+	uint64_t later = (uint64_t)time(NULL) + 1000;
+
+	CHECK(check_request(q, qn, later, &r) == TSIG_BADTIME && r.key == 0);
+	size_t n = response(0x4242, "example.com. 30 IN A 192.0.2.1", out);
+	out[3] = 9;   /* NOTAUTH */
+	CHECK(tsig_append_error(&keys[0], out, n, n + 40, &r, TSIG_BADTIME, later) == 0);   /* no room for the MAC */
+	size_t m = tsig_append_error(&keys[0], out, n, sizeof(out), &r, TSIG_BADTIME, later);
+	CHECK(m == n + tsig_space(&keys[0]) + 6);
+	ldns_pkt *p = NULL;
+	CHECK(ldns_wire2pkt(&p, out, m) == LDNS_STATUS_OK);
+	const ldns_rr *t = p ? ldns_pkt_tsig(p) : NULL;
+	CHECK(t != NULL);
+	if (t) {
+		CHECK(ldns_rdf_size(ldns_rr_rdf(t, 3)) == 2 + 32);            /* a MAC */
+		CHECK(ldns_rdf2native_int16(ldns_rr_rdf(t, 5)) == TSIG_BADTIME);
+		CHECK(ldns_rdf_size(ldns_rr_rdf(t, 1)) == 6 && ldns_rdf_size(ldns_rr_rdf(t, 6)) == 2 + 6);
+		CHECK(time48(ldns_rdf_data(ldns_rr_rdf(t, 1))) == r.time_signed);
+		CHECK(time48(ldns_rdf_data(ldns_rr_rdf(t, 6)) + 2) == later);
+	}
+	CHECK(p && ldns_pkt_tsig_verify_next(p, out, m, "xfr.example.", SECRET, qmac, 0));
+	ldns_pkt_free(p);
+	p = NULL;
+	CHECK(ldns_wire2pkt(&p, out, m) == LDNS_STATUS_OK);
+	CHECK(p && !ldns_pkt_tsig_verify_next(p, out, m, "xfr.example.", OTHER_SECRET, qmac, 0));
+	ldns_pkt_free(p);
+	/* A secret longer than the hash block is hashed first, as HMAC wants: still verifies. */
+	static const char long_secret[] = "AwoRGB8mLTQ7QklQV15lbHN6gYiPlp2kq7K5wMfO1dzj6vH4/wYNFBsiKTA3PkVMU1phaG92fYSLkp"
+					  "mgp661vMPK0djf5u30+wIJEBceJSwzOkFIT1ZdZGtyeYCHjpWco6qxuA==";   /* 100 bytes */
+	struct tsig_key lk;
+	CHECK(tsig_key_init(&lk, "xfr.example.", long_secret) == 0);
+	ldns_rdf_deep_free(qmac);
+	qn = signed_query("xfr.example.", long_secret, "hmac-sha256.", q, sizeof(q), &qmac);
+	CHECK(tsig_find(q, qn, &r) == 0 && tsig_verify(&lk, 1, q, qn, later, &r) == TSIG_BADTIME);
+	n = response(0x4242, "example.com. 30 IN A 192.0.2.1", out);
+	m = tsig_append_error(&lk, out, n, sizeof(out), &r, TSIG_BADTIME, later);
+	p = NULL;
+	CHECK(m > n && ldns_wire2pkt(&p, out, m) == LDNS_STATUS_OK);
+	CHECK(p && ldns_pkt_tsig_verify_next(p, out, m, "xfr.example.", long_secret, qmac, 0));
+	ldns_pkt_free(p);
+	ldns_rdf_deep_free(qmac);
+}
+
+/*
+ * Replays: the same signed request again is refused while its window runs,
+ * a new signature of the same query is not; the ring forgets the oldest
+ * first and an entry whose window ended.
+ */
+static void test_replay(void)
+{
+	struct tsig_replay *c = calloc(1, sizeof(*c));
+	uint8_t msg[1024];
+	struct tsig_request r, other;
+	uint64_t now = (uint64_t)time(NULL);
+	size_t n;
+
+	n = signed_query("xfr.example.", SECRET, "hmac-sha256.", msg, sizeof(msg), NULL);
+	CHECK(check_request(msg, n, now, &r) == TSIG_NOERROR);
+	CHECK(tsig_replay_check(c, &r, now));
+	CHECK(!tsig_replay_check(c, &r, now));
+	CHECK(!tsig_replay_check(c, &r, r.time_signed + r.fudge));
+	/* Past its window the request is BADTIME anyway: the entry no longer counts. */
+	CHECK(tsig_replay_check(c, &r, r.time_signed + r.fudge + 1));
+	/* Another request (another MAC) is no replay. */
+	other = r;
+	other.mac[0] ^= 1;
+	CHECK(tsig_replay_check(c, &other, now));
+	CHECK(!tsig_replay_check(c, &other, now) && !tsig_replay_check(c, &r, now));
+	/* The ring keeps TSIG_REPLAY_SLOTS: after that many newer ones the oldest is forgotten. */
+	memset(c, 0, sizeof(*c));
+	CHECK(tsig_replay_check(c, &r, now));
+	for (int i = 0; i < TSIG_REPLAY_SLOTS - 1; i++) {
+		other.mac[1] = (uint8_t)i;
+		other.mac[2] = (uint8_t)(i >> 8);
+		CHECK(tsig_replay_check(c, &other, now));
+	}
+	CHECK(!tsig_replay_check(c, &r, now));
+	other.mac[1] = 0xee;
+	other.mac[2] = 0xee;
+	CHECK(tsig_replay_check(c, &other, now));
+	CHECK(tsig_replay_check(c, &r, now));
+	free(c);
+}
+
 int main(void)
 {
 	CHECK(tsig_key_init(&keys[0], "xfr.example.", SECRET) == 0);
@@ -252,5 +353,7 @@ int main(void)
 	test_find();
 	test_sign();
 	test_error_record();
+	test_replay();
+	test_badtime_signed();
 	return CHECK_DONE();
 }
