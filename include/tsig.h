@@ -15,8 +15,8 @@
  * Error responses carry a TSIG record with the error: unsigned for BADKEY
  * and BADSIG (RFC 8945 5.3.2), signed for BADTIME (5.2.3: the request's time
  * signed, the server's time as other data, so a secondary can tell its clock
- * is off). ldns signs only with error 0: tsig_append_error() computes that
- * MAC itself, HMAC-SHA256 over ldns's SHA-256.
+ * is off). ldns signs only with error 0: tsig_append_error() lays out that
+ * MAC's input itself and has OpenSSL's HMAC-SHA256 compute it.
  *
  * Replays: a signed request stays valid for anyone who captured it until
  * its time is more than the fudge (300 s) off. RFC 8945 5.2.3 suggests

@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include <ldns/ldns.h>
-#include <ldns/sha2.h>
+#include <openssl/crypto.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "dns-query.h"
 #include "tsig.h"
@@ -17,6 +20,7 @@
 /* Base64 secrets as config.c takes them (at most 512 bytes) and room for them decoded. */
 #define SECRET_B64_MAX 700
 #define SECRET_MAX 528
+#define TSIG_SHA256_LEN 32
 
 static const uint8_t alg_wire[ALG_WIRE_LEN] = "\x0bhmac-sha256";
 
@@ -327,58 +331,63 @@ int tsig_verify_response(const struct tsig_key *k, const uint8_t *msg, size_t le
 	return ret;
 }
 
-/* HMAC-SHA256 (RFC 2104) in steps, over ldns's SHA-256: ldns signs only error-free TSIG records. */
+/* HMAC-SHA256 in steps, by OpenSSL (ldns's own signer writes only error-free TSIG records). */
 struct hmac {
-	ldns_sha256_CTX inner;
-	uint8_t outer_key[LDNS_SHA256_BLOCK_LENGTH];
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx;
 };
 
-/* Start a MAC with the base64 secret. 0 or -EINVAL. */
+/* Release a MAC's OpenSSL objects. */
+static void hmac_free(struct hmac *h)
+{
+	EVP_MAC_CTX_free(h->ctx);
+	EVP_MAC_free(h->mac);
+	h->ctx = NULL;
+	h->mac = NULL;
+}
+
+/* Start a MAC with the base64 secret. 0, -EINVAL (bad secret) or -ENOMEM. */
 static int hmac_init(struct hmac *h, const char *secret_b64)
 {
-	uint8_t block[LDNS_SHA256_BLOCK_LENGTH] = { 0 };
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
 	ldns_rdf *key = NULL;
+	int ret = 0;
 
+	memset(h, 0, sizeof(*h));
 	if (strlen(secret_b64) > SECRET_B64_MAX || ldns_str2rdf_b64(&key, secret_b64) != LDNS_STATUS_OK || !key ||
 	    ldns_rdf_size(key) == 0 || ldns_rdf_size(key) > SECRET_MAX) {
 		ldns_rdf_deep_free(key);
 		return -EINVAL;
 	}
-	/* A key longer than a block is hashed first. */
-	if (ldns_rdf_size(key) > sizeof(block))
-		ldns_sha256(ldns_rdf_data(key), (unsigned int)ldns_rdf_size(key), block);
-	else
-		memcpy(block, ldns_rdf_data(key), ldns_rdf_size(key));
-	memset(ldns_rdf_data(key), 0, ldns_rdf_size(key));
-	ldns_rdf_deep_free(key);
-	for (size_t i = 0; i < sizeof(block); i++) {
-		h->outer_key[i] = block[i] ^ 0x5c;
-		block[i] ^= 0x36;
+	h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	h->ctx = h->mac ? EVP_MAC_CTX_new(h->mac) : NULL;
+	if (!h->ctx || !EVP_MAC_init(h->ctx, ldns_rdf_data(key), ldns_rdf_size(key), params)) {
+		hmac_free(h);
+		ret = -ENOMEM;
 	}
-	ldns_sha256_init(&h->inner);
-	ldns_sha256_update(&h->inner, block, sizeof(block));
-	memset(block, 0, sizeof(block));
-	return 0;
+	OPENSSL_cleanse(ldns_rdf_data(key), ldns_rdf_size(key));
+	ldns_rdf_deep_free(key);
+	return ret;
 }
 
-/* Add bytes to the MAC. */
+/* Add bytes to the MAC (a failure shows at the end). */
 static void hmac_update(struct hmac *h, const uint8_t *p, size_t n)
 {
-	ldns_sha256_update(&h->inner, p, n);
+	if (h->ctx && !EVP_MAC_update(h->ctx, p, n))
+		hmac_free(h);
 }
 
-/* Finish the MAC into out. */
-static void hmac_final(struct hmac *h, uint8_t out[LDNS_SHA256_DIGEST_LENGTH])
+/* Finish the MAC into out and release it. 0 or -ENOMEM. */
+static int hmac_final(struct hmac *h, uint8_t out[TSIG_SHA256_LEN])
 {
-	uint8_t inner[LDNS_SHA256_DIGEST_LENGTH];
-	ldns_sha256_CTX outer;
+	size_t n = 0;
+	int ret = h->ctx && EVP_MAC_final(h->ctx, out, &n, TSIG_SHA256_LEN) && n == TSIG_SHA256_LEN ? 0 : -ENOMEM;
 
-	ldns_sha256_final(inner, &h->inner);
-	ldns_sha256_init(&outer);
-	ldns_sha256_update(&outer, h->outer_key, sizeof(h->outer_key));
-	ldns_sha256_update(&outer, inner, sizeof(inner));
-	ldns_sha256_final(out, &outer);
-	memset(h, 0, sizeof(*h));
+	hmac_free(h);
+	return ret;
 }
 
 /*
@@ -387,7 +396,7 @@ static void hmac_final(struct hmac *h, uint8_t out[LDNS_SHA256_DIGEST_LENGTH])
  * variables (key name, class, TTL, algorithm, time, fudge, error, other data).
  */
 static int error_mac(const struct tsig_key *k, const struct tsig_request *r, const uint8_t *msg, size_t len,
-		     const uint8_t *timers, const uint8_t *tail, size_t tail_len, uint8_t out[LDNS_SHA256_DIGEST_LENGTH])
+		     const uint8_t *timers, const uint8_t *tail, size_t tail_len, uint8_t out[TSIG_SHA256_LEN])
 {
 	struct hmac h;
 	uint8_t b[8];
@@ -405,8 +414,7 @@ static int error_mac(const struct tsig_key *k, const struct tsig_request *r, con
 	hmac_update(&h, r->alg, r->alg_len);
 	hmac_update(&h, timers, 8);       /* time signed, fudge */
 	hmac_update(&h, tail, tail_len);  /* error, other length, other data */
-	hmac_final(&h, out);
-	return 0;
+	return hmac_final(&h, out);
 }
 
 /* Append the TSIG record of an error response: signed with k (BADTIME), or unsigned (k NULL). */
@@ -414,12 +422,12 @@ size_t tsig_append_error(const struct tsig_key *k, uint8_t *msg, size_t len, siz
 			 uint16_t error, uint64_t now)
 {
 	size_t other = error == TSIG_BADTIME ? 6 : 0;
-	size_t mac_len = k ? LDNS_SHA256_DIGEST_LENGTH : 0;
+	size_t mac_len = k ? TSIG_SHA256_LEN : 0;
 	size_t rdlen = (size_t)r->alg_len + 16 + mac_len + other;
 	size_t need = (size_t)r->owner_len + 10 + rdlen;
 	/* BADTIME keeps the request's time; the server's time goes to other data (RFC 8945 5.2.3). */
 	uint64_t t = error == TSIG_BADTIME ? r->time_signed : now;
-	uint8_t timers[8], tail[10], mac[LDNS_SHA256_DIGEST_LENGTH];
+	uint8_t timers[8], tail[10], mac[TSIG_SHA256_LEN];
 	uint8_t *p = msg + len;
 
 	if (len < HEADER_LEN || cap < len || cap - len < need || get16(msg + 10) == 0xffff)

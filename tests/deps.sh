@@ -6,7 +6,7 @@ set -eu
 
 packages=(
 	# build
-	gcc pkg-config meson ninja-build libevent-dev libmnl-dev libldns-dev libinih-dev libb2-dev
+	gcc pkg-config meson ninja-build libevent-dev libmnl-dev libldns-dev libinih-dev libb2-dev libssl-dev
 	# port mapping: NAT-PMP and UPnP IGD client libraries
 	libnatpmp-dev libminiupnpc-dev
 	# WireGuard, namespaces, NAT
