@@ -16,6 +16,7 @@
 #include <ldns/ldns.h>
 
 #include "addr.h"
+#include "cand.h"
 #include "client-answer.h"
 #include "client-members.h"
 #include "key.h"
@@ -65,6 +66,15 @@ struct client_axfr {
 	struct client_axfr_addr *addr;
 	size_t n_addr, cap_addr;
 };
+
+/*
+ * What a client allows per listed peer when it reads a transfer (client.c
+ * multiplies these by the peers it may list): the peer's PTR, SRV, TXT and
+ * addresses, and its candidates (one SRV and one A/AAAA each, whole names
+ * at worst, and the _wgcand PTR).
+ */
+#define CLIENT_AXFR_RECORDS_PER_PEER (16 + 1 + 2 * CAND_PEER_MAX)
+#define CLIENT_AXFR_BYTES_PER_PEER (1024 + 320 * CAND_PEER_MAX)
 
 /* Start reading a transfer of zone, refusing more than max_records records or max_bytes bytes. 0, -EINVAL or -ENOMEM. */
 int client_axfr_init(struct client_axfr *x, const char *zone, size_t max_records, size_t max_bytes);

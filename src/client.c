@@ -53,9 +53,7 @@
 #define BACKOFF_MAX_SKIP 3
 #define JITTER_PERCENT 10
 #define LATENCY_EWMA_SHIFT 3    /* new sample weighs 1/8 */
-/* Zone transfer limits: records and bytes per listed peer it may hold, and its whole duration. */
-#define XFR_RECORDS_PER_PEER 16
-#define XFR_BYTES_PER_PEER 1024
+/* A zone transfer's whole duration (its size limits per peer are in client-axfr.h). */
 #define XFR_TOTAL_MS 30000
 
 enum reg_state { REG_UNKNOWN = 0, REG_UP, REG_DOWN };
@@ -2167,15 +2165,16 @@ static void xfr_end_cb(const struct resolver_result *res, void *arg)
  * The listing does not fit one message: ask the registry for its zone
  * (AXFR over TCP, through the tunnel: peer-transfers). The limits follow
  * auto-max-peers: room for twice as many listed peers as may be added, plus
- * 1,000, each with up to XFR_RECORDS_PER_PEER records of XFR_BYTES_PER_PEER
- * bytes on average. True when it started.
+ * 1,000, each with up to CLIENT_AXFR_RECORDS_PER_PEER records of
+ * CLIENT_AXFR_BYTES_PER_PEER bytes on average (room for every candidate). True when it started.
  */
 static bool registry_xfr_start(struct client_dev *d, struct client_registry *reg)
 {
 	size_t peers = 2 * (size_t)d->cfg.auto_max_peers + 1000;
 
 	reg->xfr_tried = true;
-	if (client_axfr_init(&reg->xfr, d->cfg.zone, peers * XFR_RECORDS_PER_PEER, peers * XFR_BYTES_PER_PEER) < 0) {
+	if (client_axfr_init(&reg->xfr, d->cfg.zone, peers * CLIENT_AXFR_RECORDS_PER_PEER,
+			     peers * CLIENT_AXFR_BYTES_PER_PEER) < 0) {
 		reg->xfr_err = -ENOMEM;
 		return false;
 	}

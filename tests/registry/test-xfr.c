@@ -620,6 +620,29 @@ static bool ixfr_gives(struct zone *old, struct zone *cur, struct zone_history *
 	return ok;
 }
 
+/* A member's reading of z's AXFR (client-axfr.c) within the limits a client sets for as many peers; 1 when read. */
+static int member_reads_within(struct zone *z, struct client_axfr_result *res)
+{
+	static uint8_t buf[65535];
+	uint8_t q[512];
+	struct dns_query dq;
+	struct client_axfr x;
+	int r = 0, m;
+
+	memset(res, 0, sizeof(*res));
+	request(LDNS_RR_TYPE_AXFR, 0, q, &dq);
+	struct xfr_stream *s = registry_xfr_axfr(z, q, &dq, TTL);
+	CHECK(s && client_axfr_init(&x, "example.com.", z->n_entries * CLIENT_AXFR_RECORDS_PER_PEER,
+				    z->n_entries * CLIENT_AXFR_BYTES_PER_PEER) == 0);
+	while (r == 0 && (m = registry_xfr_next(s, buf, sizeof(buf), 0)) > 0)
+		r = client_axfr_feed(&x, buf, (size_t)m);
+	if (r == 1)
+		CHECK(client_axfr_finish(&x, res) == 0);
+	client_axfr_free(&x);
+	registry_xfr_free(s);
+	return r;
+}
+
 /* A member's reading of z's AXFR (client-axfr.c), as a client in a large mesh reads it. */
 static void member_reads(struct zone *z, struct client_axfr_result *res)
 {
@@ -729,8 +752,26 @@ static void test_candidates(void)
 	member_reads(z0, &plain);
 	member_reads(z2, &with);
 	CHECK(plain.n_peers == z0->n_entries && same_reading(&plain, &with));
-	client_axfr_result_clear(&plain);
 	client_axfr_result_clear(&with);
+
+	/* Every peer with every candidate it may register still fits a client's transfer limits. */
+	struct cand_store *full = cand_store_new(CAND_PEER_MAX, CAND_PEER_MAX * 20);
+	for (size_t i = 0; i < z0->n_entries; i++) {
+		struct cand_rec many[CAND_PEER_MAX];
+		for (int j = 0; j < CAND_PEER_MAX; j++) {
+			char ep[64];
+			snprintf(ep, sizeof(ep), "[2001:db8:%zx:%x::1234:5678]:%d", i, j, 40000 + j);
+			many[j] = cand(CAND_LAN, (uint8_t)j, ep);
+		}
+		CHECK(cand_store_set(full, z0->entries[i].key, many, CAND_PEER_MAX, 10000) == 0);
+	}
+	struct zone *zf = build_cands(&cz, dev, z0, NOW + 2, full, 1000);
+	CHECK(zf->n_cands == z0->n_entries * CAND_PEER_MAX);
+	CHECK(member_reads_within(zf, &with) == 1 && same_reading(&plain, &with));
+	client_axfr_result_clear(&with);
+	zone_free(zf);
+	cand_store_free(full);
+	client_axfr_result_clear(&plain);
 
 	/* Renewals with the same candidates: a longer lease is no change. */
 	CHECK(cand_store_set(store, k1, c1b, 2, 30000) == 0);
