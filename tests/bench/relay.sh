@@ -354,25 +354,8 @@ d_wgsd=$(kmed "$D" wgsd flood)
 if [ "${d_wgsd/n\/a/0}" -ge 90 ]; then
 	dns_limit="During the flood wgsd's core was full ($d_wgsd %): the queries a second lost are the relay's cost."
 else
-	dns_limit="wgsd used $d_wgsd % of its core during the flood runs, so it was not the limit: the queries per second measure how much of CPU 1 dnsperf got (this machine has no third core for the load)."
+	dns_limit="wgsd used $d_wgsd % of its core during the flood runs (answering and relaying), so it was not the limit: the queries per second measure how much of CPU 1 dnsperf got, and this machine has no third core for the load. Alone, dnsperf did not fill wgsd's core either ($(kmed "$D" wgsd idle) %)."
 fi
-# wgsd's CPU per answered query: alone, and during the flood less the relay's share (its datagrams
-# that second at step 1's cost per datagram). Prints "idle_us flood_us".
-read -r q_us_i q_us_f < <(python3 -c '
-import statistics, sys
-per_cpu = float(sys.argv[2]) if sys.argv[2] != "n/a" else 0
-runs = {"idle": [], "flood": []}
-for line in open(sys.argv[1]):
-    w = line.split()
-    kv = dict(x.split("=", 1) for x in w[1:] if "=" in x)
-    qps, cpu, fwd = float(kv["qps"]), float(kv["wgsd"]) / 100, float(kv["fwd"])
-    relay = fwd / per_cpu if per_cpu else 0
-    if qps > 0:
-        runs[w[0]].append((cpu - relay) / qps * 1e6)
-i = statistics.median(runs["idle"]) if runs["idle"] else 0
-f = statistics.median(runs["flood"]) if runs["flood"] else 0
-print("%.1f %.1f" % (i, f))
-' "$D" "$f_per_cpu")
 
 cat >"$OUT" <<MD
 # Relay benchmark
@@ -413,7 +396,7 @@ interrupt work (hard and soft, not charged to any process). The issue gives no t
 | --- | --- |
 | datagrams relayed per second (both sides) | $f_fwd |
 | of which from alice's side / from bob's side | $(kmed "$F" from_a) / $(kmed "$F" from_b) |
-| datagrams relayed per CPU-second of wgsd | $f_per_cpu ($(python3 -c "print('%.1f' % (1e6 / $f_per_cpu) if '$f_per_cpu' != 'n/a' else 'n/a')") us each) |
+| datagrams relayed per CPU-second of wgsd | $f_per_cpu ($(python3 -c 'import sys; print("%.1f" % (1e6 / float(sys.argv[1])) if sys.argv[1] != "n/a" else "n/a")' "$f_per_cpu") us each) |
 | iperf3 datagrams sent by alice / received by bob, per second | $(kmed "$F" sent) / $(kmed "$F" recv) |
 | CPU: wgsd / wireguard-go alice / wireguard-go bob | $f_wgsd % / $f_wga % / $f_wgb % |
 | busy: CPU 0 (of it interrupts) / CPU 1 (of it interrupts) | $(kmed "$F" cpu0) % ($(kmed "$F" si0) %) / $f_cpu1 % ($(kmed "$F" si1) %) |
@@ -439,11 +422,8 @@ queries a second from one core).
 | datagrams relayed per second during the run | $(kmed "$D" fwd idle) | $(kmed "$D" fwd flood) |
 | CPU: wgsd / dnsperf | $(kmed "$D" wgsd idle) % / $(kmed "$D" dnsperf idle) % | $(kmed "$D" wgsd flood) % / $(kmed "$D" dnsperf flood) % |
 | busy: CPU 0 (of it interrupts) / CPU 1 (of it interrupts) | $(kmed "$D" cpu0 idle) % ($(kmed "$D" si0 idle) %) / $(kmed "$D" cpu1 idle) % ($(kmed "$D" si1 idle) %) | $(kmed "$D" cpu0 flood) % ($(kmed "$D" si0 flood) %) / $(kmed "$D" cpu1 flood) % ($(kmed "$D" si1 flood) %) |
-| wgsd's CPU per answered query (during the flood: less the relayed datagrams at the cost above) | $q_us_i us | $q_us_f us |
 
-$dns_limit The last row is derived, not measured: it shows whether relaying makes each answer
-dearer; at low relay rates the relay's cost per datagram is higher than at step 1's (fewer
-datagrams per wakeup), so the flood column tends to come out low.
+$dns_limit
 
 Every run (rates per second, CPU in % of one core):
 
