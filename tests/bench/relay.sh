@@ -22,7 +22,7 @@
 #   --build DIR    build directory (default build-bench, buildtype=release)
 #   --out FILE     results file (default tests/bench/RESULTS-relay.md)
 # Targets from the issue: relayed throughput >= 0.8 x direct, <= 0.3 ms added
-# median latency; it gives none for the packet rate and DNS while relaying.
+# median latency; the packet rate and DNS while relaying are measured, no target set.
 # Not part of `meson test`; a missed target is marked NO in the table, not in
 # the exit status.
 set -eu
@@ -393,7 +393,7 @@ from wgsd's metrics (\`wgsd_relay_forwarded_packets_total\`, and
 \`wgsd_relay_allocation_packets_total\` per side: alice's side carries the flood, bob's only
 keepalives); CPU from /proc: user + system time of each process (the relay's sends through NAT B
 up to bob's socket are kernel work charged to wgsd), and each CPU's busy time with its share of
-interrupt work (hard and soft, not charged to any process). The issue gives no target here.
+interrupt work (hard and soft, not charged to any process). No target is set for it.
 
 | measure | median |
 | --- | --- |
@@ -416,7 +416,7 @@ on CPU 1 at nice $LOAD_NICE from the public segment, at the registry's public ad
 second \`listen\` and \`access = any\`), alone and during the flood above, alternating; wgsd
 answers and relays in one event loop on CPU 0. During the flood dnsperf shares CPU 1 with the
 flood's iperf3 (same nice level) and the tunnel's wireguard-go (before them): the flood keeps its
-rate, and dnsperf gets what CPU 1 has left. The issue gives no target here (README: 100,000
+rate, and dnsperf gets what CPU 1 has left. No target is set for it (README: 100,000
 queries a second from one core).
 
 | measure | no relay load | during the flood |
