@@ -430,10 +430,11 @@ queries a second from one core).
 
 $dns_limit
 
-Every run (rates per second, CPU in % of one core):
+Every run (rates per second, CPU in % of one core; "rate": the floods of the packet rate part,
+"idle" and "flood": the dnsperf runs):
 
 \`\`\`
-$(sed 's/^/flood /' "$F")
+$(sed 's/^/rate /' "$F")
 $(cat "$D")
 \`\`\`
 MD
