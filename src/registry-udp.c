@@ -11,6 +11,7 @@
 
 #include "dns-answer.h"
 #include "registry-udp.h"
+#include "sock.h"
 #include "strbuf.h"
 
 #define UDP_BATCH 32
@@ -190,20 +191,6 @@ static int set_opt(int fd, int level, int name, int value)
 	return setsockopt(fd, level, name, &value, sizeof(value));
 }
 
-/*
- * Ask for large socket buffers so a burst of queries waits in the queue
- * instead of being dropped while the loop is busy (a snapshot build, a
- * batch of answers). SO_*BUFFORCE passes net.core.[rw]mem_max with
- * CAP_NET_ADMIN; without it the kernel caps the plain request. Best effort.
- */
-static void set_buffers(int fd)
-{
-	if (set_opt(fd, SOL_SOCKET, SO_RCVBUFFORCE, UDP_SOCKET_BUF_BYTES) < 0)
-		(void)set_opt(fd, SOL_SOCKET, SO_RCVBUF, UDP_SOCKET_BUF_BYTES);
-	if (set_opt(fd, SOL_SOCKET, SO_SNDBUFFORCE, UDP_SOCKET_BUF_BYTES) < 0)
-		(void)set_opt(fd, SOL_SOCKET, SO_SNDBUF, UDP_SOCKET_BUF_BYTES);
-}
-
 /* Open the socket on u->addr and start reading it. 0 or -errno with a message in err. */
 static int udp_bind(struct registry_udp *u, struct strbuf *err)
 {
@@ -215,7 +202,7 @@ static int udp_bind(struct registry_udp *u, struct strbuf *err)
 	u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd < 0)
 		goto fail;
-	set_buffers(u->fd);
+	sock_set_buffers(u->fd, UDP_SOCKET_BUF_BYTES);
 	if (u->family == AF_INET6) {
 		if (set_opt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0 ||
 		    set_opt(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0)

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "relay-alloc.h"
 #include "relay.h"
+#include "sock.h"
 #include "strbuf.h"
 
 #define RELAY_BATCH 32                /* datagrams per recvmmsg/sendmmsg */
@@ -22,6 +23,7 @@
 #define RELAY_BIND_TRIES 64           /* ports tried per allocation before giving up */
 #define RELAY_SWEEP_MS 1000
 #define RELAY_FULL_LOG_INTERVAL_MS 60000
+#define RELAY_SOCKET_BUF_BYTES (1024 * 1024)  /* receive and send buffers of each relay port */
 
 struct relay_entry;
 
@@ -209,6 +211,8 @@ static int sock_open(struct relay *r, struct relay_sock *s, int family, uint16_t
 	s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		return -errno;
+	/* Room for a burst of tunnel traffic while the loop answers DNS or builds a snapshot. */
+	sock_set_buffers(s->fd, RELAY_SOCKET_BUF_BYTES);
 	/* A relay forwards: let the kernel fragment rather than fail on a smaller onward MTU. */
 	if (family == AF_INET)
 		setsockopt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));

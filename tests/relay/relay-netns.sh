@@ -133,6 +133,11 @@ echo "alice: $st, send to $addr_a:$pa; bob: $st_b, send to [$addr_b]:$pb (over I
 [ "$pa" != "$pb" ] || lab_fail "both sides got port $pa"
 read -r st pa2 _ <<<"$(relay_dig alice bob)"
 [ "$pa2" = "$pa" ] || lab_fail "asking again gave alice port $pa2 instead of $pa"
+
+lab_head "the relay's ports have room for a burst (1 MiB buffers, as the DNS listener)"
+rb=$(lab_in reg ss -Huamn "sport = :$pa" | sed -n 's/.*skmem:(r[0-9]*,rb\([0-9]*\),.*/\1/p' | head -n 1)
+echo "port $pa: receive buffer ${rb:-?} bytes (the kernel doubles the request)"
+[ -n "$rb" ] && [ "$rb" -ge 1048576 ] || lab_fail "relay port $pa has a receive buffer of '${rb:-?}' bytes"
 [ "$(relay_status 'r["allocations"]')" = 1 ] || lab_fail "the pair has more than one allocation"
 
 in0=$(counter_bytes relay_in) out0=$(counter_bytes relay_out)
