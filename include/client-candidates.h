@@ -195,6 +195,18 @@ void client_candidates_fresh(struct client_candidates_peer *st, const union sock
 /* When the candidate in place runs out of time (monotonic ms), 0 when none is. */
 uint64_t client_candidates_deadline(const struct client_candidates_peer *st, unsigned int budget_ms);
 
+/*
+ * True while the walk still has something to try for a stale peer: a
+ * candidate in place with time left, or an entry other than the registry's
+ * endpoint and the relay that this round has not tried (a round about to
+ * start counts). False when the round is exhausted, when the candidate in
+ * place had its full budget and nothing untried is left, and when there is
+ * nothing to choose between (the registry's endpoint alone). The relay is
+ * asked only when this is false (client-relay.h).
+ */
+bool client_candidates_walking(const struct client_candidates_peer *st, const struct client_candidates_try *order,
+			       size_t n, uint64_t now_ms, unsigned int budget_ms);
+
 /* What became of an entry of the list in this round: "skipped", "trying", "failed", "untried", "worked". */
 const char *client_candidates_entry_state(const struct client_candidates_peer *st,
 					  const struct client_candidates_try *t);

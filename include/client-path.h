@@ -105,6 +105,8 @@ enum client_path_choice client_path_choose(struct client_path_peer *pp, union so
 					   const union sockaddr_any *device_ep, const struct client_local *local);
 /* The write decided by client_path_choose() was made: kick a handshake towards it (keepalive toggled). */
 void client_path_written(struct client_path_peer *pp, int keepalive);
+/* True while the peer's candidate walk has something left to try (the relay waits for it). */
+bool client_path_walking(const struct client_path_peer *pp);
 /* The peer has a fresh handshake at ep: what worked is remembered, the round ends. */
 void client_path_fresh(struct client_path_peer *pp, const union sockaddr_any *ep);
 

@@ -7,7 +7,15 @@
  *
  * The policy (client_relay_step), per peer and cycle:
  *  - a stale peer whose endpoint stays the same for `after` ms (its direct
- *    endpoint was set and did not bring a handshake) gets a relay query;
+ *    endpoint was set and did not bring a handshake) gets a relay query,
+ *    but only once the candidate walk (client-path.c) has nothing left to
+ *    try: the relay is the last resort on each side. Asked while the walk
+ *    was still on the registry's endpoint, the relay won the race against
+ *    a mapped candidate tried next (the first handshake through the relay
+ *    roams the other side there too, and a working relay is kept), so
+ *    port-mapping routers ended relayed. The walk's candidates each get
+ *    their own endpoint, which starts the `after` time again, so the time
+ *    alone cannot say the walk is over: `walking` does;
  *  - once the relay endpoint is written the peer is left alone while the
  *    relay works: bytes arrive from the peer (its receive counter grew)
  *    within the last `after` ms, or 3 persistent keepalives if that is
@@ -100,6 +108,7 @@ struct client_relay_input {
 	unsigned int keepalive_s;            /* its persistent keepalive, 0: off */
 	uint64_t now_ms;                     /* monotonic */
 	unsigned int after_ms;               /* relay-after */
+	bool walking;                        /* the candidate walk still has one to try (client_candidates_walking) */
 };
 
 enum client_relay_action {

@@ -750,6 +750,30 @@ uint64_t client_candidates_deadline(const struct client_candidates_peer *st, uns
 	return st->state == CLIENT_CANDIDATES_TRYING ? st->current_since_ms + budget_ms : 0;
 }
 
+/* True while the walk has something left to try. */
+bool client_candidates_walking(const struct client_candidates_peer *st, const struct client_candidates_try *order,
+			       size_t n, uint64_t now_ms, unsigned int budget_ms)
+{
+	bool untried = false;
+
+	if (st->state == CLIENT_CANDIDATES_EXHAUSTED)
+		return false;
+	if (st->state == CLIENT_CANDIDATES_TRYING && now_ms - st->current_since_ms < budget_ms)
+		return true;
+	for (size_t i = 0; i < n && !untried; i++) {
+		if (order[i].skip || order[i].kind == CAND_RELAY || order[i].kind == CAND_REGISTRY)
+			continue;
+		/* IDLE: a round starts with the next lookup and tries it (or the registry's endpoint first). */
+		untried = st->state == CLIENT_CANDIDATES_IDLE || !was_tried(st, &order[i].ep);
+	}
+	if (st->state == CLIENT_CANDIDATES_TRYING && !untried) {
+		/* The registry's endpoint ordered before the others may still be untried. */
+		for (size_t i = 0; i < n && !untried; i++)
+			untried = !order[i].skip && order[i].kind == CAND_REGISTRY && !was_tried(st, &order[i].ep);
+	}
+	return untried;
+}
+
 /* What became of an entry. */
 const char *client_candidates_entry_state(const struct client_candidates_peer *st,
 					  const struct client_candidates_try *t)

@@ -276,6 +276,17 @@ static void update_cb(const struct resolver_result *res, void *arg)
 	r->state = RC_REGISTERED;
 	memcpy(r->registered, r->sent, sizeof(r->sent));
 	r->n_registered = r->n_sent;
+	/*
+	 * The own set changed while this UPDATE was in flight (a port mapping
+	 * granted a moment after start-up): register the new set now, not at
+	 * the renewal half a lease later. Peers would not see the mapped
+	 * candidate meanwhile and end relayed.
+	 */
+	if (r->n_sent != cp->own.n_own || memcmp(r->sent, cp->own.own, r->n_sent * sizeof(*r->sent)) != 0) {
+		r->next_ms = 0;
+		if (r->tunnel)
+			register_at(r);
+	}
 }
 
 /* Send the own candidates to one registry (unless an UPDATE is in flight there). */
@@ -624,6 +635,15 @@ void client_path_written(struct client_path_peer *pp, int keepalive)
 	pp->kick_keepalive = keepalive;
 	pp->kick_step = 0;
 	pp->kick_op = wg_set_peer(pp->cp->wg, pp->cp->cfg->device, pp->cp->cfg->backend, &up, kick_cb, pp);
+}
+
+/* True while the walk has something left to try. */
+bool client_path_walking(const struct client_path_peer *pp)
+{
+	if (!pp || !pp->cp)
+		return false;
+	return client_candidates_walking(&pp->st, pp->order, pp->n_order, clock_monotonic_ms(),
+					 pp->cp->cfg->cand_timeout_ms);
 }
 
 /* The peer has a fresh handshake. */

@@ -281,7 +281,7 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 		rp->since_ms = in->now_ms;
 		return CLIENT_RELAY_NONE;
 	}
-	if (in->now_ms - rp->since_ms < in->after_ms)
+	if (in->now_ms - rp->since_ms < in->after_ms || in->walking)
 		return CLIENT_RELAY_NONE;
 	rp->stage = CLIENT_RELAY_ASKING;
 	rp->since_ms = in->now_ms;

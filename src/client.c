@@ -1662,7 +1662,8 @@ static void peer_relay_cb(int err, const union sockaddr_any *ep, void *arg)
 /*
  * The relay hook of a cycle (client-relay.c decides): true when the peer's
  * normal lookup is skipped because a relay query starts or the relay is
- * being given time. The relay is asked at the first registry that answered
+ * being given time. It is asked only once the candidate walk has nothing
+ * left to try (client_path_walking). The relay is asked at the first registry that answered
  * last cycle, in the address family this device reaches the registry in.
  */
 static bool peer_relay_step(struct client_dev *d, struct client_peer *p, const struct wg_device *wd,
@@ -1671,7 +1672,7 @@ static bool peer_relay_step(struct client_dev *d, struct client_peer *p, const s
 	struct client_relay_input in = {
 		.stale = cls == CLIENT_PEER_CANDIDATE, .endpoint = &wp->endpoint, .rx_bytes = wp->rx_bytes,
 		.keepalive_s = wp->persistent_keepalive, .now_ms = clock_monotonic_ms(),
-		.after_ms = d->cfg.relay_after_ms,
+		.after_ms = d->cfg.relay_after_ms, .walking = client_path_walking(p->path),
 	};
 	enum client_relay_action act;
 	size_t reg = 0;

@@ -225,6 +225,24 @@ static void test_policy(void)
 	CHECK(strstr(client_relay_strerror(-ENOENT), "NXDOMAIN") != NULL);
 }
 
+/* The relay is the last resort: no query while the candidate walk still has one to try. */
+static void test_walk_first(void)
+{
+	struct client_relay_peer rp;
+	union sockaddr_any reg = addr("198.51.100.2:40001");
+	struct client_relay_input in = { .stale = true, .endpoint = &reg, .now_ms = 1000, .after_ms = 10000,
+					 .walking = true };
+
+	memset(&rp, 0, sizeof(rp));
+	CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_WAITING);
+	/* Long past relay-after at the same endpoint: the walk goes on, the normal lookup runs. */
+	for (in.now_ms = 11000; in.now_ms < 100000; in.now_ms += 2000)
+		CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_WAITING);
+	/* Nothing left to try: the relay is asked at once (the endpoint had relay-after). */
+	in.walking = false;
+	CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_ASK && rp.stage == CLIENT_RELAY_ASKING);
+}
+
 int main(void)
 {
 	for (int i = 0; i < WG_KEY_LEN; i++) {
@@ -234,5 +252,6 @@ int main(void)
 	test_qname();
 	test_parse();
 	test_policy();
+	test_walk_first();
 	return CHECK_DONE();
 }
