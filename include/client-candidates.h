@@ -207,6 +207,20 @@ uint64_t client_candidates_deadline(const struct client_candidates_peer *st, uns
 bool client_candidates_walking(const struct client_candidates_peer *st, const struct client_candidates_try *order,
 			       size_t n, uint64_t now_ms, unsigned int budget_ms);
 
+/* Digest of the entries that may be tried (kind and endpoint): it changes with the list. Never 0. */
+uint64_t client_candidates_digest(const struct client_candidates_try *order, size_t n);
+
+/*
+ * A direct endpoint to try for a relayed peer: of the entries that may be
+ * tried, other than a relay, in the order mapped, the registry's endpoint,
+ * static, IPv6, LAN (a port mapping is made to be reached; the registry's
+ * endpoint works once a NAT maps independently of the destination), the
+ * (turn % count)-th, so that successive tries go round them. True with
+ * *out, false when there is none.
+ */
+bool client_candidates_pick_direct(const struct client_candidates_try *order, size_t n, unsigned int turn,
+				   union sockaddr_any *out);
+
 /* What became of an entry of the list in this round: "skipped", "trying", "failed", "untried", "worked". */
 const char *client_candidates_entry_state(const struct client_candidates_peer *st,
 					  const struct client_candidates_try *t);

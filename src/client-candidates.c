@@ -774,6 +774,39 @@ bool client_candidates_walking(const struct client_candidates_peer *st, const st
 	return untried;
 }
 
+/* Digest of the entries that may be tried. */
+uint64_t client_candidates_digest(const struct client_candidates_try *order, size_t n)
+{
+	uint64_t h = order_digest(order, n);
+
+	return h ? h : 1;
+}
+
+/* A direct endpoint to try while relayed. */
+bool client_candidates_pick_direct(const struct client_candidates_try *order, size_t n, unsigned int turn,
+				   union sockaddr_any *out)
+{
+	static const uint8_t pref[] = { CAND_MAPPED, CAND_REGISTRY, CAND_STATIC, CAND_V6, CAND_LAN };
+	size_t count = 0, want;
+
+	for (size_t i = 0; i < n; i++)
+		if (!order[i].skip && order[i].kind != CAND_RELAY)
+			count++;
+	if (!count)
+		return false;
+	want = turn % count;
+	for (size_t k = 0; k < sizeof(pref); k++)
+		for (size_t i = 0; i < n; i++) {
+			if (order[i].skip || order[i].kind != pref[k])
+				continue;
+			if (want-- == 0) {
+				*out = order[i].ep;
+				return true;
+			}
+		}
+	return false;
+}
+
 /* What became of an entry. */
 const char *client_candidates_entry_state(const struct client_candidates_peer *st,
 					  const struct client_candidates_try *t)

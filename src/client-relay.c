@@ -235,6 +235,39 @@ static bool relay_alive(struct client_relay_peer *rp, const struct client_relay_
 	return in->now_ms - rp->rx_change_ms < window;
 }
 
+/* Forget the way back to direct (not relayed any more, or direct again). */
+static void retry_reset(struct client_relay_peer *rp)
+{
+	rp->retry_ms = 0;
+	rp->next_try_ms = 0;
+	rp->next_look_ms = 0;
+	rp->answer_known = false;
+	rp->tries = 0;
+}
+
+/* A direct try ended: a handshake at a direct endpoint (UPGRADED), time left (HOLD), or over (RESTORE). */
+static enum client_relay_action probe_step(struct client_relay_peer *rp, const struct client_relay_input *in)
+{
+	const union sockaddr_any *ep = in->endpoint;
+	uint64_t cap = (uint64_t)in->retry_ms * 8;
+
+	if (in->handshake_s > 0 && in->handshake_s >= rp->probe_wall_s && known(ep) && !same_endpoint(ep, &rp->relay)) {
+		rp->stage = CLIENT_RELAY_IDLE;
+		rp->upgrades++;
+		retry_reset(rp);
+		return CLIENT_RELAY_UPGRADED;
+	}
+	if (in->now_ms - rp->since_ms < in->probe_ms)
+		return CLIENT_RELAY_HOLD;
+	rp->retry_ms = rp->retry_ms ? rp->retry_ms * 2 : in->retry_ms;
+	if (rp->retry_ms > cap)
+		rp->retry_ms = cap;
+	rp->next_try_ms = in->now_ms + rp->retry_ms;
+	rp->stage = CLIENT_RELAY_ASKING;
+	rp->since_ms = in->now_ms;
+	return CLIENT_RELAY_RESTORE;
+}
+
 /* Advance the state of one peer for this cycle. */
 enum client_relay_action client_relay_step(struct client_relay_peer *rp, const struct client_relay_input *in)
 {
@@ -243,10 +276,28 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 	switch (rp->stage) {
 	case CLIENT_RELAY_ASKING:
 		return CLIENT_RELAY_HOLD;
+	case CLIENT_RELAY_PROBING:
+		return probe_step(rp, in);
 	case CLIENT_RELAY_RELAYED:
 		/* Working through the relay, or still being given time to: the normal lookup stays away. */
-		if (known(ep) && same_endpoint(ep, &rp->relay) && relay_alive(rp, in))
+		if (known(ep) && same_endpoint(ep, &rp->relay) && relay_alive(rp, in)) {
+			if (in->retry_ms) {
+				if (!rp->retry_ms) {
+					rp->retry_ms = in->retry_ms;
+					rp->next_try_ms = rp->since_ms + in->retry_ms;
+				}
+				if (in->now_ms >= rp->next_look_ms)
+					return CLIENT_RELAY_LOOK;
+			}
 			return in->stale ? CLIENT_RELAY_HOLD : CLIENT_RELAY_NONE;
+		}
+		/* WireGuard roamed to a direct path (the other side's try worked): direct again. */
+		if (!in->stale && known(ep) && !same_endpoint(ep, &rp->relay)) {
+			rp->stage = CLIENT_RELAY_IDLE;
+			rp->upgrades++;
+			retry_reset(rp);
+			return CLIENT_RELAY_UPGRADED;
+		}
 		break;
 	case CLIENT_RELAY_FAILED:
 		if (in->stale && in->now_ms - rp->since_ms < in->after_ms)
@@ -258,13 +309,16 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 	}
 	if (!in->stale || !known(ep)) {
 		/* A relayed peer with a fresh handshake at the relay stays relayed. */
-		if (rp->stage != CLIENT_RELAY_RELAYED || !known(ep) || !same_endpoint(ep, &rp->relay))
+		if (rp->stage != CLIENT_RELAY_RELAYED || !known(ep) || !same_endpoint(ep, &rp->relay)) {
 			rp->stage = CLIENT_RELAY_IDLE;
+			retry_reset(rp);
+		}
 		return CLIENT_RELAY_NONE;
 	}
 	if (rp->stage != CLIENT_RELAY_WAITING || !same_endpoint(ep, &rp->endpoint)) {
 		/* A new endpoint (the normal lookup wrote it, or WireGuard learnt it): time it from now. */
 		rp->stage = CLIENT_RELAY_WAITING;
+		retry_reset(rp);
 		rp->since_ms = in->now_ms;
 		rp->endpoint = *ep;
 		rp->rx_known = false;
@@ -299,6 +353,35 @@ void client_relay_written(struct client_relay_peer *rp, const union sockaddr_any
 	rp->rx_change_ms = now_ms;
 }
 
+/* A relayed peer's records were looked up: try a direct endpoint now or not. */
+bool client_relay_look_done(struct client_relay_peer *rp, uint64_t digest, uint64_t now_ms, uint64_t look_ms,
+			    unsigned int retry_ms)
+{
+	bool changed = rp->answer_known && digest != rp->answer_digest;
+
+	rp->next_look_ms = now_ms + look_ms;
+	if (rp->stage != CLIENT_RELAY_RELAYED || !digest)
+		return false;
+	rp->answer_known = true;
+	rp->answer_digest = digest;
+	if (changed) {
+		/* New information (an endpoint, a mapping): worth a try at once, and the backoff starts over. */
+		rp->retry_ms = retry_ms;
+		return true;
+	}
+	return now_ms >= rp->next_try_ms;
+}
+
+/* A direct endpoint was written for a try. */
+void client_relay_probing(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now_ms, int64_t now_s)
+{
+	rp->stage = CLIENT_RELAY_PROBING;
+	rp->since_ms = now_ms;
+	rp->probe = *ep;
+	rp->probe_wall_s = now_s;
+	rp->tries++;
+}
+
 /* The query failed or its write was skipped. */
 void client_relay_failed(struct client_relay_peer *rp, int err, uint64_t now_ms)
 {
@@ -329,7 +412,7 @@ const char *client_relay_strerror(int err)
 /* Name of a stage. */
 const char *client_relay_stage_name(enum client_relay_stage s)
 {
-	static const char *const names[] = { "idle", "waiting", "asking", "relayed", "failed" };
+	static const char *const names[] = { "idle", "waiting", "asking", "relayed", "failed", "probing" };
 
 	return (unsigned int)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }

@@ -425,6 +425,31 @@ static void test_walking(void)
 	/* No list at all (no round ran yet). */
 	CHECK(!client_candidates_walking(&st, t, 0, t0, BUDGET));
 }
+
+/* A relayed peer's direct tries go round its usable entries, mapped first; the digest follows the list. */
+static void test_pick_direct(void)
+{
+	struct cand_rec c[3] = { cand(CAND_LAN, 0, "192.168.77.3:51820"), cand(CAND_MAPPED, 0, "203.0.113.20:51820"),
+				 cand(CAND_STATIC, 0, "198.51.100.7:51820") };
+	union sockaddr_any obs = sa("203.0.113.20:30002"), relay = sa("203.0.113.4:50001"), w;
+	struct client_candidates_try t[CLIENT_CANDIDATES_TRY_MAX];
+	struct client_candidates_self s = self(false, true);
+	size_t n = client_candidates_order(&s, c, 3, &obs, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	uint64_t d1 = client_candidates_digest(t, n);
+
+	CHECK(client_candidates_pick_direct(t, n, 0, &w) && addr_equal(&w, &t[find(t, n, CAND_MAPPED)].ep));
+	CHECK(client_candidates_pick_direct(t, n, 1, &w) && addr_equal(&w, &obs));
+	CHECK(client_candidates_pick_direct(t, n, 2, &w) && addr_equal(&w, &t[find(t, n, CAND_STATIC)].ep));
+	/* Round again; never the relay nor the skipped LAN candidate. */
+	CHECK(client_candidates_pick_direct(t, n, 3, &w) && addr_equal(&w, &t[find(t, n, CAND_MAPPED)].ep));
+	/* A new registry endpoint (the NAT maps differently now): another digest. */
+	union sockaddr_any obs2 = sa("203.0.113.20:40123");
+	n = client_candidates_order(&s, c, 3, &obs2, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	CHECK(client_candidates_digest(t, n) != d1 && client_candidates_digest(t, n) != 0);
+	/* Only the relay: nothing to try. */
+	n = client_candidates_order(&s, NULL, 0, NULL, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	CHECK(n == 1 && !client_candidates_pick_direct(t, n, 0, &w));
+}
 /* Append an attribute to a netlink message buffer. */
 static size_t nl_attr(uint8_t *buf, size_t off, uint16_t type, const void *data, uint16_t len)
 {
@@ -494,6 +519,7 @@ int main(void)
 	test_order();
 	test_step();
 	test_walking();
+	test_pick_direct();
 	test_netlink_parse();
 	return CHECK_DONE();
 }

@@ -211,9 +211,10 @@ static void test_policy(void)
 	client_relay_written(&rp, &relay, t);
 	CHECK(step(&rp, false, &relay, 5, t + 10 * after) == CLIENT_RELAY_NONE);
 	CHECK(rp.stage == CLIENT_RELAY_RELAYED);
-	/* WireGuard roamed to a direct path: no longer relayed. */
-	CHECK(step(&rp, false, &direct, 5, t + 11 * after) == CLIENT_RELAY_NONE);
-	CHECK(rp.stage == CLIENT_RELAY_IDLE);
+	/* WireGuard roamed to a direct path (the other side's direct try worked): direct again, counted. */
+	CHECK(step(&rp, false, &direct, 5, t + 11 * after) == CLIENT_RELAY_UPGRADED);
+	CHECK(rp.stage == CLIENT_RELAY_IDLE && rp.upgrades == 1);
+	CHECK(step(&rp, false, &direct, 5, t + 12 * after) == CLIENT_RELAY_NONE && rp.upgrades == 1);
 	/* A failed query: `after` without timing, then timed again from scratch. */
 	client_relay_failed(&rp, -ENOENT, t);
 	CHECK(step(&rp, true, &direct, 0, t + after - 1) == CLIENT_RELAY_NONE);
@@ -243,6 +244,99 @@ static void test_walk_first(void)
 	CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_ASK && rp.stage == CLIENT_RELAY_ASKING);
 }
 
+/* One cycle of a relayed peer with relay-retry: bytes keep arriving (rx grows), handshake at hs. */
+static enum client_relay_action rstep(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now,
+				      int64_t hs)
+{
+	static uint64_t rx = 1000;
+	struct client_relay_input in = {
+		.stale = false, .endpoint = ep, .rx_bytes = rx++, .now_ms = now, .after_ms = 10000,
+		.retry_ms = 20000, .probe_ms = 6000, .handshake_s = hs,
+	};
+
+	return client_relay_step(rp, &in);
+}
+
+/*
+ * Relayed -> direct (issue 17): looked up at once and then every look
+ * interval; a direct try when due (retry after the relay write, then
+ * doubling up to 8 x retry) or at once when the answer changed (which also
+ * starts the backoff over); a try holds the peer for one handshake
+ * attempt: a newer handshake at a direct endpoint is UPGRADED, none brings
+ * the relay back (RESTORE).
+ */
+static void test_retry(void)
+{
+	struct client_relay_peer rp;
+	union sockaddr_any relay = addr("203.0.113.4:50001"), direct = addr("198.51.100.2:40001");
+	const uint64_t retry = 20000, look = 5000, t0 = 1000000;
+	const uint64_t D1 = 0x1111, D2 = 0x2222;
+	uint64_t t;
+
+	memset(&rp, 0, sizeof(rp));
+	client_relay_written(&rp, &relay, t0);
+	/* The first cycle looks the peer up: the answer is the baseline, no try before `retry`. */
+	CHECK(rstep(&rp, &relay, t0 + 100, 0) == CLIENT_RELAY_LOOK);
+	CHECK(!client_relay_look_done(&rp, D1, t0 + 100, look, retry));
+	CHECK(rstep(&rp, &relay, t0 + 200, 0) == CLIENT_RELAY_NONE);
+	CHECK(rstep(&rp, &relay, t0 + 100 + look, 0) == CLIENT_RELAY_LOOK);
+	CHECK(!client_relay_look_done(&rp, D1, t0 + 100 + look, look, retry));
+	/* No answer (digest 0): no try, even when due. */
+	CHECK(rstep(&rp, &relay, t0 + retry, 0) == CLIENT_RELAY_LOOK);
+	CHECK(!client_relay_look_done(&rp, 0, t0 + retry, look, retry));
+	/* Due: the same answer is tried. */
+	t = t0 + retry + look;
+	CHECK(rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK);
+	CHECK(client_relay_look_done(&rp, D1, t, look, retry));
+	client_relay_probing(&rp, &direct, t, 5000);
+	CHECK(rp.stage == CLIENT_RELAY_PROBING && rp.tries == 1);
+	/* One handshake attempt: an old handshake, or one at the relay, is no success. */
+	CHECK(rstep(&rp, &direct, t + 1000, 4999) == CLIENT_RELAY_HOLD);
+	CHECK(rstep(&rp, &relay, t + 5999, 5003) == CLIENT_RELAY_HOLD);
+	/* Its time is over: the relay back, next try after 2 x retry. */
+	CHECK(rstep(&rp, &relay, t + 6000, 5003) == CLIENT_RELAY_RESTORE);
+	CHECK(rp.stage == CLIENT_RELAY_ASKING && rp.retry_ms == 2 * retry && rp.next_try_ms == t + 6000 + 2 * retry);
+	CHECK(rstep(&rp, &relay, t + 6001, 5003) == CLIENT_RELAY_HOLD);
+	t += 6100;
+	client_relay_written(&rp, &relay, t);
+	/* Further failures double the interval up to 8 x retry (the cycles between read the counter). */
+	for (int i = 0; i < 5; i++) {
+		uint64_t due = rp.next_try_ms;
+		bool tried = false;
+		/* Tried at the first look at or after the time it is due. */
+		for (t += 2000; !tried && t < due + look + 2000; t += 2000)
+			if (rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK)
+				tried = client_relay_look_done(&rp, D1, t, look, retry);
+		t -= 2000;
+		CHECK(tried && t >= due && t < due + look);
+		client_relay_probing(&rp, &direct, t, 6000);
+		CHECK(rstep(&rp, &direct, t + 6000, 0) == CLIENT_RELAY_RESTORE);
+		t += 6000;
+		client_relay_written(&rp, &relay, t);
+	}
+	CHECK(rp.retry_ms == 8 * retry && rp.tries == 6);
+	/* Not due, but the answer changed (a new endpoint or mapping): tried at once, backoff from retry again. */
+	t += look;
+	CHECK(rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK);
+	CHECK(!client_relay_look_done(&rp, D1, t, look, retry));
+	t += look;
+	CHECK(rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK);
+	CHECK(client_relay_look_done(&rp, D2, t, look, retry));
+	client_relay_probing(&rp, &direct, t, 9000);
+	CHECK(rstep(&rp, &direct, t + 1000, 8999) == CLIENT_RELAY_HOLD);
+	/* A handshake newer than the write, at a direct endpoint: direct, counted, the way back forgotten. */
+	CHECK(rstep(&rp, &direct, t + 2000, 9000) == CLIENT_RELAY_UPGRADED);
+	CHECK(rp.stage == CLIENT_RELAY_IDLE && rp.upgrades == 1 && rp.retry_ms == 0 && rp.tries == 0);
+	CHECK(strcmp(client_relay_stage_name(CLIENT_RELAY_PROBING), "probing") == 0);
+
+	/* Without relay-retry (0) a relayed peer is never looked up. */
+	struct client_relay_input in = { .stale = false, .endpoint = &relay, .rx_bytes = 1, .now_ms = t0, .after_ms = 10000 };
+	memset(&rp, 0, sizeof(rp));
+	client_relay_written(&rp, &relay, t0);
+	for (in.now_ms = t0; in.now_ms < t0 + 1000000; in.now_ms += 2000, in.rx_bytes++)
+		CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_NONE);
+}
+
 int main(void)
 {
 	for (int i = 0; i < WG_KEY_LEN; i++) {
@@ -253,5 +347,6 @@ int main(void)
 	test_parse();
 	test_policy();
 	test_walk_first();
+	test_retry();
 	return CHECK_DONE();
 }
