@@ -207,8 +207,13 @@ uint64_t client_candidates_deadline(const struct client_candidates_peer *st, uns
 bool client_candidates_walking(const struct client_candidates_peer *st, const struct client_candidates_try *order,
 			       size_t n, uint64_t now_ms, unsigned int budget_ms);
 
-/* Digest of the entries that may be tried (kind and endpoint): it changes with the list. Never 0. */
-uint64_t client_candidates_digest(const struct client_candidates_try *order, size_t n);
+/*
+ * Digest of the entries that may be tried (kind and endpoint) and of this
+ * host's public endpoints as the registries see them (self_pub): it changes
+ * with the list and with a NAT that maps differently on this side. Never 0.
+ */
+uint64_t client_candidates_digest(const struct client_candidates_try *order, size_t n,
+				  const union sockaddr_any *self_pub, size_t n_pub);
 
 /*
  * A direct endpoint to try for a relayed peer: of the entries that may be

@@ -108,7 +108,8 @@ void client_path_written(struct client_path_peer *pp, int keepalive);
 /*
  * For a relayed peer after a round (its look-up): the peer's candidates
  * ordered again with ep, the registry's endpoint (NULL: none), as in
- * client_path_choose(). Returns their digest (client_candidates_digest)
+ * client_path_choose(). Returns their digest with this host's public
+ * endpoints (client_candidates_digest)
  * and, when there is one, the direct endpoint of try number turn in *out
  * (*have true).
  */

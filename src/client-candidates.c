@@ -775,10 +775,16 @@ bool client_candidates_walking(const struct client_candidates_peer *st, const st
 }
 
 /* Digest of the entries that may be tried. */
-uint64_t client_candidates_digest(const struct client_candidates_try *order, size_t n)
+uint64_t client_candidates_digest(const struct client_candidates_try *order, size_t n,
+				  const union sockaddr_any *self_pub, size_t n_pub)
 {
 	uint64_t h = order_digest(order, n);
 
+	for (size_t i = 0; i < n_pub; i++) {
+		union sockaddr_any a = self_pub[i];
+		addr_unmap_v4(&a);
+		h = fnv(h, &a, sizeof(a));
+	}
 	return h ? h : 1;
 }
 

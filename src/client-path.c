@@ -653,9 +653,16 @@ uint64_t client_path_direct(struct client_path_peer *pp, const union sockaddr_an
 	*have = false;
 	if (!pp || !pp->cp)
 		return 0;
+	union sockaddr_any pub[PUBLIC_MAX * 4];
+	size_t n_pub = 0;
+
 	peer_order(pp, ep, local);
 	*have = client_candidates_pick_direct(pp->order, pp->n_order, turn, out);
-	return client_candidates_digest(pp->order, pp->n_order);
+	/* This host's own public endpoint counts too: its NAT changing is a reason to try, on this side as well. */
+	for (size_t i = 0; i < pp->cp->n_regs; i++)
+		for (size_t j = 0; j < pp->cp->regs[i].n_pub && n_pub < PUBLIC_MAX * 4; j++)
+			pub[n_pub++] = pp->cp->regs[i].pub[j];
+	return client_candidates_digest(pp->order, pp->n_order, pub, n_pub);
 }
 
 /* Kick a handshake towards a direct endpoint written for a relayed peer. */

@@ -435,7 +435,7 @@ static void test_pick_direct(void)
 	struct client_candidates_try t[CLIENT_CANDIDATES_TRY_MAX];
 	struct client_candidates_self s = self(false, true);
 	size_t n = client_candidates_order(&s, c, 3, &obs, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
-	uint64_t d1 = client_candidates_digest(t, n);
+	uint64_t d1 = client_candidates_digest(t, n, NULL, 0);
 
 	CHECK(client_candidates_pick_direct(t, n, 0, &w) && addr_equal(&w, &t[find(t, n, CAND_MAPPED)].ep));
 	CHECK(client_candidates_pick_direct(t, n, 1, &w) && addr_equal(&w, &obs));
@@ -445,7 +445,12 @@ static void test_pick_direct(void)
 	/* A new registry endpoint (the NAT maps differently now): another digest. */
 	union sockaddr_any obs2 = sa("203.0.113.20:40123");
 	n = client_candidates_order(&s, c, 3, &obs2, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
-	CHECK(client_candidates_digest(t, n) != d1 && client_candidates_digest(t, n) != 0);
+	CHECK(client_candidates_digest(t, n, NULL, 0) != d1 && client_candidates_digest(t, n, NULL, 0) != 0);
+	/* This host's own public endpoint changed (its NAT maps differently now): another digest too. */
+	union sockaddr_any mine[2] = { sa("203.0.113.10:30001"), sa("203.0.113.10:31234") };
+	uint64_t d2 = client_candidates_digest(t, n, &mine[0], 1);
+	CHECK(d2 != client_candidates_digest(t, n, NULL, 0) && d2 != client_candidates_digest(t, n, &mine[1], 1));
+	CHECK(d2 == client_candidates_digest(t, n, &mine[0], 1));
 	/* Only the relay: nothing to try. */
 	n = client_candidates_order(&s, NULL, 0, NULL, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(n == 1 && !client_candidates_pick_direct(t, n, 0, &w));

@@ -55,6 +55,7 @@ MX_TABLE=(
 	"portmap-pcp-both|relayed/direct|9d. port mapping on both sides: PCP|symmetric + PCP (miniupnpd)|symmetric + PCP (miniupnpd)"
 	"rebind|direct|10. NAT rebinding (mapping flushed)|cone|cone, flushed, new port range"
 	"registry-down|direct|11. registry host down, tunnel up|cone|cone"
+	"relay-upgrade|direct|12. relayed, then NAT B becomes endpoint-independent|cone|symmetric, then cone"
 )
 
 # Rank of a path for the comparison with the expectation.
@@ -285,6 +286,77 @@ row_registry-down()
 	mx_exchange
 	# The tunnel stayed up only if (nearly) every ping during the outage came back.
 	[ "${n:-0}" -ge 135 ] || MX_PATH=none
+	MX_DIAG=$(mx_diagnosis)
+}
+
+# Node $1's relay stage for peer $2 (wgsdctl status), "?" when unknown.
+mx_relay_stage()
+{
+	lab_status "$1" "next(q for q in s['client']['devices'][0]['peers'] if q['public_key'] == '${LAB_KEY[$2]}')['relay']['stage']" 2>/dev/null ||
+		echo "?"
+}
+
+# Node $1's count of moves from the relay to direct for peer $2 (wgsdctl status).
+mx_relay_upgrades()
+{
+	lab_status "$1" "next(q for q in s['client']['devices'][0]['peers'] if q['public_key'] == '${LAB_KEY[$2]}')['relay']['upgrades']" 2>/dev/null ||
+		echo "?"
+}
+
+# True when both sides counted a move from the relay to direct.
+mx_upgrade_counted()
+{
+	[ "$(mx_relay_upgrades alice bob)" = 1 ] && [ "$(mx_relay_upgrades bob alice)" = 1 ]
+}
+
+# True when both sides hold the relay endpoint for each other.
+mx_both_relayed()
+{
+	[ "$(mx_relay_stage alice bob)" = relayed ] && [ "$(mx_relay_stage bob alice)" = relayed ]
+}
+
+# True when neither side's endpoint is the relay's ($1: alice's, $2: bob's
+# relay endpoints) and alice reaches bob.
+mx_both_off_relay()
+{
+	[ "$(lab_endpoint alice bob)" != "$1" ] && [ "$(lab_endpoint bob alice)" != "$2" ] &&
+		lab_in alice ping -n -q -c 1 -W 1 "${LAB_TUN[bob]}" >/dev/null 2>&1
+}
+
+# 12: cone - symmetric until the pair is relayed (the row fails when it never
+# is: that would not test the way back), then NAT B maps independently of
+# the destination and loses its mappings, as a router restart would (the
+# registry then sees bob's new port): the clients' direct tries (relay-retry)
+# must bring the pair back to direct.
+row_relay-upgrade()
+{
+	local t0 ra rb
+
+	mx_two_homes
+	mx_nat_rules nata cone no-hairpin
+	mx_nat_rules natb symmetric no-hairpin
+	mx_reach
+	mx_meter
+	lab_wireguard
+	lab_daemons
+	mx_first_replies "$MX_WAIT"
+	lab_wait 60 mx_both_relayed || lab_fail "the pair was never relayed (alice: $(mx_relay_stage alice bob), bob: $(mx_relay_stage bob alice)): the upgrade is not tested"
+	ra=$(lab_endpoint alice bob)
+	rb=$(lab_endpoint bob alice)
+	lab_log "relayed: alice -> bob via $ra, bob -> alice via $rb"
+	mx_nat_rules natb cone no-hairpin
+	t0=$(lab_now_ms)
+	lab_nat_flush natb
+	if lab_wait 120 mx_both_off_relay "$ra" "$rb"; then
+		MX_NOTE="relayed first, direct $(mx_time $(($(lab_now_ms) - t0))) after NAT B became EIM"
+		# For the log (the path is decided by the counters below): wgsd's own account.
+		lab_wait 10 mx_upgrade_counted || true
+		lab_log "wgsd: relay upgrades counted: alice $(mx_relay_upgrades alice bob), bob $(mx_relay_upgrades bob alice)"
+	else
+		MX_NOTE="relayed first, still relayed 120 s after NAT B became EIM"
+	fi
+	lab_log "$MX_NOTE"
+	mx_exchange
 	MX_DIAG=$(mx_diagnosis)
 }
 
