@@ -42,9 +42,12 @@
  *    each failed one doubles the
  *    interval up to 8 x retry, a changed answer brings it back to retry.
  *    A try writes one direct endpoint (PROBING) and gives it `probe` ms,
- *    one handshake attempt: a handshake newer than the write with an
- *    endpoint other than the relay moves the peer to direct (UPGRADED);
- *    otherwise the relay endpoint is written back (RESTORE). The other
+ *    one handshake attempt: a handshake newer than the write, or bytes
+ *    received after it, with an endpoint other than the relay (WireGuard
+ *    follows the source of each authenticated packet; a session still
+ *    valid moves to the new path without a handshake) moves the peer to
+ *    direct (UPGRADED); otherwise the relay endpoint is written back
+ *    (RESTORE). The other
  *    side keeps sending through the relay meanwhile, so WireGuard may roam
  *    the endpoint back to the relay by itself: the disruption is at most
  *    one handshake attempt.
@@ -122,6 +125,8 @@ struct client_relay_peer {
 	bool answer_known;
 	union sockaddr_any probe;      /* PROBING: the direct endpoint being tried */
 	int64_t probe_wall_s;          /* PROBING: wall clock of its write (a handshake at or after it counts) */
+	bool probe_rx_known;           /* PROBING: probe_rx holds the first reading after the write */
+	uint64_t probe_rx;
 	unsigned int tries;            /* direct tries since relayed (which candidate is next) */
 	uint64_t upgrades;             /* moves from the relay to a direct path */
 };

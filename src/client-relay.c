@@ -251,7 +251,23 @@ static enum client_relay_action probe_step(struct client_relay_peer *rp, const s
 	const union sockaddr_any *ep = in->endpoint;
 	uint64_t cap = (uint64_t)in->retry_ms * 8;
 
-	if (in->handshake_s > 0 && in->handshake_s >= rp->probe_wall_s && known(ep) && !same_endpoint(ep, &rp->relay)) {
+	bool got;
+
+	/*
+	 * Success is a handshake newer than the write, or bytes received since
+	 * the first reading after it, with the endpoint still direct: WireGuard
+	 * sets the endpoint to the source of every authenticated packet, so a
+	 * direct endpoint after new bytes means the last one came directly. A
+	 * session that is still valid carries on over the new path without a
+	 * handshake: the bytes are what tells.
+	 */
+	if (!rp->probe_rx_known) {
+		rp->probe_rx_known = true;
+		rp->probe_rx = in->rx_bytes;
+	}
+	got = in->rx_bytes != rp->probe_rx;
+	if (((in->handshake_s > 0 && in->handshake_s >= rp->probe_wall_s) || got) && known(ep) &&
+	    !same_endpoint(ep, &rp->relay)) {
 		rp->stage = CLIENT_RELAY_IDLE;
 		rp->upgrades++;
 		retry_reset(rp);
@@ -291,8 +307,13 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 			}
 			return in->stale ? CLIENT_RELAY_HOLD : CLIENT_RELAY_NONE;
 		}
-		/* WireGuard roamed to a direct path (the other side's try worked): direct again. */
-		if (!in->stale && known(ep) && !same_endpoint(ep, &rp->relay)) {
+		/*
+		 * WireGuard roamed to a direct path (the other side's try worked, or
+		 * ours late): direct again, when a handshake is fresh or bytes still
+		 * arrive there (the last authenticated packet came from there).
+		 */
+		if (known(ep) && !same_endpoint(ep, &rp->relay) &&
+		    (!in->stale || (rp->rx_known && in->rx_bytes != rp->rx_bytes))) {
 			rp->stage = CLIENT_RELAY_IDLE;
 			rp->upgrades++;
 			retry_reset(rp);
@@ -379,6 +400,7 @@ void client_relay_probing(struct client_relay_peer *rp, const union sockaddr_any
 	rp->since_ms = now_ms;
 	rp->probe = *ep;
 	rp->probe_wall_s = now_s;
+	rp->probe_rx_known = false;
 	rp->tries++;
 }
 

@@ -316,10 +316,12 @@ mx_both_relayed()
 }
 
 # True when neither side's endpoint is the relay's ($1: alice's, $2: bob's
-# relay endpoints) and alice reaches bob.
+# relay endpoints), neither wgsd is in the middle of a direct try (it could
+# still write the relay back), and alice reaches bob.
 mx_both_off_relay()
 {
 	[ "$(lab_endpoint alice bob)" != "$1" ] && [ "$(lab_endpoint bob alice)" != "$2" ] &&
+		[ "$(mx_relay_stage alice bob)" != probing ] && [ "$(mx_relay_stage bob alice)" != probing ] &&
 		lab_in alice ping -n -q -c 1 -W 1 "${LAB_TUN[bob]}" >/dev/null 2>&1
 }
 

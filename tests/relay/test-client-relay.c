@@ -329,6 +329,50 @@ static void test_retry(void)
 	CHECK(rp.stage == CLIENT_RELAY_IDLE && rp.upgrades == 1 && rp.retry_ms == 0 && rp.tries == 0);
 	CHECK(strcmp(client_relay_stage_name(CLIENT_RELAY_PROBING), "probing") == 0);
 
+	/*
+	 * A session still valid carries on over the direct path without a
+	 * handshake: bytes received after the try began, with the endpoint
+	 * still direct, are success; bytes that came through the relay (the
+	 * endpoint roamed back there) are not.
+	 */
+	{
+		struct client_relay_input pi = { .stale = true, .endpoint = &direct, .rx_bytes = 500, .now_ms = t0,
+						 .after_ms = 10000, .retry_ms = 20000, .probe_ms = 6000, .handshake_s = 100 };
+		memset(&rp, 0, sizeof(rp));
+		client_relay_written(&rp, &relay, t0 - 1000);
+		rp.stage = CLIENT_RELAY_RELAYED;
+		client_relay_probing(&rp, &direct, t0, 200);
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_HOLD);   /* the first reading */
+		pi.endpoint = &relay;
+		pi.rx_bytes = 600;
+		pi.now_ms = t0 + 2000;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_HOLD);   /* through the relay */
+		pi.endpoint = &direct;
+		pi.rx_bytes = 700;
+		pi.now_ms = t0 + 4000;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_UPGRADED && rp.upgrades == 1);
+		/* Relayed, and WireGuard roams to a direct path where bytes keep arriving (stale by handshake age). */
+		memset(&rp, 0, sizeof(rp));
+		client_relay_written(&rp, &relay, t0);
+		pi.endpoint = &relay;
+		pi.rx_bytes = 800;
+		pi.now_ms = t0 + 1000;
+		pi.retry_ms = 0;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_HOLD);
+		pi.endpoint = &direct;
+		pi.now_ms = t0 + 3000;
+		CHECK(client_relay_step(&rp, &pi) != CLIENT_RELAY_UPGRADED);   /* nothing arrived there yet */
+		memset(&rp, 0, sizeof(rp));
+		client_relay_written(&rp, &relay, t0);
+		pi.endpoint = &relay;
+		pi.now_ms = t0 + 1000;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_HOLD);
+		pi.endpoint = &direct;
+		pi.rx_bytes = 900;
+		pi.now_ms = t0 + 3000;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_UPGRADED && rp.stage == CLIENT_RELAY_IDLE);
+	}
+
 	/* Without relay-retry (0) a relayed peer is never looked up. */
 	struct client_relay_input in = { .stale = false, .endpoint = &relay, .rx_bytes = 1, .now_ms = t0, .after_ms = 10000 };
 	memset(&rp, 0, sizeof(rp));
