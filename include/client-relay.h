@@ -125,8 +125,7 @@ struct client_relay_peer {
 	bool answer_known;
 	union sockaddr_any probe;      /* PROBING: the direct endpoint being tried */
 	int64_t probe_wall_s;          /* PROBING: wall clock of its write (a handshake at or after it counts) */
-	bool probe_rx_known;           /* PROBING: probe_rx holds the first reading after the write */
-	uint64_t probe_rx;
+	uint64_t probe_rx;             /* PROBING: the receive counter just before the write */
 	unsigned int tries;            /* direct tries since relayed (which candidate is next) */
 	uint64_t upgrades;             /* moves from the relay to a direct path */
 };
@@ -165,8 +164,9 @@ void client_relay_written(struct client_relay_peer *rp, const union sockaddr_any
  */
 bool client_relay_look_done(struct client_relay_peer *rp, uint64_t digest, uint64_t now_ms, uint64_t look_ms,
 			    unsigned int retry_ms);
-/* The direct endpoint ep was written for a try at now_ms (wall clock now_s). */
-void client_relay_probing(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now_ms, int64_t now_s);
+/* The direct endpoint ep was written for a try at now_ms (wall clock now_s); rx_bytes: the reading just before. */
+void client_relay_probing(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now_ms, int64_t now_s,
+			  uint64_t rx_bytes);
 /* The query failed with err, or its write did not happen (err 0): wait before timing again. */
 void client_relay_failed(struct client_relay_peer *rp, int err, uint64_t now_ms);
 /* Why a relay query failed, in words ("the registry has no relay or does not know the peer (NXDOMAIN)", ...). */

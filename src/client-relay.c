@@ -255,16 +255,13 @@ static enum client_relay_action probe_step(struct client_relay_peer *rp, const s
 
 	/*
 	 * Success is a handshake newer than the write, or bytes received since
-	 * the first reading after it, with the endpoint still direct: WireGuard
+	 * it, with the endpoint still direct: WireGuard
 	 * sets the endpoint to the source of every authenticated packet, so a
-	 * direct endpoint after new bytes means the last one came directly. A
+	 * direct endpoint after new bytes means the last one came directly
+	 * (probe_rx is the reading just before the write). A
 	 * session that is still valid carries on over the new path without a
 	 * handshake: the bytes are what tells.
 	 */
-	if (!rp->probe_rx_known) {
-		rp->probe_rx_known = true;
-		rp->probe_rx = in->rx_bytes;
-	}
 	got = in->rx_bytes != rp->probe_rx;
 	if (((in->handshake_s > 0 && in->handshake_s >= rp->probe_wall_s) || got) && known(ep) &&
 	    !same_endpoint(ep, &rp->relay)) {
@@ -394,13 +391,14 @@ bool client_relay_look_done(struct client_relay_peer *rp, uint64_t digest, uint6
 }
 
 /* A direct endpoint was written for a try. */
-void client_relay_probing(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now_ms, int64_t now_s)
+void client_relay_probing(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now_ms, int64_t now_s,
+			  uint64_t rx_bytes)
 {
 	rp->stage = CLIENT_RELAY_PROBING;
 	rp->since_ms = now_ms;
 	rp->probe = *ep;
 	rp->probe_wall_s = now_s;
-	rp->probe_rx_known = false;
+	rp->probe_rx = rx_bytes;
 	rp->tries++;
 }
 

@@ -176,6 +176,7 @@ struct client_peer {
 	bool relay_look;               /* the round in progress is a relayed peer's look-up (a direct try or not) */
 	bool relay_probe;              /* the queued write is a direct try of a relayed peer */
 	bool relay_fresh_ok;           /* the queued write is made for a fresh peer too (a try, the relay back) */
+	uint64_t relay_probe_rx;       /* the receive counter read just before a direct try's write */
 	/* peers = auto. */
 	size_t wp_index;               /* index in the latest device reading */
 	bool joining;                  /* listed but not on the device: resolved to be added */
@@ -676,7 +677,8 @@ static void set_cb(int err, void *arg)
 			addr_format(&p->relay.relay, old, sizeof(old));
 			log_info("%s: peer %s: trying direct %s for %u ms (relay %s kept)", d->cfg.device, p->short_key,
 				 new, d->cfg.cand_timeout_ms, old);
-			client_relay_probing(&p->relay, &p->set_target, clock_monotonic_ms(), (int64_t)time(NULL));
+			client_relay_probing(&p->relay, &p->set_target, clock_monotonic_ms(), (int64_t)time(NULL),
+					     p->relay_probe_rx);
 			client_path_kick(p->path, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive);
 			p->endpoint = p->set_target;
 			p->result = "relay-probe";
@@ -928,6 +930,7 @@ static void peer_endpoint_checked(struct client_peer *p, const struct wg_peer *w
 		peer_finish(p);
 		return;
 	}
+	p->relay_probe_rx = wp->rx_bytes;
 	memset(&up, 0, sizeof(up));
 	memcpy(up.public_key, p->key, WG_KEY_LEN);
 	up.endpoint = p->set_target;
@@ -1781,6 +1784,8 @@ static bool peer_relay_step(struct client_dev *d, struct client_peer *p, const s
 		log_info("%s: peer %s: moved from relay %s to direct %s", d->cfg.device, p->short_key, rs, es);
 		d->relay_upgrades++;
 		p->result = "direct";
+		/* A packet back at once: the other side, maybe still trying, sees its bytes arrive directly too. */
+		client_path_kick(p->path, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive);
 		return false;
 	case CLIENT_RELAY_RESTORE:
 		peer_relay_restore(d, p, wp);

@@ -244,13 +244,20 @@ static void test_walk_first(void)
 	CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_ASK && rp.stage == CLIENT_RELAY_ASKING);
 }
 
-/* One cycle of a relayed peer with relay-retry: bytes keep arriving (rx grows), handshake at hs. */
+static uint64_t rs_rx = 1000;
+
+/*
+ * One cycle of a relayed peer with relay-retry, handshake at hs: bytes keep
+ * arriving through the relay (the counter grows while the endpoint is the
+ * relay's), none at a direct endpoint.
+ */
 static enum client_relay_action rstep(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now,
 				      int64_t hs)
 {
-	static uint64_t rx = 1000;
+	union sockaddr_any relay = addr("203.0.113.4:50001");
 	struct client_relay_input in = {
-		.stale = false, .endpoint = ep, .rx_bytes = rx++, .now_ms = now, .after_ms = 10000,
+		.stale = false, .endpoint = ep, .rx_bytes = addr_equal(ep, &relay) ? ++rs_rx : rs_rx, .now_ms = now,
+		.after_ms = 10000,
 		.retry_ms = 20000, .probe_ms = 6000, .handshake_s = hs,
 	};
 
@@ -288,7 +295,7 @@ static void test_retry(void)
 	t = t0 + retry + look;
 	CHECK(rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK);
 	CHECK(client_relay_look_done(&rp, D1, t, look, retry));
-	client_relay_probing(&rp, &direct, t, 5000);
+	client_relay_probing(&rp, &direct, t, 5000, rs_rx);
 	CHECK(rp.stage == CLIENT_RELAY_PROBING && rp.tries == 1);
 	/* One handshake attempt: an old handshake, or one at the relay, is no success. */
 	CHECK(rstep(&rp, &direct, t + 1000, 4999) == CLIENT_RELAY_HOLD);
@@ -309,7 +316,7 @@ static void test_retry(void)
 				tried = client_relay_look_done(&rp, D1, t, look, retry);
 		t -= 2000;
 		CHECK(tried && t >= due && t < due + look);
-		client_relay_probing(&rp, &direct, t, 6000);
+		client_relay_probing(&rp, &direct, t, 6000, rs_rx);
 		CHECK(rstep(&rp, &direct, t + 6000, 0) == CLIENT_RELAY_RESTORE);
 		t += 6000;
 		client_relay_written(&rp, &relay, t);
@@ -322,7 +329,7 @@ static void test_retry(void)
 	t += look;
 	CHECK(rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK);
 	CHECK(client_relay_look_done(&rp, D2, t, look, retry));
-	client_relay_probing(&rp, &direct, t, 9000);
+	client_relay_probing(&rp, &direct, t, 9000, rs_rx);
 	CHECK(rstep(&rp, &direct, t + 1000, 8999) == CLIENT_RELAY_HOLD);
 	/* A handshake newer than the write, at a direct endpoint: direct, counted, the way back forgotten. */
 	CHECK(rstep(&rp, &direct, t + 2000, 9000) == CLIENT_RELAY_UPGRADED);
@@ -341,7 +348,7 @@ static void test_retry(void)
 		memset(&rp, 0, sizeof(rp));
 		client_relay_written(&rp, &relay, t0 - 1000);
 		rp.stage = CLIENT_RELAY_RELAYED;
-		client_relay_probing(&rp, &direct, t0, 200);
+		client_relay_probing(&rp, &direct, t0, 200, 500);
 		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_HOLD);   /* the first reading */
 		pi.endpoint = &relay;
 		pi.rx_bytes = 600;
