@@ -1700,7 +1700,7 @@ static void peer_relay_restore(struct client_dev *d, struct client_peer *p, cons
 	addr_unmap_v4(&cur);
 	addr_format(&p->relay.probe, ps, sizeof(ps));
 	addr_format(&p->relay.relay, rs, sizeof(rs));
-	log_info("%s: peer %s: no handshake over direct %s; back to relay %s, next direct try in %llu s", d->cfg.device,
+	log_info("%s: peer %s: nothing came back over direct %s; back to relay %s, next direct try in %llu s", d->cfg.device,
 		 p->short_key, ps, rs, (unsigned long long)(p->relay.retry_ms / 1000));
 	if (addr_equal(&cur, &p->relay.relay)) {
 		client_relay_written(&p->relay, &p->relay.relay, clock_monotonic_ms());
