@@ -245,24 +245,21 @@ static void retry_reset(struct client_relay_peer *rp)
 	rp->tries = 0;
 }
 
-/* A direct try ended: a handshake at a direct endpoint (UPGRADED), time left (HOLD), or over (RESTORE). */
+/* A direct try: it worked (UPGRADED), has time left (HOLD), or is over (RESTORE, the backoff doubled). */
 static enum client_relay_action probe_step(struct client_relay_peer *rp, const struct client_relay_input *in)
 {
 	const union sockaddr_any *ep = in->endpoint;
 	uint64_t cap = (uint64_t)in->retry_ms * 8;
-
-	bool got;
+	bool got = in->rx_bytes != rp->probe_rx;
 
 	/*
 	 * Success is a handshake newer than the write, or bytes received since
-	 * it, with the endpoint still direct: WireGuard
-	 * sets the endpoint to the source of every authenticated packet, so a
-	 * direct endpoint after new bytes means the last one came directly
-	 * (probe_rx is the reading just before the write). A
-	 * session that is still valid carries on over the new path without a
-	 * handshake: the bytes are what tells.
+	 * it (probe_rx is the reading just before the write), with the endpoint
+	 * still direct: WireGuard sets the endpoint to the source of every
+	 * authenticated packet, so a direct endpoint after new bytes means the
+	 * last one came directly. A session that is still valid carries on
+	 * over the new path without a handshake: the bytes are what tells.
 	 */
-	got = in->rx_bytes != rp->probe_rx;
 	if (((in->handshake_s > 0 && in->handshake_s >= rp->probe_wall_s) || got) && known(ep) &&
 	    !same_endpoint(ep, &rp->relay)) {
 		rp->stage = CLIENT_RELAY_IDLE;
