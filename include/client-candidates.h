@@ -195,6 +195,37 @@ void client_candidates_fresh(struct client_candidates_peer *st, const union sock
 /* When the candidate in place runs out of time (monotonic ms), 0 when none is. */
 uint64_t client_candidates_deadline(const struct client_candidates_peer *st, unsigned int budget_ms);
 
+/*
+ * True while the walk still has something to try for a stale peer: a
+ * candidate in place with time left, or an entry other than the registry's
+ * endpoint and the relay that this round has not tried (a round about to
+ * start counts). False when the round is exhausted, when the candidate in
+ * place had its full budget and nothing untried is left, and when there is
+ * nothing to choose between (the registry's endpoint alone). The relay is
+ * asked only when this is false (client-relay.h).
+ */
+bool client_candidates_walking(const struct client_candidates_peer *st, const struct client_candidates_try *order,
+			       size_t n, uint64_t now_ms, unsigned int budget_ms);
+
+/*
+ * Digest of the entries that may be tried (kind and endpoint) and of this
+ * host's public endpoints as the registries see them (self_pub): it changes
+ * with the list and with a NAT that maps differently on this side. Never 0.
+ */
+uint64_t client_candidates_digest(const struct client_candidates_try *order, size_t n,
+				  const union sockaddr_any *self_pub, size_t n_pub);
+
+/*
+ * A direct endpoint to try for a relayed peer: of the entries that may be
+ * tried, other than a relay, in the order mapped, the registry's endpoint,
+ * static, IPv6, LAN (a port mapping is made to be reached; the registry's
+ * endpoint works once a NAT maps independently of the destination), the
+ * (turn % count)-th, so that successive tries go round them. True with
+ * *out, false when there is none.
+ */
+bool client_candidates_pick_direct(const struct client_candidates_try *order, size_t n, unsigned int turn,
+				   union sockaddr_any *out);
+
 /* What became of an entry of the list in this round: "skipped", "trying", "failed", "untried", "worked". */
 const char *client_candidates_entry_state(const struct client_candidates_peer *st,
 					  const struct client_candidates_try *t);

@@ -105,6 +105,20 @@ enum client_path_choice client_path_choose(struct client_path_peer *pp, union so
 					   const union sockaddr_any *device_ep, const struct client_local *local);
 /* The write decided by client_path_choose() was made: kick a handshake towards it (keepalive toggled). */
 void client_path_written(struct client_path_peer *pp, int keepalive);
+/*
+ * For a relayed peer after a round (its look-up): the peer's candidates
+ * ordered again with ep, the registry's endpoint (NULL: none), as in
+ * client_path_choose(). Returns their digest with this host's public
+ * endpoints (client_candidates_digest)
+ * and, when there is one, the direct endpoint of try number turn in *out
+ * (*have true).
+ */
+uint64_t client_path_direct(struct client_path_peer *pp, const union sockaddr_any *ep,
+			    const struct client_local *local, unsigned int turn, union sockaddr_any *out, bool *have);
+/* A direct endpoint was written for a relayed peer: kick a handshake towards it (as client_path_written). */
+void client_path_kick(struct client_path_peer *pp, int keepalive);
+/* True while the peer's candidate walk has something left to try (the relay waits for it). */
+bool client_path_walking(const struct client_path_peer *pp);
 /* The peer has a fresh handshake at ep: what worked is remembered, the round ends. */
 void client_path_fresh(struct client_path_peer *pp, const union sockaddr_any *ep);
 

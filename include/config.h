@@ -43,6 +43,7 @@ struct strbuf;
 #define DEFAULT_RELAY_MAX_ALLOCS 128
 #define DEFAULT_RELAY_IDLE_TIMEOUT_MS 180000
 #define DEFAULT_RELAY_AFTER_MS 30000
+#define DEFAULT_RELAY_RETRY_MS 300000
 #define DEFAULT_AUTO_MAX_PEERS 1000
 #define DEFAULT_AUTO_REMOVE_AFTER_MS 600000
 #define MAX_AUTO_MAX_PEERS 100000
@@ -173,6 +174,7 @@ struct config_client {
 	unsigned int cand_timeout_ms;     /* "candidate-timeout": one candidate's time for a handshake */
 	bool relay;                       /* "relay = auto": ask the registry for a relay for stuck peers */
 	unsigned int relay_after_ms;      /* "relay-after": stale this long after a direct endpoint was set */
+	unsigned int relay_retry_ms;      /* "relay-retry": a relayed peer's first direct try (then doubled, up to 8x) */
 	enum peers_mode peers;            /* "peers" */
 	struct cidr *auto_allowed;        /* "auto-allowed-ips", repeatable lists; required with auto */
 	size_t n_auto_allowed;

@@ -750,6 +750,69 @@ uint64_t client_candidates_deadline(const struct client_candidates_peer *st, uns
 	return st->state == CLIENT_CANDIDATES_TRYING ? st->current_since_ms + budget_ms : 0;
 }
 
+/* True while the walk has something left to try. */
+bool client_candidates_walking(const struct client_candidates_peer *st, const struct client_candidates_try *order,
+			       size_t n, uint64_t now_ms, unsigned int budget_ms)
+{
+	bool untried = false;
+
+	if (st->state == CLIENT_CANDIDATES_EXHAUSTED)
+		return false;
+	if (st->state == CLIENT_CANDIDATES_TRYING && now_ms - st->current_since_ms < budget_ms)
+		return true;
+	for (size_t i = 0; i < n && !untried; i++) {
+		if (order[i].skip || order[i].kind == CAND_RELAY || order[i].kind == CAND_REGISTRY)
+			continue;
+		/* IDLE: a round starts with the next lookup and tries it (or the registry's endpoint first). */
+		untried = st->state == CLIENT_CANDIDATES_IDLE || !was_tried(st, &order[i].ep);
+	}
+	if (st->state == CLIENT_CANDIDATES_TRYING && !untried) {
+		/* The registry's endpoint ordered before the others may still be untried. */
+		for (size_t i = 0; i < n && !untried; i++)
+			untried = !order[i].skip && order[i].kind == CAND_REGISTRY && !was_tried(st, &order[i].ep);
+	}
+	return untried;
+}
+
+/* Digest of the entries that may be tried. */
+uint64_t client_candidates_digest(const struct client_candidates_try *order, size_t n,
+				  const union sockaddr_any *self_pub, size_t n_pub)
+{
+	uint64_t h = order_digest(order, n);
+
+	for (size_t i = 0; i < n_pub; i++) {
+		union sockaddr_any a = self_pub[i];
+		addr_unmap_v4(&a);
+		h = fnv(h, &a, sizeof(a));
+	}
+	return h ? h : 1;
+}
+
+/* A direct endpoint to try while relayed. */
+bool client_candidates_pick_direct(const struct client_candidates_try *order, size_t n, unsigned int turn,
+				   union sockaddr_any *out)
+{
+	static const uint8_t pref[] = { CAND_MAPPED, CAND_REGISTRY, CAND_STATIC, CAND_V6, CAND_LAN };
+	size_t count = 0, want;
+
+	for (size_t i = 0; i < n; i++)
+		if (!order[i].skip && order[i].kind != CAND_RELAY)
+			count++;
+	if (!count)
+		return false;
+	want = turn % count;
+	for (size_t k = 0; k < sizeof(pref); k++)
+		for (size_t i = 0; i < n; i++) {
+			if (order[i].skip || order[i].kind != pref[k])
+				continue;
+			if (want-- == 0) {
+				*out = order[i].ep;
+				return true;
+			}
+		}
+	return false;
+}
+
 /* What became of an entry. */
 const char *client_candidates_entry_state(const struct client_candidates_peer *st,
 					  const struct client_candidates_try *t)

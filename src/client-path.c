@@ -276,6 +276,17 @@ static void update_cb(const struct resolver_result *res, void *arg)
 	r->state = RC_REGISTERED;
 	memcpy(r->registered, r->sent, sizeof(r->sent));
 	r->n_registered = r->n_sent;
+	/*
+	 * The own set changed while this UPDATE was in flight (a port mapping
+	 * granted a moment after start-up): register the new set now, not at
+	 * the renewal half a lease later. Peers would not see the mapped
+	 * candidate meanwhile and end relayed.
+	 */
+	if (r->n_sent != cp->own.n_own || memcmp(r->sent, cp->own.own, r->n_sent * sizeof(*r->sent)) != 0) {
+		r->next_ms = 0;
+		if (r->tunnel)
+			register_at(r);
+	}
 }
 
 /* Send the own candidates to one registry (unless an UPDATE is in flight there). */
@@ -528,19 +539,13 @@ static void maybe_ask_relay(struct client_path_peer *pp, uint64_t now)
 	pp->relay_handle = cp->relay.start(cp->relay.arg, cp->key, pp->key, relay_done, pp);
 }
 
-/* Decide what to write for a stale peer. */
-enum client_path_choice client_path_choose(struct client_path_peer *pp, union sockaddr_any *ep,
-					   const union sockaddr_any *device_ep, const struct client_local *local)
+/* Order the peer's candidates (this round's) with ep, the registry's endpoint (NULL: none). */
+static void peer_order(struct client_path_peer *pp, const union sockaddr_any *ep, const struct client_local *local)
 {
 	struct client_path *cp = pp->cp;
-	union sockaddr_any pub[PUBLIC_MAX * 4], w;
+	union sockaddr_any pub[PUBLIC_MAX * 4];
 	size_t n_pub = 0, n_ifa = 0;
-	uint64_t before[CAND_KIND_MAX], now = clock_monotonic_ms();
-	enum client_candidates_action a;
 
-	pp->kick_pending = false;
-	if (!cp)
-		return CLIENT_PATH_DEFAULT;
 	for (size_t i = 0; i < cp->n_regs; i++)
 		for (size_t j = 0; j < cp->regs[i].n_pub && n_pub < PUBLIC_MAX * 4; j++)
 			pub[n_pub++] = cp->regs[i].pub[j];
@@ -556,6 +561,21 @@ enum client_path_choice client_path_choose(struct client_path_peer *pp, union so
 					      pp->relay_ep.sa.sa_family != AF_UNSPEC ? &pp->relay_ep : NULL,
 					      pp->st.has_worked ? &pp->st.worked : NULL, pp->order,
 					      CLIENT_CANDIDATES_TRY_MAX);
+}
+
+/* Decide what to write for a stale peer. */
+enum client_path_choice client_path_choose(struct client_path_peer *pp, union sockaddr_any *ep,
+					   const union sockaddr_any *device_ep, const struct client_local *local)
+{
+	struct client_path *cp = pp->cp;
+	union sockaddr_any w;
+	uint64_t before[CAND_KIND_MAX], now = clock_monotonic_ms();
+	enum client_candidates_action a;
+
+	pp->kick_pending = false;
+	if (!cp)
+		return CLIENT_PATH_DEFAULT;
+	peer_order(pp, ep, local);
 	memcpy(before, pp->st.attempts, sizeof(before));
 	a = client_candidates_step(&pp->st, pp->order, pp->n_order, device_ep, now, cp->cfg->cand_timeout_ms, &w);
 	for (int k = 0; k < CAND_KIND_MAX; k++)
@@ -624,6 +644,43 @@ void client_path_written(struct client_path_peer *pp, int keepalive)
 	pp->kick_keepalive = keepalive;
 	pp->kick_step = 0;
 	pp->kick_op = wg_set_peer(pp->cp->wg, pp->cp->cfg->device, pp->cp->cfg->backend, &up, kick_cb, pp);
+}
+
+/* A relayed peer's direct endpoint to try. */
+uint64_t client_path_direct(struct client_path_peer *pp, const union sockaddr_any *ep,
+			    const struct client_local *local, unsigned int turn, union sockaddr_any *out, bool *have)
+{
+	*have = false;
+	if (!pp || !pp->cp)
+		return 0;
+	union sockaddr_any pub[PUBLIC_MAX * 4];
+	size_t n_pub = 0;
+
+	peer_order(pp, ep, local);
+	*have = client_candidates_pick_direct(pp->order, pp->n_order, turn, out);
+	/* This host's own public endpoint counts too: its NAT changing is a reason to try, on this side as well. */
+	for (size_t i = 0; i < pp->cp->n_regs; i++)
+		for (size_t j = 0; j < pp->cp->regs[i].n_pub && n_pub < PUBLIC_MAX * 4; j++)
+			pub[n_pub++] = pp->cp->regs[i].pub[j];
+	return client_candidates_digest(pp->order, pp->n_order, pub, n_pub);
+}
+
+/* Kick a handshake towards a direct endpoint written for a relayed peer. */
+void client_path_kick(struct client_path_peer *pp, int keepalive)
+{
+	if (!pp)
+		return;
+	pp->kick_pending = true;
+	client_path_written(pp, keepalive);
+}
+
+/* True while the walk has something left to try. */
+bool client_path_walking(const struct client_path_peer *pp)
+{
+	if (!pp || !pp->cp)
+		return false;
+	return client_candidates_walking(&pp->st, pp->order, pp->n_order, clock_monotonic_ms(),
+					 pp->cp->cfg->cand_timeout_ms);
 }
 
 /* The peer has a fresh handshake. */

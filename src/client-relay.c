@@ -235,6 +235,49 @@ static bool relay_alive(struct client_relay_peer *rp, const struct client_relay_
 	return in->now_ms - rp->rx_change_ms < window;
 }
 
+/* Forget the way back to direct (not relayed any more, or direct again). */
+static void retry_reset(struct client_relay_peer *rp)
+{
+	rp->retry_ms = 0;
+	rp->next_try_ms = 0;
+	rp->next_look_ms = 0;
+	rp->answer_known = false;
+	rp->tries = 0;
+}
+
+/* A direct try: it worked (UPGRADED), has time left (HOLD), or is over (RESTORE, the backoff doubled). */
+static enum client_relay_action probe_step(struct client_relay_peer *rp, const struct client_relay_input *in)
+{
+	const union sockaddr_any *ep = in->endpoint;
+	uint64_t cap = (uint64_t)in->retry_ms * 8;
+	bool got = in->rx_bytes != rp->probe_rx;
+
+	/*
+	 * Success is a handshake newer than the write, or bytes received since
+	 * it (probe_rx is the reading just before the write), with the endpoint
+	 * still direct: WireGuard sets the endpoint to the source of every
+	 * authenticated packet, so a direct endpoint after new bytes means the
+	 * last one came directly. A session that is still valid carries on
+	 * over the new path without a handshake: the bytes are what tells.
+	 */
+	if (((in->handshake_s > 0 && in->handshake_s >= rp->probe_wall_s) || got) && known(ep) &&
+	    !same_endpoint(ep, &rp->relay)) {
+		rp->stage = CLIENT_RELAY_IDLE;
+		rp->upgrades++;
+		retry_reset(rp);
+		return CLIENT_RELAY_UPGRADED;
+	}
+	if (in->now_ms - rp->since_ms < in->probe_ms)
+		return CLIENT_RELAY_HOLD;
+	rp->retry_ms = rp->retry_ms ? rp->retry_ms * 2 : in->retry_ms;
+	if (rp->retry_ms > cap)
+		rp->retry_ms = cap;
+	rp->next_try_ms = in->now_ms + rp->retry_ms;
+	rp->stage = CLIENT_RELAY_ASKING;
+	rp->since_ms = in->now_ms;
+	return CLIENT_RELAY_RESTORE;
+}
+
 /* Advance the state of one peer for this cycle. */
 enum client_relay_action client_relay_step(struct client_relay_peer *rp, const struct client_relay_input *in)
 {
@@ -243,10 +286,33 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 	switch (rp->stage) {
 	case CLIENT_RELAY_ASKING:
 		return CLIENT_RELAY_HOLD;
+	case CLIENT_RELAY_PROBING:
+		return probe_step(rp, in);
 	case CLIENT_RELAY_RELAYED:
 		/* Working through the relay, or still being given time to: the normal lookup stays away. */
-		if (known(ep) && same_endpoint(ep, &rp->relay) && relay_alive(rp, in))
+		if (known(ep) && same_endpoint(ep, &rp->relay) && relay_alive(rp, in)) {
+			if (in->retry_ms) {
+				if (!rp->retry_ms) {
+					rp->retry_ms = in->retry_ms;
+					rp->next_try_ms = rp->since_ms + in->retry_ms;
+				}
+				if (in->now_ms >= rp->next_look_ms)
+					return CLIENT_RELAY_LOOK;
+			}
 			return in->stale ? CLIENT_RELAY_HOLD : CLIENT_RELAY_NONE;
+		}
+		/*
+		 * WireGuard roamed to a direct path (the other side's try worked, or
+		 * ours late): direct again, when a handshake is fresh or bytes still
+		 * arrive there (the last authenticated packet came from there).
+		 */
+		if (known(ep) && !same_endpoint(ep, &rp->relay) &&
+		    (!in->stale || (rp->rx_known && in->rx_bytes != rp->rx_bytes))) {
+			rp->stage = CLIENT_RELAY_IDLE;
+			rp->upgrades++;
+			retry_reset(rp);
+			return CLIENT_RELAY_UPGRADED;
+		}
 		break;
 	case CLIENT_RELAY_FAILED:
 		if (in->stale && in->now_ms - rp->since_ms < in->after_ms)
@@ -258,13 +324,16 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 	}
 	if (!in->stale || !known(ep)) {
 		/* A relayed peer with a fresh handshake at the relay stays relayed. */
-		if (rp->stage != CLIENT_RELAY_RELAYED || !known(ep) || !same_endpoint(ep, &rp->relay))
+		if (rp->stage != CLIENT_RELAY_RELAYED || !known(ep) || !same_endpoint(ep, &rp->relay)) {
 			rp->stage = CLIENT_RELAY_IDLE;
+			retry_reset(rp);
+		}
 		return CLIENT_RELAY_NONE;
 	}
 	if (rp->stage != CLIENT_RELAY_WAITING || !same_endpoint(ep, &rp->endpoint)) {
 		/* A new endpoint (the normal lookup wrote it, or WireGuard learnt it): time it from now. */
 		rp->stage = CLIENT_RELAY_WAITING;
+		retry_reset(rp);
 		rp->since_ms = in->now_ms;
 		rp->endpoint = *ep;
 		rp->rx_known = false;
@@ -281,7 +350,7 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 		rp->since_ms = in->now_ms;
 		return CLIENT_RELAY_NONE;
 	}
-	if (in->now_ms - rp->since_ms < in->after_ms)
+	if (in->now_ms - rp->since_ms < in->after_ms || in->walking)
 		return CLIENT_RELAY_NONE;
 	rp->stage = CLIENT_RELAY_ASKING;
 	rp->since_ms = in->now_ms;
@@ -297,6 +366,37 @@ void client_relay_written(struct client_relay_peer *rp, const union sockaddr_any
 	rp->err = 0;
 	rp->rx_known = false;
 	rp->rx_change_ms = now_ms;
+}
+
+/* A relayed peer's records were looked up: try a direct endpoint now or not. */
+bool client_relay_look_done(struct client_relay_peer *rp, uint64_t digest, uint64_t now_ms, uint64_t look_ms,
+			    unsigned int retry_ms)
+{
+	bool changed = rp->answer_known && digest != rp->answer_digest;
+
+	rp->next_look_ms = now_ms + look_ms;
+	if (rp->stage != CLIENT_RELAY_RELAYED || !digest)
+		return false;
+	rp->answer_known = true;
+	rp->answer_digest = digest;
+	if (changed) {
+		/* New information (an endpoint, a mapping): worth a try at once, and the backoff starts over. */
+		rp->retry_ms = retry_ms;
+		return true;
+	}
+	return now_ms >= rp->next_try_ms;
+}
+
+/* A direct endpoint was written for a try. */
+void client_relay_probing(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now_ms, int64_t now_s,
+			  uint64_t rx_bytes)
+{
+	rp->stage = CLIENT_RELAY_PROBING;
+	rp->since_ms = now_ms;
+	rp->probe = *ep;
+	rp->probe_wall_s = now_s;
+	rp->probe_rx = rx_bytes;
+	rp->tries++;
 }
 
 /* The query failed or its write was skipped. */
@@ -329,7 +429,7 @@ const char *client_relay_strerror(int err)
 /* Name of a stage. */
 const char *client_relay_stage_name(enum client_relay_stage s)
 {
-	static const char *const names[] = { "idle", "waiting", "asking", "relayed", "failed" };
+	static const char *const names[] = { "idle", "waiting", "asking", "relayed", "failed", "probing" };
 
 	return (unsigned int)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }

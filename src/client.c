@@ -171,6 +171,10 @@ struct client_peer {
 	struct client_relay_peer relay;
 	struct client_relay_query *relay_q;
 	bool relay_write;
+	bool relay_look;               /* the round in progress is a relayed peer's look-up (a direct try or not) */
+	bool relay_probe;              /* the queued write is a direct try of a relayed peer */
+	bool relay_fresh_ok;           /* the queued write is made for a fresh peer too (a try, the relay back) */
+	uint64_t relay_probe_rx;       /* the receive counter read just before a direct try's write */
 	/* peers = auto. */
 	size_t wp_index;               /* index in the latest device reading */
 	bool joining;                  /* listed but not on the device: resolved to be added */
@@ -222,6 +226,7 @@ struct client_dev {
 	struct portmap *pm;            /* port mapping of the listen port, NULL when off */
 	struct client_path *path;      /* candidates: registration, path choice (client-path.c) */
 	uint64_t cycles, updates, set_errors;
+	uint64_t relay_upgrades;       /* relayed peers that moved to a direct path */
 	uint64_t rejected;             /* answered endpoints refused by client_answer_endpoint_problem() */
 	uint64_t skipped_fresh;        /* writes dropped: the peer handshaked meanwhile */
 	uint64_t skipped_moved;        /* writes dropped: WireGuard learnt another endpoint meanwhile */
@@ -267,6 +272,7 @@ struct client {
 
 static void dev_cycle_end(struct client_dev *d);
 static void peer_round_done(struct client_peer *p);
+static void peer_relay_look_done(struct client_peer *p, const union sockaddr_any *ep, int from);
 
 /* Release the peer's round state (queries and set op) without callbacks. */
 static void peer_cancel(struct client_peer *p)
@@ -654,12 +660,29 @@ static void set_cb(int err, void *arg)
 	char old[ADDR_STRLEN], new[ADDR_STRLEN];
 
 	p->set_op = NULL;
+	p->relay_fresh_ok = false;
 	if (p->relay_write) {
 		p->relay_write = false;
 		if (err)
 			client_relay_failed(&p->relay, err, clock_monotonic_ms());
 		else
 			client_relay_written(&p->relay, &p->set_target, clock_monotonic_ms());
+	}
+	if (p->relay_probe) {
+		p->relay_probe = false;
+		if (!err) {
+			addr_format(&p->set_target, new, sizeof(new));
+			addr_format(&p->relay.relay, old, sizeof(old));
+			log_info("%s: peer %s: trying direct %s for %u ms (relay %s kept)", d->cfg.device, p->short_key,
+				 new, d->cfg.cand_timeout_ms, old);
+			client_relay_probing(&p->relay, &p->set_target, clock_monotonic_ms(), (int64_t)time(NULL),
+					     p->relay_probe_rx);
+			client_path_kick(p->path, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive);
+			p->endpoint = p->set_target;
+			p->result = "relay-probe";
+			peer_finish(p);
+			return;
+		}
 	}
 	if (err) {
 		d->set_errors++;
@@ -868,7 +891,7 @@ static void peer_endpoint_checked(struct client_peer *p, const struct wg_peer *w
 	cls = client_answer_classify(wp, (int64_t)time(NULL), d->cfg.handshake_timeout_ms,
 				     (const uint8_t *)d->cfg.exclude, d->cfg.n_exclude, d->cfg.registries,
 				     d->cfg.n_registries);
-	if (cls != CLIENT_PEER_CANDIDATE) {
+	if (cls != CLIENT_PEER_CANDIDATE && !(cls == CLIENT_PEER_FRESH && p->relay_fresh_ok)) {
 		p->cls = cls;
 		p->result = client_peer_class_name(cls);
 		if (cls == CLIENT_PEER_FRESH) {
@@ -905,6 +928,7 @@ static void peer_endpoint_checked(struct client_peer *p, const struct wg_peer *w
 		peer_finish(p);
 		return;
 	}
+	p->relay_probe_rx = wp->rx_bytes;
 	memset(&up, 0, sizeof(up));
 	memcpy(up.public_key, p->key, WG_KEY_LEN);
 	up.endpoint = p->set_target;
@@ -925,7 +949,11 @@ static void peer_endpoint_checked(struct client_peer *p, const struct wg_peer *w
 /* A relay endpoint queued for writing was not written: already in place, or the peer changed meanwhile. */
 static void peer_relay_unwritten(struct client_peer *p)
 {
-	if (!p->relay_write || p->set_op)
+	if (p->set_op)
+		return;
+	p->relay_fresh_ok = false;
+	p->relay_probe = false;   /* a direct try not written: the peer stays relayed, the next look decides */
+	if (!p->relay_write)
 		return;
 	p->relay_write = false;
 	if (addr_equal(&p->endpoint, &p->set_target))
@@ -1493,6 +1521,10 @@ static void peer_round_done(struct client_peer *p)
 		p->nat_symmetric = choice.nat_symmetric;
 		p->nat_consistent = !choice.nat_symmetric;
 	}
+	if (p->relay_look) {
+		peer_relay_look_done(p, choice.index >= 0 ? &choice.endpoint : NULL, choice.index);
+		return;
+	}
 
 	/* What the registries said, reduced to compare with the last round. */
 	if (choice.index >= 0)
@@ -1657,10 +1689,66 @@ static void peer_relay_cb(int err, const union sockaddr_any *ep, void *arg)
 	peer_queue_write(p, W_ENDPOINT);
 }
 
+/* A direct try of a relayed peer failed: the relay endpoint back (unless WireGuard roamed there already). */
+static void peer_relay_restore(struct client_dev *d, struct client_peer *p, const struct wg_peer *wp)
+{
+	union sockaddr_any cur = wp->endpoint;
+	char ps[ADDR_STRLEN], rs[ADDR_STRLEN];
+
+	addr_unmap_v4(&cur);
+	addr_format(&p->relay.probe, ps, sizeof(ps));
+	addr_format(&p->relay.relay, rs, sizeof(rs));
+	log_info("%s: peer %s: nothing came back over direct %s; back to relay %s, next direct try in %llu s", d->cfg.device,
+		 p->short_key, ps, rs, (unsigned long long)(p->relay.retry_ms / 1000));
+	if (addr_equal(&cur, &p->relay.relay)) {
+		client_relay_written(&p->relay, &p->relay.relay, clock_monotonic_ms());
+		p->result = "relayed";
+		return;
+	}
+	p->set_target = p->relay.relay;
+	p->relay_write = true;
+	p->relay_fresh_ok = true;
+	p->result = "relay-restore";
+	d->pending++;
+	peer_queue_write(p, W_ENDPOINT);
+}
+
+/*
+ * A relayed peer's look-up ended (ep: the registry's endpoint, NULL when no
+ * registry answered): try a direct endpoint when client-relay.c says so.
+ */
+static void peer_relay_look_done(struct client_peer *p, const union sockaddr_any *ep, int from)
+{
+	struct client_dev *d = p->dev;
+	union sockaddr_any direct;
+	bool have = false;
+	uint64_t digest = 0, look_ms = d->cfg.relay_retry_ms / 4;
+	struct client_local l;
+
+	p->relay_look = false;
+	if (look_ms < d->cfg.interval_ms)
+		look_ms = d->cfg.interval_ms;
+	dev_read_local(d);
+	l = dev_local(d, d->reading);
+	if (ep)
+		digest = client_path_direct(p->path, ep, &l, p->relay.tries, &direct, &have);
+	if (client_relay_look_done(&p->relay, digest, clock_monotonic_ms(), look_ms, d->cfg.relay_retry_ms) && have &&
+	    !addr_equal(&direct, &p->relay.relay)) {
+		p->set_target = direct;
+		p->set_from = from >= 0 ? from : 0;
+		p->relay_probe = true;
+		p->relay_fresh_ok = true;
+		peer_queue_write(p, W_ENDPOINT);   /* the round's share of d->pending goes with it */
+		return;
+	}
+	peer_finish(p);
+}
+
 /*
  * The relay hook of a cycle (client-relay.c decides): true when the peer's
  * normal lookup is skipped because a relay query starts or the relay is
- * being given time. The relay is asked at the first registry that answered
+ * being given time. It is asked only once the candidate walk has nothing
+ * left to try (client_path_walking). The relay is asked at the first registry that answered
  * last cycle, in the address family this device reaches the registry in.
  */
 static bool peer_relay_step(struct client_dev *d, struct client_peer *p, const struct wg_device *wd,
@@ -1669,19 +1757,48 @@ static bool peer_relay_step(struct client_dev *d, struct client_peer *p, const s
 	struct client_relay_input in = {
 		.stale = cls == CLIENT_PEER_CANDIDATE, .endpoint = &wp->endpoint, .rx_bytes = wp->rx_bytes,
 		.keepalive_s = wp->persistent_keepalive, .now_ms = clock_monotonic_ms(),
-		.after_ms = d->cfg.relay_after_ms,
+		.after_ms = d->cfg.relay_after_ms, .walking = client_path_walking(p->path),
+		.retry_ms = d->cfg.relay_retry_ms, .probe_ms = d->cfg.cand_timeout_ms,
+		.handshake_s = wp->last_handshake_sec,
 	};
 	enum client_relay_action act;
 	size_t reg = 0;
 	int family = AF_UNSPEC;
+	union sockaddr_any was;
+	char rs[ADDR_STRLEN], es[ADDR_STRLEN];
 
 	if (!d->cfg.relay || !wd->has_public_key)
 		return false;
+	was = p->relay.relay;
 	act = client_relay_step(&p->relay, &in);
-	if (act == CLIENT_RELAY_HOLD)
-		p->result = p->relay.stage == CLIENT_RELAY_RELAYED ? "relayed" : "relay-wait";
-	if (act != CLIENT_RELAY_ASK)
-		return act == CLIENT_RELAY_HOLD;
+	switch (act) {
+	case CLIENT_RELAY_HOLD:
+		p->result = p->relay.stage == CLIENT_RELAY_RELAYED ? "relayed" :
+			    p->relay.stage == CLIENT_RELAY_PROBING ? "relay-probe" : "relay-wait";
+		return true;
+	case CLIENT_RELAY_UPGRADED:
+		addr_format(&was, rs, sizeof(rs));
+		addr_format(&wp->endpoint, es, sizeof(es));
+		log_info("%s: peer %s: moved from relay %s to direct %s", d->cfg.device, p->short_key, rs, es);
+		d->relay_upgrades++;
+		p->result = "direct";
+		/* A packet back at once: the other side, maybe still trying, sees its bytes arrive directly too. */
+		client_path_kick(p->path, d->cfg.keepalive > 0 ? d->cfg.keepalive : p->keepalive);
+		return false;
+	case CLIENT_RELAY_RESTORE:
+		peer_relay_restore(d, p, wp);
+		return true;
+	case CLIENT_RELAY_LOOK:
+		p->result = "relayed";
+		p->relay_look = true;
+		peer_round_start(p);
+		return true;
+	case CLIENT_RELAY_ASK:
+		break;
+	case CLIENT_RELAY_NONE:
+	default:
+		return false;
+	}
 	for (size_t i = 0; i < d->cfg.n_registries; i++)
 		if (d->regs[i].state == REG_UP) {
 			reg = i;
@@ -2693,6 +2810,22 @@ static void peer_json(const struct client_dev *d, const struct client_peer *p, t
 	strbuf_puts(out, ",\"last_error\":");
 	strbuf_json_string(out, p->relay.stage == CLIENT_RELAY_FAILED && p->relay.err ?
 				     client_relay_strerror(p->relay.err) : NULL);
+	/* The way back to direct: the try in progress, or when the next one is due. */
+	strbuf_puts(out, ",\"direct_try\":");
+	if (p->relay.stage == CLIENT_RELAY_PROBING)
+		json_addr(out, &p->relay.probe);
+	else
+		strbuf_puts(out, "null");
+	strbuf_puts(out, ",\"next_direct_try_s\":");
+	if (p->relay.stage == CLIENT_RELAY_RELAYED && d->cfg.relay_retry_ms && p->relay.retry_ms) {
+		uint64_t now_ms = clock_monotonic_ms();
+		strbuf_printf(out, "%llu", (unsigned long long)(p->relay.next_try_ms > now_ms ?
+								  (p->relay.next_try_ms - now_ms + 999) / 1000 : 0));
+	} else {
+		strbuf_puts(out, "null");
+	}
+	strbuf_printf(out, ",\"direct_tries\":%u,\"upgrades\":%llu", p->relay.tries,
+		      (unsigned long long)p->relay.upgrades);
 	strbuf_puts(out, "},\"candidates\":");
 	client_path_peer_json(p->path, out);
 	strbuf_puts(out, "}");
@@ -2896,6 +3029,11 @@ void client_metrics(const struct client *c, struct strbuf *out)
 	for (size_t i = 0; i < c->n_devs; i++)
 		strbuf_printf(out, "wgsd_client_endpoint_updates_total{device=\"%s\"} %llu\n",
 			      c->devs[i]->cfg.device, (unsigned long long)c->devs[i]->updates);
+	metric_head(out, "wgsd_client_relay_upgrades_total", "counter",
+		    "Relayed peers that moved to a direct path (a direct try, or the other side's).");
+	for (size_t i = 0; i < c->n_devs; i++)
+		strbuf_printf(out, "wgsd_client_relay_upgrades_total{device=\"%s\"} %llu\n",
+			      c->devs[i]->cfg.device, (unsigned long long)c->devs[i]->relay_upgrades);
 	metric_head(out, "wgsd_client_set_errors_total", "counter", "Endpoint updates the device refused.");
 	for (size_t i = 0; i < c->n_devs; i++)
 		strbuf_printf(out, "wgsd_client_set_errors_total{device=\"%s\"} %llu\n",

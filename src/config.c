@@ -841,6 +841,13 @@ static void handle_client(struct parse_state *st, const char *key, const char *v
 			perr(st, st->line, key, "'%s' is not a duration between 1s and 24h", value);
 		else
 			c->relay_after_ms = ms;
+	} else if (strcmp(key, "relay-retry") == 0) {
+		if (!first_time(st, 22))
+			goto dup;
+		if (config_parse_duration_ms(value, &ms) < 0 || ms < 1000 || ms > 86400000)
+			perr(st, st->line, key, "'%s' is not a duration between 1s and 24h", value);
+		else
+			c->relay_retry_ms = ms;
 	} else if (strcmp(key, "peers") == 0) {
 		if (!first_time(st, 9))
 			goto dup;
@@ -904,7 +911,7 @@ static void handle_client(struct parse_state *st, const char *key, const char *v
 		else
 			c->cand_timeout_ms = ms;
 	} else {
-		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, relay, relay-after, peers, auto-allowed-ips, auto-max-peers, auto-remove-after, port-mapping, port-mapping-lifetime, candidates, candidate-exclude, candidate-timeout)");
+		perr(st, st->line, key, "unknown key (known: registry, zone, interval, handshake-timeout, keepalive, exclude, backend, timeout, max-inflight, relay, relay-after, relay-retry, peers, auto-allowed-ips, auto-max-peers, auto-remove-after, port-mapping, port-mapping-lifetime, candidates, candidate-exclude, candidate-timeout)");
 	}
 	return;
 dup:
@@ -1066,6 +1073,7 @@ static void begin_section(struct parse_state *st, const char *name)
 		c->cand_timeout_ms = DEFAULT_CAND_TIMEOUT_MS;
 		c->relay = true;
 		c->relay_after_ms = DEFAULT_RELAY_AFTER_MS;
+		c->relay_retry_ms = DEFAULT_RELAY_RETRY_MS;
 		c->auto_max_peers = DEFAULT_AUTO_MAX_PEERS;
 		c->auto_remove_after_ms = DEFAULT_AUTO_REMOVE_AFTER_MS;
 		c->port_mapping_lifetime_ms = DEFAULT_PORT_MAPPING_LIFETIME_MS;
@@ -1468,6 +1476,7 @@ void config_print(const struct config *cfg, struct strbuf *out)
 		strbuf_printf(out, "keepalive = %d\nmax-inflight = %u\nrelay = %s\n", c->keepalive, c->max_inflight,
 			      c->relay ? "auto" : "off");
 		print_duration(out, "relay-after", c->relay_after_ms);
+		print_duration(out, "relay-retry", c->relay_retry_ms);
 		strbuf_printf(out, "port-mapping = %s\n", config_portmap_mode_name(c->port_mapping));
 		print_duration(out, "port-mapping-lifetime", c->port_mapping_lifetime_ms);
 		for (size_t j = 0; j < c->n_exclude; j++) {
@@ -1592,6 +1601,7 @@ bool config_client_equal(const struct config_client *a, const struct config_clie
 	       a->handshake_timeout_ms == b->handshake_timeout_ms && a->timeout_ms == b->timeout_ms &&
 	       a->keepalive == b->keepalive && a->max_inflight == b->max_inflight &&
 	       a->relay == b->relay && a->relay_after_ms == b->relay_after_ms &&
+	       a->relay_retry_ms == b->relay_retry_ms &&
 	       a->port_mapping == b->port_mapping &&
 	       a->port_mapping_lifetime_ms == b->port_mapping_lifetime_ms &&
 	       array_equal(a->exclude, a->n_exclude, b->exclude, b->n_exclude, WG_KEY_LEN) &&

@@ -282,9 +282,15 @@ static void print_peer(FILE *out, const struct json *p, time_t now, bool verbose
 			     "(symmetric), so hole punching to it will likely fail\n");
 	const struct json *relay = json_get(p, "relay");
 	const char *stage = str(relay, "stage", "idle");
-	if (strcmp(stage, "relayed") == 0)
+	if (strcmp(stage, "relayed") == 0) {
 		fprintf(out, "      relayed via %s: no direct path was found, the registry's relay forwards its "
-			     "WireGuard packets (still end-to-end encrypted)\n", str(relay, "endpoint", "?"));
+			     "WireGuard packets (still end-to-end encrypted)", str(relay, "endpoint", "?"));
+		if (has_num(relay, "next_direct_try_s"))
+			fprintf(out, "; next direct try in %.0f s", num(relay, "next_direct_try_s", 0));
+		fprintf(out, "\n");
+	} else if (strcmp(stage, "probing") == 0)
+		fprintf(out, "      trying direct %s (relay %s kept)\n", str(relay, "direct_try", "?"),
+			str(relay, "endpoint", "?"));
 	else if (strcmp(stage, "failed") == 0 && str(relay, "last_error", NULL))
 		fprintf(out, "      no relay: %s\n", str(relay, "last_error", ""));
 	else if (strcmp(stage, "asking") == 0)

@@ -382,6 +382,79 @@ static void test_step(void)
 	CHECK(st.has_worked && st.worked_kind == CAND_KIND_MAX && st.successes[CAND_LAN] == 0);
 }
 
+
+/*
+ * The relay waits for the walk: walking while a candidate has time or an
+ * untried one other than the registry's endpoint is left, not once the
+ * round is exhausted or when the registry's endpoint is all there is.
+ */
+static void test_walking(void)
+{
+	struct cand_rec c[1] = { cand(CAND_MAPPED, 0, "203.0.113.20:51820") };
+	union sockaddr_any obs = sa("203.0.113.20:30002"), w;
+	struct client_candidates_try t[CLIENT_CANDIDATES_TRY_MAX];
+	struct client_candidates_self s = self(false, true);
+	struct client_candidates_peer st;
+	size_t n = client_candidates_order(&s, c, 1, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	uint64_t t0 = 1000000;
+
+	memset(&st, 0, sizeof(st));
+	CHECK(n == 2 && t[0].kind == CAND_REGISTRY && t[1].kind == CAND_MAPPED);
+	/* A round about to start (the mapped candidate is known, nothing tried yet). */
+	CHECK(client_candidates_walking(&st, t, n, t0, BUDGET));
+	/* The registry's endpoint is in place (as the client wrote it before the candidates were known). */
+	CHECK(client_candidates_step(&st, t, n, &obs, t0, BUDGET, &w) == CLIENT_CANDIDATES_WAIT);
+	CHECK(client_candidates_walking(&st, t, n, t0 + BUDGET - 1, BUDGET));
+	/* Its time is over but the mapped candidate is untried: still walking (this was the race). */
+	CHECK(client_candidates_walking(&st, t, n, t0 + BUDGET + 10000, BUDGET));
+	CHECK(client_candidates_step(&st, t, n, &obs, t0 + BUDGET, BUDGET, &w) == CLIENT_CANDIDATES_WRITE &&
+	      addr_equal(&w, &t[1].ep));
+	CHECK(client_candidates_walking(&st, t, n, t0 + 2 * BUDGET - 1, BUDGET));
+	/* The last one had its full time: nothing left, before and after the step that ends the round. */
+	CHECK(!client_candidates_walking(&st, t, n, t0 + 2 * BUDGET, BUDGET));
+	CHECK(client_candidates_step(&st, t, n, &t[1].ep, t0 + 2 * BUDGET, BUDGET, &w) == CLIENT_CANDIDATES_DEFAULT);
+	CHECK(!client_candidates_walking(&st, t, n, t0 + 2 * BUDGET + 1, BUDGET));
+	/* The registry's endpoint alone: nothing to walk (relay-after alone decides). */
+	memset(&st, 0, sizeof(st));
+	n = client_candidates_order(&s, NULL, 0, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	CHECK(n == 1 && !client_candidates_walking(&st, t, n, t0, BUDGET));
+	/* A skipped candidate (a LAN one not behind this host's address) is nothing to wait for. */
+	c[0] = cand(CAND_LAN, 0, "192.168.77.3:51820");
+	n = client_candidates_order(&s, c, 1, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	CHECK(n == 2 && t[0].skip && !client_candidates_walking(&st, t, n, t0, BUDGET));
+	/* No list at all (no round ran yet). */
+	CHECK(!client_candidates_walking(&st, t, 0, t0, BUDGET));
+}
+
+/* A relayed peer's direct tries go round its usable entries, mapped first; the digest follows the list. */
+static void test_pick_direct(void)
+{
+	struct cand_rec c[3] = { cand(CAND_LAN, 0, "192.168.77.3:51820"), cand(CAND_MAPPED, 0, "203.0.113.20:51820"),
+				 cand(CAND_STATIC, 0, "198.51.100.7:51820") };
+	union sockaddr_any obs = sa("203.0.113.20:30002"), relay = sa("203.0.113.4:50001"), w;
+	struct client_candidates_try t[CLIENT_CANDIDATES_TRY_MAX];
+	struct client_candidates_self s = self(false, true);
+	size_t n = client_candidates_order(&s, c, 3, &obs, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	uint64_t d1 = client_candidates_digest(t, n, NULL, 0);
+
+	CHECK(client_candidates_pick_direct(t, n, 0, &w) && addr_equal(&w, &t[find(t, n, CAND_MAPPED)].ep));
+	CHECK(client_candidates_pick_direct(t, n, 1, &w) && addr_equal(&w, &obs));
+	CHECK(client_candidates_pick_direct(t, n, 2, &w) && addr_equal(&w, &t[find(t, n, CAND_STATIC)].ep));
+	/* Round again; never the relay nor the skipped LAN candidate. */
+	CHECK(client_candidates_pick_direct(t, n, 3, &w) && addr_equal(&w, &t[find(t, n, CAND_MAPPED)].ep));
+	/* A new registry endpoint (the NAT maps differently now): another digest. */
+	union sockaddr_any obs2 = sa("203.0.113.20:40123");
+	n = client_candidates_order(&s, c, 3, &obs2, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	CHECK(client_candidates_digest(t, n, NULL, 0) != d1 && client_candidates_digest(t, n, NULL, 0) != 0);
+	/* This host's own public endpoint changed (its NAT maps differently now): another digest too. */
+	union sockaddr_any mine[2] = { sa("203.0.113.10:30001"), sa("203.0.113.10:31234") };
+	uint64_t d2 = client_candidates_digest(t, n, &mine[0], 1);
+	CHECK(d2 != client_candidates_digest(t, n, NULL, 0) && d2 != client_candidates_digest(t, n, &mine[1], 1));
+	CHECK(d2 == client_candidates_digest(t, n, &mine[0], 1));
+	/* Only the relay: nothing to try. */
+	n = client_candidates_order(&s, NULL, 0, NULL, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	CHECK(n == 1 && !client_candidates_pick_direct(t, n, 0, &w));
+}
 /* Append an attribute to a netlink message buffer. */
 static size_t nl_attr(uint8_t *buf, size_t off, uint16_t type, const void *data, uint16_t len)
 {
@@ -450,6 +523,8 @@ int main(void)
 	test_parse();
 	test_order();
 	test_step();
+	test_walking();
+	test_pick_direct();
 	test_netlink_parse();
 	return CHECK_DONE();
 }

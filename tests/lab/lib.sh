@@ -597,6 +597,7 @@ lab_wait()
 #   - interval = 2s and handshake-timeout = 10s (instead of the documented
 #     10s/135s), to keep the runs short;
 #   - relay-after = 10s for alice and bob (the documented default is 30s);
+#   - relay-retry = 20s for alice and bob (the documented default is 5m);
 #   - port-mapping = LAB_PORT_MAPPING[node] when a scenario sets it;
 #   - registry 2 (LAB_REGISTRIES=2): the commented "registry = 10.0.0.253:53"
 #     line of alice.conf/bob.conf is enabled, and registry.conf is used with
@@ -628,6 +629,8 @@ lab_conf()
 		# A relay is asked after 10 s at a direct endpoint (documented default 30 s), as the
 		# lab's other times are shortened; LAB_RELAY=off: never (a scenario about direct paths).
 		echo "relay-after = 10s" >>"$out"
+		# A relayed pair tries a direct path again after 20 s (documented default 5 min).
+		echo "relay-retry = 20s" >>"$out"
 		[ "${LAB_RELAY:-}" = off ] && echo "relay = off" >>"$out"
 		;;
 	esac

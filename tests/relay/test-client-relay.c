@@ -211,9 +211,10 @@ static void test_policy(void)
 	client_relay_written(&rp, &relay, t);
 	CHECK(step(&rp, false, &relay, 5, t + 10 * after) == CLIENT_RELAY_NONE);
 	CHECK(rp.stage == CLIENT_RELAY_RELAYED);
-	/* WireGuard roamed to a direct path: no longer relayed. */
-	CHECK(step(&rp, false, &direct, 5, t + 11 * after) == CLIENT_RELAY_NONE);
-	CHECK(rp.stage == CLIENT_RELAY_IDLE);
+	/* WireGuard roamed to a direct path (the other side's direct try worked): direct again, counted. */
+	CHECK(step(&rp, false, &direct, 5, t + 11 * after) == CLIENT_RELAY_UPGRADED);
+	CHECK(rp.stage == CLIENT_RELAY_IDLE && rp.upgrades == 1);
+	CHECK(step(&rp, false, &direct, 5, t + 12 * after) == CLIENT_RELAY_NONE && rp.upgrades == 1);
 	/* A failed query: `after` without timing, then timed again from scratch. */
 	client_relay_failed(&rp, -ENOENT, t);
 	CHECK(step(&rp, true, &direct, 0, t + after - 1) == CLIENT_RELAY_NONE);
@@ -225,6 +226,168 @@ static void test_policy(void)
 	CHECK(strstr(client_relay_strerror(-ENOENT), "NXDOMAIN") != NULL);
 }
 
+/* The relay is the last resort: no query while the candidate walk still has one to try. */
+static void test_walk_first(void)
+{
+	struct client_relay_peer rp;
+	union sockaddr_any reg = addr("198.51.100.2:40001");
+	struct client_relay_input in = { .stale = true, .endpoint = &reg, .now_ms = 1000, .after_ms = 10000,
+					 .walking = true };
+
+	memset(&rp, 0, sizeof(rp));
+	CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_WAITING);
+	/* Long past relay-after at the same endpoint: the walk goes on, the normal lookup runs. */
+	for (in.now_ms = 11000; in.now_ms < 100000; in.now_ms += 2000)
+		CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_NONE && rp.stage == CLIENT_RELAY_WAITING);
+	/* Nothing left to try: the relay is asked at once (the endpoint had relay-after). */
+	in.walking = false;
+	CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_ASK && rp.stage == CLIENT_RELAY_ASKING);
+}
+
+static uint64_t rs_rx = 1000;
+
+/*
+ * One cycle of a relayed peer with relay-retry, handshake at hs: bytes keep
+ * arriving through the relay (the counter grows while the endpoint is the
+ * relay's), none at a direct endpoint.
+ */
+static enum client_relay_action rstep(struct client_relay_peer *rp, const union sockaddr_any *ep, uint64_t now,
+				      int64_t hs)
+{
+	union sockaddr_any relay = addr("203.0.113.4:50001");
+	struct client_relay_input in = {
+		.stale = false, .endpoint = ep, .rx_bytes = addr_equal(ep, &relay) ? ++rs_rx : rs_rx, .now_ms = now,
+		.after_ms = 10000,
+		.retry_ms = 20000, .probe_ms = 6000, .handshake_s = hs,
+	};
+
+	return client_relay_step(rp, &in);
+}
+
+/*
+ * Relayed -> direct (issue 17): looked up at once and then every look
+ * interval; a direct try when due (retry after the relay write, then
+ * doubling up to 8 x retry) or at once when the answer changed (which also
+ * starts the backoff over); a try holds the peer for one handshake
+ * attempt: a newer handshake at a direct endpoint is UPGRADED, none brings
+ * the relay back (RESTORE).
+ */
+static void test_retry(void)
+{
+	struct client_relay_peer rp;
+	union sockaddr_any relay = addr("203.0.113.4:50001"), direct = addr("198.51.100.2:40001");
+	const uint64_t retry = 20000, look = 5000, t0 = 1000000;
+	const uint64_t D1 = 0x1111, D2 = 0x2222;
+	uint64_t t;
+
+	memset(&rp, 0, sizeof(rp));
+	client_relay_written(&rp, &relay, t0);
+	/* The first cycle looks the peer up: the answer is the baseline, no try before `retry`. */
+	CHECK(rstep(&rp, &relay, t0 + 100, 0) == CLIENT_RELAY_LOOK);
+	CHECK(!client_relay_look_done(&rp, D1, t0 + 100, look, retry));
+	CHECK(rstep(&rp, &relay, t0 + 200, 0) == CLIENT_RELAY_NONE);
+	CHECK(rstep(&rp, &relay, t0 + 100 + look, 0) == CLIENT_RELAY_LOOK);
+	CHECK(!client_relay_look_done(&rp, D1, t0 + 100 + look, look, retry));
+	/* No answer (digest 0): no try, even when due. */
+	CHECK(rstep(&rp, &relay, t0 + retry, 0) == CLIENT_RELAY_LOOK);
+	CHECK(!client_relay_look_done(&rp, 0, t0 + retry, look, retry));
+	/* Due: the same answer is tried. */
+	t = t0 + retry + look;
+	CHECK(rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK);
+	CHECK(client_relay_look_done(&rp, D1, t, look, retry));
+	client_relay_probing(&rp, &direct, t, 5000, rs_rx);
+	CHECK(rp.stage == CLIENT_RELAY_PROBING && rp.tries == 1);
+	/* One handshake attempt: an old handshake, or one at the relay, is no success. */
+	CHECK(rstep(&rp, &direct, t + 1000, 4999) == CLIENT_RELAY_HOLD);
+	CHECK(rstep(&rp, &relay, t + 5999, 5003) == CLIENT_RELAY_HOLD);
+	/* Its time is over: the relay back, next try after 2 x retry. */
+	CHECK(rstep(&rp, &relay, t + 6000, 5003) == CLIENT_RELAY_RESTORE);
+	CHECK(rp.stage == CLIENT_RELAY_ASKING && rp.retry_ms == 2 * retry && rp.next_try_ms == t + 6000 + 2 * retry);
+	CHECK(rstep(&rp, &relay, t + 6001, 5003) == CLIENT_RELAY_HOLD);
+	t += 6100;
+	client_relay_written(&rp, &relay, t);
+	/* Further failures double the interval up to 8 x retry (the cycles between read the counter). */
+	for (int i = 0; i < 5; i++) {
+		uint64_t due = rp.next_try_ms;
+		bool tried = false;
+		/* Tried at the first look at or after the time it is due. */
+		for (t += 2000; !tried && t < due + look + 2000; t += 2000)
+			if (rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK)
+				tried = client_relay_look_done(&rp, D1, t, look, retry);
+		t -= 2000;
+		CHECK(tried && t >= due && t < due + look);
+		client_relay_probing(&rp, &direct, t, 6000, rs_rx);
+		CHECK(rstep(&rp, &direct, t + 6000, 0) == CLIENT_RELAY_RESTORE);
+		t += 6000;
+		client_relay_written(&rp, &relay, t);
+	}
+	CHECK(rp.retry_ms == 8 * retry && rp.tries == 6);
+	/* Not due, but the answer changed (a new endpoint or mapping): tried at once, backoff from retry again. */
+	t += look;
+	CHECK(rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK);
+	CHECK(!client_relay_look_done(&rp, D1, t, look, retry));
+	t += look;
+	CHECK(rstep(&rp, &relay, t, 0) == CLIENT_RELAY_LOOK);
+	CHECK(client_relay_look_done(&rp, D2, t, look, retry));
+	client_relay_probing(&rp, &direct, t, 9000, rs_rx);
+	CHECK(rstep(&rp, &direct, t + 1000, 8999) == CLIENT_RELAY_HOLD);
+	/* A handshake newer than the write, at a direct endpoint: direct, counted, the way back forgotten. */
+	CHECK(rstep(&rp, &direct, t + 2000, 9000) == CLIENT_RELAY_UPGRADED);
+	CHECK(rp.stage == CLIENT_RELAY_IDLE && rp.upgrades == 1 && rp.retry_ms == 0 && rp.tries == 0);
+	CHECK(strcmp(client_relay_stage_name(CLIENT_RELAY_PROBING), "probing") == 0);
+
+	/*
+	 * A session still valid carries on over the direct path without a
+	 * handshake: bytes received after the try began, with the endpoint
+	 * still direct, are success; bytes that came through the relay (the
+	 * endpoint roamed back there) are not.
+	 */
+	{
+		struct client_relay_input pi = { .stale = true, .endpoint = &direct, .rx_bytes = 500, .now_ms = t0,
+						 .after_ms = 10000, .retry_ms = 20000, .probe_ms = 6000, .handshake_s = 100 };
+		memset(&rp, 0, sizeof(rp));
+		client_relay_written(&rp, &relay, t0 - 1000);
+		rp.stage = CLIENT_RELAY_RELAYED;
+		client_relay_probing(&rp, &direct, t0, 200, 500);
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_HOLD);   /* the first reading */
+		pi.endpoint = &relay;
+		pi.rx_bytes = 600;
+		pi.now_ms = t0 + 2000;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_HOLD);   /* through the relay */
+		pi.endpoint = &direct;
+		pi.rx_bytes = 700;
+		pi.now_ms = t0 + 4000;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_UPGRADED && rp.upgrades == 1);
+		/* Relayed, and WireGuard roams to a direct path where bytes keep arriving (stale by handshake age). */
+		memset(&rp, 0, sizeof(rp));
+		client_relay_written(&rp, &relay, t0);
+		pi.endpoint = &relay;
+		pi.rx_bytes = 800;
+		pi.now_ms = t0 + 1000;
+		pi.retry_ms = 0;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_HOLD);
+		pi.endpoint = &direct;
+		pi.now_ms = t0 + 3000;
+		CHECK(client_relay_step(&rp, &pi) != CLIENT_RELAY_UPGRADED);   /* nothing arrived there yet */
+		memset(&rp, 0, sizeof(rp));
+		client_relay_written(&rp, &relay, t0);
+		pi.endpoint = &relay;
+		pi.now_ms = t0 + 1000;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_HOLD);
+		pi.endpoint = &direct;
+		pi.rx_bytes = 900;
+		pi.now_ms = t0 + 3000;
+		CHECK(client_relay_step(&rp, &pi) == CLIENT_RELAY_UPGRADED && rp.stage == CLIENT_RELAY_IDLE);
+	}
+
+	/* Without relay-retry (0) a relayed peer is never looked up. */
+	struct client_relay_input in = { .stale = false, .endpoint = &relay, .rx_bytes = 1, .now_ms = t0, .after_ms = 10000 };
+	memset(&rp, 0, sizeof(rp));
+	client_relay_written(&rp, &relay, t0);
+	for (in.now_ms = t0; in.now_ms < t0 + 1000000; in.now_ms += 2000, in.rx_bytes++)
+		CHECK(client_relay_step(&rp, &in) == CLIENT_RELAY_NONE);
+}
+
 int main(void)
 {
 	for (int i = 0; i < WG_KEY_LEN; i++) {
@@ -234,5 +397,7 @@ int main(void)
 	test_qname();
 	test_parse();
 	test_policy();
+	test_walk_first();
+	test_retry();
 	return CHECK_DONE();
 }

@@ -234,6 +234,8 @@ static void test_relay(void)
 	expect_error(REG "[relay]\naddress = 203.0.113.4\n[relay]\n", "t.conf:7:", "appears twice");
 	expect_error(CLI "relay = always\n", "t.conf:4: [client wg0] relay:", "auto, off");
 	expect_error(CLI "relay-after = 0\n", "t.conf:4:", "relay-after");
+	expect_error(CLI "relay-retry = 500ms\n", "t.conf:4:", "relay-retry");
+	expect_error(CLI "relay-retry = 1m\nrelay-retry = 2m\n", "t.conf:5:", "set twice");
 
 	cfg = expect_ok(REG "[relay]\naddress = 203.0.113.4\n" CLI);
 	if (cfg) {
@@ -243,10 +245,11 @@ static void test_relay(void)
 		CHECK(cfg->relay.idle_timeout_ms == DEFAULT_RELAY_IDLE_TIMEOUT_MS);
 		CHECK(cfg->relay.rate_bps == 0);
 		CHECK(cfg->clients[0].relay && cfg->clients[0].relay_after_ms == DEFAULT_RELAY_AFTER_MS);
+		CHECK(cfg->clients[0].relay_retry_ms == DEFAULT_RELAY_RETRY_MS && DEFAULT_RELAY_RETRY_MS == 300000);
 	}
 	config_free(cfg);
 	cfg = expect_ok(REG "[relay]\naddress = 203.0.113.4\naddress = [2001:db8::4]\nports = 40000-40099\n"
-			"max-allocations = 10\nidle-timeout = 2m\nrate-limit = 10M\n" CLI "relay = off\nrelay-after = 1m\n");
+			"max-allocations = 10\nidle-timeout = 2m\nrate-limit = 10M\n" CLI "relay = off\nrelay-after = 1m\nrelay-retry = 20s\n");
 	if (!cfg)
 		return;
 	CHECK(cfg->relay.n_addrs == 2 && cfg->relay.addrs[1].sa.sa_family == AF_INET6);
@@ -254,6 +257,7 @@ static void test_relay(void)
 	CHECK(cfg->relay.max_allocs == 10 && cfg->relay.idle_timeout_ms == 120000);
 	CHECK(cfg->relay.rate_bps == 10000000);
 	CHECK(!cfg->clients[0].relay && cfg->clients[0].relay_after_ms == 60000);
+	CHECK(cfg->clients[0].relay_retry_ms == 20000);
 	config_print(cfg, &out);
 	CHECK_STR_CONTAINS(strbuf_str(&out), "[relay]\naddress = 203.0.113.4\naddress = 2001:db8::4\nports = 40000-40099\n");
 	again = expect_ok(strbuf_str(&out));

@@ -116,6 +116,34 @@ static void test_port_mapping(void)
 	strbuf_free(&sb);
 }
 
+
+/* A relayed peer says when it next tries a direct path; one trying says which, and that the relay is kept. */
+static void test_relay_direct_try(void)
+{
+	static const char doc[] =
+		"{\"version\":\"0.1.0\",\"pid\":1,\"uptime_s\":5,\"config\":\"c\","
+		"\"client\":{\"devices\":[{\"device\":\"wg0\",\"backend\":\"auto\",\"zone\":\"example.com.\","
+		"\"registries\":[{\"address\":\"10.0.0.254:53\",\"reachable\":true,\"latency_ms\":1}],"
+		"\"peers\":[{\"public_key\":\"PEER0000AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"class\":\"fresh\","
+		"\"handshake_age_s\":3,\"endpoint\":\"203.0.113.4:50001\",\"result\":\"relayed\",\"nat\":\"unknown\","
+		"\"relay\":{\"stage\":\"relayed\",\"endpoint\":\"203.0.113.4:50001\",\"last_error\":null,"
+		"\"direct_try\":null,\"next_direct_try_s\":40,\"direct_tries\":1,\"upgrades\":0}},"
+		"{\"public_key\":\"PEER1111AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"class\":\"fresh\","
+		"\"handshake_age_s\":3,\"endpoint\":\"198.51.100.7:40001\",\"result\":\"relay-probe\",\"nat\":\"unknown\","
+		"\"relay\":{\"stage\":\"probing\",\"endpoint\":\"203.0.113.4:50002\",\"last_error\":null,"
+		"\"direct_try\":\"198.51.100.7:40001\",\"next_direct_try_s\":null,\"direct_tries\":2,\"upgrades\":0}}]}]}}";
+	struct strbuf sb = STRBUF_INIT;
+	struct ctl_status_opts o = { 0 };
+	char *t;
+
+	strbuf_puts(&sb, doc);
+	t = render(&sb, &o);
+	CHECK_STR_CONTAINS(t, "relayed via 203.0.113.4:50001: no direct path was found");
+	CHECK_STR_CONTAINS(t, "(still end-to-end encrypted); next direct try in 40 s");
+	CHECK_STR_CONTAINS(t, "trying direct 198.51.100.7:40001 (relay 203.0.113.4:50002 kept)");
+	free(t);
+	strbuf_free(&sb);
+}
 /* Candidates: the zone's registrations, the device's own candidates and registration, a peer's path. */
 static void test_candidates(void)
 {
@@ -246,5 +274,6 @@ int main(void)
 	strbuf_free(&sb);
 	test_port_mapping();
 	test_candidates();
+	test_relay_direct_try();
 	return CHECK_DONE();
 }
