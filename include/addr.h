@@ -43,6 +43,10 @@ uint16_t addr_port(const union sockaddr_any *a);
 bool addr_equal(const union sockaddr_any *a, const union sockaddr_any *b);
 /* Turn a v4-mapped IPv6 address into plain IPv4 in place. */
 void addr_unmap_v4(union sockaddr_any *a);
+/* True when a and b are the same IP address, ports ignored; a v4-mapped IPv6 address counts as its IPv4 one. */
+bool addr_same_ip(const union sockaddr_any *a, const union sockaddr_any *b);
+/* addr_equal() after addr_unmap_v4() of both: the same address and port. */
+bool addr_same_endpoint(const union sockaddr_any *a, const union sockaddr_any *b);
 
 /* Why an address cannot be a WireGuard endpoint (ADDR_EP_OK: it can). */
 enum addr_ep {

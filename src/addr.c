@@ -155,6 +155,30 @@ void addr_unmap_v4(union sockaddr_any *a)
 	a->in = in;
 }
 
+/* The same IP address, ports ignored, v4-mapped unmapped. */
+bool addr_same_ip(const union sockaddr_any *a, const union sockaddr_any *b)
+{
+	union sockaddr_any x = *a, y = *b;
+
+	addr_unmap_v4(&x);
+	addr_unmap_v4(&y);
+	if (x.sa.sa_family != y.sa.sa_family)
+		return false;
+	if (x.sa.sa_family == AF_INET)
+		return x.in.sin_addr.s_addr == y.in.sin_addr.s_addr;
+	return x.sa.sa_family == AF_INET6 && memcmp(&x.in6.sin6_addr, &y.in6.sin6_addr, 16) == 0;
+}
+
+/* The same address and port, v4-mapped unmapped. */
+bool addr_same_endpoint(const union sockaddr_any *a, const union sockaddr_any *b)
+{
+	union sockaddr_any x = *a, y = *b;
+
+	addr_unmap_v4(&x);
+	addr_unmap_v4(&y);
+	return addr_equal(&x, &y);
+}
+
 /* Check that an address and port can be a peer's endpoint. */
 enum addr_ep addr_endpoint_check(const union sockaddr_any *a)
 {

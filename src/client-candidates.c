@@ -485,20 +485,6 @@ int client_candidates_parse(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN], 
 	return (int)n;
 }
 
-/* True when a and b have the same address (ports ignored); v4-mapped IPv6 counts as IPv4. */
-static bool same_ip(const union sockaddr_any *a, const union sockaddr_any *b)
-{
-	union sockaddr_any x = *a, y = *b;
-
-	addr_unmap_v4(&x);
-	addr_unmap_v4(&y);
-	if (x.sa.sa_family != y.sa.sa_family)
-		return false;
-	if (x.sa.sa_family == AF_INET)
-		return x.in.sin_addr.s_addr == y.in.sin_addr.s_addr;
-	return x.sa.sa_family == AF_INET6 && memcmp(&x.in6.sin6_addr, &y.in6.sin6_addr, 16) == 0;
-}
-
 /* True when the candidate's address lies in the subnet of one of this host's other interfaces. */
 static bool on_local_subnet(const struct client_candidates_self *self, const struct cand_rec *c)
 {
@@ -551,7 +537,7 @@ static const char *cand_skip(const struct client_candidates_self *self, const st
 	if (self->n_public == 0)
 		return "this host's public address is not known yet";
 	for (size_t i = 0; observed && i < self->n_public && !behind_same; i++)
-		behind_same = same_ip(&self->public_addrs[i], observed);
+		behind_same = addr_same_ip(&self->public_addrs[i], observed);
 	return behind_same ? NULL : "not behind this host's public address";
 }
 

@@ -206,16 +206,6 @@ static bool known(const union sockaddr_any *a)
 	return a->sa.sa_family == AF_INET || a->sa.sa_family == AF_INET6;
 }
 
-/* Addresses equal after unmapping v4-in-v6. */
-static bool same_endpoint(const union sockaddr_any *a, const union sockaddr_any *b)
-{
-	union sockaddr_any x = *a, y = *b;
-
-	addr_unmap_v4(&x);
-	addr_unmap_v4(&y);
-	return addr_equal(&x, &y);
-}
-
 /* True while bytes keep arriving from a relayed peer (the window starts with the write). */
 static bool relay_alive(struct client_relay_peer *rp, const struct client_relay_input *in)
 {
@@ -261,7 +251,7 @@ static enum client_relay_action probe_step(struct client_relay_peer *rp, const s
 	 * over the new path without a handshake: the bytes are what tells.
 	 */
 	if (((in->handshake_s > 0 && in->handshake_s >= rp->probe_wall_s) || got) && known(ep) &&
-	    !same_endpoint(ep, &rp->relay)) {
+	    !addr_same_endpoint(ep, &rp->relay)) {
 		rp->stage = CLIENT_RELAY_IDLE;
 		rp->upgrades++;
 		retry_reset(rp);
@@ -290,7 +280,7 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 		return probe_step(rp, in);
 	case CLIENT_RELAY_RELAYED:
 		/* Working through the relay, or still being given time to: the normal lookup stays away. */
-		if (known(ep) && same_endpoint(ep, &rp->relay) && relay_alive(rp, in)) {
+		if (known(ep) && addr_same_endpoint(ep, &rp->relay) && relay_alive(rp, in)) {
 			if (in->retry_ms) {
 				if (!rp->retry_ms) {
 					rp->retry_ms = in->retry_ms;
@@ -306,7 +296,7 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 		 * ours late): direct again, when a handshake is fresh or bytes still
 		 * arrive there (the last authenticated packet came from there).
 		 */
-		if (known(ep) && !same_endpoint(ep, &rp->relay) &&
+		if (known(ep) && !addr_same_endpoint(ep, &rp->relay) &&
 		    (!in->stale || (rp->rx_known && in->rx_bytes != rp->rx_bytes))) {
 			rp->stage = CLIENT_RELAY_IDLE;
 			rp->upgrades++;
@@ -324,13 +314,13 @@ enum client_relay_action client_relay_step(struct client_relay_peer *rp, const s
 	}
 	if (!in->stale || !known(ep)) {
 		/* A relayed peer with a fresh handshake at the relay stays relayed. */
-		if (rp->stage != CLIENT_RELAY_RELAYED || !known(ep) || !same_endpoint(ep, &rp->relay)) {
+		if (rp->stage != CLIENT_RELAY_RELAYED || !known(ep) || !addr_same_endpoint(ep, &rp->relay)) {
 			rp->stage = CLIENT_RELAY_IDLE;
 			retry_reset(rp);
 		}
 		return CLIENT_RELAY_NONE;
 	}
-	if (rp->stage != CLIENT_RELAY_WAITING || !same_endpoint(ep, &rp->endpoint)) {
+	if (rp->stage != CLIENT_RELAY_WAITING || !addr_same_endpoint(ep, &rp->endpoint)) {
 		/* A new endpoint (the normal lookup wrote it, or WireGuard learnt it): time it from now. */
 		rp->stage = CLIENT_RELAY_WAITING;
 		retry_reset(rp);

@@ -165,20 +165,6 @@ static void target_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* True when a and b have the same address (ports ignored; IPv4 unmapped). */
-static bool same_address(const union sockaddr_any *a, const union sockaddr_any *b)
-{
-	union sockaddr_any x = *a, y = *b;
-
-	addr_unmap_v4(&x);
-	addr_unmap_v4(&y);
-	if (x.sa.sa_family != y.sa.sa_family)
-		return false;
-	if (x.sa.sa_family == AF_INET)
-		return x.in.sin_addr.s_addr == y.in.sin_addr.s_addr;
-	return x.sa.sa_family == AF_INET6 && memcmp(&x.in6.sin6_addr, &y.in6.sin6_addr, 16) == 0;
-}
-
 /* True when a is the wildcard address of its family. */
 static bool is_wildcard(const union sockaddr_any *a)
 {
@@ -232,7 +218,7 @@ static int target_open(struct notify_target *t, const union sockaddr_any *listen
 	for (size_t i = 0; i < n_listens; i++) {
 		if (listens[i].sa.sa_family != t->addr.sa.sa_family)
 			continue;
-		if (is_wildcard(&listens[i]) || same_address(&listens[i], &local))
+		if (is_wildcard(&listens[i]) || addr_same_ip(&listens[i], &local))
 			listening = true;
 		else if (!fallback)
 			fallback = &listens[i];

@@ -158,16 +158,6 @@ static size_t refused_hash(const union sockaddr_any *a)
 	return h % REFUSED_LOG_SLOTS;
 }
 
-/* True when both have the same family and address (ports ignored). */
-static bool same_host(const union sockaddr_any *a, const union sockaddr_any *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
-}
-
 /* Log how many refused queries the rate limit skipped, and start counting again. */
 static void refused_summary(struct registry *reg)
 {
@@ -210,7 +200,7 @@ static void log_refused_text(struct registry *reg, const struct dns_client *cl, 
 	struct refused_slot *s = &reg->refused_log[refused_hash(cl->src)];
 	char src[ADDR_STRLEN];
 
-	if (same_host(&s->addr, cl->src) && now - s->when < REFUSED_LOG_INTERVAL_S)
+	if (addr_same_ip(&s->addr, cl->src) && now - s->when < REFUSED_LOG_INTERVAL_S)
 		return;
 	/* A source skipped here is not remembered: it is logged on a later query once the limit allows. */
 	if (!refused_take(reg))

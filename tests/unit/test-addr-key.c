@@ -37,6 +37,23 @@ static void test_addr(void)
 	CHECK(strcmp(addr_format(&a, buf, sizeof(buf)), "none") == 0);
 }
 
+/* Same IP (ports ignored) and same endpoint, with v4-mapped IPv6 as its IPv4 address. */
+static void test_addr_same(void)
+{
+	union sockaddr_any a, b, none;
+
+	memset(&none, 0, sizeof(none));
+	CHECK(addr_parse("[::ffff:192.0.2.7]:9", -1, &a) == 0 && addr_parse("192.0.2.7:10", -1, &b) == 0);
+	CHECK(addr_same_ip(&a, &b) && addr_same_ip(&b, &a) && !addr_same_endpoint(&a, &b));
+	CHECK(addr_parse("192.0.2.7:9", -1, &b) == 0 && addr_same_endpoint(&a, &b) && addr_same_endpoint(&b, &a));
+	CHECK(addr_parse("192.0.2.8:9", -1, &b) == 0 && !addr_same_ip(&a, &b) && !addr_same_endpoint(&a, &b));
+	CHECK(addr_parse("[2001:db8::7]:9", -1, &a) == 0 && addr_parse("[2001:db8::7]:1", -1, &b) == 0);
+	CHECK(addr_same_ip(&a, &b) && !addr_same_endpoint(&a, &b));
+	CHECK(addr_parse("[2001:db8::8]:9", -1, &b) == 0 && !addr_same_ip(&a, &b));
+	/* Another family, or no address at all, is never the same IP. */
+	CHECK(addr_parse("192.0.2.7:9", -1, &b) == 0 && !addr_same_ip(&a, &b) && !addr_same_ip(&none, &none));
+}
+
 /* Parse text and return its endpoint check. */
 static enum addr_ep ep(const char *text)
 {
@@ -194,6 +211,7 @@ static void test_keys(void)
 int main(void)
 {
 	test_addr();
+	test_addr_same();
 	test_endpoint_check();
 	test_cidr();
 	test_keys();
