@@ -10,6 +10,7 @@
 
 #include "client-candidates.h"
 #include "config.h"
+#include "wire.h"
 
 #define DNS_HEADER_LEN 12
 #define TYPE_A 1
@@ -197,42 +198,8 @@ uint32_t client_candidates_lease_s(unsigned int interval_ms)
 	return s < LEASE_MIN_S ? LEASE_MIN_S : s > LEASE_MAX_S ? LEASE_MAX_S : (uint32_t)s;
 }
 
-/* Message being written: stops at cap and remembers that it ran out. */
-struct msg {
-	uint8_t *buf;
-	size_t len, cap;
-	bool full;
-};
-
-/* Append bytes. */
-static void put(struct msg *m, const void *p, size_t n)
-{
-	if (m->full || m->cap - m->len < n) {
-		m->full = true;
-		return;
-	}
-	memcpy(m->buf + m->len, p, n);
-	m->len += n;
-}
-
-/* Append a 16-bit big-endian value. */
-static void put16(struct msg *m, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	put(m, b, 2);
-}
-
-/* Append a 32-bit big-endian value. */
-static void put32(struct msg *m, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-
-	put(m, b, 4);
-}
-
 /* Write a presentation-form name (config-normalized: absolute, no escapes) in wire form. 0 or -EINVAL. */
-static int put_zone(struct msg *m, const char *zone)
+static int put_zone(struct wire_writer *m, const char *zone)
 {
 	const char *p = zone;
 	size_t total = 1;
@@ -243,11 +210,11 @@ static int put_zone(struct msg *m, const char *zone)
 		uint8_t lb = (uint8_t)l;
 		if (l == 0 || l > 63 || (total += l + 1) > 255)
 			return -EINVAL;
-		put(m, &lb, 1);
-		put(m, p, l);
+		wire_put(m, &lb, 1);
+		wire_put(m, p, l);
 		p += l + (dot ? 1 : 0);
 	}
-	put(m, "", 1);
+	wire_put(m, "", 1);
 	return 0;
 }
 
@@ -256,7 +223,7 @@ int client_candidates_update_msg(const uint8_t key[WG_KEY_LEN], const char *zone
 				 size_t n, uint32_t lease_s, uint8_t *out, size_t cap)
 {
 	static const uint8_t service[] = "\x07" CAND_SERVICE_LABEL "\x04_udp";
-	struct msg m = { .buf = out, .cap = cap };
+	struct wire_writer m = { .buf = out, .cap = cap };
 	char b32[KEY_B32_LEN + 1];
 	uint8_t blen = KEY_B32_LEN;
 	size_t inst_off, n_add = 0;
@@ -265,26 +232,26 @@ int client_candidates_update_msg(const uint8_t key[WG_KEY_LEN], const char *zone
 	for (size_t i = 0; i < n; i++)
 		n_add += cand_kind_registrable((enum cand_kind)cands[i].kind) ? 1 : 0;
 	/* Header: opcode UPDATE; one zone, no prerequisites, 1 + 2 * n updates, the OPT. */
-	put16(&m, 0);
-	put16(&m, OPCODE_UPDATE << 11);
-	put16(&m, 1);
-	put16(&m, 0);
-	put16(&m, (uint16_t)(1 + 2 * n_add));
-	put16(&m, 1);
+	wire_put16(&m, 0);
+	wire_put16(&m, OPCODE_UPDATE << 11);
+	wire_put16(&m, 1);
+	wire_put16(&m, 0);
+	wire_put16(&m, (uint16_t)(1 + 2 * n_add));
+	wire_put16(&m, 1);
 	if (put_zone(&m, zone) < 0)
 		return -EINVAL;
-	put16(&m, TYPE_SOA);
-	put16(&m, CLASS_IN);
+	wire_put16(&m, TYPE_SOA);
+	wire_put16(&m, CLASS_IN);
 	/* Delete every RRset at B._wgcand._udp.ZONE (RFC 2136 2.5.3): the set is replaced. */
 	inst_off = m.len;
-	put(&m, &blen, 1);
-	put(&m, b32, KEY_B32_LEN);
-	put(&m, service, sizeof(service) - 1);
+	wire_put(&m, &blen, 1);
+	wire_put(&m, b32, KEY_B32_LEN);
+	wire_put(&m, service, sizeof(service) - 1);
 	put_zone(&m, zone);
-	put16(&m, TYPE_ANY);
-	put16(&m, CLASS_ANY);
-	put32(&m, 0);
-	put16(&m, 0);
+	wire_put16(&m, TYPE_ANY);
+	wire_put16(&m, CLASS_ANY);
+	wire_put32(&m, 0);
+	wire_put16(&m, 0);
 	for (size_t i = 0; i < n; i++) {
 		const struct cand_rec *c = &cands[i];
 		char label[CAND_LABEL_MAX];
@@ -294,20 +261,20 @@ int client_candidates_update_msg(const uint8_t key[WG_KEY_LEN], const char *zone
 		if (!llen)
 			continue;
 		/* SRV at the instance (owner compressed), target written in full (RFC 2782). */
-		put16(&m, (uint16_t)(0xc000 | inst_off));
-		put16(&m, TYPE_SRV);
-		put16(&m, CLASS_IN);
-		put32(&m, lease_s);
+		wire_put16(&m, (uint16_t)(0xc000 | inst_off));
+		wire_put16(&m, TYPE_SRV);
+		wire_put16(&m, CLASS_IN);
+		wire_put32(&m, lease_s);
 		rdlen_at = m.len;
-		put16(&m, 0);
-		put16(&m, 0);
-		put16(&m, 0);
-		put16(&m, c->port);
+		wire_put16(&m, 0);
+		wire_put16(&m, 0);
+		wire_put16(&m, 0);
+		wire_put16(&m, c->port);
 		target_off = m.len;
-		put(&m, &llen, 1);
-		put(&m, label, llen);
-		put(&m, &blen, 1);
-		put(&m, b32, KEY_B32_LEN);
+		wire_put(&m, &llen, 1);
+		wire_put(&m, label, llen);
+		wire_put(&m, &blen, 1);
+		wire_put(&m, b32, KEY_B32_LEN);
 		put_zone(&m, zone);
 		if (m.full || target_off > 0x3fff)
 			return -ENOBUFS;
@@ -315,22 +282,22 @@ int client_candidates_update_msg(const uint8_t key[WG_KEY_LEN], const char *zone
 		out[rdlen_at] = (uint8_t)(rdlen >> 8);
 		out[rdlen_at + 1] = (uint8_t)rdlen;
 		/* The target's address, owner compressed to the SRV target. */
-		put16(&m, (uint16_t)(0xc000 | target_off));
-		put16(&m, c->family == AF_INET ? TYPE_A : TYPE_AAAA);
-		put16(&m, CLASS_IN);
-		put32(&m, lease_s);
-		put16(&m, c->family == AF_INET ? 4 : 16);
-		put(&m, c->addr, c->family == AF_INET ? 4 : 16);
+		wire_put16(&m, (uint16_t)(0xc000 | target_off));
+		wire_put16(&m, c->family == AF_INET ? TYPE_A : TYPE_AAAA);
+		wire_put16(&m, CLASS_IN);
+		wire_put32(&m, lease_s);
+		wire_put16(&m, c->family == AF_INET ? 4 : 16);
+		wire_put(&m, c->addr, c->family == AF_INET ? 4 : 16);
 	}
 	/* OPT: root, 1232-byte payload, version 0, the Update Lease (RFC 9664). */
-	put(&m, "", 1);
-	put16(&m, TYPE_OPT);
-	put16(&m, 1232);
-	put32(&m, 0);
-	put16(&m, 8);
-	put16(&m, LEASE_OPTION);
-	put16(&m, 4);
-	put32(&m, lease_s);
+	wire_put(&m, "", 1);
+	wire_put16(&m, TYPE_OPT);
+	wire_put16(&m, 1232);
+	wire_put32(&m, 0);
+	wire_put16(&m, 8);
+	wire_put16(&m, LEASE_OPTION);
+	wire_put16(&m, 4);
+	wire_put32(&m, lease_s);
 	return m.full ? -ENOBUFS : (int)m.len;
 }
 
@@ -367,23 +334,6 @@ int client_candidates_qname(const uint8_t key[WG_KEY_LEN], const char *zone, cha
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* True when wire names a (alen) and b (blen) are equal ignoring ASCII case. */
-static bool wire_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	if (alen != blen)
-		return false;
-	for (size_t i = 0; i < alen; i++) {
-		uint8_t x = a[i], y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x |= 0x20;
-		if (y >= 'A' && y <= 'Z')
-			y |= 0x20;
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 /*
  * Check that target is <kind>-<n>.B.ZONE for this key (zone: wire form of
  * zlen bytes) and read the kind and index. 0 or -1.
@@ -404,7 +354,7 @@ static int cand_target(const ldns_rdf *target, const uint8_t key[WG_KEY_LEN], co
 	    memcmp(k, key, WG_KEY_LEN) != 0)
 		return -1;
 	b += 1u + w[b];
-	return wire_equal(w + b, size - b, zone, zlen) ? 0 : -1;
+	return size - b == zlen && wire_equal_nocase(w + b, zone, zlen) ? 0 : -1;
 }
 
 /* The first A or AAAA record owned by name in the answer or additional section. */
@@ -430,7 +380,7 @@ int client_candidates_parse(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN], 
 {
 	char qname[DNAME_STRLEN + 80];
 	uint8_t zbuf[256];
-	struct msg zm = { .buf = zbuf, .cap = sizeof(zbuf) };
+	struct wire_writer zm = { .buf = zbuf, .cap = sizeof(zbuf) };
 	ldns_rdf *q = NULL;
 	size_t n = 0;
 

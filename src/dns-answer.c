@@ -5,17 +5,15 @@
 
 #include "cand.h"
 #include "dns-answer.h"
+#include "wire.h"
 #include "zone.h"
 
 #define OPT_RR_LEN 11
 #define PTR_TO(off) ((uint16_t)(0xc000 | (off)))
 
-/* Response being written: stops at limit and remembers that it ran out. */
+/* Response being written (wire.h's bounded writer) and its section counts. */
 struct writer {
-	uint8_t *buf;
-	size_t len;
-	size_t limit;
-	bool full;
+	struct wire_writer out;
 	uint16_t an, ns, ar;
 };
 
@@ -47,72 +45,30 @@ struct ctx {
 	struct writer w;
 };
 
-/* Append bytes if they fit. */
-static void put(struct writer *w, const void *p, size_t n)
-{
-	if (w->full || w->limit - w->len < n || w->len > w->limit) {
-		w->full = true;
-		return;
-	}
-	memcpy(w->buf + w->len, p, n);
-	w->len += n;
-}
-
-/* Append a 16-bit big-endian value. */
-static void put16(struct writer *w, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	put(w, b, 2);
-}
-
-/* Append a 32-bit big-endian value. */
-static void put32(struct writer *w, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-
-	put(w, b, 4);
-}
-
 /* Start a record owned by the name at owner_off; returns the rdata length position. */
 static size_t rr_begin(struct writer *w, uint16_t owner_off, uint16_t type, uint32_t ttl)
 {
-	put16(w, PTR_TO(owner_off));
-	put16(w, type);
-	put16(w, DNS_CLASS_IN);
-	put32(w, ttl);
-	size_t at = w->len;
-	put16(w, 0);
+	wire_put16(&w->out, PTR_TO(owner_off));
+	wire_put16(&w->out, type);
+	wire_put16(&w->out, DNS_CLASS_IN);
+	wire_put32(&w->out, ttl);
+	size_t at = w->out.len;
+	wire_put16(&w->out, 0);
 	return at;
 }
 
 /* Finish a record: patch its rdata length. False (and the record removed) if it did not fit. */
 static bool rr_end(struct writer *w, size_t mark, size_t rdlen_at, uint16_t *count)
 {
-	if (w->full) {
-		w->len = mark;
-		w->full = false;
+	if (w->out.full) {
+		w->out.len = mark;
+		w->out.full = false;
 		return false;
 	}
-	size_t rdlen = w->len - rdlen_at - 2;
-	w->buf[rdlen_at] = (uint8_t)(rdlen >> 8);
-	w->buf[rdlen_at + 1] = (uint8_t)rdlen;
+	size_t rdlen = w->out.len - rdlen_at - 2;
+	w->out.buf[rdlen_at] = (uint8_t)(rdlen >> 8);
+	w->out.buf[rdlen_at + 1] = (uint8_t)rdlen;
 	(*count)++;
-	return true;
-}
-
-/* Lower-case compare of n bytes. */
-static bool equal_nocase(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint8_t x = a[i], y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x |= 0x20;
-		if (y >= 'A' && y <= 'Z')
-			y |= 0x20;
-		if (x != y)
-			return false;
-	}
 	return true;
 }
 
@@ -128,7 +84,7 @@ static bool label_is(const uint8_t *msg, const struct dns_query *q, unsigned int
 	const uint8_t *l = qlabel(msg, q, i);
 	size_t n = strlen(s);
 
-	return l[0] == n && equal_nocase(l + 1, (const uint8_t *)s, n);
+	return l[0] == n && wire_equal_nocase(l + 1, (const uint8_t *)s, n);
 }
 
 /* Find the zone with the longest name that contains the query name; sets *apex_off. */
@@ -146,7 +102,7 @@ static int find_zone(const struct dns_answer_env *env, const uint8_t *msg, const
 		size_t off = k < q->n_labels ? q->label_off[k] : (size_t)q->qname_len - 1;
 		if (q->qname_len - off != z->apex_len)
 			continue;
-		if (!equal_nocase(msg + DNS_QNAME_OFF + off, z->apex, z->apex_len))
+		if (!wire_equal_nocase(msg + DNS_QNAME_OFF + off, z->apex, z->apex_len))
 			continue;
 		if (best < 0 || z->apex_labels >= best_labels) {
 			best = (int)i;
@@ -185,7 +141,7 @@ static bool name_below(const uint8_t *child, size_t clen, const uint8_t *parent,
 {
 	for (size_t pos = 0; clen > plen && pos < clen - plen && child[pos]; pos += 1u + child[pos])
 		if (clen - pos - (1u + child[pos]) == plen)
-			return equal_nocase(child + pos + 1 + child[pos], parent, plen);
+			return wire_equal_nocase(child + pos + 1 + child[pos], parent, plen);
 	return false;
 }
 
@@ -286,7 +242,7 @@ static enum name_kind classify(struct ctx *c, const uint8_t *msg)
 			return kind;
 	}
 	if (c->z->ns_in_zone && (c->z->n_glue4 || c->z->n_glue6) && q->qname_len == c->z->ns_len &&
-	    equal_nocase(msg + DNS_QNAME_OFF, c->z->ns, c->z->ns_len))
+	    wire_equal_nocase(msg + DNS_QNAME_OFF, c->z->ns, c->z->ns_len))
 		return NAME_NS;
 	return has_names_below(c, msg, k) ? NAME_EMPTY : NAME_NONE;
 }
@@ -350,13 +306,13 @@ static bool put_entry_addr(struct ctx *c, bool label, uint16_t owner_off, uint16
 		qtype = family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA;
 	if ((qtype == DNS_TYPE_A) != (family == AF_INET))
 		return false;
-	size_t mark = c->w.len;
+	size_t mark = c->w.out.len;
 	if (label) {
-		put(&c->w, &len, 1);
-		put(&c->w, c->e->label, KEY_B32_LEN);
+		wire_put(&c->w.out, &len, 1);
+		wire_put(&c->w.out, c->e->label, KEY_B32_LEN);
 	}
 	size_t at = rr_begin(&c->w, owner_off, qtype, c->env->ttl);
-	put(&c->w, addr, family == AF_INET ? 4 : 16);
+	wire_put(&c->w.out, addr, family == AF_INET ? 4 : 16);
 	return rr_end(&c->w, mark, at, count);
 }
 
@@ -398,13 +354,13 @@ static bool put_entry_txt(struct ctx *c, uint16_t owner_off, uint16_t *count)
 		int64_t d = (int64_t)c->env->now - e->last_handshake_sec;
 		seen_len = 5 + fmt_u64(seen + 5, d > 0 ? (uint64_t)d : 0);
 	}
-	size_t mark = c->w.len;
+	size_t mark = c->w.out.len;
 	size_t at = rr_begin(&c->w, owner_off, DNS_TYPE_TXT, c->env->ttl);
-	put(&c->w, e->txt, e->txt_len);
+	wire_put(&c->w.out, e->txt, e->txt_len);
 	if (seen_len) {
 		uint8_t l = (uint8_t)seen_len;
-		put(&c->w, &l, 1);
-		put(&c->w, seen, seen_len);
+		wire_put(&c->w.out, &l, 1);
+		wire_put(&c->w.out, seen, seen_len);
 	}
 	return rr_end(&c->w, mark, at, count);
 }
@@ -419,18 +375,18 @@ static bool put_entry_txt(struct ctx *c, uint16_t owner_off, uint16_t *count)
  */
 static void put_srv(struct ctx *c)
 {
-	size_t mark = c->w.len;
+	size_t mark = c->w.out.len;
 	size_t at = rr_begin(&c->w, DNS_QNAME_OFF, DNS_TYPE_SRV, c->env->ttl);
 	uint8_t len = KEY_B32_LEN;
 
-	put16(&c->w, 0);
-	put16(&c->w, 0);
-	put16(&c->w, c->e->port);
-	put(&c->w, &len, 1);
-	put(&c->w, c->e->label, KEY_B32_LEN);
-	put(&c->w, c->w.buf + c->apex_off, c->z->apex_len);
+	wire_put16(&c->w.out, 0);
+	wire_put16(&c->w.out, 0);
+	wire_put16(&c->w.out, c->e->port);
+	wire_put(&c->w.out, &len, 1);
+	wire_put(&c->w.out, c->e->label, KEY_B32_LEN);
+	wire_put(&c->w.out, c->w.out.buf + c->apex_off, c->z->apex_len);
 	if (!rr_end(&c->w, mark, at, &c->w.an)) {
-		c->w.full = true;
+		c->w.out.full = true;
 		return;
 	}
 	/* Additional data is optional (RFC 2181 9): leave out what does not fit, no TC. */
@@ -442,10 +398,10 @@ static void put_srv(struct ctx *c)
 static bool put_rr(struct ctx *c, uint16_t owner_off, uint16_t type, const void *rdata, size_t n,
 		   uint16_t *count)
 {
-	size_t mark = c->w.len;
+	size_t mark = c->w.out.len;
 	size_t at = rr_begin(&c->w, owner_off, type, c->env->ttl);
 
-	put(&c->w, rdata, n);
+	wire_put(&c->w.out, rdata, n);
 	return rr_end(&c->w, mark, at, count);
 }
 
@@ -454,27 +410,27 @@ static bool put_soa(struct ctx *c, uint16_t *count)
 {
 	static const uint8_t hostmaster[] = "\x0ahostmaster";
 	const struct zone *z = c->z;
-	size_t mark = c->w.len;
+	size_t mark = c->w.out.len;
 	size_t at = rr_begin(&c->w, c->apex_off, DNS_TYPE_SOA, c->env->ttl);
 
-	put(&c->w, z->ns, z->ns_len);
-	put(&c->w, hostmaster, sizeof(hostmaster) - 1);
-	put16(&c->w, PTR_TO(c->apex_off));
-	put32(&c->w, z->serial);
-	put32(&c->w, z->refresh_s);
-	put32(&c->w, z->retry_s);
-	put32(&c->w, z->expire_s);
-	put32(&c->w, c->env->ttl);      /* minimum: negative answers live as long as positive ones */
+	wire_put(&c->w.out, z->ns, z->ns_len);
+	wire_put(&c->w.out, hostmaster, sizeof(hostmaster) - 1);
+	wire_put16(&c->w.out, PTR_TO(c->apex_off));
+	wire_put32(&c->w.out, z->serial);
+	wire_put32(&c->w.out, z->refresh_s);
+	wire_put32(&c->w.out, z->retry_s);
+	wire_put32(&c->w.out, z->expire_s);
+	wire_put32(&c->w.out, c->env->ttl);      /* minimum: negative answers live as long as positive ones */
 	return rr_end(&c->w, mark, at, count);
 }
 
 /* NS at the apex, with glue for an in-zone name. */
 static void put_ns(struct ctx *c)
 {
-	size_t target = c->w.len + 12;
+	size_t target = c->w.out.len + 12;
 
 	if (!put_rr(c, c->apex_off, DNS_TYPE_NS, c->z->ns, c->z->ns_len, &c->w.an)) {
-		c->w.full = true;
+		c->w.out.full = true;
 		return;
 	}
 	if (!c->z->ns_in_zone || target > 0x3fff)
@@ -495,11 +451,11 @@ static unsigned int put_ns_addrs(struct ctx *c, uint16_t qtype)
 	if (qtype == DNS_TYPE_A)
 		for (size_t i = 0; i < c->z->n_glue4; i++, n++)
 			if (!put_rr(c, DNS_QNAME_OFF, DNS_TYPE_A, c->z->glue4[i], 4, &c->w.an))
-				c->w.full = true;
+				c->w.out.full = true;
 	if (qtype == DNS_TYPE_AAAA)
 		for (size_t i = 0; i < c->z->n_glue6; i++, n++)
 			if (!put_rr(c, DNS_QNAME_OFF, DNS_TYPE_AAAA, c->z->glue6[i], 16, &c->w.an))
-				c->w.full = true;
+				c->w.out.full = true;
 	return n;
 }
 
@@ -514,7 +470,7 @@ static void put_ptr_listing(struct ctx *c)
 	for (size_t i = 0; i < c->z->n_entries; i++) {
 		memcpy(rdata + 1, c->z->entries[i].label, KEY_B32_LEN);
 		if (!put_rr(c, DNS_QNAME_OFF, DNS_TYPE_PTR, rdata, sizeof(rdata), &c->w.an)) {
-			c->w.full = true;
+			c->w.out.full = true;
 			return;
 		}
 	}
@@ -533,7 +489,7 @@ static void put_cand_listing(struct ctx *c)
 			continue;
 		memcpy(rdata + 1, c->z->entries[i].label, KEY_B32_LEN);
 		if (!put_rr(c, DNS_QNAME_OFF, DNS_TYPE_PTR, rdata, sizeof(rdata), &c->w.an)) {
-			c->w.full = true;
+			c->w.out.full = true;
 			return;
 		}
 	}
@@ -569,26 +525,26 @@ static void put_cand_srvs(struct ctx *c)
 		const struct cand_rec *r = &c->z->cands[e->cand_first + i];
 		char label[CAND_LABEL_MAX];
 		uint8_t llen = (uint8_t)cand_label(r, label);
-		size_t mark = c->w.len;
+		size_t mark = c->w.out.len;
 		size_t at = rr_begin(&c->w, DNS_QNAME_OFF, DNS_TYPE_SRV, c->env->ttl);
 
-		put16(&c->w, (uint16_t)((r->kind + 1) * 10));
-		put16(&c->w, 0);
-		put16(&c->w, r->port);
-		target_off[i] = (uint16_t)(c->w.len > 0x3fff ? 0 : c->w.len);
-		put(&c->w, &llen, 1);
-		put(&c->w, label, llen);
-		put(&c->w, &blen, 1);
-		put(&c->w, e->label, KEY_B32_LEN);
-		put(&c->w, c->w.buf + c->apex_off, c->z->apex_len);
+		wire_put16(&c->w.out, (uint16_t)((r->kind + 1) * 10));
+		wire_put16(&c->w.out, 0);
+		wire_put16(&c->w.out, r->port);
+		target_off[i] = (uint16_t)(c->w.out.len > 0x3fff ? 0 : c->w.out.len);
+		wire_put(&c->w.out, &llen, 1);
+		wire_put(&c->w.out, label, llen);
+		wire_put(&c->w.out, &blen, 1);
+		wire_put(&c->w.out, e->label, KEY_B32_LEN);
+		wire_put(&c->w.out, c->w.out.buf + c->apex_off, c->z->apex_len);
 		if (!rr_end(&c->w, mark, at, &c->w.an) || target_off[i] == 0) {
-			c->w.full = true;
+			c->w.out.full = true;
 			return;
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!put_cand_addr(c, &c->z->cands[e->cand_first + i], target_off[i], DNS_TYPE_ANY, &c->w.ar)) {
-			c->w.full = true;
+			c->w.out.full = true;
 			return;
 		}
 	}
@@ -660,15 +616,15 @@ static uint16_t answer_relay_pair(struct ctx *c, const uint8_t *msg, enum dns_re
 	}
 	*res = DNS_RELAY_GRANTED;
 	/* The target _relay.Z is written in full (RFC 2782), the zone part as the query spelled it. */
-	size_t mark = c->w.len;
+	size_t mark = c->w.out.len;
 	size_t at = rr_begin(&c->w, DNS_QNAME_OFF, DNS_TYPE_SRV, c->env->ttl);
-	put16(&c->w, 0);
-	put16(&c->w, 0);
-	put16(&c->w, port);
-	put(&c->w, "\x06_relay", 7);
-	put(&c->w, c->w.buf + c->apex_off, c->z->apex_len);
+	wire_put16(&c->w.out, 0);
+	wire_put16(&c->w.out, 0);
+	wire_put16(&c->w.out, port);
+	wire_put(&c->w.out, "\x06_relay", 7);
+	wire_put(&c->w.out, c->w.out.buf + c->apex_off, c->z->apex_len);
 	if (!rr_end(&c->w, mark, at, &c->w.an)) {
-		c->w.full = true;
+		c->w.out.full = true;
 		return DNS_RCODE_NOERROR;
 	}
 	put_relay_addrs(c, relay_off, DNS_TYPE_ANY, &c->w.ar);
@@ -685,7 +641,7 @@ static bool answer_name(struct ctx *c, enum name_kind kind)
 	case NAME_APEX:
 		if (qt == DNS_TYPE_SOA || qt == DNS_TYPE_ANY) {
 			if (!put_soa(c, &c->w.an))
-				c->w.full = true;
+				c->w.out.full = true;
 		} else if (qt == DNS_TYPE_NS) {
 			put_ns(c);
 		}
@@ -694,14 +650,14 @@ static bool answer_name(struct ctx *c, enum name_kind kind)
 		if (qt == DNS_TYPE_PTR)
 			put_ptr_listing(c);
 		else if (qt == DNS_TYPE_ANY && !put_rr(c, DNS_QNAME_OFF, DNS_TYPE_HINFO, "\x07RFC8482\x00", 9, &c->w.an))
-			c->w.full = true;
+			c->w.out.full = true;
 		break;
 	case NAME_INSTANCE:
 		/* No usable address for this query (self = auto over loopback): no SRV either; ANY gets the TXT. */
 		if ((qt == DNS_TYPE_SRV || qt == DNS_TYPE_ANY) && entry_usable(c))
 			put_srv(c);
 		else if ((qt == DNS_TYPE_TXT || qt == DNS_TYPE_ANY) && !put_entry_txt(c, DNS_QNAME_OFF, &c->w.an))
-			c->w.full = true;
+			c->w.out.full = true;
 		else if (qt == DNS_TYPE_A || qt == DNS_TYPE_AAAA)
 			put_entry_addr(c, false, DNS_QNAME_OFF, qt, &c->w.an);
 		break;
@@ -716,7 +672,7 @@ static bool answer_name(struct ctx *c, enum name_kind kind)
 		if (qt == DNS_TYPE_PTR)
 			put_cand_listing(c);
 		else if (qt == DNS_TYPE_ANY && !put_rr(c, DNS_QNAME_OFF, DNS_TYPE_HINFO, "\x07RFC8482\x00", 9, &c->w.an))
-			c->w.full = true;
+			c->w.out.full = true;
 		break;
 	case NAME_CAND_INSTANCE:
 		if (qt == DNS_TYPE_SRV || qt == DNS_TYPE_ANY)
@@ -725,7 +681,7 @@ static bool answer_name(struct ctx *c, enum name_kind kind)
 	case NAME_CAND_HOST:
 		if ((qt == DNS_TYPE_ANY || qt == (c->cand->family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA)) &&
 		    !put_cand_addr(c, c->cand, DNS_QNAME_OFF, qt, &c->w.an))
-			c->w.full = true;
+			c->w.out.full = true;
 		break;
 	case NAME_RELAY_HOST:
 		if (qt == DNS_TYPE_A || qt == DNS_TYPE_AAAA || qt == DNS_TYPE_ANY)
@@ -737,7 +693,7 @@ static bool answer_name(struct ctx *c, enum name_kind kind)
 		break;
 	}
 	/* An answer that did not fit at all still is an answer: TC tells the client to retry over TCP. */
-	return c->w.an != before || c->w.full;
+	return c->w.an != before || c->w.out.full;
 }
 
 /* Write the header of the response. */
@@ -749,7 +705,7 @@ static void put_header(struct writer *w, const struct dns_query *q, bool aa, uin
 	h[1] = (uint8_t)q->id;
 	h[2] = (uint8_t)(0x80 | q->opcode << 3 | (aa ? 0x04 : 0) | (q->rd ? 0x01 : 0));
 	h[3] = (uint8_t)((q->cd ? 0x10 : 0) | (rcode & 0x0f));
-	memcpy(w->buf, h, sizeof(h));
+	memcpy(w->out.buf, h, sizeof(h));
 }
 
 /* Write the section counts (and TC) into the header. */
@@ -758,11 +714,11 @@ static void finish_header(struct writer *w, uint16_t qd, bool tc)
 	uint16_t counts[4] = { qd, w->an, w->ns, w->ar };
 
 	for (int i = 0; i < 4; i++) {
-		w->buf[4 + 2 * i] = (uint8_t)(counts[i] >> 8);
-		w->buf[5 + 2 * i] = (uint8_t)counts[i];
+		w->out.buf[4 + 2 * i] = (uint8_t)(counts[i] >> 8);
+		w->out.buf[5 + 2 * i] = (uint8_t)counts[i];
 	}
 	if (tc)
-		w->buf[2] |= 0x02;
+		w->out.buf[2] |= 0x02;
 }
 
 /* Append the OPT record of the response (space for it was reserved). */
@@ -777,8 +733,8 @@ static void put_opt(struct writer *w, const struct dns_answer_env *env, const st
 	opt[5] = (uint8_t)(rcode >> 4);
 	opt[6] = 0;                        /* version 0 */
 	opt[7] = q->edns_do ? 0x80 : 0;    /* RFC 3225: DO is copied */
-	memcpy(w->buf + w->len, opt, sizeof(opt));
-	w->len += sizeof(opt);
+	memcpy(w->out.buf + w->out.len, opt, sizeof(opt));
+	w->out.len += sizeof(opt);
 	w->ar++;
 }
 
@@ -816,8 +772,8 @@ size_t dns_answer(const struct dns_answer_env *env, const struct dns_client *cl,
 	info->qtype = q.has_question ? q.qtype : 0;
 	if (info->verdict == DNS_QUERY_DROP || cap < DNS_HEADER_LEN + OPT_RR_LEN)
 		return 0;
-	c.w.buf = out;
-	c.w.limit = size_limit(env, cl, &q, cap);
+	c.w.out.buf = out;
+	c.w.out.cap = size_limit(env, cl, &q, cap);
 	/* The question is at most 259 bytes after the header: it always fits in 512. */
 	if (info->verdict == DNS_QUERY_FORMERR) {
 		q.has_question = false;
@@ -830,11 +786,11 @@ size_t dns_answer(const struct dns_answer_env *env, const struct dns_client *cl,
 	/* An OPT in the query gets one in the answer (RFC 6891 6.1.1): has_edns is only set for well-formed OPTs. */
 	opt = q.has_edns;
 	if (opt)
-		c.w.limit -= OPT_RR_LEN;
-	c.w.len = DNS_HEADER_LEN;
+		c.w.out.cap -= OPT_RR_LEN;
+	c.w.out.len = DNS_HEADER_LEN;
 	if (q.has_question)
-		put(&c.w, msg + DNS_HEADER_LEN, q.question_end - DNS_HEADER_LEN);
-	if (c.w.full)
+		wire_put(&c.w.out, msg + DNS_HEADER_LEN, q.question_end - DNS_HEADER_LEN);
+	if (c.w.out.full)
 		return 0;
 	if (info->verdict != DNS_QUERY_OK)
 		goto done;
@@ -866,7 +822,7 @@ size_t dns_answer(const struct dns_answer_env *env, const struct dns_client *cl,
 			aa = false;
 			goto done;
 		}
-		answered = c.w.an > 0 || c.w.full;
+		answered = c.w.an > 0 || c.w.out.full;
 	} else if (kind == NAME_NONE) {
 		rcode = DNS_RCODE_NXDOMAIN;
 	} else {
@@ -877,16 +833,16 @@ size_t dns_answer(const struct dns_answer_env *env, const struct dns_client *cl,
 		if (!put_soa(&c, &c.w.ns))
 			tc = true;
 	}
-	tc = tc || c.w.full;
+	tc = tc || c.w.out.full;
 done:
-	c.w.full = false;
+	c.w.out.full = false;
 	if (opt) {
-		c.w.limit += OPT_RR_LEN;
+		c.w.out.cap += OPT_RR_LEN;
 		put_opt(&c.w, env, &q, rcode);
 	}
 	put_header(&c.w, &q, aa, rcode);
 	finish_header(&c.w, q.has_question ? 1 : 0, tc);
 	info->rcode = rcode;
 	info->truncated = tc;
-	return c.w.len;
+	return c.w.out.len;
 }

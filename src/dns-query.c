@@ -3,12 +3,7 @@
 #include <string.h>
 
 #include "dns-query.h"
-
-/* Read a 16-bit big-endian value. */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
+#include "wire.h"
 
 /* Read the uncompressed question name at off; fills the label table. 0 or -1 when malformed. */
 static int parse_qname(const uint8_t *msg, size_t len, size_t off, struct dns_query *q)
@@ -67,7 +62,7 @@ static bool opt_rdata_valid(const uint8_t *p, size_t rdlen)
 	while (pos < rdlen) {
 		if (rdlen - pos < 4)
 			return false;
-		size_t olen = get16(p + pos + 2);
+		size_t olen = wire_get16(p + pos + 2);
 		if (rdlen - pos - 4 < olen)
 			return false;
 		pos += 4 + olen;
@@ -87,8 +82,8 @@ static int parse_records(const uint8_t *msg, size_t len, size_t pos, unsigned in
 		pos = dns_skip_name(msg, len, pos);
 		if (pos == 0 || len - pos < 10)
 			return -1;
-		uint16_t type = get16(msg + pos);
-		uint16_t rdlen = get16(msg + pos + 8);
+		uint16_t type = wire_get16(msg + pos);
+		uint16_t rdlen = wire_get16(msg + pos + 8);
 		if (len - pos - 10 < rdlen)
 			return -1;
 		if (type == DNS_TYPE_OPT && i < nscount)
@@ -98,7 +93,7 @@ static int parse_records(const uint8_t *msg, size_t len, size_t pos, unsigned in
 			if (q->has_edns || msg[name_at] != 0)
 				return -1;
 			q->has_edns = true;
-			q->edns_udp_size = get16(msg + pos + 2);
+			q->edns_udp_size = wire_get16(msg + pos + 2);
 			q->edns_version = msg[pos + 5];
 			q->edns_do = (msg[pos + 6] & 0x80) != 0;
 			if (!opt_rdata_valid(msg + pos + 10, rdlen))
@@ -145,22 +140,22 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 
 	if (len < DNS_HEADER_LEN)
 		return DNS_QUERY_DROP;
-	q->id = get16(msg);
+	q->id = wire_get16(msg);
 	if (msg[2] & 0x80)
 		return DNS_QUERY_DROP;
 	q->opcode = (uint8_t)((msg[2] >> 3) & 0x0f);
 	q->rd = (msg[2] & 0x01) != 0;
 	q->cd = (msg[3] & 0x10) != 0;
 
-	uint16_t qdcount = get16(msg + 4), ancount = get16(msg + 6);
-	uint16_t nscount = get16(msg + 8), arcount = get16(msg + 10);
+	uint16_t qdcount = wire_get16(msg + 4), ancount = wire_get16(msg + 6);
+	uint16_t nscount = wire_get16(msg + 8), arcount = wire_get16(msg + 10);
 	bool question_ok = qdcount == 1 &&
 		parse_qname(msg, len, DNS_QNAME_OFF, q) == 0 &&
 		len - DNS_QNAME_OFF - q->qname_len >= 4;
 	if (question_ok) {
 		size_t p = DNS_QNAME_OFF + q->qname_len;
-		q->qtype = get16(msg + p);
-		q->qclass = get16(msg + p + 2);
+		q->qtype = wire_get16(msg + p);
+		q->qclass = wire_get16(msg + p + 2);
 		q->question_end = p + 4;
 		q->has_question = true;
 	}

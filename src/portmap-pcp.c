@@ -10,38 +10,11 @@
 #include <string.h>
 
 #include "portmap-pcp.h"
+#include "wire.h"
 
 #define PCP_HEADER_LEN 24
 #define PCP_MAP_BODY_LEN 36
 #define PCP_R_BIT 0x80
-
-/* Write a 16-bit value in network order. */
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* Write a 32-bit value in network order. */
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* Read a 16-bit value in network order. */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Read a 32-bit value in network order. */
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Build a MAP request. */
 int portmap_pcp_build_map(const struct portmap_pcp_map *m, uint8_t *buf, size_t len)
@@ -51,12 +24,12 @@ int portmap_pcp_build_map(const struct portmap_pcp_map *m, uint8_t *buf, size_t 
 	memset(buf, 0, PORTMAP_PCP_MAP_LEN);
 	buf[0] = PORTMAP_PCP_VERSION;
 	buf[1] = PORTMAP_PCP_OP_MAP;
-	put32(buf + 4, m->lifetime_s);
+	wire_set32(buf + 4, m->lifetime_s);
 	memcpy(buf + 8, m->client, 16);
 	memcpy(buf + 24, m->nonce, PORTMAP_PCP_NONCE_LEN);
 	buf[36] = m->protocol;
-	put16(buf + 40, m->internal_port);
-	put16(buf + 42, m->external_port);
+	wire_set16(buf + 40, m->internal_port);
+	wire_set16(buf + 42, m->external_port);
 	memcpy(buf + 44, m->external, 16);
 	return PORTMAP_PCP_MAP_LEN;
 }
@@ -80,16 +53,16 @@ int portmap_pcp_parse(const uint8_t *buf, size_t len, struct portmap_pcp_respons
 		return -EBADMSG;
 	out->opcode = buf[1] & (uint8_t)~PCP_R_BIT;
 	out->result = buf[3];
-	out->lifetime_s = get32(buf + 4);
-	out->epoch_s = get32(buf + 8);
+	out->lifetime_s = wire_get32(buf + 4);
+	out->epoch_s = wire_get32(buf + 8);
 	if (out->opcode == PORTMAP_PCP_OP_ANNOUNCE)
 		return 0;
 	if (out->opcode != PORTMAP_PCP_OP_MAP || len < PCP_HEADER_LEN + PCP_MAP_BODY_LEN)
 		return -EBADMSG;
 	memcpy(out->nonce, buf + 24, PORTMAP_PCP_NONCE_LEN);
 	out->protocol = buf[36];
-	out->internal_port = get16(buf + 40);
-	out->external_port = get16(buf + 42);
+	out->internal_port = wire_get16(buf + 40);
+	out->external_port = wire_get16(buf + 42);
 	memcpy(out->external, buf + 44, 16);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "dns-query.h"
 #include "registry-update.h"
 #include "zone.h"
+#include "wire.h"
 
 #define OPT_RR_LEN 11
 #define NAME_POINTERS_MAX 64
@@ -34,18 +35,6 @@ static const char *const why_names[RU_WHY_MAX] = {
 const char *registry_update_why_name(enum registry_update_why w)
 {
 	return (unsigned int)w < RU_WHY_MAX ? why_names[w] : "?";
-}
-
-/* Read a 16-bit big-endian value. */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Read a 32-bit big-endian value. */
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* A name read from the message: lower-case wire form. */
@@ -180,10 +169,10 @@ static int read_rr(const uint8_t *msg, size_t len, size_t *pos, struct rr *rr)
 {
 	if (read_name(msg, len, pos, &rr->owner) < 0 || len - *pos < 10)
 		return -1;
-	rr->type = get16(msg + *pos);
-	rr->cls = get16(msg + *pos + 2);
-	rr->ttl = get32(msg + *pos + 4);
-	rr->rdlen = get16(msg + *pos + 8);
+	rr->type = wire_get16(msg + *pos);
+	rr->cls = wire_get16(msg + *pos + 2);
+	rr->ttl = wire_get32(msg + *pos + 4);
+	rr->rdlen = wire_get16(msg + *pos + 8);
 	rr->rdata = *pos + 10;
 	if (len - rr->rdata < rr->rdlen)
 		return -1;
@@ -224,7 +213,7 @@ static void read_additional(const uint8_t *msg, size_t len, size_t pos, unsigned
 				verdict(u, RU_FORMERR, DNS_RCODE_FORMERR);
 				return;
 			}
-			uint16_t code = get16(msg + rr.rdata + o), olen = get16(msg + rr.rdata + o + 2);
+			uint16_t code = wire_get16(msg + rr.rdata + o), olen = wire_get16(msg + rr.rdata + o + 2);
 			if (rr.rdlen - o - 4 < olen) {
 				verdict(u, RU_FORMERR, DNS_RCODE_FORMERR);
 				return;
@@ -235,7 +224,7 @@ static void read_additional(const uint8_t *msg, size_t len, size_t pos, unsigned
 					verdict(u, RU_FORMERR, DNS_RCODE_FORMERR);
 					return;
 				}
-				*lease = get32(msg + rr.rdata + o + 4);
+				*lease = wire_get32(msg + rr.rdata + o + 4);
 				*have_lease = true;
 			}
 			o += 4u + olen;
@@ -383,7 +372,7 @@ static bool update_rr(const uint8_t *msg, size_t len, const struct zone *z, cons
 		}
 		a->srv[a->n_srv].kind = kind;
 		a->srv[a->n_srv].index = index;
-		a->srv[a->n_srv].port = get16(msg + rr->rdata + 4);
+		a->srv[a->n_srv].port = wire_get16(msg + rr->rdata + 4);
 		a->n_srv++;
 		return true;
 	}
@@ -514,14 +503,14 @@ bool registry_update_parse(const struct registry_update_env *env, const struct d
 	u->zone = -1;
 	if (len < DNS_HEADER_LEN || (msg[2] & 0x80) || ((msg[2] >> 3) & 0x0f) != DNS_OPCODE_UPDATE)
 		return false;
-	u->id = get16(msg);
-	uint16_t zocount = get16(msg + 4), prcount = get16(msg + 6);
-	uint16_t upcount = get16(msg + 8), adcount = get16(msg + 10);
+	u->id = wire_get16(msg);
+	uint16_t zocount = wire_get16(msg + 4), prcount = wire_get16(msg + 6);
+	uint16_t upcount = wire_get16(msg + 8), adcount = wire_get16(msg + 10);
 
 	/* Zone section: exactly one "ZONE SOA IN" (RFC 2136 3.1.1). */
 	/* The zone name is written out: its bytes are echoed in the response. */
 	if (zocount != 1 || read_name(msg, len, &pos, &zname) < 0 || pos - DNS_HEADER_LEN != zname.len || len - pos < 4 ||
-	    get16(msg + pos) != DNS_TYPE_SOA || get16(msg + pos + 2) != DNS_CLASS_IN) {
+	    wire_get16(msg + pos) != DNS_TYPE_SOA || wire_get16(msg + pos + 2) != DNS_CLASS_IN) {
 		verdict(u, RU_FORMERR, DNS_RCODE_FORMERR);
 		return true;
 	}

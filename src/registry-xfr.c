@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "registry-xfr.h"
+#include "wire.h"
 
 #define QUESTION_MAX (DNS_NAME_MAX_LEN + 4)
 #define OPT_RR_LEN 11
@@ -55,34 +56,6 @@ struct xfr_stream {
 	struct name_slot names[COMPRESS_SLOTS];
 };
 
-/* Read a 16-bit big-endian value. */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Write a 16-bit big-endian value. */
-static void set16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* Lower case of an ASCII byte. */
-static uint8_t lower(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c;
-}
-
-/* Lower-case compare of n bytes. */
-static bool equal_nocase(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (lower(a[i]) != lower(b[i]))
-			return false;
-	return true;
-}
-
 /* Name of a kind. */
 const char *registry_xfr_kind_name(enum xfr_kind k)
 {
@@ -100,7 +73,7 @@ int registry_xfr_find_zone(struct zone *const *zones, size_t n, const uint8_t *m
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct zone *z = zones[i];
-		if (z && z->apex_len == q->qname_len && equal_nocase(msg + DNS_QNAME_OFF, z->apex, z->apex_len))
+		if (z && z->apex_len == q->qname_len && wire_equal_nocase(msg + DNS_QNAME_OFF, z->apex, z->apex_len))
 			return (int)i;
 	}
 	return -1;
@@ -147,12 +120,12 @@ int registry_xfr_client_serial(const uint8_t *msg, size_t len, const struct dns_
 	size_t pos = q->question_end;
 
 	/* RFC 1995 3: exactly one record in authority, the client's SOA. */
-	if (len < DNS_HEADER_LEN || get16(msg + 8) != 1 || get16(msg + 6) != 0)
+	if (len < DNS_HEADER_LEN || wire_get16(msg + 8) != 1 || wire_get16(msg + 6) != 0)
 		return -EBADMSG;
 	pos = dns_skip_name(msg, len, pos);
 	if (pos == 0 || len - pos < 10)
 		return -EBADMSG;
-	uint16_t type = get16(msg + pos), rdlen = get16(msg + pos + 8);
+	uint16_t type = wire_get16(msg + pos), rdlen = wire_get16(msg + pos + 8);
 	pos += 10;
 	if (type != DNS_TYPE_SOA || len - pos < rdlen)
 		return -EBADMSG;
@@ -161,7 +134,7 @@ int registry_xfr_client_serial(const uint8_t *msg, size_t len, const struct dns_
 	pos = pos ? dns_skip_name(msg, end, pos) : 0;
 	if (pos == 0 || end - pos != 20)
 		return -EBADMSG;
-	*serial = (uint32_t)get16(msg + pos) << 16 | get16(msg + pos + 2);
+	*serial = wire_get32(msg + pos);
 	return 0;
 }
 
@@ -173,11 +146,11 @@ size_t registry_xfr_error(const uint8_t *query, const struct dns_query *q, uint1
 	if (cap < DNS_HEADER_LEN + qlen)
 		return 0;
 	memset(out, 0, DNS_HEADER_LEN);
-	set16(out, q->id);
+	wire_set16(out, q->id);
 	out[2] = (uint8_t)(0x80 | q->opcode << 3 | (q->rd ? 0x01 : 0));
 	out[3] = (uint8_t)(rcode & 0x0f);
 	if (qlen) {
-		set16(out + 4, 1);
+		wire_set16(out + 4, 1);
 		memcpy(out + DNS_HEADER_LEN, query + DNS_HEADER_LEN, qlen);
 	}
 	size_t len = DNS_HEADER_LEN + qlen;
@@ -186,7 +159,7 @@ size_t registry_xfr_error(const uint8_t *query, const struct dns_query *q, uint1
 		uint8_t o[OPT_RR_LEN] = { 0, 0, DNS_TYPE_OPT, DEFAULT_EDNS_SIZE >> 8, DEFAULT_EDNS_SIZE & 0xff, 0, 0, 0, 0, 0, 0 };
 		memcpy(out + len, o, sizeof(o));
 		len += sizeof(o);
-		set16(out + 10, 1);
+		wire_set16(out + 10, 1);
 	}
 	return len;
 }
@@ -381,7 +354,7 @@ static uint32_t name_hash(const uint8_t *name, size_t len)
 	uint32_t h = 2166136261u;
 
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ lower(name[i])) * 16777619u;
+		h = (h ^ wire_lower(name[i])) * 16777619u;
 	return h ? h : 1;
 }
 
@@ -402,7 +375,7 @@ static bool name_at_equal(const uint8_t *msg, size_t msg_len, size_t off, const 
 			continue;
 		}
 		if (pos >= len || name[pos] != l || off + 1u + l > msg_len || pos + 1u + l > len ||
-		    !equal_nocase(msg + off + 1, name + pos + 1, l))
+		    !wire_equal_nocase(msg + off + 1, name + pos + 1, l))
 			return false;
 		if (l == 0)
 			return pos + 1 == len;
@@ -460,7 +433,7 @@ static void put_name(struct xfr_stream *s, uint8_t *out, size_t *len, const uint
 	memcpy(out + *len, name, pos);
 	*len += pos;
 	if (target) {
-		set16(out + *len, (uint16_t)(0xc000 | target));
+		wire_set16(out + *len, (uint16_t)(0xc000 | target));
 		*len += 2;
 	}
 	for (size_t p = 0; p < pos && name[p] != 0; p += 1u + name[p])
@@ -473,8 +446,8 @@ static void put_rr(struct xfr_stream *s, uint8_t *out, size_t *len, const struct
 	uint32_t ttl = htonl(s->ttl);
 
 	put_name(s, out, len, rr->owner, rr->owner_len, true);
-	set16(out + *len, rr->type);
-	set16(out + *len + 2, DNS_CLASS_IN);
+	wire_set16(out + *len, rr->type);
+	wire_set16(out + *len + 2, DNS_CLASS_IN);
 	memcpy(out + *len + 4, &ttl, 4);
 	size_t rdlen_at = *len + 8;
 	*len += 10;
@@ -487,7 +460,7 @@ static void put_rr(struct xfr_stream *s, uint8_t *out, size_t *len, const struct
 	}
 	memcpy(out + *len, rr->rdata + done, rr->rdlen - done);
 	*len += rr->rdlen - done;
-	set16(out + rdlen_at, (uint16_t)(*len - rstart));
+	wire_set16(out + rdlen_at, (uint16_t)(*len - rstart));
 }
 
 /* Start a message: header and question; the question's name is the first remembered one. */
@@ -495,9 +468,9 @@ static size_t begin_message(struct xfr_stream *s, uint8_t *out)
 {
 	memset(s->names, 0, sizeof(s->names));
 	memset(out, 0, DNS_HEADER_LEN);
-	set16(out, s->id);
+	wire_set16(out, s->id);
 	out[2] = (uint8_t)(0x80 | 0x04 | (s->rd ? 0x01 : 0));   /* QR, AA */
-	set16(out + 4, 1);
+	wire_set16(out + 4, 1);
 	memcpy(out + DNS_HEADER_LEN, s->question, s->question_len);
 	size_t qname_len = s->question_len - 4;
 	for (size_t p = 0; p < qname_len && s->question[p] != 0; p += 1u + s->question[p])
@@ -530,12 +503,12 @@ int registry_xfr_next(struct xfr_stream *s, uint8_t *out, size_t cap, size_t res
 	} while (an < 0xffff && cursor_peek(s, &rr));
 	if (an == 0)
 		return -EMSGSIZE;
-	set16(out + 6, (uint16_t)an);
+	wire_set16(out + 6, (uint16_t)an);
 	if (opt) {
 		uint8_t o[OPT_RR_LEN] = { 0, 0, DNS_TYPE_OPT, DEFAULT_EDNS_SIZE >> 8, DEFAULT_EDNS_SIZE & 0xff, 0, 0, 0, 0, 0, 0 };
 		memcpy(out + len, o, sizeof(o));
 		len += sizeof(o);
-		set16(out + 10, 1);
+		wire_set16(out + 10, 1);
 	}
 	s->messages++;
 	s->records += an;
@@ -555,22 +528,22 @@ size_t registry_xfr_notify(const struct zone *z, uint32_t serial, uint32_t ttl, 
 	if (cap < need)
 		return 0;
 	memset(out, 0, DNS_HEADER_LEN);
-	set16(out, id);
+	wire_set16(out, id);
 	out[2] = (uint8_t)(4 << 3 | 0x04);   /* opcode NOTIFY, AA */
-	set16(out + 4, 1);
-	set16(out + 6, 1);
+	wire_set16(out + 4, 1);
+	wire_set16(out + 6, 1);
 	size_t len = DNS_HEADER_LEN;
 	memcpy(out + len, z->apex, z->apex_len);
 	len += z->apex_len;
-	set16(out + len, DNS_TYPE_SOA);
-	set16(out + len + 2, DNS_CLASS_IN);
+	wire_set16(out + len, DNS_TYPE_SOA);
+	wire_set16(out + len + 2, DNS_CLASS_IN);
 	len += 4;
 	memcpy(out + len, soa.owner, soa.owner_len);
 	len += soa.owner_len;
-	set16(out + len, DNS_TYPE_SOA);
-	set16(out + len + 2, DNS_CLASS_IN);
+	wire_set16(out + len, DNS_TYPE_SOA);
+	wire_set16(out + len + 2, DNS_CLASS_IN);
 	memcpy(out + len + 4, &t, 4);
-	set16(out + len + 8, soa.rdlen);
+	wire_set16(out + len + 8, soa.rdlen);
 	len += 10;
 	memcpy(out + len, soa.rdata, soa.rdlen);
 	return len + soa.rdlen;
@@ -582,12 +555,12 @@ int registry_xfr_notify_reply(const uint8_t *msg, size_t len, uint16_t id, const
 	size_t qend = DNS_HEADER_LEN + apex_len + 4;
 
 	/* RFC 1996 4.7: the reply echoes the question (some servers leave it out: QDCOUNT 0 is accepted). */
-	if (len < DNS_HEADER_LEN || get16(msg) != id || !(msg[2] & 0x80) || ((msg[2] >> 3) & 0x0f) != 4)
+	if (len < DNS_HEADER_LEN || wire_get16(msg) != id || !(msg[2] & 0x80) || ((msg[2] >> 3) & 0x0f) != 4)
 		return -EBADMSG;
-	if (get16(msg + 4) == 1 && (len < qend || !equal_nocase(msg + DNS_HEADER_LEN, apex, apex_len) ||
-				    get16(msg + qend - 4) != DNS_TYPE_SOA))
+	if (wire_get16(msg + 4) == 1 && (len < qend || !wire_equal_nocase(msg + DNS_HEADER_LEN, apex, apex_len) ||
+				    wire_get16(msg + qend - 4) != DNS_TYPE_SOA))
 		return -EBADMSG;
-	if (get16(msg + 4) > 1)
+	if (wire_get16(msg + 4) > 1)
 		return -EBADMSG;
 	return msg[3] & 0x0f;
 }

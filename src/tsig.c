@@ -12,6 +12,7 @@
 
 #include "dns-query.h"
 #include "tsig.h"
+#include "wire.h"
 
 #define HEADER_LEN 12
 #define NAME_HOPS_MAX 64
@@ -23,19 +24,6 @@
 #define TSIG_SHA256_LEN 32
 
 static const uint8_t alg_wire[ALG_WIRE_LEN] = "\x0bhmac-sha256";
-
-/* Read a 16-bit big-endian value. */
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Write a 16-bit big-endian value. */
-static void set16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /*
  * Read the name at pos into out (wire, lower case), following compression
@@ -135,17 +123,17 @@ static int read_rdata(const uint8_t *msg, size_t pos, size_t rdlen, struct tsig_
 	/* RFC 8945 4.2: the algorithm name is not compressed; read_name would follow a pointer, so refuse one. */
 	if (p == 0 || p - pos != r->alg_len || end - p < 10)
 		return -EBADMSG;
-	r->time_signed = (uint64_t)get16(msg + p) << 32 | (uint64_t)get16(msg + p + 2) << 16 | get16(msg + p + 4);
-	r->fudge = get16(msg + p + 6);
-	r->mac_len = get16(msg + p + 8);
+	r->time_signed = (uint64_t)wire_get16(msg + p) << 32 | (uint64_t)wire_get16(msg + p + 2) << 16 | wire_get16(msg + p + 4);
+	r->fudge = wire_get16(msg + p + 6);
+	r->mac_len = wire_get16(msg + p + 8);
 	p += 10;
 	if (r->mac_len > TSIG_MAC_MAX || end - p < (size_t)r->mac_len + 6)
 		return -EBADMSG;
 	memcpy(r->mac, msg + p, r->mac_len);
 	p += r->mac_len;
-	r->orig_id = get16(msg + p);
-	r->error = get16(msg + p + 2);
-	size_t other = get16(msg + p + 4);
+	r->orig_id = wire_get16(msg + p);
+	r->error = wire_get16(msg + p + 2);
+	size_t other = wire_get16(msg + p + 4);
 	p += 6;
 	return end - p == other ? 0 : -EBADMSG;
 }
@@ -157,8 +145,8 @@ int tsig_find(const uint8_t *msg, size_t len, struct tsig_request *r)
 	r->key = -1;
 	if (len < HEADER_LEN)
 		return -EBADMSG;
-	unsigned int qd = get16(msg + 4);
-	unsigned int rrs = (unsigned int)get16(msg + 6) + get16(msg + 8) + get16(msg + 10);
+	unsigned int qd = wire_get16(msg + 4);
+	unsigned int rrs = (unsigned int)wire_get16(msg + 6) + wire_get16(msg + 8) + wire_get16(msg + 10);
 	size_t pos = HEADER_LEN;
 
 	for (unsigned int i = 0; i < qd; i++) {
@@ -172,13 +160,13 @@ int tsig_find(const uint8_t *msg, size_t len, struct tsig_request *r)
 		pos = dns_skip_name(msg, len, pos);
 		if (pos == 0 || len - pos < 10)
 			return -EBADMSG;
-		uint16_t type = get16(msg + pos), rdlen = get16(msg + pos + 8);
+		uint16_t type = wire_get16(msg + pos), rdlen = wire_get16(msg + pos + 8);
 		if (len - pos - 10 < rdlen)
 			return -EBADMSG;
 		if (type == TSIG_TYPE) {
 			/* RFC 8945 5.1: only one, the last record, in additional, class ANY, TTL 0. */
-			if (i + 1 != rrs || get16(msg + 10) == 0 || get16(msg + pos + 2) != TSIG_CLASS_ANY ||
-			    get16(msg + pos + 4) != 0 || get16(msg + pos + 6) != 0)
+			if (i + 1 != rrs || wire_get16(msg + 10) == 0 || wire_get16(msg + pos + 2) != TSIG_CLASS_ANY ||
+			    wire_get16(msg + pos + 4) != 0 || wire_get16(msg + pos + 6) != 0)
 				return -EBADMSG;
 			if (read_name(msg, len, at, r->owner, &r->owner_len) == 0 ||
 			    read_rdata(msg, pos + 10, rdlen, r) < 0)
@@ -403,12 +391,12 @@ static int error_mac(const struct tsig_key *k, const struct tsig_request *r, con
 
 	if (hmac_init(&h, k->secret) < 0)
 		return -EINVAL;
-	set16(b, r->mac_len);
+	wire_set16(b, r->mac_len);
 	hmac_update(&h, b, 2);
 	hmac_update(&h, r->mac, r->mac_len);
 	hmac_update(&h, msg, len);
 	hmac_update(&h, r->owner, r->owner_len);
-	set16(b, TSIG_CLASS_ANY);
+	wire_set16(b, TSIG_CLASS_ANY);
 	memset(b + 2, 0, 4);              /* TTL */
 	hmac_update(&h, b, 6);
 	hmac_update(&h, r->alg, r->alg_len);
@@ -430,37 +418,37 @@ size_t tsig_append_error(const struct tsig_key *k, uint8_t *msg, size_t len, siz
 	uint8_t timers[8], tail[10], mac[TSIG_SHA256_LEN];
 	uint8_t *p = msg + len;
 
-	if (len < HEADER_LEN || cap < len || cap - len < need || get16(msg + 10) == 0xffff)
+	if (len < HEADER_LEN || cap < len || cap - len < need || wire_get16(msg + 10) == 0xffff)
 		return 0;
-	set16(timers, (uint16_t)(t >> 32));
-	set16(timers + 2, (uint16_t)(t >> 16));
-	set16(timers + 4, (uint16_t)t);
-	set16(timers + 6, TSIG_FUDGE_S);
-	set16(tail, error);
-	set16(tail + 2, (uint16_t)other);
-	set16(tail + 4, (uint16_t)(now >> 32));
-	set16(tail + 6, (uint16_t)(now >> 16));
-	set16(tail + 8, (uint16_t)now);
+	wire_set16(timers, (uint16_t)(t >> 32));
+	wire_set16(timers + 2, (uint16_t)(t >> 16));
+	wire_set16(timers + 4, (uint16_t)t);
+	wire_set16(timers + 6, TSIG_FUDGE_S);
+	wire_set16(tail, error);
+	wire_set16(tail + 2, (uint16_t)other);
+	wire_set16(tail + 4, (uint16_t)(now >> 32));
+	wire_set16(tail + 6, (uint16_t)(now >> 16));
+	wire_set16(tail + 8, (uint16_t)now);
 	/* Only a request whose MAC verified gets a signed answer; BADKEY and BADSIG stay unsigned (5.3.2). */
 	if (k && (r->alg_len != ALG_WIRE_LEN || memcmp(r->alg, alg_wire, ALG_WIRE_LEN) != 0 ||
 		  error_mac(k, r, msg, len, timers, tail, 4 + other, mac) < 0))
 		return 0;
 	memcpy(p, r->owner, r->owner_len);
 	p += r->owner_len;
-	set16(p, TSIG_TYPE);
-	set16(p + 2, TSIG_CLASS_ANY);
+	wire_set16(p, TSIG_TYPE);
+	wire_set16(p + 2, TSIG_CLASS_ANY);
 	memset(p + 4, 0, 4);
-	set16(p + 8, (uint16_t)rdlen);
+	wire_set16(p + 8, (uint16_t)rdlen);
 	p += 10;
 	memcpy(p, r->alg, r->alg_len);
 	p += r->alg_len;
 	memcpy(p, timers, 8);
-	set16(p + 8, (uint16_t)mac_len);
+	wire_set16(p + 8, (uint16_t)mac_len);
 	p += 10;
 	memcpy(p, mac, mac_len);
 	p += mac_len;
-	set16(p, r->orig_id);
+	wire_set16(p, r->orig_id);
 	memcpy(p + 2, tail, 4 + other);
-	set16(msg + 10, (uint16_t)(get16(msg + 10) + 1));
+	wire_set16(msg + 10, (uint16_t)(wire_get16(msg + 10) + 1));
 	return len + need;
 }

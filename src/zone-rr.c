@@ -6,6 +6,7 @@
 
 #include "dns-query.h"
 #include "zone-rr.h"
+#include "wire.h"
 
 static const uint8_t service_labels[] = "\x0a_wireguard\x04_udp";
 static const uint8_t cand_service_labels[] = "\x07" CAND_SERVICE_LABEL "\x04_udp";
@@ -189,26 +190,11 @@ bool zone_rr_glue(const struct zone *z, size_t i, struct zone_rr *rr)
 	return false;
 }
 
-/* Lower-case compare of n bytes. */
-static bool equal_nocase(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint8_t x = a[i], y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x |= 0x20;
-		if (y >= 'A' && y <= 'Z')
-			y |= 0x20;
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 /* Equal records. */
 bool zone_rr_equal(const struct zone_rr *a, const struct zone_rr *b)
 {
 	return a->type == b->type && a->owner_len == b->owner_len && a->rdlen == b->rdlen &&
-	       equal_nocase(a->owner, b->owner, a->owner_len) && memcmp(a->rdata, b->rdata, a->rdlen) == 0;
+	       wire_equal_nocase(a->owner, b->owner, a->owner_len) && memcmp(a->rdata, b->rdata, a->rdlen) == 0;
 }
 
 /* Uncompressed size on the wire. */
