@@ -298,11 +298,20 @@ static bool responder_start(struct responder *rs, int family)
 
 	memset(rs, 0, sizeof(*rs));
 	rs->family = family;
-	rs->udp_fd = bind_socket(family, SOCK_DGRAM, ip, 0, &rs->addr);
-	if (rs->udp_fd < 0)
-		return false;
-	/* TCP on the same port number as UDP, as a DNS server would. */
-	rs->tcp_fd = bind_socket(family, SOCK_STREAM, ip, addr_port(&rs->addr), &tcp_addr);
+	/*
+	 * TCP on the same port number as UDP, as a DNS server would. The UDP
+	 * port is the kernel's pick, and another process may hold that TCP
+	 * port (a busy machine): pick again.
+	 */
+	for (int tries = 0; tries < 50; tries++) {
+		rs->udp_fd = bind_socket(family, SOCK_DGRAM, ip, 0, &rs->addr);
+		if (rs->udp_fd < 0)
+			return false;
+		rs->tcp_fd = bind_socket(family, SOCK_STREAM, ip, addr_port(&rs->addr), &tcp_addr);
+		if (rs->tcp_fd >= 0)
+			break;
+		close(rs->udp_fd);
+	}
 	if (rs->tcp_fd < 0 || listen(rs->tcp_fd, 16) < 0)
 		return false;
 	rs->other_port_fd = bind_socket(family, SOCK_DGRAM, ip, 0, NULL);

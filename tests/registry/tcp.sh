@@ -114,6 +114,10 @@ deadline = time.time() + 20
 while time.time() < deadline:
     try:
         n = d.send(pending)
+    except (ConnectionResetError, BrokenPipeError):
+        # Dropped already: on a loaded machine this loop can stall past the
+        # idle timeout between two sends. The checks below still hold.
+        break
     except BlockingIOError:
         # Finish the message in flight so that the stream stays well framed, then stop.
         if len(pending) % len(query(4)) == 0:
