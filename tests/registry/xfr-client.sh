@@ -92,7 +92,7 @@ registry = 192.0.2.3:53
 zone = $Z
 interval = 1s
 CONF
-in_ns "$NSC" "$WGSD" -d -c "$TMP/client.conf" >"$TMP/client.log" 2>&1 &
+ip netns exec "$NSC" "$WGSD" -d -c "$TMP/client.conf" >"$TMP/client.log" 2>&1 &
 PIDS="$PIDS $!"
 endpoint_is() {
 	[ "$(in_ns "$NSC" wg show "$WGA" endpoints | awk -v k="$1" '$1 == k { print $2 }')" = "$2" ]

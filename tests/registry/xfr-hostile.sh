@@ -156,7 +156,9 @@ rss() { awk '/^VmRSS/ { print $2 }' "/proc/$WGSD_PID/status"; }
 rss0=$(rss)
 raw stall 40 4 --src 127.0.0.3 >"$TMP/stall.out" &
 STALL=$!
-sleep 0.6
+# Once every connection had its first message, the 32 transfers fill their queues and stop.
+retry 200 grep -q ready "$TMP/stall.out" || fail "the stalled connections got no first message"
+retry 100 sh -c "[ \"\$(ip netns exec $NS $WGSDCTL -s $TMP/wgsd.sock status --json | python3 -c \"import json,sys; print(json.load(sys.stdin)['registry']['listeners'][0]['tcp_queued_bytes'] >= 32 * 65536)\")\" = True ]" || true
 rss1=$(rss)
 queued=$(status_value "r['listeners'][0]['tcp_queued_bytes']")
 wait "$STALL"

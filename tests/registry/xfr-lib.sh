@@ -17,7 +17,10 @@ sec_addr() {
 	esac
 }
 
-# Add a started server's PID to those cleanup stops.
+# Add a started server's PID to those cleanup stops. Servers are started
+# with `ip netns exec ... &`, which execs the server, so that $! is its PID:
+# through a shell function, $! was the subshell's, and the server outlived
+# the test in its deleted namespace.
 sec_track() {
 	PIDS="$PIDS $1"
 }
@@ -57,7 +60,7 @@ zone:
   allow-notify: $pip $key
   outgoing-interface: $ip
 CONF
-	in_ns "$NS" nsd -d -c "$d/nsd.conf" >"$d/stdout.log" 2>&1 &
+	ip netns exec "$NS" nsd -d -c "$d/nsd.conf" >"$d/stdout.log" 2>&1 &
 	sec_track $!
 }
 
@@ -105,7 +108,7 @@ zone:
     master: primary
     acl: from_primary
 CONF
-	in_ns "$NS" knotd -c "$d/knot.conf" >"$d/stdout.log" 2>&1 &
+	ip netns exec "$NS" knotd -c "$d/knot.conf" >"$d/stdout.log" 2>&1 &
 	sec_track $!
 }
 
@@ -149,7 +152,7 @@ zone "$zone" {
 	file "$d/$zone.db";
 };
 CONF
-	in_ns "$NS" named -g -u root -c "$d/named.conf" >"$d/stdout.log" 2>&1 &
+	ip netns exec "$NS" named -g -u root -c "$d/named.conf" >"$d/stdout.log" 2>&1 &
 	sec_track $!
 }
 

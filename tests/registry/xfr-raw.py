@@ -265,18 +265,24 @@ def main():
             msg = request(zone, "AXFR")
             s.sendall(struct.pack(">H", len(msg)) + msg)
             socks.append(s)
-        time.sleep(0.5)
         busy = 0
+        # Every connection gets a first message: a SERVFAIL alone, or a transfer's
+        # first NOERROR message (a loaded machine may take a while to send them).
+        deadline = time.time() + 20
         for s in socks:
-            # A SERVFAIL comes at once and alone; a transfer's first bytes are a NOERROR message.
-            s.setblocking(False)
-            try:
-                head = s.recv(2 + 12, socket.MSG_PEEK)
-                if len(head) >= 6 and head[5] & 15 == 2:
-                    busy += 1
-            except BlockingIOError:
-                pass
-            s.setblocking(True)
+            head = b""
+            while len(head) < 6 and time.time() < deadline:
+                s.settimeout(max(0.01, deadline - time.time()))
+                try:
+                    head = s.recv(2 + 12, socket.MSG_PEEK)
+                except socket.timeout:
+                    break
+                if not head:
+                    break
+            if len(head) >= 6 and head[5] & 15 == 2:
+                busy += 1
+            s.settimeout(None)
+        print("ready", flush=True)
         time.sleep(hold)
         closed = 0
         for s in socks:
