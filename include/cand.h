@@ -36,7 +36,6 @@ enum cand_kind {
 	CAND_REGISTRY,      /* the endpoint the registry observes (the SRV of B._wireguard._udp) */
 	CAND_STATIC,        /* configured: candidates = ADDR[:PORT] */
 	CAND_MAPPED,        /* a port mapping on the router (PCP, NAT-PMP, UPnP IGD) */
-	CAND_RELAY,         /* a relay for the pair, asked for last */
 	CAND_KIND_MAX,
 };
 
@@ -49,7 +48,7 @@ struct cand_rec {
 	uint8_t addr[16];             /* 4 bytes used for AF_INET */
 };
 
-/* Short name of a kind: "lan", "v6", "registry", "static", "mapped", "relay" ("?" out of range). */
+/* Short name of a kind: "lan", "v6", "registry", "static", "mapped" ("?" out of range). */
 const char *cand_kind_name(enum cand_kind k);
 /* Parse a kind name; 0 or -EINVAL. */
 int cand_kind_parse(const char *name, enum cand_kind *out);

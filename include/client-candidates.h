@@ -134,13 +134,13 @@ struct client_candidates_self {
  * candidates when the peer's public address (observed) is one of this
  * host's and the candidate lies in a subnet of one of this host's other
  * interfaces (IPv6 ULA: the subnet alone); global IPv6 when this host has
- * one; the registry's endpoint (observed); static; mapped; relay. Entries
+ * one; the registry's endpoint (observed); static; mapped. Entries
  * that cannot work here carry a skip reason; duplicates of an earlier
  * endpoint are left out. Returns the number of entries written.
  */
 size_t client_candidates_order(const struct client_candidates_self *self, const struct cand_rec *cands,
-			       size_t n_cands, const union sockaddr_any *observed, const union sockaddr_any *relay,
-			       const union sockaddr_any *remembered, struct client_candidates_try *out, size_t cap);
+			       size_t n_cands, const union sockaddr_any *observed, const union sockaddr_any *remembered,
+			       struct client_candidates_try *out, size_t cap);
 
 enum client_candidates_state {
 	CLIENT_CANDIDATES_IDLE = 0,   /* no round of tries */

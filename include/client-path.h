@@ -46,25 +46,6 @@ void client_path_free(struct client_path *cp);
  */
 int client_path_set_extra(struct client_path *cp, enum cand_kind kind, const union sockaddr_any *ep);
 
-/* Called exactly once with the relay endpoint for the pair, or NULL when there is none. */
-typedef void (*client_path_relay_done_cb)(const union sockaddr_any *ep, void *done_arg);
-
-/*
- * Seam for the relay: a relay endpoint is pair-specific and comes from the
- * registry (SRV at <peerB32>.<selfB32>._relay.ZONE). Path choice tries it
- * last, once every other candidate had its time: start() begins the
- * lookup and returns a handle (NULL: no relay now), done is called once
- * later unless cancel(handle) came first.
- */
-struct client_path_relay {
-	void *(*start)(void *arg, const uint8_t self_key[WG_KEY_LEN], const uint8_t peer_key[WG_KEY_LEN],
-		       client_path_relay_done_cb done, void *done_arg);
-	void (*cancel)(void *arg, void *handle);
-	void *arg;
-};
-/* Install (or remove, NULL) the relay hook; without one no relay is tried. */
-void client_path_set_relay(struct client_path *cp, const struct client_path_relay *relay);
-
 /*
  * A cycle's device reading: own key, listen port, interface, and which
  * registries are reached through the tunnel (inside a peer's allowed IPs).

@@ -12,7 +12,6 @@ static const char *const kind_names[CAND_KIND_MAX] = {
 	[CAND_REGISTRY] = "registry",
 	[CAND_STATIC] = "static",
 	[CAND_MAPPED] = "mapped",
-	[CAND_RELAY] = "relay",
 };
 
 /* Short name of a kind. */

@@ -511,8 +511,8 @@ static void order_add(struct client_candidates_try *out, size_t *n, size_t cap, 
 
 /* Order a peer's candidates. */
 size_t client_candidates_order(const struct client_candidates_self *self, const struct cand_rec *cands,
-			       size_t n_cands, const union sockaddr_any *observed, const union sockaddr_any *relay,
-			       const union sockaddr_any *remembered, struct client_candidates_try *out, size_t cap)
+			       size_t n_cands, const union sockaddr_any *observed, const union sockaddr_any *remembered,
+			       struct client_candidates_try *out, size_t cap)
 {
 	static const uint8_t before[] = { CAND_LAN, CAND_V6 }, after[] = { CAND_STATIC, CAND_MAPPED };
 	bool have_observed = observed && (observed->sa.sa_family == AF_INET || observed->sa.sa_family == AF_INET6);
@@ -538,9 +538,6 @@ size_t client_candidates_order(const struct client_candidates_self *self, const 
 			order_add(out, &n, cap, cands[i].kind, &ep, cand_skip(self, &cands[i], &ep, observed));
 		}
 	}
-	if (relay && (relay->sa.sa_family == AF_INET || relay->sa.sa_family == AF_INET6))
-		order_add(out, &n, cap, CAND_RELAY, relay,
-			  self->local ? client_answer_endpoint_problem(relay, self->local) : NULL);
 	/* What worked last time goes first, if it may be tried now. */
 	if (remembered && remembered->sa.sa_family != AF_UNSPEC) {
 		union sockaddr_any r = *remembered;
@@ -697,7 +694,7 @@ bool client_candidates_walking(const struct client_candidates_peer *st, const st
 	if (st->state == CLIENT_CANDIDATES_TRYING && now_ms - st->current_since_ms < budget_ms)
 		return true;
 	for (size_t i = 0; i < n && !untried; i++) {
-		if (order[i].skip || order[i].kind == CAND_RELAY || order[i].kind == CAND_REGISTRY)
+		if (order[i].skip || order[i].kind == CAND_REGISTRY)
 			continue;
 		/* IDLE: a round starts with the next lookup and tries it (or the registry's endpoint first). */
 		untried = st->state == CLIENT_CANDIDATES_IDLE || !was_tried(st, &order[i].ep);
@@ -732,7 +729,7 @@ bool client_candidates_pick_direct(const struct client_candidates_try *order, si
 	size_t count = 0, want;
 
 	for (size_t i = 0; i < n; i++)
-		if (!order[i].skip && order[i].kind != CAND_RELAY)
+		if (!order[i].skip)
 			count++;
 	if (!count)
 		return false;

@@ -74,10 +74,6 @@ struct client_path_peer {
 	struct wg_op *kick_op;
 	int kick_keepalive;                /* the value to restore, 0 once restored */
 	int kick_step;                     /* 0: turning it off; 1..3: attempts to turn it back on */
-	union sockaddr_any relay_ep;
-	void *relay_handle;
-	bool relay_asked;
-	uint64_t default_since_ms;         /* stale on the registry's endpoint alone since (0: not) */
 };
 
 struct client_path {
@@ -96,8 +92,6 @@ struct client_path {
 	struct path_reg *regs;
 	size_t n_regs;
 	struct client_path_peer *peers;
-	bool has_relay;
-	struct client_path_relay relay;
 	uint64_t attempts[CAND_KIND_MAX];
 	uint64_t successes[CAND_KIND_MAX];
 };
@@ -161,22 +155,13 @@ struct client_path *client_path_new(struct event_base *base, struct wg_ctx *wg, 
 	return cp;
 }
 
-/* Stop a peer's relay lookup (no callback). */
-static void peer_stop_relay(struct client_path_peer *pp)
-{
-	if (pp->relay_handle && pp->cp->has_relay && pp->cp->relay.cancel)
-		pp->cp->relay.cancel(pp->cp->relay.arg, pp->relay_handle);
-	pp->relay_handle = NULL;
-}
-
-/* Stop a peer's kick and relay lookup (no callbacks). */
+/* Stop a peer's kick (no callback). */
 static void peer_stop(struct client_path_peer *pp)
 {
 	if (pp->kick_op) {
 		wg_op_cancel(pp->kick_op);
 		pp->kick_op = NULL;
 	}
-	peer_stop_relay(pp);
 }
 
 /* Free the section's glue. */
@@ -209,19 +194,6 @@ int client_path_set_extra(struct client_path *cp, enum cand_kind kind, const uni
 	if (r > 0)
 		regather(cp, false);
 	return 0;
-}
-
-/* Relay seam. */
-void client_path_set_relay(struct client_path *cp, const struct client_path_relay *relay)
-{
-	for (struct client_path_peer *pp = cp->peers; pp; pp = pp->next) {
-		peer_stop_relay(pp);
-		memset(&pp->relay_ep, 0, sizeof(pp->relay_ep));
-		pp->relay_asked = false;
-	}
-	cp->has_relay = relay && relay->start;
-	if (cp->has_relay)
-		cp->relay = *relay;
 }
 
 /* Name of a registration state. */
@@ -506,39 +478,6 @@ bool client_path_query(struct client_path_peer *pp, size_t idx, int keepalive, v
 	return cq->q != NULL;
 }
 
-/* The relay's answer for a peer. */
-static void relay_done(const union sockaddr_any *ep, void *arg)
-{
-	struct client_path_peer *pp = arg;
-
-	pp->relay_handle = NULL;
-	if (ep)
-		pp->relay_ep = *ep;
-}
-
-/*
- * Start the relay lookup once no other candidate is left to try in this
- * round, or once the registry's endpoint alone (no candidates) had a
- * candidate's time without a handshake.
- */
-static void maybe_ask_relay(struct client_path_peer *pp, uint64_t now)
-{
-	struct client_path *cp = pp->cp;
-
-	if (!cp->has_relay || pp->relay_asked || pp->relay_handle || pp->relay_ep.sa.sa_family != AF_UNSPEC)
-		return;
-	if (!pp->default_since_ms || now - pp->default_since_ms < cp->cfg->cand_timeout_ms) {
-		for (size_t i = 0; i < pp->n_order; i++) {
-			if (pp->order[i].skip || pp->order[i].kind == CAND_RELAY)
-				continue;
-			if (strcmp(client_candidates_entry_state(&pp->st, &pp->order[i]), "untried") == 0)
-				return;
-		}
-	}
-	pp->relay_asked = true;
-	pp->relay_handle = cp->relay.start(cp->relay.arg, cp->key, pp->key, relay_done, pp);
-}
-
 /* Order the peer's candidates (this round's) with ep, the registry's endpoint (NULL: none). */
 static void peer_order(struct client_path_peer *pp, const union sockaddr_any *ep, const struct client_local *local)
 {
@@ -558,7 +497,6 @@ static void peer_order(struct client_path_peer *pp, const union sockaddr_any *ep
 	};
 	self.n_ifaddrs = n_ifa;
 	pp->n_order = client_candidates_order(&self, pp->cands, pp->n_cands, ep,
-					      pp->relay_ep.sa.sa_family != AF_UNSPEC ? &pp->relay_ep : NULL,
 					      pp->st.has_worked ? &pp->st.worked : NULL, pp->order,
 					      CLIENT_CANDIDATES_TRY_MAX);
 }
@@ -580,11 +518,6 @@ enum client_path_choice client_path_choose(struct client_path_peer *pp, union so
 	a = client_candidates_step(&pp->st, pp->order, pp->n_order, device_ep, now, cp->cfg->cand_timeout_ms, &w);
 	for (int k = 0; k < CAND_KIND_MAX; k++)
 		cp->attempts[k] += pp->st.attempts[k] - before[k];
-	if (a != CLIENT_CANDIDATES_DEFAULT || pp->st.state != CLIENT_CANDIDATES_IDLE)
-		pp->default_since_ms = 0;
-	else if (!pp->default_since_ms)
-		pp->default_since_ms = now;
-	maybe_ask_relay(pp, now);
 	if (a == CLIENT_CANDIDATES_WAIT)
 		return CLIENT_PATH_WAIT;
 	if (a == CLIENT_CANDIDATES_DEFAULT)
@@ -701,8 +634,6 @@ void client_path_fresh(struct client_path_peer *pp, const union sockaddr_any *ep
 			 pp->st.worked_kind < CAND_KIND_MAX ? cand_kind_name((enum cand_kind)pp->st.worked_kind) :
 							      "the peer's own packets");
 	}
-	pp->relay_asked = false;
-	pp->default_since_ms = 0;
 }
 
 /* Append an endpoint as a JSON string. */

@@ -268,45 +268,45 @@ static void test_order(void)
 	struct cand_rec c[5] = { cand(CAND_LAN, 0, "192.168.1.3:51820"), cand(CAND_V6, 0, "[2001:db8:2::3]:51820"),
 				 cand(CAND_MAPPED, 0, "203.0.113.10:40000"), cand(CAND_STATIC, 0, "198.51.100.5:5000"),
 				 cand(CAND_LAN, 1, "10.99.0.3:51820") };
-	union sockaddr_any same = sa("203.0.113.10:30002"), elsewhere = sa("203.0.113.20:30002"), relay = sa("198.51.100.77:7000");
+	union sockaddr_any same = sa("203.0.113.10:30002"), elsewhere = sa("203.0.113.20:30002");
 	struct client_candidates_try t[CLIENT_CANDIDATES_TRY_MAX];
 	struct client_candidates_self s = self(true, true);
-	size_t n = client_candidates_order(&s, c, 5, &same, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	size_t n = client_candidates_order(&s, c, 5, &same, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 
-	CHECK(n == 7);
+	CHECK(n == 6);
 	union sockaddr_any lan0 = sa("192.168.1.3:51820");
 	CHECK(t[0].kind == CAND_LAN && !t[0].skip && addr_equal(&t[0].ep, &lan0));
 	CHECK(t[1].kind == CAND_LAN && t[1].skip && strstr(t[1].skip, "subnet"));   /* 10.99.0.3: not on a local subnet */
 	CHECK(t[2].kind == CAND_V6 && !t[2].skip);
-	CHECK(t[3].kind == CAND_REGISTRY && t[4].kind == CAND_STATIC && t[5].kind == CAND_MAPPED && t[6].kind == CAND_RELAY);
+	CHECK(t[3].kind == CAND_REGISTRY && t[4].kind == CAND_STATIC && t[5].kind == CAND_MAPPED);
 	/* Another public address: the same private subnet is another home's. */
-	n = client_candidates_order(&s, c, 5, &elsewhere, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 5, &elsewhere, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(n == 6 && t[0].kind == CAND_LAN && t[0].skip && strstr(t[0].skip, "public address"));
 	s = self(true, false);
-	n = client_candidates_order(&s, c, 5, &same, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 5, &same, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(t[0].skip && strstr(t[0].skip, "not known"));
 	/* No global IPv6 here. */
 	s = self(false, true);
-	n = client_candidates_order(&s, c, 5, &same, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 5, &same, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	int v6 = find(t, n, CAND_V6);
 	CHECK(v6 >= 0 && t[v6].skip && strstr(t[v6].skip, "IPv6"));
 	/* A candidate equal to the registry's endpoint appears once; what worked goes first. */
 	union sockaddr_any mapped = sa("203.0.113.10:40000");
 	s = self(true, true);
-	n = client_candidates_order(&s, c, 5, &mapped, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 5, &mapped, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(n == 5 && find(t, n, CAND_MAPPED) < 0);
 	union sockaddr_any worked = sa("[2001:db8:2::3]:51820");
-	n = client_candidates_order(&s, c, 5, &same, NULL, &worked, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 5, &same, &worked, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(t[0].kind == CAND_V6 && t[1].kind == CAND_LAN);
 	/* Endpoint checks: a candidate inside the tunnel's own networks (a loop) is skipped with that reason. */
 	struct cidr net;
 	cidr_parse("192.168.1.0/24", false, &net);
 	struct client_local l = { .dev_nets = &net, .n_dev_nets = 1 };
 	s.local = &l;
-	n = client_candidates_order(&s, c, 5, &same, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 5, &same, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(t[0].kind == CAND_LAN && t[0].skip && !strstr(t[0].skip, "public"));
 	/* A full list is cut, not overrun. */
-	n = client_candidates_order(&s, c, 5, &same, &relay, NULL, t, 2);
+	n = client_candidates_order(&s, c, 5, &same, NULL, t, 2);
 	CHECK(n == 2);
 }
 
@@ -318,7 +318,7 @@ static void test_step(void)
 	struct client_candidates_try t[CLIENT_CANDIDATES_TRY_MAX];
 	struct client_candidates_self s = self(true, true);
 	struct client_candidates_peer st;
-	size_t n = client_candidates_order(&s, c, 2, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	size_t n = client_candidates_order(&s, c, 2, &obs, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	uint64_t t0 = 1000000;
 
 	memset(&st, 0, sizeof(st));
@@ -350,31 +350,31 @@ static void test_step(void)
 	/* Stale again later: what worked first, even when it is not first in the kinds' order. */
 	st.worked = t[1].ep;
 	st.worked_kind = CAND_V6;
-	n = client_candidates_order(&s, c, 2, &obs, NULL, &st.worked, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 2, &obs, &st.worked, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(client_candidates_step(&st, t, n, &t[2].ep, t0 + 10 * BUDGET, BUDGET, &w) == CLIENT_CANDIDATES_WRITE &&
 	      w.sa.sa_family == AF_INET6);
 	/* New candidates while resting start a new round at once. */
 	memset(&st, 0, sizeof(st));
-	n = client_candidates_order(&s, c, 1, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 1, &obs, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	client_candidates_step(&st, t, n, &none, t0, BUDGET, &w);
 	client_candidates_step(&st, t, n, &t[0].ep, t0 + BUDGET, BUDGET, &w);
 	CHECK(client_candidates_step(&st, t, n, &t[1].ep, t0 + 2 * BUDGET, BUDGET, &w) == CLIENT_CANDIDATES_DEFAULT);
-	n = client_candidates_order(&s, c, 2, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 2, &obs, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(client_candidates_step(&st, t, n, &t[2].ep, t0 + 2 * BUDGET + 1, BUDGET, &w) == CLIENT_CANDIDATES_WRITE);
 	/* Only the registry's endpoint: exactly the client's behaviour without candidates, no state. */
 	memset(&st, 0, sizeof(st));
-	n = client_candidates_order(&s, NULL, 0, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, NULL, 0, &obs, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(n == 1 && client_candidates_step(&st, t, n, &none, t0, BUDGET, &w) == CLIENT_CANDIDATES_DEFAULT);
 	CHECK(st.state == CLIENT_CANDIDATES_IDLE && st.attempts[CAND_REGISTRY] == 0);
 	/* The same when every candidate is skipped (another home's LAN). */
 	union sockaddr_any elsewhere = sa("203.0.113.20:1");
 	s = self(false, true);
-	n = client_candidates_order(&s, c, 2, &elsewhere, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 2, &elsewhere, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(n == 3 && client_candidates_step(&st, t, n, &none, t0, BUDGET, &w) == CLIENT_CANDIDATES_DEFAULT);
 	/* The first candidate already in place: it gets its time without a write. */
 	memset(&st, 0, sizeof(st));
 	s = self(true, true);
-	n = client_candidates_order(&s, c, 2, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 2, &obs, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(client_candidates_step(&st, t, n, &t[0].ep, t0, BUDGET, &w) == CLIENT_CANDIDATES_WAIT && st.attempts[CAND_LAN] == 1);
 	/* The peer answered from somewhere else (its own packets): remembered as such. */
 	union sockaddr_any roamed = sa("203.0.113.30:1234");
@@ -395,7 +395,7 @@ static void test_walking(void)
 	struct client_candidates_try t[CLIENT_CANDIDATES_TRY_MAX];
 	struct client_candidates_self s = self(false, true);
 	struct client_candidates_peer st;
-	size_t n = client_candidates_order(&s, c, 1, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	size_t n = client_candidates_order(&s, c, 1, &obs, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	uint64_t t0 = 1000000;
 
 	memset(&st, 0, sizeof(st));
@@ -416,11 +416,11 @@ static void test_walking(void)
 	CHECK(!client_candidates_walking(&st, t, n, t0 + 2 * BUDGET + 1, BUDGET));
 	/* The registry's endpoint alone: nothing to walk (relay-after alone decides). */
 	memset(&st, 0, sizeof(st));
-	n = client_candidates_order(&s, NULL, 0, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, NULL, 0, &obs, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(n == 1 && !client_candidates_walking(&st, t, n, t0, BUDGET));
 	/* A skipped candidate (a LAN one not behind this host's address) is nothing to wait for. */
 	c[0] = cand(CAND_LAN, 0, "192.168.77.3:51820");
-	n = client_candidates_order(&s, c, 1, &obs, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 1, &obs, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(n == 2 && t[0].skip && !client_candidates_walking(&st, t, n, t0, BUDGET));
 	/* No list at all (no round ran yet). */
 	CHECK(!client_candidates_walking(&st, t, 0, t0, BUDGET));
@@ -431,29 +431,29 @@ static void test_pick_direct(void)
 {
 	struct cand_rec c[3] = { cand(CAND_LAN, 0, "192.168.77.3:51820"), cand(CAND_MAPPED, 0, "203.0.113.20:51820"),
 				 cand(CAND_STATIC, 0, "198.51.100.7:51820") };
-	union sockaddr_any obs = sa("203.0.113.20:30002"), relay = sa("203.0.113.4:50001"), w;
+	union sockaddr_any obs = sa("203.0.113.20:30002"), w;
 	struct client_candidates_try t[CLIENT_CANDIDATES_TRY_MAX];
 	struct client_candidates_self s = self(false, true);
-	size_t n = client_candidates_order(&s, c, 3, &obs, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	size_t n = client_candidates_order(&s, c, 3, &obs, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	uint64_t d1 = client_candidates_digest(t, n, NULL, 0);
 
 	CHECK(client_candidates_pick_direct(t, n, 0, &w) && addr_equal(&w, &t[find(t, n, CAND_MAPPED)].ep));
 	CHECK(client_candidates_pick_direct(t, n, 1, &w) && addr_equal(&w, &obs));
 	CHECK(client_candidates_pick_direct(t, n, 2, &w) && addr_equal(&w, &t[find(t, n, CAND_STATIC)].ep));
-	/* Round again; never the relay nor the skipped LAN candidate. */
+	/* Round again; never the skipped LAN candidate. */
 	CHECK(client_candidates_pick_direct(t, n, 3, &w) && addr_equal(&w, &t[find(t, n, CAND_MAPPED)].ep));
 	/* A new registry endpoint (the NAT maps differently now): another digest. */
 	union sockaddr_any obs2 = sa("203.0.113.20:40123");
-	n = client_candidates_order(&s, c, 3, &obs2, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	n = client_candidates_order(&s, c, 3, &obs2, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
 	CHECK(client_candidates_digest(t, n, NULL, 0) != d1 && client_candidates_digest(t, n, NULL, 0) != 0);
 	/* This host's own public endpoint changed (its NAT maps differently now): another digest too. */
 	union sockaddr_any mine[2] = { sa("203.0.113.10:30001"), sa("203.0.113.10:31234") };
 	uint64_t d2 = client_candidates_digest(t, n, &mine[0], 1);
 	CHECK(d2 != client_candidates_digest(t, n, NULL, 0) && d2 != client_candidates_digest(t, n, &mine[1], 1));
 	CHECK(d2 == client_candidates_digest(t, n, &mine[0], 1));
-	/* Only the relay: nothing to try. */
-	n = client_candidates_order(&s, NULL, 0, NULL, &relay, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
-	CHECK(n == 1 && !client_candidates_pick_direct(t, n, 0, &w));
+	/* Nothing usable: nothing to try. */
+	n = client_candidates_order(&s, c, 1, NULL, NULL, t, CLIENT_CANDIDATES_TRY_MAX);
+	CHECK(n == 1 && t[0].skip && !client_candidates_pick_direct(t, n, 0, &w));
 }
 /* Append an attribute to a netlink message buffer. */
 static size_t nl_attr(uint8_t *buf, size_t off, uint16_t type, const void *data, uint16_t len)
