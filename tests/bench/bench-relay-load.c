@@ -3,14 +3,19 @@
  * bench-relay-load: a cheap, paced source and a counting sink of
  * WireGuard-shaped datagrams, for tests/bench/relay.sh.
  *
- *   bench-relay-load send [-r RATE] [-l LEN] [-t SECONDS] [-i INDEX] SRC DST
+ *   bench-relay-load send [-g] [-r RATE] [-l LEN] [-t SECONDS] [-i INDEX] SRC DST
  *       Binds SRC (address:port, [v6]:port), connects to DST and sends
  *       transport data messages (type 4, three zero bytes, receiver INDEX
  *       little-endian, a 64-bit counter, zero padding to LEN bytes: what the
  *       relay classifies as WireGuard data) in sendmmsg batches, RATE
- *       datagrams a second (token bucket, at most 10 ms of credit; 0:
- *       unlimited, as fast as the socket takes them), for SECONDS (0: until
- *       SIGTERM or SIGINT).
+ *       datagrams a second (token bucket, at most 10 ms of credit, sent in
+ *       bursts of a millisecond's worth; 0: unlimited, as fast as the socket
+ *       takes them), for SECONDS (0: until
+ *       SIGTERM or SIGINT). -g: UDP segmentation offload (UDP_SEGMENT): each
+ *       sendmsg hands the kernel up to 64 datagrams as one buffer, which
+ *       crosses the sender's network path (NATs, bridges) once and is split
+ *       into separate datagrams where it is delivered, so the sender's CPU
+ *       costs far less per datagram; the receiver sees ordinary datagrams.
  *   bench-relay-load sink [-t SECONDS] ADDR
  *       Binds ADDR and counts what arrives, in recvmmsg batches: datagrams
  *       that look like the sender's, and others.
@@ -33,8 +38,12 @@
 #include <unistd.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 
 #define BATCH 64
+#define GSO_SEGS_MAX 64           /* the kernel's UDP_MAX_SEGMENTS in older kernels */
+#define GSO_BYTES_MAX 65000       /* UDP payload of one buffer, below 65,507 */
 #define LEN_MIN 32                /* the relay's smallest transport data message */
 #define LEN_MAX 9216              /* the relay's largest datagram */
 #define BURST_MS 10               /* the token bucket's depth */
@@ -186,16 +195,25 @@ static void put_le(uint8_t *p, uint64_t v, int n)
 }
 
 /* The send mode. */
-static int run_send(uint64_t rate, size_t len, uint64_t seconds, uint32_t index, const char *src, const char *dst)
+static int run_send(uint64_t rate, size_t len, uint64_t seconds, uint32_t index, int gso, const char *src,
+		    const char *dst)
 {
 	static uint8_t bufs[BATCH][LEN_MAX];
+	static uint8_t gbuf[GSO_BYTES_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr gmsg;
+	struct iovec giov;
+	unsigned int batch = BATCH;
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_storage sa, da;
 	socklen_t salen = parse_addr(src, &sa), dalen = parse_addr(dst, &da);
 	struct counts c = { 0, 0, 0 };
 	/* Token bucket in units of ns x rate: a datagram costs 1e9, exact for any rate. */
-	uint64_t start, end, last, credit = 0, cap = 0, counter = 0;
+	uint64_t start, end, last, credit = 0, cap = 0, counter = 0, min_n = 1;
 	int fd;
 
 	if (sa.ss_family != da.ss_family)
@@ -213,7 +231,35 @@ static int run_send(uint64_t rate, size_t len, uint64_t seconds, uint32_t index,
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
+	if (gso) {
+		/* One buffer of datagrams back to back, each shaped like the batch's; the kernel splits it. */
+		struct cmsghdr *cm;
+		uint16_t seg = (uint16_t)len;
+
+		batch = GSO_BYTES_MAX / len < GSO_SEGS_MAX ? (unsigned int)(GSO_BYTES_MAX / len) : GSO_SEGS_MAX;
+		memset(gbuf, 0, sizeof(gbuf));
+		for (unsigned int i = 0; i < batch; i++) {
+			gbuf[i * len] = 4;
+			put_le(gbuf + i * len + 4, index, 4);
+		}
+		memset(&gmsg, 0, sizeof(gmsg));
+		memset(&ctl, 0, sizeof(ctl));
+		gmsg.msg_iov = &giov;
+		gmsg.msg_iovlen = 1;
+		gmsg.msg_control = ctl.buf;
+		gmsg.msg_controllen = sizeof(ctl.buf);
+		cm = CMSG_FIRSTHDR(&gmsg);
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+		giov.iov_base = gbuf;
+	}
 	if (rate) {
+		/* Bursts of a millisecond's worth (at most a batch): one wakeup per burst, not per datagram. */
+		min_n = rate / 1000 < batch ? rate / 1000 : batch;
+		if (!min_n)
+			min_n = 1;
 		cap = (uint64_t)BURST_MS * 1000000u * rate;
 		if (cap < COST)
 			cap = COST;
@@ -222,7 +268,7 @@ static int run_send(uint64_t rate, size_t len, uint64_t seconds, uint32_t index,
 	end = seconds ? start + seconds * 1000000000u : 0;
 	while (!stop_flag) {
 		uint64_t now = now_ns();
-		unsigned int n = BATCH;
+		unsigned int n = batch;
 
 		if (report_flag) {
 			report_flag = 0;
@@ -235,9 +281,9 @@ static int run_send(uint64_t rate, size_t len, uint64_t seconds, uint32_t index,
 			uint64_t dt = now - last;
 			credit = dt >= cap / rate ? cap : credit + dt * rate > cap ? cap : credit + dt * rate;
 			last = now;
-			if (credit < COST) {
-				/* Sleep until the next datagram is due (a signal cuts it short). */
-				uint64_t wait_ns = (COST - credit + rate - 1) / rate;
+			if (credit < min_n * COST) {
+				/* Sleep until the next burst is due (a signal cuts it short). */
+				uint64_t wait_ns = (min_n * COST - credit + rate - 1) / rate;
 				struct timespec ts = { (time_t)(wait_ns / 1000000000u), (long)(wait_ns % 1000000000u) };
 				nanosleep(&ts, NULL);
 				continue;
@@ -245,17 +291,30 @@ static int run_send(uint64_t rate, size_t len, uint64_t seconds, uint32_t index,
 			if (credit / COST < n)
 				n = (unsigned int)(credit / COST);
 		}
-		for (unsigned int i = 0; i < n; i++)
-			put_le(bufs[i] + 8, counter + i, 8);
-		int k = sendmmsg(fd, msgs, n, 0);
+		int k;
+		if (gso) {
+			for (unsigned int i = 0; i < n; i++)
+				put_le(gbuf + i * len + 8, counter + i, 8);
+			giov.iov_len = n * len;
+			/* A single datagram needs no segmentation: the kernel refuses gso_size >= the payload. */
+			gmsg.msg_controllen = n > 1 ? sizeof(ctl.buf) : 0;
+			ssize_t w = sendmsg(fd, &gmsg, 0);
+			if (w >= 0 && (size_t)w != n * len)
+				die(1, "sendmsg: %zd of %zu bytes", w, n * len);
+			k = w < 0 ? -1 : (int)n;
+		} else {
+			for (unsigned int i = 0; i < n; i++)
+				put_le(bufs[i] + 8, counter + i, 8);
+			k = sendmmsg(fd, msgs, n, 0);
+		}
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			/* No buffer, or an ICMP error from an earlier datagram: this one is lost, count it. */
+			/* No buffer, or an ICMP error from an earlier datagram: this one (buffer) is lost, count it. */
 			if (errno != ENOBUFS && errno != ECONNREFUSED && errno != EAGAIN)
-				die(1, "sendmmsg: %s", strerror(errno));
-			c.other++;
-			k = 1;
+				die(1, "%s: %s", gso ? "sendmsg" : "sendmmsg", strerror(errno));
+			k = gso ? (int)n : 1;
+			c.other += (uint64_t)k;
 		} else {
 			c.packets += (uint64_t)k;
 			c.bytes += (uint64_t)k * len;
@@ -303,16 +362,14 @@ static int run_sink(uint64_t seconds, const char *addr)
 		}
 		if (end && now_ns() >= end)
 			break;
-		int r = poll(&pfd, 1, POLL_MS);
-		if (r < 0 && errno != EINTR)
-			die(1, "poll: %s", strerror(errno));
-		if (r <= 0)
-			continue;
+		/* Poll only once the queue is empty: under load every call reads a full batch. */
 		int n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			die(1, "recvmmsg: %s", strerror(errno));
+			if (errno != EINTR && errno != EAGAIN)
+				die(1, "recvmmsg: %s", strerror(errno));
+			if (errno == EAGAIN && poll(&pfd, 1, POLL_MS) < 0 && errno != EINTR)
+				die(1, "poll: %s", strerror(errno));
+			continue;
 		}
 		for (int i = 0; i < n; i++) {
 			size_t len = msgs[i].msg_len;
@@ -333,7 +390,7 @@ static int run_sink(uint64_t seconds, const char *addr)
 /* Print the usage and exit 2. */
 static void usage(void)
 {
-	fputs("usage: bench-relay-load send [-r RATE] [-l LEN] [-t SECONDS] [-i INDEX] SRC DST\n"
+	fputs("usage: bench-relay-load send [-g] [-r RATE] [-l LEN] [-t SECONDS] [-i INDEX] SRC DST\n"
 	      "       bench-relay-load sink [-t SECONDS] ADDR\n",
 	      stderr);
 	exit(2);
@@ -344,7 +401,7 @@ int main(int argc, char **argv)
 	uint64_t rate = 0, seconds = 0;
 	size_t len = 64;
 	uint32_t index = 1;
-	int send_mode, opt;
+	int send_mode, opt, gso = 0;
 
 	if (argc < 2)
 		usage();
@@ -355,8 +412,11 @@ int main(int argc, char **argv)
 	else
 		usage();
 	optind = 2;
-	while ((opt = getopt(argc, argv, send_mode ? "r:l:t:i:" : "t:")) != -1) {
+	while ((opt = getopt(argc, argv, send_mode ? "gr:l:t:i:" : "t:")) != -1) {
 		switch (opt) {
+		case 'g':
+			gso = 1;
+			break;
 		case 'r':
 			rate = parse_num(optarg, 0, 100000000, "-r");
 			break;
@@ -377,7 +437,7 @@ int main(int argc, char **argv)
 	if (send_mode) {
 		if (argc - optind != 2)
 			usage();
-		return run_send(rate, len, seconds, index, argv[optind], argv[optind + 1]);
+		return run_send(rate, len, seconds, index, gso, argv[optind], argv[optind + 1]);
 	}
 	if (argc - optind != 1)
 		usage();

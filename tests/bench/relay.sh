@@ -230,11 +230,12 @@ GEN=
 
 # Start the generator: $1 datagrams a second (0: unlimited) of $2 bytes, until gen_stop (at most
 # $3 seconds), from alice's former WireGuard address and port to alice's relay port, on CPU 1 at
-# nice 0. GEN is its PID, GEN_LOG its output.
+# nice 0, with UDP segmentation offload (the datagrams cross NAT A in buffers of up to 64 and are
+# split where the relay's socket receives them: cheap for CPU 1). GEN is its PID, GEN_LOG its output.
 gen_start()
 {
 	GEN_LOG=$LAB_RUN/gen-$((++GEN_RUNS)).log
-	lab_bg alice "$GEN_LOG" taskset -c 1 "$LOAD" send -r "$1" -l "$2" -t "$3" \
+	lab_bg alice "$GEN_LOG" taskset -c 1 "$LOAD" send -g -r "$1" -l "$2" -t "$3" \
 		"${LAB_LAN4[alice]}:$LAB_PORT" "${LAB_PUB4[reg]}:$relay_a"
 	GEN=$LAB_BGPID
 	LAB_BG="$LAB_BG $GEN"
@@ -456,7 +457,9 @@ dns_run()
 	echo "$name target=$target $(awk '/Queries per second:/ { printf "qps=%.0f ", $4 } /Queries lost:/ { printf "lost=%s ", $3 }
 		/Average Latency/ { printf "avg_ms=%.3f", $4 * 1000 }' "$out")" \
 		"dnsperf=$(awk -v s="$(times_s "$out.times")" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", s * 1e5 / ms }')" \
-		"$(snap_delta "$s0" "$s1")" | tee -a "$LAB_RUN/dns"
+		"$(snap_delta "$s0" "$s1")" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			printf "%s work=%s\n", $0, v["wgsd"] > 0 ? sprintf("%.0f", (v["fwd"] + v["qps"]) * 100 / v["wgsd"]) : "n/a" }' |
+		tee -a "$LAB_RUN/dns"
 }
 : >"$LAB_RUN/dns"
 for round in $(seq "$ROUNDS"); do
@@ -514,16 +517,15 @@ rate_rows()
 # What limited the maximum-rate runs of size $1, in words.
 rate_limit()
 {
-	local k=size=$1 f
-	f=$(full "$R" "$k")
-	case $f in
-	"CPU 0" | both)
-		echo "- $1 bytes: wgsd's core was full (CPU 0 $(kmed "$R" cpu0 "$k") % busy, wgsd $(kmed "$R" wgsd "$k") % of it): the generator offered $(kmed "$R" sent "$k") a second, the relay forwarded $(kmed "$R" fwd "$k") and its sockets' receive buffers overflowed by $(kmed "$R" drop_reg "$k") a second, so $(kmed "$R" fwd "$k") datagrams a second is the relay's maximum on one core of this machine for this size.$([ "$f" = both ] && echo " CPU 1 was full too ($(kmed "$R" cpu1 "$k") %).")" ;;
-	"CPU 1")
-		echo "- $1 bytes: the generator's core was full (CPU 1 $(kmed "$R" cpu1 "$k") %) while wgsd's was not (CPU 0 $(kmed "$R" cpu0 "$k") %): $(kmed "$R" fwd "$k") a second is what CPU 1 could offer, below the relay's maximum; the datagrams per CPU-second of wgsd ($(kmed "$R" per_cpu "$k")) estimate it." ;;
-	*)
-		echo "- $1 bytes: neither core was full (CPU 0 $(kmed "$R" cpu0 "$k") %, CPU 1 $(kmed "$R" cpu1 "$k") %): other load on the machine limited the run; the datagrams per CPU-second of wgsd ($(kmed "$R" per_cpu "$k")) estimate the maximum." ;;
-	esac
+	local k=size=$1 c0 c1 drops
+	c0=$(kmed "$R" cpu0 "$k") c1=$(kmed "$R" cpu1 "$k") drops=$(kmed "$R" drop_reg "$k")
+	if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 90 and float(sys.argv[2]) > 0 else 1)' "$c0" "$drops"; then
+		echo "- $1 bytes: wgsd's core was the limit: CPU 0 $c0 % busy (wgsd $(kmed "$R" wgsd "$k") %), the generator offered $(kmed "$R" sent "$k") a second, the relay forwarded $(kmed "$R" fwd "$k") and its sockets' receive buffers overflowed by $drops a second. (CPU 1: $c1 % busy, $(kmed "$R" si1 "$k") % of it interrupt work, the kernel splitting the generator's buffers and dropping the excess at the relay's sockets.)"
+	elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 90 else 1)' "$c1"; then
+		echo "- $1 bytes: the generator's core was the limit (CPU 1 $c1 % busy, CPU 0 $c0 %, no overflow at the relay's sockets): $(kmed "$R" fwd "$k") a second is below the relay's maximum; the datagrams per CPU-second of wgsd ($(kmed "$R" per_cpu "$k")) estimate it."
+	else
+		echo "- $1 bytes: neither core was full (CPU 0 $c0 %, CPU 1 $c1 %): other load on the machine limited the run; the datagrams per CPU-second of wgsd ($(kmed "$R" per_cpu "$k")) estimate the maximum."
+	fi
 }
 
 # The rows of the DNS table: alone, then each fraction.
@@ -537,8 +539,24 @@ dns_rows()
 		else
 			echo -n "| ${name#p} % of $MAX | $(kmed "$D" target "$name") "
 		fi
-		echo "| $(kmed "$D" fwd "$name") | $(kmed "$D" qps "$name") ($(python3 -c 'import sys; a, b = sys.argv[1:]; print("%.2f" % (float(b) / float(a)) if "n/a" not in (a, b) and float(a) > 0 else "n/a")' "$qps0" "$(kmed "$D" qps "$name")") x) | $(kmed "$D" lost "$name") | $(kmed "$D" avg_ms "$name" 3) ms | $(kmed "$D" wgsd "$name") % | $(kmed "$D" cpu0 "$name") % ($(kmed "$D" si0 "$name") %) | $(kmed "$D" dnsperf "$name") % / $(kmed "$D" gen "$name") % / $(kmed "$D" cpu1 "$name") % | $(kmed "$D" drop_reg "$name") | $(full "$D" "$name") |"
+		echo "| $(kmed "$D" fwd "$name") | $(kmed "$D" qps "$name") ($(python3 -c 'import sys; a, b = sys.argv[1:]; print("%.2f" % (float(b) / float(a)) if "n/a" not in (a, b) and float(a) > 0 else "n/a")' "$qps0" "$(kmed "$D" qps "$name")") x) | $(kmed "$D" lost "$name") | $(kmed "$D" avg_ms "$name" 3) ms | $(kmed "$D" wgsd "$name") % | $(kmed "$D" cpu0 "$name") % ($(kmed "$D" si0 "$name") %) | $(kmed "$D" dnsperf "$name") % / $(kmed "$D" gen "$name") % / $(kmed "$D" cpu1 "$name") % | $(kmed "$D" drop_reg "$name") | $(kmed "$D" work "$name") | $(full "$D" "$name") |"
 	done
+}
+
+# A sentence on the DNS runs at the highest fraction: the relay's share and DNS's, from the medians.
+dns_summary()
+{
+	local top=p${FRACTIONS##* }
+	python3 -c '
+import sys
+qi, qt, asked, fwd, c0 = sys.argv[1:6]
+if "n/a" in (qi, qt, asked, fwd, c0):
+    sys.exit(0)
+qi, qt, asked, fwd, c0 = map(float, (qi, qt, asked, fwd, c0))
+print("At %s %% of the maximum (%.0f datagrams a second asked) the relay forwarded %.0f a second (%.0f %% of those asked) "
+      "and wgsd answered %.0f queries a second (%.0f %% of its rate alone), CPU 0 %.0f %% busy." % (
+      sys.argv[6], asked, fwd, 100 * fwd / asked if asked else 0, qt, 100 * qt / qi if qi else 0, c0))
+' "$(kmed "$D" qps idle)" "$(kmed "$D" qps "$top")" "$(kmed "$D" target "$top")" "$(kmed "$D" fwd "$top")" "$(kmed "$D" cpu0 "$top")" "${top#p}"
 }
 
 cat >"$OUT" <<MD
@@ -570,7 +588,10 @@ $learnt_a, NAT A's mapping of alice's port $LAB_PORT; bob's $learnt_b). Then ali
 wireguard-go were stopped and their sockets handed to \`bench-relay-load\` (tests/bench/bench-relay-load.c):
 the generator binds alice's former address and port (${LAB_LAN4[alice]}:$LAB_PORT) and sends
 WireGuard-shaped transport data (type 4, a receiver index and a counter, zero padding) to alice's
-relay port, in sendmmsg batches at a given rate (token bucket) or unlimited; NAT A's conntrack
+relay port at a given rate (token bucket, bursts of a millisecond's worth) or unlimited, with UDP
+segmentation offload (\`-g\`: up to 64 datagrams per send cross NAT A as one buffer and are split
+into separate datagrams on delivery to the relay's socket, so that the generator costs CPU 1
+little per datagram and leaves it to dnsperf); NAT A's conntrack
 entry for that 5-tuple, kept alive by the tunnel until then and by the generator after, maps it
 to the same public address and port, so the relay forwards it as data from alice's confirmed
 address; a sink on bob's former port counts what arrives through NAT B. Checked before measuring:
@@ -609,18 +630,23 @@ dnsperf (SRV of alice's and bob's instances, \`-c 8 -q 256 -T 1 -t 2\` as in run
 on CPU 1 at nice $LOAD_NICE from the public segment, at the registry's public address (plain UDP: a
 second \`listen\` and \`access = any\`), alone and while the generator relays $LEN-byte datagrams at
 fixed rates, fractions of the maximum above ($MAX a second), in alternating order; wgsd answers and
-relays in one event loop on CPU 0. The generator comes first on CPU 1 (nice 0) and keeps its rate;
-dnsperf gets what CPU 1 has left. No target is set for it (README: 100,000 queries a second from
+relays in one event loop on CPU 0. The generator and the sink come first on CPU 1 (nice 0): the
+generator keeps its rate; dnsperf gets what CPU 1 has left. No target is set for it (README: 100,000 queries a second from
 one core).
 
-| relay load | asked /s | relayed /s | queries /s (vs alone) | lost | avg latency | wgsd CPU | CPU 0 busy (interrupts) | CPU 1: dnsperf / generator / busy | registry socket drops /s | full core |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| relay load | asked /s | relayed /s | queries /s (vs alone) | lost | avg latency | wgsd CPU | CPU 0 busy (interrupts) | CPU 1: dnsperf / generator / busy | registry socket drops /s | relayed + answered per CPU-second of wgsd | full core |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 $(dns_rows)
 
-How to read it: while CPU 0 is not full, wgsd answers every query dnsperf sends and the queries a
-second are dnsperf's (on CPU 1, shared with the generator); once CPU 0 is full, queries and relayed
-datagrams share wgsd's core, and what the relay takes, DNS loses. The "full core" column says which
-core limited each run.
+How to read it: dnsperf keeps up to 256 queries in flight and sends the next when an answer comes
+back, so no query is lost to load: a busy wgsd shows as fewer queries a second and a longer
+latency. While CPU 0 is not full, wgsd answers as fast as dnsperf asks and the queries a second
+are dnsperf's (on CPU 1, behind the generator and the sink); once CPU 0 is full, queries and
+relayed datagrams share wgsd's core: what the relay takes, DNS loses, and what DNS takes, the relay
+loses (relayed below asked, the excess dropped at the relay's sockets). The "full core" column
+says which core was full in each run; "relayed + answered per CPU-second of wgsd" is the loop's
+whole work for its CPU time.
+$(dns_summary)
 
 Every run (rates per second, CPU in % of one core; "size=": the maximum-rate runs, "idle" and
 "pN": the dnsperf runs alone and at N % of the maximum):
