@@ -16,6 +16,8 @@
  *       crosses the sender's network path (NATs, bridges) once and is split
  *       into separate datagrams where it is delivered, so the sender's CPU
  *       costs far less per datagram; the receiver sees ordinary datagrams.
+ *       LEN must then fit the path's MTU (1,472 bytes on Ethernet): the
+ *       kernel refuses larger segments (EINVAL, exit 1).
  *   bench-relay-load sink [-t SECONDS] ADDR
  *       Binds ADDR and counts what arrives, in recvmmsg batches: datagrams
  *       that look like the sender's, and others.
@@ -296,7 +298,7 @@ static int run_send(uint64_t rate, size_t len, uint64_t seconds, uint32_t index,
 			for (unsigned int i = 0; i < n; i++)
 				put_le(gbuf + i * len + 8, counter + i, 8);
 			giov.iov_len = n * len;
-			/* A single datagram needs no segmentation: the kernel refuses gso_size >= the payload. */
+			/* A single datagram goes without the option: nothing to split. */
 			gmsg.msg_controllen = n > 1 ? sizeof(ctl.buf) : 0;
 			ssize_t w = sendmsg(fd, &gmsg, 0);
 			if (w >= 0 && (size_t)w != n * len)
@@ -401,7 +403,7 @@ int main(int argc, char **argv)
 	uint64_t rate = 0, seconds = 0;
 	size_t len = 64;
 	uint32_t index = 1;
-	int send_mode, opt, gso = 0;
+	int send_mode = 0, opt, gso = 0;
 
 	if (argc < 2)
 		usage();
