@@ -16,7 +16,7 @@
 # Usage (as root):  tests/bench/relay.sh [options]
 #   --duration S   seconds per iperf3, generator and dnsperf run (default 5)
 #   --rounds R     rounds of each comparison (default 3); medians reported
-#   --sizes "L.."  datagram sizes (bytes of UDP payload, 32-9216) of the
+#   --sizes "L.."  datagram sizes (bytes of UDP payload, 32-1472) of the
 #                  maximum-rate runs (default "64 1400"); the first is the
 #                  size of the DNS-while-relaying runs
 #   --fractions "P.."  relay rates of the DNS runs, in % of the maximum rate
@@ -57,7 +57,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$DURATION" -ge 3 ] || { echo "relay.sh: --duration must be at least 3" >&2; exit 2; }
 for n in $SIZES; do
-	[ "$n" -ge 32 ] && [ "$n" -le 9216 ] || { echo "relay.sh: --sizes: $n is not in 32-9216" >&2; exit 2; }
+	[ "$n" -ge 32 ] && [ "$n" -le 1472 ] || { echo "relay.sh: --sizes: $n is not in 32-1472" >&2; exit 2; }
 done
 for n in $FRACTIONS; do
 	[ "$n" -ge 1 ] && [ "$n" -le 100 ] || { echo "relay.sh: --fractions: $n is not in 1-100" >&2; exit 2; }
@@ -458,7 +458,7 @@ dns_run()
 		/Average Latency/ { printf "avg_ms=%.3f", $4 * 1000 }' "$out")" \
 		"dnsperf=$(awk -v s="$(times_s "$out.times")" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", s * 1e5 / ms }')" \
 		"$(snap_delta "$s0" "$s1")" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-			printf "%s work=%s\n", $0, v["wgsd"] > 0 ? sprintf("%.0f", (v["fwd"] + v["qps"]) * 100 / v["wgsd"]) : "n/a" }' |
+			printf "%s work=%s\n", $0, (v["wgsd"] > 0 ? sprintf("%.0f", (v["fwd"] + v["qps"]) * 100 / v["wgsd"]) : "n/a") }' |
 		tee -a "$LAB_RUN/dns"
 }
 : >"$LAB_RUN/dns"
