@@ -67,7 +67,9 @@ LEN=${SIZES%% *}
 for prog in iperf3 dnsperf taskset; do
 	command -v "$prog" >/dev/null || { echo "relay.sh: $prog is missing (tests/deps.sh)" >&2; exit 1; }
 done
-[ "$(nproc)" -ge 2 ] || { echo "relay.sh: needs 2 CPUs (wgsd on one, the load on the other)" >&2; exit 1; }
+# Before this script pins itself to CPU 1 (nproc counts the CPUs it may use).
+NCPU=$(nproc)
+[ "$NCPU" -ge 2 ] || { echo "relay.sh: needs 2 CPUs (wgsd on one, the load on the other)" >&2; exit 1; }
 if [ ! -d "$BUILD" ]; then
 	meson setup "$BUILD" "$SRC" --buildtype=release >/dev/null
 fi
@@ -520,7 +522,7 @@ rate_limit()
 	local k=size=$1 c0 c1 drops
 	c0=$(kmed "$R" cpu0 "$k") c1=$(kmed "$R" cpu1 "$k") drops=$(kmed "$R" drop_reg "$k")
 	if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 90 and float(sys.argv[2]) > 0 else 1)' "$c0" "$drops"; then
-		echo "- $1 bytes: wgsd's core was the limit: CPU 0 $c0 % busy (wgsd $(kmed "$R" wgsd "$k") %), the generator offered $(kmed "$R" sent "$k") a second, the relay forwarded $(kmed "$R" fwd "$k") and its sockets' receive buffers overflowed by $drops a second. (CPU 1: $c1 % busy, $(kmed "$R" si1 "$k") % of it interrupt work, the kernel splitting the generator's buffers and dropping the excess at the relay's sockets.)"
+		echo "- $1 bytes: wgsd's core was the limit: CPU 0 $c0 % busy (wgsd $(kmed "$R" wgsd "$k") %), the generator offered $(kmed "$R" sent "$k") a second, the relay forwarded $(kmed "$R" fwd "$k") and the rest overflowed its sockets' receive buffers (the kernel's count: $drops a second; with the generator's segmented buffers it can exceed offered minus relayed, see the runs below). (CPU 1: $c1 % busy, $(kmed "$R" si1 "$k") % of it interrupt work, the kernel splitting the generator's buffers and dropping the excess at the relay's sockets.)"
 	elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 90 else 1)' "$c1"; then
 		echo "- $1 bytes: the generator's core was the limit (CPU 1 $c1 % busy, CPU 0 $c0 %, no overflow at the relay's sockets): $(kmed "$R" fwd "$k") a second is below the relay's maximum; the datagrams per CPU-second of wgsd ($(kmed "$R" per_cpu "$k")) estimate it."
 	else
@@ -562,14 +564,14 @@ print("At %s %% of the maximum (%.0f datagrams a second asked) the relay forward
 cat >"$OUT" <<MD
 # Relay benchmark
 
-\`$CMDLINE\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $LOAD_START at the
+\`$CMDLINE\`, $(date -u '+%Y-%m-%d %H:%M UTC'), $NCPU CPUs, load average $LOAD_START at the
 start and $LOAD_END at the end (other users share this machine), wireguard-go on both peers, two
 cone NATs (nftables masquerade) in network namespaces, wgsd built with buildtype=release. Medians
 of $ROUNDS rounds in each comparison; the compared runs alternate.
 
 ## Relayed against direct
 
-Nothing pinned: both peers' wireguard-go, iperf3, the NATs and the relay share the $(nproc) cores.
+Nothing pinned: both peers' wireguard-go, iperf3, the NATs and the relay share the $NCPU cores.
 
 | measure | direct | relayed | target | met |
 | --- | --- | --- | --- | --- |
