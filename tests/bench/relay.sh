@@ -641,8 +641,8 @@ one core).
 $(dns_rows)
 
 How to read it: dnsperf keeps up to 256 queries in flight and sends the next when an answer comes
-back, so no query is lost to load: a busy wgsd shows as fewer queries a second and a longer
-latency. While CPU 0 is not full, wgsd answers as fast as dnsperf asks and the queries a second
+back, so a busy wgsd shows as fewer queries a second and a longer latency rather than as lost
+queries. While CPU 0 is not full, wgsd answers as fast as dnsperf asks and the queries a second
 are dnsperf's (on CPU 1, behind the generator and the sink); once CPU 0 is full, queries and
 relayed datagrams share wgsd's core: what the relay takes, DNS loses, and what DNS takes, the relay
 loses (relayed below asked, the excess dropped at the relay's sockets). The "full core" column
