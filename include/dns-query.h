@@ -28,6 +28,7 @@ enum {
 	DNS_TYPE_AAAA = 28,
 	DNS_TYPE_SRV = 33,
 	DNS_TYPE_OPT = 41,
+	DNS_TYPE_TSIG = 250,
 	DNS_TYPE_IXFR = 251,
 	DNS_TYPE_AXFR = 252,
 	DNS_TYPE_ANY = 255,
@@ -81,5 +82,13 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 /* Skip a possibly compressed name at pos in msg; the offset after it, or 0 when it is malformed
  * (runs past len, a reserved label type, or longer than DNS_NAME_MAX_LEN). */
 size_t dns_skip_name(const uint8_t *msg, size_t len, size_t pos);
+/*
+ * True when ldns_wire2pkt() may read a whole message from outside: every
+ * record lies within len and at most one is a TSIG record. ldns 1.8.3 keeps
+ * only the last of several TSIG records and leaks the others, so a peer
+ * could grow the daemon's memory with each such message (RFC 8945 allows
+ * one TSIG, the last record).
+ */
+bool dns_wire_for_ldns(const uint8_t *msg, size_t len);
 
 #endif

@@ -191,3 +191,33 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 		return DNS_QUERY_BADVERS;
 	return DNS_QUERY_OK;
 }
+
+/* Walk every record: within bounds, and at most one TSIG. */
+bool dns_wire_for_ldns(const uint8_t *msg, size_t len)
+{
+	unsigned int qd, rrs, tsig = 0;
+	size_t pos = DNS_HEADER_LEN;
+
+	if (len < DNS_HEADER_LEN)
+		return false;
+	qd = wire_get16(msg + 4);
+	rrs = (unsigned int)wire_get16(msg + 6) + wire_get16(msg + 8) + wire_get16(msg + 10);
+	for (unsigned int i = 0; i < qd; i++) {
+		pos = dns_skip_name(msg, len, pos);
+		if (pos == 0 || len - pos < 4)
+			return false;
+		pos += 4;
+	}
+	for (unsigned int i = 0; i < rrs; i++) {
+		pos = dns_skip_name(msg, len, pos);
+		if (pos == 0 || len - pos < 10)
+			return false;
+		uint16_t type = wire_get16(msg + pos), rdlen = wire_get16(msg + pos + 8);
+		if (len - pos - 10 < rdlen)
+			return false;
+		if (type == DNS_TYPE_TSIG && ++tsig > 1)
+			return false;
+		pos += 10u + rdlen;
+	}
+	return true;
+}

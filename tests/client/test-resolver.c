@@ -29,6 +29,7 @@ enum mode {
 	M_TC,               /* TC=1 over UDP, A 192.0.2.2 over TCP */
 	M_TC_CLOSE,         /* TC=1 over UDP, TCP connection closed without an answer */
 	M_GARBAGE_FIRST,    /* unparsable bytes, then the right one */
+	M_TSIG3_FIRST,      /* a matching response with three TSIG records (ldns leaks two), then the right one */
 	M_STREAM,           /* TCP: three messages (a zone transfer), then wait for the client to close */
 	M_STREAM_STALL,     /* TCP: one message, then nothing for a second, connection open */
 	M_STREAM_CLOSE,     /* TCP: one message, then the connection closed */
@@ -102,6 +103,11 @@ static const char *upper_name(const ldns_pkt *q)
 	return buf;
 }
 
+/* A TSIG record without a MAC (owner the root, algorithm hmac-sha256). */
+static const uint8_t tsig_rr[] = { 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 29,
+				   11, 'h', 'm', 'a', 'c', '-', 's', 'h', 'a', '2', '5', '6', 0,
+				   0, 0, 0x65, 0x43, 0x21, 0x00, 1, 0x2c, 0, 0, 0x12, 0x34, 0, 0, 0, 0 };
+
 /* Handle one UDP query according to the mode. */
 static void responder_udp(struct responder *rs)
 {
@@ -157,6 +163,18 @@ static void responder_udp(struct responder *rs)
 		memcpy(out, in, 2);
 		memset(out + 2, 0xff, 40);
 		sendto(rs->udp_fd, out, 42, 0, &from.sa, fl);
+		len = build_response(q, "192.0.2.1", NULL, 0, 0, false, out, sizeof(out));
+		sendto(rs->udp_fd, out, len, 0, &from.sa, fl);
+		break;
+	case M_TSIG3_FIRST:
+		len = build_response(q, "192.0.2.66", NULL, 0, 0, false, out, sizeof(out));
+		for (int i = 0; i < 3 && len + sizeof(tsig_rr) <= sizeof(out); i++) {
+			memcpy(out + len, tsig_rr, sizeof(tsig_rr));
+			len += sizeof(tsig_rr);
+		}
+		out[10] = 0;
+		out[11] = 3;
+		sendto(rs->udp_fd, out, len, 0, &from.sa, fl);
 		len = build_response(q, "192.0.2.1", NULL, 0, 0, false, out, sizeof(out));
 		sendto(rs->udp_fd, out, len, 0, &from.sa, fl);
 		break;
@@ -415,6 +433,10 @@ static void test_rogue(int family)
 	CHECK(o.calls == 1 && o.err == 0 && strcmp(o.addr, "192.0.2.1") == 0 && o.ignored == 2);
 
 	o = run_one(&rs, M_GARBAGE_FIRST, QNAME);
+	CHECK(o.calls == 1 && o.err == 0 && strcmp(o.addr, "192.0.2.1") == 0 && o.ignored == 1);
+
+	/* More than one TSIG record: ignored before ldns reads it (ldns would leak all but one). */
+	o = run_one(&rs, M_TSIG3_FIRST, QNAME);
 	CHECK(o.calls == 1 && o.err == 0 && strcmp(o.addr, "192.0.2.1") == 0 && o.ignored == 1);
 
 	/* Matching responses from another port or address never count. */

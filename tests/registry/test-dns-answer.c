@@ -1336,6 +1336,44 @@ static void test_build_steps(const struct config_zone *cz)
 }
 
 /* Build the test zone and run every group of checks. */
+/*
+ * Messages from outside reach ldns_wire2pkt() only when every record is in
+ * bounds and at most one is a TSIG: ldns leaks all but the last of several.
+ */
+static void test_wire_for_ldns(void)
+{
+	/* A response to "example.com. SOA" with a TSIG record (no MAC) appended n times. */
+	uint8_t m[512];
+	static const uint8_t head[] = { 0x12, 0x34, 0x84, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+					7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 6, 0, 1 };
+	static const uint8_t tsig[] = { 0xc0, 12, 0, 250, 0, 255, 0, 0, 0, 0, 0, 29,
+					11, 'h', 'm', 'a', 'c', '-', 's', 'h', 'a', '2', '5', '6', 0,
+					0, 0, 0x65, 0x43, 0x21, 0x00, 1, 0x2c, 0, 0, 0x12, 0x34, 0, 0, 0, 0 };
+	size_t len = sizeof(head);
+	ldns_pkt *pkt = NULL;
+
+	memcpy(m, head, sizeof(head));
+	CHECK(dns_wire_for_ldns(m, len));
+	for (int n = 1; n <= 3; n++) {
+		memcpy(m + len, tsig, sizeof(tsig));
+		len += sizeof(tsig);
+		m[11] = (uint8_t)n;
+		CHECK(dns_wire_for_ldns(m, len) == (n == 1));
+	}
+	/* The one-TSIG message is what ldns reads without leaking; two were leaked before this guard. */
+	m[11] = 1;
+	CHECK(dns_wire_for_ldns(m, sizeof(head) + sizeof(tsig)));
+	CHECK(ldns_wire2pkt(&pkt, m, sizeof(head) + sizeof(tsig)) == LDNS_STATUS_OK && ldns_pkt_tsig(pkt));
+	ldns_pkt_free(pkt);
+	/* Records past the end, a count larger than the records, a name running off: refused. */
+	CHECK(!dns_wire_for_ldns(m, sizeof(head) + sizeof(tsig) - 1));
+	m[11] = 2;
+	CHECK(!dns_wire_for_ldns(m, sizeof(head) + sizeof(tsig)));
+	m[11] = 0;
+	CHECK(!dns_wire_for_ldns(m, 20));
+	CHECK(!dns_wire_for_ldns(m, 11));
+}
+
 int main(void)
 {
 	struct config_zone cz;
@@ -1386,6 +1424,7 @@ int main(void)
 	test_empty_non_terminals(&cz);
 	test_srv_target_uncompressed();
 	test_unpublishable(&cz);
+	test_wire_for_ldns();
 
 	zone_free(z);
 	zone_free(big);
