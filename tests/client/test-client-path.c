@@ -97,6 +97,18 @@ static void run_until_update(struct event_base *base)
 	event_base_dispatch(base);
 }
 
+/* A [client wgtest0] section of zone example.com. with the one registry reg. */
+static void section_cfg(struct config_client *cfg, union sockaddr_any *reg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->device, sizeof(cfg->device), "wgtest0");
+	snprintf(cfg->zone, sizeof(cfg->zone), "example.com.");
+	cfg->registries = reg;
+	cfg->n_registries = 1;
+	cfg->interval_ms = 10000;
+	cfg->cand_timeout_ms = BUDGET_MS;
+}
+
 /*
  * A port mapping granted while the first registration is in flight: the
  * new set goes out as soon as the registry answers, not at the renewal
@@ -124,13 +136,7 @@ static void test_register_changed_in_flight(void)
 	struct event *ev = event_new(base, f.fd, EV_READ | EV_PERSIST, fake_reg_cb, &f);
 	event_add(ev, NULL);
 
-	memset(&cfg, 0, sizeof(cfg));
-	snprintf(cfg.device, sizeof(cfg.device), "wgtest0");
-	snprintf(cfg.zone, sizeof(cfg.zone), "example.com.");
-	cfg.registries = &reg;
-	cfg.n_registries = 1;
-	cfg.interval_ms = 10000;
-	cfg.cand_timeout_ms = BUDGET_MS;
+	section_cfg(&cfg, &reg);
 	cfg.cand_none = true;   /* only the mapped extra: independent of this host's addresses */
 	struct client_path *cp = client_path_new(base, NULL, res, &cfg);
 
@@ -179,13 +185,7 @@ int main(void)
 	union sockaddr_any ep;
 	struct strbuf js = STRBUF_INIT;
 
-	memset(&cfg, 0, sizeof(cfg));
-	snprintf(cfg.device, sizeof(cfg.device), "wgtest0");
-	snprintf(cfg.zone, sizeof(cfg.zone), "example.com.");
-	cfg.registries = &reg;
-	cfg.n_registries = 1;
-	cfg.interval_ms = 10000;
-	cfg.cand_timeout_ms = BUDGET_MS;
+	section_cfg(&cfg, &reg);
 	memset(key, 7, sizeof(key));
 	struct client_path *cp = client_path_new(base, NULL, res, &cfg);
 	struct client_path_peer *pp = client_path_peer_new(cp, key);

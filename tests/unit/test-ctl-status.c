@@ -144,6 +144,7 @@ static void test_relay_direct_try(void)
 	free(t);
 	strbuf_free(&sb);
 }
+
 /* Candidates: the zone's registrations, the device's own candidates and registration, a peer's path. */
 static void test_candidates(void)
 {
