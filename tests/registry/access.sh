@@ -12,16 +12,9 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 reg_require
 
-ip netns add "$NSC"
-NAMESPACES="$NAMESPACES $NSC"
-ip -n "$NSC" link set lo up
 VR="vr$$"
 VC="vc$$"
-ip link add "$VR" netns "$NS" type veth peer name "$VC" netns "$NSC"
-ip -n "$NS" addr add 198.51.100.1/24 dev "$VR"
-ip -n "$NSC" addr add 198.51.100.2/24 dev "$VC"
-ip -n "$NS" link set "$VR" up
-ip -n "$NSC" link set "$VC" up
+reg_peer_ns "$NSC" "$VR" 198.51.100.1/24 "$VC" 198.51.100.2/24
 # Let the spoofed packet reach the daemon: reverse-path filtering would drop it before the check we test.
 in_ns "$NS" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 "net.ipv4.conf.$VR.rp_filter=0"
 

@@ -66,6 +66,19 @@ reg_cleanup() {
 	[ -n "$TMP" ] && rm -rf "$TMP"
 }
 
+# A second namespace $1 (removed by cleanup) joined to $NS by a veth pair:
+# $2 on $NS's side with address $3, $4 on $1's side with address $5, both up.
+reg_peer_ns() {
+	ip netns add "$1"
+	NAMESPACES="$NAMESPACES $1"
+	ip -n "$1" link set lo up
+	ip link add "$2" netns "$NS" type veth peer name "$4" netns "$1"
+	ip -n "$NS" addr add "$3" dev "$2"
+	ip -n "$1" addr add "$5" dev "$4"
+	ip -n "$NS" link set "$2" up
+	ip -n "$1" link set "$4" up
+}
+
 # Run a command in namespace $1.
 in_ns() {
 	ns=$1

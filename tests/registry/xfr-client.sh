@@ -26,15 +26,8 @@ Z=example.com.
 WGR="wgr$$" WGA="wga$$"
 KEY=xfr.example.
 SECRET=$(head -c 32 /dev/urandom | base64)
-ip netns add "$NSC"
-NAMESPACES="$NAMESPACES $NSC"
-ip -n "$NSC" link set lo up
-ip link add "vr$$" netns "$NS" type veth peer name "va$$" netns "$NSC"
-ip -n "$NS" addr add 192.0.2.1/24 dev "vr$$"
+reg_peer_ns "$NSC" "vr$$" 192.0.2.1/24 "va$$" 192.0.2.2/24
 ip -n "$NS" addr add 192.0.2.3/24 dev "vr$$"
-ip -n "$NSC" addr add 192.0.2.2/24 dev "va$$"
-ip -n "$NS" link set "vr$$" up
-ip -n "$NSC" link set "va$$" up
 
 wg genkey >"$TMP/r.key"
 wg genkey >"$TMP/a.key"
