@@ -82,6 +82,18 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 /* Skip a possibly compressed name at pos in msg; the offset after it, or 0 when it is malformed
  * (runs past len, a reserved label type, or longer than DNS_NAME_MAX_LEN). */
 size_t dns_skip_name(const uint8_t *msg, size_t len, size_t pos);
+/* Skip n questions from pos; the offset after them, or 0 when one is malformed. */
+size_t dns_skip_questions(const uint8_t *msg, size_t len, size_t pos, unsigned int n);
+
+/* A resource record found by dns_next_rr(). */
+struct dns_rr_at {
+	size_t name_at;     /* its owner name */
+	size_t fixed_at;    /* type, class, TTL and rdata length (10 bytes) */
+	uint16_t type;
+	uint16_t rdlen;     /* the rdata follows at fixed_at + 10 */
+};
+/* Read the record at *pos (its name, fixed part and rdata all within len) and step past it. False when malformed. */
+bool dns_next_rr(const uint8_t *msg, size_t len, size_t *pos, struct dns_rr_at *rr);
 /*
  * True when ldns_wire2pkt() may read a whole message from outside: every
  * record lies within len and at most one is a TSIG record. ldns 1.8.3 keeps

@@ -54,6 +54,35 @@ size_t dns_skip_name(const uint8_t *msg, size_t len, size_t pos)
 	}
 }
 
+/* Skip questions: a name and 4 bytes each. */
+size_t dns_skip_questions(const uint8_t *msg, size_t len, size_t pos, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		pos = dns_skip_name(msg, len, pos);
+		if (pos == 0 || len - pos < 4)
+			return 0;
+		pos += 4;
+	}
+	return pos;
+}
+
+/* One record's bounds and header. */
+bool dns_next_rr(const uint8_t *msg, size_t len, size_t *pos, struct dns_rr_at *rr)
+{
+	size_t p = dns_skip_name(msg, len, *pos);
+
+	if (p == 0 || len - p < 10)
+		return false;
+	rr->name_at = *pos;
+	rr->fixed_at = p;
+	rr->type = wire_get16(msg + p);
+	rr->rdlen = wire_get16(msg + p + 8);
+	if (len - p - 10 < rr->rdlen)
+		return false;
+	*pos = p + 10u + rr->rdlen;
+	return true;
+}
+
 /* Check that OPT rdata is a sequence of complete options. */
 static bool opt_rdata_valid(const uint8_t *p, size_t rdlen)
 {
@@ -78,28 +107,23 @@ static int parse_records(const uint8_t *msg, size_t len, size_t pos, unsigned in
 			 unsigned int arcount, struct dns_query *q)
 {
 	for (unsigned int i = 0; i < nscount + arcount; i++) {
-		size_t name_at = pos;
-		pos = dns_skip_name(msg, len, pos);
-		if (pos == 0 || len - pos < 10)
+		struct dns_rr_at rr;
+		if (!dns_next_rr(msg, len, &pos, &rr))
 			return -1;
-		uint16_t type = wire_get16(msg + pos);
-		uint16_t rdlen = wire_get16(msg + pos + 8);
-		if (len - pos - 10 < rdlen)
+		if (rr.type == DNS_TYPE_OPT && i < nscount)
 			return -1;
-		if (type == DNS_TYPE_OPT && i < nscount)
-			return -1;
-		if (type == DNS_TYPE_OPT) {
+		if (rr.type == DNS_TYPE_OPT) {
 			/* RFC 6891 6.1.1: one OPT, owner is the root. */
-			if (q->has_edns || msg[name_at] != 0)
+			const uint8_t *f = msg + rr.fixed_at;
+			if (q->has_edns || msg[rr.name_at] != 0)
 				return -1;
 			q->has_edns = true;
-			q->edns_udp_size = wire_get16(msg + pos + 2);
-			q->edns_version = msg[pos + 5];
-			q->edns_do = (msg[pos + 6] & 0x80) != 0;
-			if (!opt_rdata_valid(msg + pos + 10, rdlen))
+			q->edns_udp_size = wire_get16(f + 2);
+			q->edns_version = f[5];
+			q->edns_do = (f[6] & 0x80) != 0;
+			if (!opt_rdata_valid(f + 10, rr.rdlen))
 				return -2;
 		}
-		pos += 10u + rdlen;
 	}
 	/* Trailing bytes after the last record make the message malformed. */
 	return pos == len ? 0 : -1;
@@ -113,14 +137,10 @@ static int parse_records(const uint8_t *msg, size_t len, size_t pos, unsigned in
 static int scan_records(const uint8_t *msg, size_t len, unsigned int qdcount, unsigned int non_additional,
 			unsigned int arcount, struct dns_query *q)
 {
-	size_t pos = DNS_HEADER_LEN;
+	size_t pos = dns_skip_questions(msg, len, DNS_HEADER_LEN, qdcount);
 
-	for (unsigned int i = 0; i < qdcount; i++) {
-		pos = dns_skip_name(msg, len, pos);
-		if (pos == 0 || len - pos < 4)
-			return -1;
-		pos += 4;
-	}
+	if (pos == 0)
+		return -1;
 	return parse_records(msg, len, pos, non_additional, arcount, q);
 }
 
@@ -195,29 +215,18 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 /* Walk every record: within bounds, and at most one TSIG. */
 bool dns_wire_for_ldns(const uint8_t *msg, size_t len)
 {
-	unsigned int qd, rrs, tsig = 0;
-	size_t pos = DNS_HEADER_LEN;
+	unsigned int rrs, tsig = 0;
+	struct dns_rr_at rr;
+	size_t pos;
 
 	if (len < DNS_HEADER_LEN)
 		return false;
-	qd = wire_get16(msg + 4);
 	rrs = (unsigned int)wire_get16(msg + 6) + wire_get16(msg + 8) + wire_get16(msg + 10);
-	for (unsigned int i = 0; i < qd; i++) {
-		pos = dns_skip_name(msg, len, pos);
-		if (pos == 0 || len - pos < 4)
+	pos = dns_skip_questions(msg, len, DNS_HEADER_LEN, wire_get16(msg + 4));
+	if (pos == 0)
+		return false;
+	for (unsigned int i = 0; i < rrs; i++)
+		if (!dns_next_rr(msg, len, &pos, &rr) || (rr.type == DNS_TYPE_TSIG && ++tsig > 1))
 			return false;
-		pos += 4;
-	}
-	for (unsigned int i = 0; i < rrs; i++) {
-		pos = dns_skip_name(msg, len, pos);
-		if (pos == 0 || len - pos < 10)
-			return false;
-		uint16_t type = wire_get16(msg + pos), rdlen = wire_get16(msg + pos + 8);
-		if (len - pos - 10 < rdlen)
-			return false;
-		if (type == DNS_TYPE_TSIG && ++tsig > 1)
-			return false;
-		pos += 10u + rdlen;
-	}
 	return true;
 }

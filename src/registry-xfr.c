@@ -122,15 +122,11 @@ int registry_xfr_client_serial(const uint8_t *msg, size_t len, const struct dns_
 	/* RFC 1995 3: exactly one record in authority, the client's SOA. */
 	if (len < DNS_HEADER_LEN || wire_get16(msg + 8) != 1 || wire_get16(msg + 6) != 0)
 		return -EBADMSG;
-	pos = dns_skip_name(msg, len, pos);
-	if (pos == 0 || len - pos < 10)
+	struct dns_rr_at rr;
+	if (!dns_next_rr(msg, len, &pos, &rr) || rr.type != DNS_TYPE_SOA)
 		return -EBADMSG;
-	uint16_t type = wire_get16(msg + pos), rdlen = wire_get16(msg + pos + 8);
-	pos += 10;
-	if (type != DNS_TYPE_SOA || len - pos < rdlen)
-		return -EBADMSG;
-	size_t end = pos + rdlen;
-	pos = dns_skip_name(msg, end, pos);
+	size_t end = pos;
+	pos = dns_skip_name(msg, end, rr.fixed_at + 10);
 	pos = pos ? dns_skip_name(msg, end, pos) : 0;
 	if (pos == 0 || end - pos != 20)
 		return -EBADMSG;

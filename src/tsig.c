@@ -145,36 +145,27 @@ int tsig_find(const uint8_t *msg, size_t len, struct tsig_request *r)
 	r->key = -1;
 	if (len < HEADER_LEN)
 		return -EBADMSG;
-	unsigned int qd = wire_get16(msg + 4);
 	unsigned int rrs = (unsigned int)wire_get16(msg + 6) + wire_get16(msg + 8) + wire_get16(msg + 10);
-	size_t pos = HEADER_LEN;
+	size_t pos = dns_skip_questions(msg, len, HEADER_LEN, wire_get16(msg + 4));
+	struct dns_rr_at rr;
 
-	for (unsigned int i = 0; i < qd; i++) {
-		pos = dns_skip_name(msg, len, pos);
-		if (pos == 0 || len - pos < 4)
-			return -EBADMSG;
-		pos += 4;
-	}
+	if (pos == 0)
+		return -EBADMSG;
 	for (unsigned int i = 0; i < rrs; i++) {
-		size_t at = pos;
-		pos = dns_skip_name(msg, len, pos);
-		if (pos == 0 || len - pos < 10)
+		if (!dns_next_rr(msg, len, &pos, &rr))
 			return -EBADMSG;
-		uint16_t type = wire_get16(msg + pos), rdlen = wire_get16(msg + pos + 8);
-		if (len - pos - 10 < rdlen)
-			return -EBADMSG;
-		if (type == TSIG_TYPE) {
+		if (rr.type == TSIG_TYPE) {
+			const uint8_t *f = msg + rr.fixed_at;
 			/* RFC 8945 5.1: only one, the last record, in additional, class ANY, TTL 0. */
-			if (i + 1 != rrs || wire_get16(msg + 10) == 0 || wire_get16(msg + pos + 2) != TSIG_CLASS_ANY ||
-			    wire_get16(msg + pos + 4) != 0 || wire_get16(msg + pos + 6) != 0)
+			if (i + 1 != rrs || wire_get16(msg + 10) == 0 || wire_get16(f + 2) != TSIG_CLASS_ANY ||
+			    wire_get16(f + 4) != 0 || wire_get16(f + 6) != 0)
 				return -EBADMSG;
-			if (read_name(msg, len, at, r->owner, &r->owner_len) == 0 ||
-			    read_rdata(msg, pos + 10, rdlen, r) < 0)
+			if (read_name(msg, len, rr.name_at, r->owner, &r->owner_len) == 0 ||
+			    read_rdata(msg, rr.fixed_at + 10, rr.rdlen, r) < 0)
 				return -EBADMSG;
 			r->present = true;
-			r->rr_off = at;
+			r->rr_off = rr.name_at;
 		}
-		pos += 10u + rdlen;
 	}
 	return pos == len ? 0 : -EBADMSG;
 }
