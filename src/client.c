@@ -1692,15 +1692,13 @@ static void peer_relay_cb(int err, const union sockaddr_any *ep, void *arg)
 /* A direct try of a relayed peer failed: the relay endpoint back (unless WireGuard roamed there already). */
 static void peer_relay_restore(struct client_dev *d, struct client_peer *p, const struct wg_peer *wp)
 {
-	union sockaddr_any cur = wp->endpoint;
 	char ps[ADDR_STRLEN], rs[ADDR_STRLEN];
 
-	addr_unmap_v4(&cur);
 	addr_format(&p->relay.probe, ps, sizeof(ps));
 	addr_format(&p->relay.relay, rs, sizeof(rs));
 	log_info("%s: peer %s: nothing came back over direct %s; back to relay %s, next direct try in %llu s", d->cfg.device,
 		 p->short_key, ps, rs, (unsigned long long)(p->relay.retry_ms / 1000));
-	if (addr_equal(&cur, &p->relay.relay)) {
+	if (addr_same_endpoint(&wp->endpoint, &p->relay.relay)) {
 		client_relay_written(&p->relay, &p->relay.relay, clock_monotonic_ms());
 		p->result = "relayed";
 		return;
