@@ -478,16 +478,23 @@ bool client_path_query(struct client_path_peer *pp, size_t idx, int keepalive, v
 	return cq->q != NULL;
 }
 
+/* This host's public endpoints as the registries see them (its own entry at each), into pub; how many. */
+static size_t own_public(const struct client_path *cp, union sockaddr_any pub[PUBLIC_MAX * 4])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cp->n_regs; i++)
+		for (size_t j = 0; j < cp->regs[i].n_pub && n < PUBLIC_MAX * 4; j++)
+			pub[n++] = cp->regs[i].pub[j];
+	return n;
+}
+
 /* Order the peer's candidates (this round's) with ep, the registry's endpoint (NULL: none). */
 static void peer_order(struct client_path_peer *pp, const union sockaddr_any *ep, const struct client_local *local)
 {
 	struct client_path *cp = pp->cp;
 	union sockaddr_any pub[PUBLIC_MAX * 4];
-	size_t n_pub = 0, n_ifa = 0;
-
-	for (size_t i = 0; i < cp->n_regs; i++)
-		for (size_t j = 0; j < cp->regs[i].n_pub && n_pub < PUBLIC_MAX * 4; j++)
-			pub[n_pub++] = cp->regs[i].pub[j];
+	size_t n_pub = own_public(cp, pub), n_ifa = 0;
 	struct client_candidates_self self = {
 		.ifaddrs = cp->nl ? netlink_addr_list(cp->nl, &n_ifa) : NULL,
 		.wg_ifindex = cp->ifindex,
@@ -587,15 +594,11 @@ uint64_t client_path_direct(struct client_path_peer *pp, const union sockaddr_an
 	if (!pp || !pp->cp)
 		return 0;
 	union sockaddr_any pub[PUBLIC_MAX * 4];
-	size_t n_pub = 0;
 
 	peer_order(pp, ep, local);
 	*have = client_candidates_pick_direct(pp->order, pp->n_order, turn, out);
 	/* This host's own public endpoint counts too: its NAT changing is a reason to try, on this side as well. */
-	for (size_t i = 0; i < pp->cp->n_regs; i++)
-		for (size_t j = 0; j < pp->cp->regs[i].n_pub && n_pub < PUBLIC_MAX * 4; j++)
-			pub[n_pub++] = pp->cp->regs[i].pub[j];
-	return client_candidates_digest(pp->order, pp->n_order, pub, n_pub);
+	return client_candidates_digest(pp->order, pp->n_order, pub, own_public(pp->cp, pub));
 }
 
 /* Kick a handshake towards a direct endpoint written for a relayed peer. */
