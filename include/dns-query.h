@@ -94,13 +94,5 @@ struct dns_rr_at {
 };
 /* Read the record at *pos (its name, fixed part and rdata all within len) and step past it. False when malformed. */
 bool dns_next_rr(const uint8_t *msg, size_t len, size_t *pos, struct dns_rr_at *rr);
-/*
- * True when ldns_wire2pkt() may read a whole message from outside: every
- * record lies within len and at most one is a TSIG record. ldns 1.8.3 keeps
- * only the last of several TSIG records and leaks the others, so a peer
- * could grow the daemon's memory with each such message (RFC 8945 allows
- * one TSIG, the last record).
- */
-bool dns_wire_for_ldns(const uint8_t *msg, size_t len);
 
 #endif

@@ -6,7 +6,7 @@
 #include <arpa/inet.h>
 
 #include "client-axfr.h"
-#include "dns-query.h"
+#include "dns-pkt.h"
 
 #define DNS_HEADER_LEN 12
 
@@ -239,7 +239,7 @@ int client_axfr_feed(struct client_axfr *x, const uint8_t *wire, size_t len)
 	x->res.n_bytes += len;
 	if (x->res.n_bytes > x->max_bytes)
 		return -EFBIG;
-	if (!dns_wire_for_ldns(wire, len) || ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
+	if (dns_pkt_from_wire(&pkt, wire, len) != LDNS_STATUS_OK)
 		return -EBADMSG;
 	if (!ldns_pkt_qr(pkt) || ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY) {
 		ret = -EBADMSG;

@@ -211,22 +211,3 @@ enum dns_query_verdict dns_query_parse(const uint8_t *msg, size_t len, struct dn
 		return DNS_QUERY_BADVERS;
 	return DNS_QUERY_OK;
 }
-
-/* Walk every record: within bounds, and at most one TSIG. */
-bool dns_wire_for_ldns(const uint8_t *msg, size_t len)
-{
-	unsigned int rrs, tsig = 0;
-	struct dns_rr_at rr;
-	size_t pos;
-
-	if (len < DNS_HEADER_LEN)
-		return false;
-	rrs = (unsigned int)wire_get16(msg + 6) + wire_get16(msg + 8) + wire_get16(msg + 10);
-	pos = dns_skip_questions(msg, len, DNS_HEADER_LEN, wire_get16(msg + 4));
-	if (pos == 0)
-		return false;
-	for (unsigned int i = 0; i < rrs; i++)
-		if (!dns_next_rr(msg, len, &pos, &rr) || (rr.type == DNS_TYPE_TSIG && ++tsig > 1))
-			return false;
-	return true;
-}

@@ -13,7 +13,7 @@
 #include <event2/event.h>
 
 #include "clock.h"
-#include "dns-query.h"
+#include "dns-pkt.h"
 #include "resolver.h"
 
 #define DNS_HEADER_LEN 12
@@ -279,7 +279,7 @@ static int match_opcode(const uint8_t *wire, size_t len, uint16_t id, const ldns
 		return -ENOMSG;
 	if (wire[4] != 0 || wire[5] != 1)
 		return -ENOMSG;
-	if (!dns_wire_for_ldns(wire, len) || ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
+	if (dns_pkt_from_wire(&pkt, wire, len) != LDNS_STATUS_OK)
 		return -EBADMSG;
 	if (ldns_pkt_get_opcode(pkt) != opcode)
 		goto out;

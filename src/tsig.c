@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "dns-pkt.h"
 #include "dns-query.h"
 #include "tsig.h"
 #include "wire.h"
@@ -186,7 +187,7 @@ static ldns_pkt *parse(const uint8_t *msg, size_t len)
 {
 	ldns_pkt *pkt = NULL;
 
-	if (!dns_wire_for_ldns(msg, len) || ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK)
+	if (dns_pkt_from_wire(&pkt, msg, len) != LDNS_STATUS_OK)
 		return NULL;
 	if (!ldns_pkt_tsig(pkt)) {
 		ldns_pkt_free(pkt);
@@ -255,7 +256,7 @@ int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t len, size_t cap, co
 	size_t wlen = 0;
 	int ret = -EBADMSG;
 
-	if (!dns_wire_for_ldns(msg, len) || ldns_wire2pkt(&pkt, msg, len) != LDNS_STATUS_OK)
+	if (dns_pkt_from_wire(&pkt, msg, len) != LDNS_STATUS_OK)
 		goto out;
 	ret = -ENOMEM;
 	if (prior && !(prior_rdf = mac_rdf(prior, prior_len)))

@@ -10,7 +10,7 @@
 #include <ldns/ldns.h>
 
 #include "client-answer.h"
-#include "dns-query.h"
+#include "dns-pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ldns_pkt *pkt = NULL;
 
 	check_allowed(data, size);
-	if (!dns_wire_for_ldns(data, size) || ldns_wire2pkt(&pkt, data, size) != LDNS_STATUS_OK)
+	if (dns_pkt_from_wire(&pkt, data, size) != LDNS_STATUS_OK)
 		return 0;
 	check_txt(ldns_pkt_answer(pkt));
 	check_txt(ldns_pkt_additional(pkt));

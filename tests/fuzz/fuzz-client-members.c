@@ -9,7 +9,7 @@
 #include <ldns/ldns.h>
 
 #include "client-members.h"
-#include "dns-query.h"
+#include "dns-pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	check_prefixes(out, n, 8);
 
-	if (!dns_wire_for_ldns(data, size) || ldns_wire2pkt(&pkt, data, size) != LDNS_STATUS_OK)
+	if (dns_pkt_from_wire(&pkt, data, size) != LDNS_STATUS_OK)
 		return 0;
 	if (client_members_listing_parse(pkt, "example.com.", &l) == 0) {
 		for (size_t i = 1; i < l.n_keys; i++)

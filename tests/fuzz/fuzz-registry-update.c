@@ -16,7 +16,7 @@
 #include <ldns/ldns.h>
 
 #include "cand-store.h"
-#include "dns-query.h"
+#include "dns-pkt.h"
 #include "client-candidates.h"
 #include "config.h"
 #include "dns-answer.h"
@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	/* The client's reader of candidate answers, on the same bytes. */
-	if (dns_wire_for_ldns(data + 1, size - 1) && ldns_wire2pkt(&p, data + 1, size - 1) == LDNS_STATUS_OK) {
+	if (dns_pkt_from_wire(&p, data + 1, size - 1) == LDNS_STATUS_OK) {
 		struct cand_rec got[CAND_PEER_MAX];
 		int n = client_candidates_parse(p, peers[0].public_key, "example.com.", got, CAND_PEER_MAX);
 		if (n > CAND_PEER_MAX)

@@ -22,7 +22,7 @@
 #include <ldns/ldns.h>
 
 #include "client-relay.h"
-#include "dns-query.h"
+#include "dns-pkt.h"
 #include "config.h"
 #include "dns-answer.h"
 #include "relay-alloc.h"
@@ -168,7 +168,7 @@ static void fuzz_parse(const uint8_t *data, size_t size)
 
 	if (client_relay_qname(keys[0], keys[1], "example.com.", qname, sizeof(qname)) < 0)
 		abort();
-	if (!dns_wire_for_ldns(data, size) || ldns_wire2pkt(&pkt, data, size) != LDNS_STATUS_OK)
+	if (dns_pkt_from_wire(&pkt, data, size) != LDNS_STATUS_OK)
 		return;
 	for (int fam = 0; fam < 3; fam++) {
 		int pref = fam == 0 ? AF_UNSPEC : fam == 1 ? AF_INET : AF_INET6;

@@ -11,6 +11,7 @@
 #include "client-answer.h"
 #include "config.h"
 #include "dns-answer.h"
+#include "dns-pkt.h"
 #include "dns-query.h"
 #include "wg.h"
 #include "zone.h"
@@ -1337,10 +1338,11 @@ static void test_build_steps(const struct config_zone *cz)
 
 /* Build the test zone and run every group of checks. */
 /*
- * Messages from outside reach ldns_wire2pkt() only when every record is in
- * bounds and at most one is a TSIG: ldns leaks all but the last of several.
+ * Messages from outside reach ldns_wire2pkt() only when ldns's own walk meets
+ * at most one TSIG: ldns leaks all but the last of several, and it may meet
+ * one hidden in another record's rdata, since it reads rdata field by field.
  */
-static void test_wire_for_ldns(void)
+static void test_pkt_from_wire(void)
 {
 	/* A response to "example.com. SOA" with a TSIG record (no MAC) appended n times. */
 	uint8_t m[512];
@@ -1349,29 +1351,63 @@ static void test_wire_for_ldns(void)
 	static const uint8_t tsig[] = { 0xc0, 12, 0, 250, 0, 255, 0, 0, 0, 0, 0, 29,
 					11, 'h', 'm', 'a', 'c', '-', 's', 'h', 'a', '2', '5', '6', 0,
 					0, 0, 0x65, 0x43, 0x21, 0x00, 1, 0x2c, 0, 0, 0x12, 0x34, 0, 0, 0, 0 };
+	/*
+	 * An A record whose rdata length also covers a TSIG record with a one-byte
+	 * rdata (the root name): ldns reads the address, then that TSIG as the next
+	 * record, then a real TSIG (a walk by rdata length sees one TSIG). Two A
+	 * records after them make up the count of four additional records.
+	 */
+	static const uint8_t hidden[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 15, 192, 0, 2, 1,
+					  0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 1, 0 };
+	static const uint8_t short_tsig[] = { 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 1, 0 };
+	static const uint8_t a[] = { 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 192, 0, 2, 2 };
 	size_t len = sizeof(head);
 	ldns_pkt *pkt = NULL;
 
 	memcpy(m, head, sizeof(head));
-	CHECK(dns_wire_for_ldns(m, len));
+	CHECK(dns_pkt_from_wire(&pkt, m, len) == LDNS_STATUS_OK && pkt && !ldns_pkt_tsig(pkt));
+	ldns_pkt_free(pkt);
+	/*
+	 * ldns stops one record early for each TSIG it takes out: of two, it reads
+	 * the first and never the second; of three, it reads and leaks the first.
+	 */
 	for (int n = 1; n <= 3; n++) {
 		memcpy(m + len, tsig, sizeof(tsig));
 		len += sizeof(tsig);
 		m[11] = (uint8_t)n;
-		CHECK(dns_wire_for_ldns(m, len) == (n == 1));
+		pkt = NULL;
+		CHECK((dns_pkt_from_wire(&pkt, m, len) == LDNS_STATUS_OK) == (n <= 2));
+		CHECK((pkt != NULL) == (n <= 2));
+		CHECK(n > 2 || ldns_pkt_tsig(pkt));
+		ldns_pkt_free(pkt);
 	}
-	/* The one-TSIG message is what ldns reads without leaking; two were leaked before this guard. */
-	m[11] = 1;
-	CHECK(dns_wire_for_ldns(m, sizeof(head) + sizeof(tsig)));
-	CHECK(ldns_wire2pkt(&pkt, m, sizeof(head) + sizeof(tsig)) == LDNS_STATUS_OK && ldns_pkt_tsig(pkt));
+	/* The hidden TSIG. */
+	len = sizeof(head);
+	memcpy(m + len, hidden, sizeof(hidden));
+	len += sizeof(hidden);
+	memcpy(m + len, short_tsig, sizeof(short_tsig));
+	len += sizeof(short_tsig);
+	memcpy(m + len, a, sizeof(a));
+	len += sizeof(a);
+	memcpy(m + len, a, sizeof(a));
+	len += sizeof(a);
+	m[11] = 4;
+	CHECK(dns_pkt_from_wire(&pkt, m, len) == LDNS_STATUS_ERR && !pkt);
+	/* With the second TSIG made a TXT record (one empty string), ldns meets one TSIG (the hidden one). */
+	m[sizeof(head) + sizeof(hidden) + 2] = 0;
+	m[sizeof(head) + sizeof(hidden) + 3] = 16;
+	CHECK(dns_pkt_from_wire(&pkt, m, len) == LDNS_STATUS_OK && pkt && ldns_pkt_tsig(pkt));
 	ldns_pkt_free(pkt);
-	/* Records past the end, a count larger than the records, a name running off: refused. */
-	CHECK(!dns_wire_for_ldns(m, sizeof(head) + sizeof(tsig) - 1));
-	m[11] = 2;
-	CHECK(!dns_wire_for_ldns(m, sizeof(head) + sizeof(tsig)));
+	/* Records past the end, a count larger than the records, a name running off: refused as ldns refuses them. */
+	memcpy(m + sizeof(head), tsig, sizeof(tsig));
+	m[11] = 1;
+	CHECK(dns_pkt_from_wire(&pkt, m, sizeof(head) + sizeof(tsig) - 1) != LDNS_STATUS_OK && !pkt);
+	m[9] = 1;
+	CHECK(dns_pkt_from_wire(&pkt, m, sizeof(head) + sizeof(tsig)) != LDNS_STATUS_OK && !pkt);
+	m[9] = 0;
 	m[11] = 0;
-	CHECK(!dns_wire_for_ldns(m, 20));
-	CHECK(!dns_wire_for_ldns(m, 11));
+	CHECK(dns_pkt_from_wire(&pkt, m, 20) != LDNS_STATUS_OK && !pkt);
+	CHECK(dns_pkt_from_wire(&pkt, m, 11) != LDNS_STATUS_OK && !pkt);
 }
 
 int main(void)
@@ -1424,7 +1460,7 @@ int main(void)
 	test_empty_non_terminals(&cz);
 	test_srv_target_uncompressed();
 	test_unpublishable(&cz);
-	test_wire_for_ldns();
+	test_pkt_from_wire();
 
 	zone_free(z);
 	zone_free(big);
