@@ -67,6 +67,8 @@ const char *addr_endpoint_reason(enum addr_ep e);
 
 /* Parse "addr/prefix" (or a bare address = host prefix). Host bits must be zero unless allow_host_bits. Returns 0 or -EINVAL. */
 int cidr_parse(const char *text, bool allow_host_bits, struct cidr *out);
+/* Order prefixes by family, address, length (qsort). */
+int cidr_cmp(const void *a, const void *b);
 /* Write "addr/prefix" into buf; returns buf. */
 char *cidr_format(const struct cidr *c, char *buf, size_t len);
 /* True when the address part of a lies inside prefix c (v4-mapped IPv6 matches IPv4 prefixes). */

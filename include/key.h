@@ -29,5 +29,13 @@ int key_from_hex(const char *text, size_t len, uint8_t key[WG_KEY_LEN]);
 bool key_is_zero(const uint8_t key[WG_KEY_LEN]);
 /* Short printable form for logs: first 8 base64 characters plus "...". */
 void key_short(const uint8_t key[WG_KEY_LEN], char out[12]);
+/* Order two keys, or two elements that start with their keys (qsort, bsearch). */
+int key_cmp(const void *a, const void *b);
+/*
+ * In n elements of size bytes, each starting with its key and sorted by it:
+ * the index of the first whose key is not below key. *found (when not NULL)
+ * says whether that element's key is key.
+ */
+size_t key_search(const void *arr, size_t n, size_t size, const uint8_t key[WG_KEY_LEN], bool *found);
 
 #endif

@@ -327,3 +327,16 @@ bool cidr_contains(const struct cidr *c, const union sockaddr_any *a)
 		return cidr_contains_raw(c, AF_INET6, &a->in6.sin6_addr);
 	return false;
 }
+
+int cidr_cmp(const void *pa, const void *pb)
+{
+	const struct cidr *a = pa, *b = pb;
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr, b->addr, 16);
+	if (c)
+		return c;
+	return a->prefix < b->prefix ? -1 : a->prefix > b->prefix;
+}

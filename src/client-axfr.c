@@ -305,24 +305,6 @@ out:
 	return ret;
 }
 
-/* Order two keys (qsort, bsearch). */
-static int key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, WG_KEY_LEN);
-}
-
-/* Order SRV records by key. */
-static int srv_cmp(const void *a, const void *b)
-{
-	return memcmp(((const struct client_axfr_srv *)a)->key, ((const struct client_axfr_srv *)b)->key, WG_KEY_LEN);
-}
-
-/* Order TXT records by key. */
-static int txt_cmp(const void *a, const void *b)
-{
-	return memcmp(((const struct client_axfr_txt *)a)->key, ((const struct client_axfr_txt *)b)->key, WG_KEY_LEN);
-}
-
 /* Order address records by owner name. */
 static int addr_cmp(const void *a, const void *b)
 {
@@ -330,33 +312,18 @@ static int addr_cmp(const void *a, const void *b)
 				  ((const struct client_axfr_addr *)b)->owner);
 }
 
-/* First index in a sorted array (n elements of size bytes) whose key is not below key. */
-static size_t lower_bound(const void *arr, size_t n, size_t size, const uint8_t key[WG_KEY_LEN])
-{
-	size_t lo = 0, hi = n;
-
-	/* Every element starts with its key. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (memcmp((const uint8_t *)arr + mid * size, key, WG_KEY_LEN) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Fill a peer's port, target and addresses from its single SRV record. */
 static int peer_srv(struct client_axfr *x, struct client_axfr_peer *p)
 {
-	size_t i = lower_bound(x->srv, x->n_srv, sizeof(*x->srv), p->key);
-	const struct client_axfr_srv *s = i < x->n_srv ? &x->srv[i] : NULL;
+	bool found;
+	size_t i = key_search(x->srv, x->n_srv, sizeof(*x->srv), p->key, &found);
+	const struct client_axfr_srv *s;
 	char *text;
 	size_t lo = 0, hi = x->n_addr;
 
-	if (!s || memcmp(s->key, p->key, WG_KEY_LEN) != 0)
+	if (!found)
 		return 0;
+	s = &x->srv[i];
 	/* Two SRV records, or one without a port or target: the zone does not say which; ask. */
 	if ((i + 1 < x->n_srv && memcmp(x->srv[i + 1].key, p->key, WG_KEY_LEN) == 0) || !s->port || !s->target)
 		return 0;
@@ -398,10 +365,11 @@ static int peer_srv(struct client_axfr *x, struct client_axfr_peer *p)
 /* Fill a peer's allowed IPs from its single TXT record. */
 static int peer_txt(struct client_axfr *x, struct client_axfr_peer *p, struct cidr *scratch)
 {
-	size_t i = lower_bound(x->txt, x->n_txt, sizeof(*x->txt), p->key);
+	bool found;
+	size_t i = key_search(x->txt, x->n_txt, sizeof(*x->txt), p->key, &found);
 	int n;
 
-	if (i >= x->n_txt || memcmp(x->txt[i].key, p->key, WG_KEY_LEN) != 0) {
+	if (!found) {
 		p->n_allowed = -ENODATA;
 		return 0;
 	}
@@ -439,9 +407,9 @@ int client_axfr_finish(struct client_axfr *x, struct client_axfr_result *out)
 		if (!w || memcmp(x->keys[w - 1], x->keys[i], WG_KEY_LEN) != 0)
 			memmove(x->keys[w++], x->keys[i], WG_KEY_LEN);
 	if (x->n_srv > 1)
-		qsort(x->srv, x->n_srv, sizeof(*x->srv), srv_cmp);
+		qsort(x->srv, x->n_srv, sizeof(*x->srv), key_cmp);
 	if (x->n_txt > 1)
-		qsort(x->txt, x->n_txt, sizeof(*x->txt), txt_cmp);
+		qsort(x->txt, x->n_txt, sizeof(*x->txt), key_cmp);
 	if (x->n_addr > 1)
 		qsort(x->addr, x->n_addr, sizeof(*x->addr), addr_cmp);
 	scratch = malloc(CLIENT_MEMBERS_MAX_ALLOWED * sizeof(*scratch));
@@ -477,7 +445,8 @@ out:
 /* Find a listed peer. */
 const struct client_axfr_peer *client_axfr_find(const struct client_axfr_result *r, const uint8_t key[WG_KEY_LEN])
 {
-	size_t i = lower_bound(r->peers, r->n_peers, sizeof(*r->peers), key);
+	bool found;
+	size_t i = key_search(r->peers, r->n_peers, sizeof(*r->peers), key, &found);
 
-	return i < r->n_peers && memcmp(r->peers[i].key, key, WG_KEY_LEN) == 0 ? &r->peers[i] : NULL;
+	return found ? &r->peers[i] : NULL;
 }

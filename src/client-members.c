@@ -42,12 +42,6 @@ void client_members_listing_clear(struct client_listing *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* Order two keys (qsort, bsearch). */
-static int key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, WG_KEY_LEN);
-}
-
 /* True when key is listed. */
 bool client_members_listing_has(const struct client_listing *l, const uint8_t key[WG_KEY_LEN])
 {
@@ -377,20 +371,6 @@ int client_members_txt(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN], const
 out:
 	ldns_rdf_deep_free(qname);
 	return ret;
-}
-
-/* Order prefixes by family, address, length. */
-static int cidr_cmp(const void *pa, const void *pb)
-{
-	const struct cidr *a = pa, *b = pb;
-	int c;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	c = memcmp(a->addr, b->addr, 16);
-	if (c)
-		return c;
-	return a->prefix < b->prefix ? -1 : a->prefix > b->prefix;
 }
 
 /* Sort and deduplicate prefixes. */

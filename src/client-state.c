@@ -46,49 +46,13 @@ void client_state_clear(struct client_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* Index of key, or of where it would go (*found says which). */
-static size_t state_index(const struct client_state *st, const uint8_t key[WG_KEY_LEN], bool *found)
-{
-	size_t lo = 0, hi = st->n_peers;
-
-	*found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(key, st->peers[mid].key, WG_KEY_LEN);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
 /* Find a peer. */
 struct client_state_peer *client_state_find(const struct client_state *st, const uint8_t key[WG_KEY_LEN])
 {
 	bool found;
-	size_t i = state_index(st, key, &found);
+	size_t i = key_search(st->peers, st->n_peers, sizeof(*st->peers), key, &found);
 
 	return found ? &st->peers[i] : NULL;
-}
-
-/* Order prefixes by family, address, length. */
-static int cidr_cmp(const void *pa, const void *pb)
-{
-	const struct cidr *a = pa, *b = pb;
-	int c;
-
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	c = memcmp(a->addr, b->addr, 16);
-	if (c)
-		return c;
-	return a->prefix < b->prefix ? -1 : a->prefix > b->prefix;
 }
 
 /* Add a peer in key order. */
@@ -98,7 +62,7 @@ int client_state_add(struct client_state *st, const uint8_t key[WG_KEY_LEN], con
 	struct client_state_peer *p;
 	struct cidr *copy;
 	bool found;
-	size_t at = state_index(st, key, &found);
+	size_t at = key_search(st->peers, st->n_peers, sizeof(*st->peers), key, &found);
 
 	if (found)
 		return -EEXIST;
@@ -133,7 +97,7 @@ int client_state_add(struct client_state *st, const uint8_t key[WG_KEY_LEN], con
 void client_state_del(struct client_state *st, const uint8_t key[WG_KEY_LEN])
 {
 	bool found;
-	size_t at = state_index(st, key, &found);
+	size_t at = key_search(st->peers, st->n_peers, sizeof(*st->peers), key, &found);
 
 	if (!found)
 		return;

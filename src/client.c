@@ -984,35 +984,13 @@ static const char *cidrs_text(const struct cidr *c, size_t n, char *buf, size_t 
 	return n ? buf : "none";
 }
 
-/* Index of key in the refusal table, or where it would go (*found says which). */
-static size_t refusal_index(const struct client_dev *d, const uint8_t key[WG_KEY_LEN], bool *found)
-{
-	size_t lo = 0, hi = d->n_refused;
-
-	*found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(key, d->refused[mid].key, WG_KEY_LEN);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
-}
-
 /* A listed peer is not added: remember, count and log it when new or for a new reason. */
 static void dev_note_refusal(struct client_dev *d, const uint8_t key[WG_KEY_LEN], enum client_members_refusal r,
 			     const struct cidr *allowed, size_t n)
 {
 	char short_key[12], ips[512];
 	bool found;
-	size_t at = refusal_index(d, key, &found);
+	size_t at = key_search(d->refused, d->n_refused, sizeof(*d->refused), key, &found);
 
 	if (found && d->refused[at].reason == r) {
 		d->refused[at].seen = true;
@@ -1058,7 +1036,7 @@ static void dev_note_refusal(struct client_dev *d, const uint8_t key[WG_KEY_LEN]
 static void dev_clear_refusal(struct client_dev *d, const uint8_t key[WG_KEY_LEN])
 {
 	bool found;
-	size_t at = refusal_index(d, key, &found);
+	size_t at = key_search(d->refused, d->n_refused, sizeof(*d->refused), key, &found);
 
 	if (!found)
 		return;
@@ -2074,12 +2052,6 @@ static void member_join(struct client_dev *d, const uint8_t key[WG_KEY_LEN])
 	peer_round_start(p);
 }
 
-/* Order two keys (qsort). */
-static int key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, WG_KEY_LEN);
-}
-
 /*
  * Every registry's listing is in: count down the absence of the peers wgsd
  * added (removing those gone for good) and start resolving the listed peers
@@ -2147,7 +2119,7 @@ static void dev_members_step(struct client_dev *d)
 		/* On the device (added, or configured by hand): nothing to add, nothing refused. */
 		if (dev_find_peer(d, key))
 			continue;
-		at = refusal_index(d, key, &found);
+		at = key_search(d->refused, d->n_refused, sizeof(*d->refused), key, &found);
 		if (found)
 			d->refused[at].seen = true;
 		if (dev_excluded(d, key)) {

@@ -207,3 +207,25 @@ void key_short(const uint8_t key[WG_KEY_LEN], char out[12])
 	memcpy(out, b64, 8);
 	memcpy(out + 8, "...", 4);
 }
+
+int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, WG_KEY_LEN);
+}
+
+size_t key_search(const void *arr, size_t n, size_t size, const uint8_t key[WG_KEY_LEN], bool *found)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memcmp((const uint8_t *)arr + mid * size, key, WG_KEY_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (found)
+		*found = lo < n && memcmp((const uint8_t *)arr + lo * size, key, WG_KEY_LEN) == 0;
+	return lo;
+}

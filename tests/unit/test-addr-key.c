@@ -2,6 +2,7 @@
 /* Addresses, prefixes and key encodings. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 
 #include "addr.h"
 #include "check.h"
@@ -208,12 +209,62 @@ static void test_keys(void)
 	CHECK(key_from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*=", d) == -EINVAL);
 }
 
+/* Ordering prefixes: family first, then address, then length. */
+static void test_cidr_order(void)
+{
+	struct cidr a, b;
+
+	CHECK(cidr_parse("10.0.0.0/8", false, &a) == 0 && cidr_parse("10.0.0.0/8", false, &b) == 0);
+	CHECK(cidr_cmp(&a, &b) == 0);
+	CHECK(cidr_parse("10.0.0.0/16", false, &b) == 0 && cidr_cmp(&a, &b) < 0 && cidr_cmp(&b, &a) > 0);
+	CHECK(cidr_parse("9.0.0.0/24", false, &b) == 0 && cidr_cmp(&a, &b) > 0);
+	CHECK(cidr_parse("::/0", false, &b) == 0 && cidr_cmp(&a, &b) < 0 && cidr_cmp(&b, &a) > 0);
+}
+
+/* Finding a key in an array sorted by the keys its elements start with. */
+static void test_key_search(void)
+{
+	struct elem {
+		uint8_t key[WG_KEY_LEN];
+		int value;
+	} e[4];
+	uint8_t k[WG_KEY_LEN];
+	bool found = true;
+
+	memset(e, 0, sizeof(e));
+	for (int i = 0; i < 4; i++) {
+		e[i].key[0] = (uint8_t)(10 * (i + 1));   /* 10, 20, 30, 40 */
+		e[i].value = i;
+	}
+	memset(k, 0, sizeof(k));
+	CHECK(key_search(NULL, 0, sizeof(*e), k, &found) == 0 && !found);
+	for (int i = 0; i < 4; i++) {
+		k[0] = e[i].key[0];
+		CHECK(key_search(e, 4, sizeof(*e), k, &found) == (size_t)i && found);
+		k[0]--;
+		CHECK(key_search(e, 4, sizeof(*e), k, &found) == (size_t)i && !found);
+	}
+	k[0] = 41;
+	CHECK(key_search(e, 4, sizeof(*e), k, &found) == 4 && !found);
+	CHECK(key_search(e, 4, sizeof(*e), k, NULL) == 4);
+	/* A difference in the last byte counts; bytes after the key do not. */
+	k[0] = 20;
+	k[WG_KEY_LEN - 1] = 1;
+	CHECK(key_search(e, 4, sizeof(*e), k, &found) == 2 && !found);
+	e[1].value = -1;
+	k[WG_KEY_LEN - 1] = 0;
+	CHECK(key_search(e, 4, sizeof(*e), k, &found) == 1 && found);
+	CHECK(key_cmp(e[0].key, e[1].key) < 0 && key_cmp(e[1].key, e[1].key) == 0);
+}
+
 int main(void)
 {
 	test_addr();
 	test_addr_same();
 	test_endpoint_check();
 	test_cidr();
+	test_cidr_order();
 	test_keys();
+	test_key_search();
 	return CHECK_DONE();
 }
