@@ -57,21 +57,6 @@ void client_answer_parse_srv(const ldns_pkt *pkt, const uint8_t key[WG_KEY_LEN],
  * Returns how many were added, or -EBADMSG when the rcode is not NOERROR. */
 int client_answer_add_addrs(const ldns_pkt *pkt, struct client_answer *ans);
 
-/* Most "allowedN=" keys read from one TXT record (wgsd writes at most some 310 into a 64 KiB record). */
-#define CLIENT_ANSWER_ALLOWED_KEYS_MAX 512
-
-/*
- * Collect the allowed IPs from the rdata (len bytes, wire form: strings each
- * after its length byte) of a peer's TXT record: the comma-separated
- * prefixes of "allowed=", then of "allowed2=", "allowed3=", ... up to the
- * first number missing. As RFC 6763 6.4 says, keys match ignoring case and
- * only the first string with a key counts. Returns how many prefixes were
- * stored in out (at most cap), -ENOBUFS when there are more, -ENOENT without
- * an "allowed=" key, -EPROTONOSUPPORT when "txtvers=" is not 1, -EBADMSG
- * for malformed rdata or a prefix that does not parse (host bits set too).
- */
-int client_answer_allowed(const uint8_t *rdata, size_t len, struct cidr *out, size_t cap);
-
 /* Short name of a status: "none", "ok", "nxdomain", "nodata", "rcode", "bad". */
 const char *client_answer_status_name(enum client_answer_status s);
 

@@ -21,8 +21,12 @@
 
 /* Most allowed IPs a peer may have to be added (more: refused as "too many"). */
 #define CLIENT_MEMBERS_MAX_ALLOWED 256
-/* Most "allowedN=" keys read from one TXT record. */
-#define CLIENT_MEMBERS_ALLOWED_KEYS_MAX 256
+/*
+ * Most "allowedN=" keys read from one TXT record: wgsd's registry writes at
+ * most some 300 strings into its 64 KiB record. A list that goes on past it
+ * is not read in part: -ENOBUFS.
+ */
+#define CLIENT_MEMBERS_ALLOWED_KEYS_MAX 512
 
 enum client_listing_status {
 	CLIENT_LISTING_NONE = 0,   /* no answer (timeout, transport error) */
@@ -73,7 +77,8 @@ const char *client_members_listing_status_name(enum client_listing_status s);
  * "allowed=" string (registries before the allowedN= layout split long
  * lists that way) continues the list instead of being ignored; any other
  * repeated key counts once. Returns how many prefixes were stored in out
- * (at most cap, duplicates dropped), -ENOBUFS when there are more,
+ * (at most cap, duplicates dropped), -ENOBUFS when there are more (or
+ * more keys than CLIENT_MEMBERS_ALLOWED_KEYS_MAX),
  * -ENOENT without an "allowed=" key, -EPROTONOSUPPORT when "txtvers=" is
  * not 1, -EBADMSG for malformed rdata or a prefix that does not parse
  * (host bits set included).

@@ -13,7 +13,7 @@
  * a handshake has no "seen=" string (absent = never); the device itself
  * (`self`) says "seen=0". Allowed IPs longer than one 255-byte string
  * continue in "allowed2=", "allowed3=", ... (one key per string: RFC 6763
- * 6.4 reads only the first string of a key); client_answer_allowed() joins them.
+ * 6.4 reads only the first string of a key); client_members_allowed() joins them.
  *
  * A name without records that has names below it (_udp.Z while peers are
  * published, the parent of an in-zone NS name with glue, a name above

@@ -163,7 +163,7 @@ static bool text_is(const uint8_t *s, size_t n, const char *text)
 	return true;
 }
 
-/* 1 for "allowed", N for "allowedN" (2..CLIENT_MEMBERS_ALLOWED_KEYS_MAX, no leading zero), 0 otherwise. */
+/* 1 for "allowed", N for "allowedN" (2..CLIENT_MEMBERS_ALLOWED_KEYS_MAX + 1, no leading zero), 0 otherwise. */
 static unsigned int allowed_key(const uint8_t *s, size_t n)
 {
 	unsigned int v = 0;
@@ -179,7 +179,7 @@ static unsigned int allowed_key(const uint8_t *s, size_t n)
 			return 0;
 		v = v * 10 + (unsigned int)(s[i] - '0');
 	}
-	return v >= 2 && v <= CLIENT_MEMBERS_ALLOWED_KEYS_MAX ? v : 0;
+	return v >= 2 && v <= CLIENT_MEMBERS_ALLOWED_KEYS_MAX + 1 ? v : 0;
 }
 
 /* Add the prefixes of one comma-separated list (n bytes) to out, skipping duplicates. */
@@ -221,7 +221,7 @@ static int allowed_list(const uint8_t *s, size_t n, struct cidr *out, size_t cap
 int client_members_allowed(const uint8_t *rdata, size_t len, struct cidr *out, size_t cap)
 {
 	/* Offset + 1 of the first string of key N (allowedN=); "allowed=" may repeat. */
-	uint32_t first[CLIENT_MEMBERS_ALLOWED_KEYS_MAX + 1] = { 0 };
+	uint32_t first[CLIENT_MEMBERS_ALLOWED_KEYS_MAX + 2] = { 0 };
 	bool txtvers_seen = false, any_allowed = false;
 	size_t count = 0;
 	int r;
@@ -267,11 +267,13 @@ int client_members_allowed(const uint8_t *rdata, size_t len, struct cidr *out, s
 		if (r < 0)
 			return r;
 	}
-	for (unsigned int k = 2; k <= CLIENT_MEMBERS_ALLOWED_KEYS_MAX && first[k]; k++) {
+	for (unsigned int k = 2; k <= CLIENT_MEMBERS_ALLOWED_KEYS_MAX + 1 && first[k]; k++) {
 		const uint8_t *s = rdata + first[k];
 		size_t n = s[-1];
 		const uint8_t *eq = memchr(s, '=', n);
 
+		if (k > CLIENT_MEMBERS_ALLOWED_KEYS_MAX)
+			return -ENOBUFS;   /* the list goes on past what is read */
 		if (!eq)
 			return -EBADMSG;
 		r = allowed_list(eq + 1, n - (size_t)(eq + 1 - s), out, cap, &count);

@@ -374,7 +374,7 @@ static size_t allowed_key(char *s, unsigned int part)
  * allowed IPs. RFC 6763 6.4 lets a reader take only the first string with a
  * key, and a string holds at most 255 bytes, so a longer list continues in
  * "allowed2=", "allowed3=", ..., split between prefixes; readers join them
- * in key order (client_answer_allowed). Returns the length (buf holds
+ * in key order (client_members_allowed). Returns the length (buf holds
  * TXT_RDATA_MAX bytes); prefixes that do not fit are left out.
  */
 static size_t build_txt(uint8_t *buf, const uint8_t key[WG_KEY_LEN], const struct cidr *ips, size_t n_ips)

@@ -496,96 +496,6 @@ static void test_endpoint_problem(void)
 	wg_device_free(dev);
 }
 
-/* Build TXT rdata from the strings given (NULL-terminated list); returns the length. */
-static size_t txt(uint8_t *buf, const char *first, ...)
-{
-	size_t n = 0;
-	va_list ap;
-
-	va_start(ap, first);
-	for (const char *s = first; s; s = va_arg(ap, const char *)) {
-		buf[n++] = (uint8_t)strlen(s);
-		memcpy(buf + n, s, strlen(s));
-		n += strlen(s);
-	}
-	va_end(ap);
-	return n;
-}
-
-/* True when out[0..n) are the prefixes listed in want (comma-separated). */
-static bool cidrs_are(const struct cidr *out, int n, const char *want)
-{
-	char buf[512], text[CIDR_STRLEN];
-	int i = 0;
-
-	snprintf(buf, sizeof(buf), "%s", want);
-	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ","), i++)
-		if (i >= n || strcmp(cidr_format(&out[i], text, sizeof(text)), tok) != 0)
-			return false;
-	return i == n;
-}
-
-/*
- * Allowed IPs from a TXT rdata: "allowed=" then "allowed2=", "allowed3=", ...
- * in key order whatever the string order, keys ignoring case, only the first
- * string of a key counting (RFC 6763 6.4), up to the first missing number.
- */
-static void test_allowed(void)
-{
-	struct cidr out[8];
-	uint8_t rd[1024];
-	size_t n;
-
-	n = txt(rd, "txtvers=1", "pub=x", "allowed=10.0.0.1/32,fd00::/64", "seen=4", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 8) == 2 && cidrs_are(out, 2, "10.0.0.1/32,fd00::/64"));
-	n = txt(rd, "allowed3=10.0.0.3/32", "Allowed2=10.0.0.2/32", "ALLOWED=10.0.0.1/32", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 8) == 3 && cidrs_are(out, 3, "10.0.0.1/32,10.0.0.2/32,10.0.0.3/32"));
-	/* Repeated keys: only the first counts. */
-	n = txt(rd, "allowed=10.0.0.1/32", "allowed=10.9.9.9/32", "allowed2=10.0.0.2/32", "allowed2=bad", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 8) == 2 && cidrs_are(out, 2, "10.0.0.1/32,10.0.0.2/32"));
-	/* A gap ends the list; other spellings of the number are other keys. */
-	n = txt(rd, "allowed=10.0.0.1/32", "allowed3=10.0.0.3/32", "allowed02=10.0.0.2/32", "allowed1=10.0.0.4/32",
-		"allowed513=10.0.0.5/32", "allowedx=1", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 8) == 1 && cidrs_are(out, 1, "10.0.0.1/32"));
-	/* An empty list; no list at all. */
-	n = txt(rd, "txtvers=1", "allowed=", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 8) == 0);
-	n = txt(rd, "txtvers=1", "pub=x", "allowedfoo", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 8) == -ENOENT);
-	/* txtvers: the first one must be 1. */
-	n = txt(rd, "txtvers=2", "allowed=10.0.0.1/32", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 8) == -EPROTONOSUPPORT);
-	n = txt(rd, "TXTVERS=1", "txtvers=2", "allowed=10.0.0.1/32", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 8) == 1);
-	n = txt(rd, "txtvers", "allowed=10.0.0.1/32", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 8) == -EPROTONOSUPPORT);
-	/* More than fit in out. */
-	n = txt(rd, "allowed=10.0.0.1/32,10.0.0.2/32", "allowed2=10.0.0.3/32", NULL);
-	CHECK(client_answer_allowed(rd, n, out, 2) == -ENOBUFS);
-	CHECK(client_answer_allowed(rd, n, out, 3) == 3);
-	/* Prefixes that do not parse, empty items, host bits, a key without a value. */
-	static const char *const bad[] = { "allowed=10.0.0.1/33", "allowed=10.0.0.1/32,", "allowed=,10.0.0.1/32",
-					   "allowed=10.0.0.1/32,,10.0.0.2/32", "allowed=10.0.0.1/24", "allowed=x",
-					   "allowed= 10.0.0.1/32", "allowed" };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		n = txt(rd, bad[i], NULL);
-		if (client_answer_allowed(rd, n, out, 8) != -EBADMSG) {
-			check_failures++;
-			fprintf(stderr, "TXT \"%s\" not rejected\n", bad[i]);
-		}
-		check_count++;
-	}
-	n = txt(rd, "allowed=10.0.0.1/32", NULL);
-	rd[n - 3] = '\0';   /* an embedded NUL */
-	CHECK(client_answer_allowed(rd, n, out, 8) == -EBADMSG);
-	/* Framing: a string running past the end, an empty rdata. */
-	n = txt(rd, "allowed=10.0.0.1/32", NULL);
-	CHECK(client_answer_allowed(rd, n - 1, out, 8) == -EBADMSG);
-	CHECK(client_answer_allowed(rd, 0, out, 8) == -EBADMSG);
-	rd[0] = 0;
-	CHECK(client_answer_allowed(rd, 1, out, 8) == -ENOENT);
-}
-
 int main(void)
 {
 	for (int i = 0; i < WG_KEY_LEN; i++) {
@@ -603,6 +513,5 @@ int main(void)
 	test_choose();
 	test_classify();
 	test_endpoint_problem();
-	test_allowed();
 	return CHECK_DONE();
 }

@@ -198,6 +198,30 @@ static void test_allowed_layouts(void)
 	/* Not "allowedN": allowed02, allowed1, allowedx, allowed257 are other keys. */
 	len = rdata(rd, "allowed=10.0.1.0/24", "allowed02=10.0.2.0/24", "allowed1=10.0.3.0/24", "allowedx=1", "allowed257=10.0.4.0/24", NULL);
 	CHECK(client_members_allowed(rd, len, out, 8) == 1);
+	/* Only the first txtvers= counts, in any case. */
+	len = rdata(rd, "TXTVERS=1", "txtvers=2", "allowed=10.0.0.1/32", NULL);
+	CHECK(client_members_allowed(rd, len, out, 8) == 1);
+}
+
+/* A list that goes on past the most keys read is refused, not read in part. */
+static void test_allowed_many_keys(void)
+{
+	static uint8_t rd[65536];
+	static struct cidr out[CLIENT_MEMBERS_ALLOWED_KEYS_MAX + 2];
+	size_t len = 0;
+	char s[64];
+
+	for (unsigned int k = 1; k <= CLIENT_MEMBERS_ALLOWED_KEYS_MAX + 1; k++) {
+		int n = k == 1 ? snprintf(s, sizeof(s), "allowed=10.%u.%u.0/24", k >> 8, k & 0xff)
+			       : snprintf(s, sizeof(s), "allowed%u=10.%u.%u.0/24", k, k >> 8, k & 0xff);
+		rd[len++] = (uint8_t)n;
+		memcpy(rd + len, s, (size_t)n);
+		len += (size_t)n;
+		if (k == CLIENT_MEMBERS_ALLOWED_KEYS_MAX)
+			CHECK(client_members_allowed(rd, len, out, CLIENT_MEMBERS_ALLOWED_KEYS_MAX + 2) ==
+			      CLIENT_MEMBERS_ALLOWED_KEYS_MAX);
+	}
+	CHECK(client_members_allowed(rd, len, out, CLIENT_MEMBERS_ALLOWED_KEYS_MAX + 2) == -ENOBUFS);
 }
 
 /* Anything malformed is refused with its own error, never half-read. */
@@ -219,6 +243,16 @@ static void test_allowed_errors(void)
 	CHECK(client_members_allowed(rd, len, out, 2) == -EBADMSG);
 	len = rdata(rd, "allowed", NULL);                      /* key without a value */
 	CHECK(client_members_allowed(rd, len, out, 2) == -EBADMSG);
+	len = rdata(rd, "txtvers", "allowed=10.0.0.1/32", NULL);   /* txtvers without a value */
+	CHECK(client_members_allowed(rd, len, out, 2) == -EPROTONOSUPPORT);
+	static const char *const bad[] = { "allowed=10.0.0.1/33", "allowed=,10.0.0.1/32", "allowed=10.0.0.1/32,,10.0.0.2/32",
+					   "allowed=x", "allowed= 10.0.0.1/32" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = rdata(rd, bad[i], NULL);
+		CHECK(client_members_allowed(rd, len, out, 2) == -EBADMSG);
+	}
+	rd[0] = 0;                                              /* one empty string */
+	CHECK(client_members_allowed(rd, 1, out, 2) == -ENOENT);
 	len = rdata(rd, "allowed=10.0.0.1/32,10.0.0.2/32,10.0.0.3/32", NULL);
 	CHECK(client_members_allowed(rd, len, out, 2) == -ENOBUFS);
 	len = rdata(rd, "allowed=10.0.0.1/32", NULL);
@@ -382,6 +416,7 @@ int main(void)
 	test_listing_complete();
 	test_listing_incomplete();
 	test_allowed_layouts();
+	test_allowed_many_keys();
 	test_allowed_errors();
 	test_txt_in_response();
 	test_prefixes();

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: arbitrary bytes through dns_answer(); every non-empty
  * response must parse with ldns and respect the size limit, and every TXT
- * record in it must give its allowed IPs to client_answer_allowed().
+ * record in it must give its allowed IPs to client_members_allowed().
  *
  * Build and run by hand (from the source tree):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude \
@@ -17,7 +17,7 @@
 
 #include <ldns/ldns.h>
 
-#include "client-answer.h"
+#include "client-members.h"
 #include "config.h"
 #include "dns-answer.h"
 #include "wg.h"
@@ -97,7 +97,7 @@ static void setup(void)
 			abort();
 }
 
-/* Every TXT record of a section must parse with client_answer_allowed() (the registry writes no other). */
+/* Every TXT record of a section must parse with client_members_allowed() (the registry writes no other). */
 static void check_txt(const ldns_rr_list *list)
 {
 	static uint8_t rdata[65536];
@@ -116,7 +116,7 @@ static void check_txt(const ldns_rr_list *list)
 			len += ldns_rdf_size(rdf);
 		}
 		/* Peers have one prefix, one has LONG_LIST, self none. */
-		int n = client_answer_allowed(rdata, len, out, LONG_LIST);
+		int n = client_members_allowed(rdata, len, out, LONG_LIST);
 		if (n != 0 && n != 1 && n != LONG_LIST)
 			abort();
 	}

@@ -8,7 +8,7 @@
 #include <ldns/ldns.h>
 
 #include "check.h"
-#include "client-answer.h"
+#include "client-members.h"
 #include "config.h"
 #include "dns-answer.h"
 #include "dns-pkt.h"
@@ -874,13 +874,13 @@ static bool txt_keys_unique(const ldns_rr *rr)
 	return ok;
 }
 
-/* Number of allowed IPs client_answer_allowed() reads from the TXT record of rr, or its error. */
+/* Number of allowed IPs client_members_allowed() reads from the TXT record of rr, or its error. */
 static int txt_allowed_count(const ldns_rr *rr)
 {
 	static uint8_t rdata[65536];
 	static struct cidr got[4000];
 
-	return client_answer_allowed(rdata, txt_rdata(rr, rdata, sizeof(rdata)), got, 4000);
+	return client_members_allowed(rdata, txt_rdata(rr, rdata, sizeof(rdata)), got, 4000);
 }
 
 /* True when the TXT record of rr carries the first want allowed IPs of p, in order, and no more. */
@@ -889,10 +889,10 @@ static bool txt_allowed_is(const ldns_rr *rr, const struct wg_peer *p, size_t wa
 	static uint8_t rdata[65536];
 	static struct cidr got[4000];
 	size_t len = txt_rdata(rr, rdata, sizeof(rdata));
-	int n = client_answer_allowed(rdata, len, got, 4000);
+	int n = client_members_allowed(rdata, len, got, 4000);
 
 	if (n != (int)want) {
-		fprintf(stderr, "  client_answer_allowed: %d prefixes, want %zu\n", n, want);
+		fprintf(stderr, "  client_members_allowed: %d prefixes, want %zu\n", n, want);
 		return false;
 	}
 	for (int i = 0; i < n; i++)
