@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "addr.h"
+
 struct strbuf {
 	char *data;    /* always NUL-terminated once anything was appended */
 	size_t len;
@@ -27,6 +29,8 @@ void strbuf_puts(struct strbuf *sb, const char *s);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a JSON string literal, quoted and escaped (NULL -> null). */
 void strbuf_json_string(struct strbuf *sb, const char *s);
+/* Append an IPv4 or IPv6 address (with its port when set) as a JSON string; null for any other family. */
+void strbuf_json_addr(struct strbuf *sb, const union sockaddr_any *a);
 /* The content as a C string ("" when empty). */
 const char *strbuf_str(const struct strbuf *sb);
 

@@ -2677,18 +2677,6 @@ void client_free(struct client *c)
 	free(c);
 }
 
-/* Append an address as a JSON string, or null for none. */
-static void json_addr(struct strbuf *out, const union sockaddr_any *a)
-{
-	char buf[ADDR_STRLEN];
-
-	if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6) {
-		strbuf_puts(out, "null");
-		return;
-	}
-	strbuf_json_string(out, addr_format(a, buf, sizeof(buf)));
-}
-
 /* Append a wall-clock time (seconds) or null for never. */
 static void json_time(struct strbuf *out, time_t t)
 {
@@ -2742,9 +2730,9 @@ static void peer_json(const struct client_dev *d, const struct client_peer *p, t
 	else
 		strbuf_puts(out, "null");
 	strbuf_puts(out, ",\"endpoint\":");
-	json_addr(out, &p->endpoint);
+	strbuf_json_addr(out, &p->endpoint);
 	strbuf_puts(out, ",\"endpoint_set\":");
-	json_addr(out, &p->endpoint_set);
+	strbuf_json_addr(out, &p->endpoint_set);
 	strbuf_puts(out, ",\"endpoint_set_at\":");
 	json_time(out, p->endpoint_set_wall);
 	strbuf_printf(out, ",\"result\":\"%s\",\"nat\":\"%s\",\"backoff\":{\"failures\":%u,\"skip_cycles\":%u,\"next_query_in_ms\":%llu}",
@@ -2760,7 +2748,7 @@ static void peer_json(const struct client_dev *d, const struct client_peer *p, t
 		json_time(out, pr->active ? pr->last_query_wall : 0);
 		strbuf_printf(out, ",\"result\":\"%s\",\"endpoint\":", peer_reg_result(pr));
 		if (pr->ans.status == CLIENT_ANSWER_OK && pr->ans.n_addrs)
-			json_addr(out, &pr->ans.addrs[0]);
+			strbuf_json_addr(out, &pr->ans.addrs[0]);
 		else
 			strbuf_puts(out, "null");
 		strbuf_puts(out, ",\"port\":");
@@ -2776,14 +2764,14 @@ static void peer_json(const struct client_dev *d, const struct client_peer *p, t
 		strbuf_printf(out, ",\"rtt_ms\":%.3f}", (double)pr->rtt_us / 1000.0);
 	}
 	strbuf_printf(out, "],\"relay\":{\"stage\":\"%s\",\"endpoint\":", client_relay_stage_name(p->relay.stage));
-	json_addr(out, &p->relay.relay);
+	strbuf_json_addr(out, &p->relay.relay);
 	strbuf_puts(out, ",\"last_error\":");
 	strbuf_json_string(out, p->relay.stage == CLIENT_RELAY_FAILED && p->relay.err ?
 				     client_relay_strerror(p->relay.err) : NULL);
 	/* The way back to direct: the try in progress, or when the next one is due. */
 	strbuf_puts(out, ",\"direct_try\":");
 	if (p->relay.stage == CLIENT_RELAY_PROBING)
-		json_addr(out, &p->relay.probe);
+		strbuf_json_addr(out, &p->relay.probe);
 	else
 		strbuf_puts(out, "null");
 	strbuf_puts(out, ",\"next_direct_try_s\":");

@@ -666,17 +666,6 @@ bool portmap_external(const struct portmap *pm, union sockaddr_any *out)
 	return true;
 }
 
-/* Append an address as a JSON string, or null. */
-static void json_addr(struct strbuf *out, const union sockaddr_any *a)
-{
-	char buf[ADDR_STRLEN];
-
-	if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6)
-		strbuf_puts(out, "null");
-	else
-		strbuf_json_string(out, addr_format(a, buf, sizeof(buf)));
-}
-
 /* Seconds from now until the monotonic time t (0 when past or unset). */
 static long long secs_until(uint64_t t, uint64_t now)
 {
@@ -713,9 +702,9 @@ void portmap_status_json(const struct portmap *pm, struct strbuf *out)
 	strbuf_printf(out, ",\"listen_port\":%u,\"server\":", d->port);
 	strbuf_json_string(out, d->mapped ? d->cur.server : NULL);
 	strbuf_puts(out, ",\"internal\":");
-	json_addr(out, d->mapped ? &d->cur.internal : &(union sockaddr_any){ 0 });
+	strbuf_json_addr(out, d->mapped ? &d->cur.internal : &(union sockaddr_any){ 0 });
 	strbuf_puts(out, ",\"external\":");
-	json_addr(out, d->mapped ? &d->cur.external : &(union sockaddr_any){ 0 });
+	strbuf_json_addr(out, d->mapped ? &d->cur.external : &(union sockaddr_any){ 0 });
 	strbuf_printf(out, ",\"external_private\":%s", d->mapped && addr_is_private_v4(&d->cur.external) ? "true" : "false");
 	if (d->mapped)
 		strbuf_printf(out, ",\"lifetime_s\":%u,\"lifetime_left_s\":%lld,\"mapped_at\":%lld", d->cur.lifetime_s,

@@ -483,17 +483,6 @@ static const char *query_name(int i)
 	return names[i];
 }
 
-/* Append an address or null. */
-static void json_addr(struct strbuf *out, const union sockaddr_any *a)
-{
-	char buf[ADDR_STRLEN];
-
-	if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6)
-		strbuf_puts(out, "null");
-	else
-		strbuf_json_string(out, addr_format(a, buf, sizeof(buf)));
-}
-
 /* Append the status object. */
 void relay_status_json(const struct relay *r, struct strbuf *out)
 {
@@ -537,7 +526,7 @@ void relay_status_json(const struct relay *r, struct strbuf *out)
 			strbuf_puts(out, s ? ",{\"public_key\":" : "{\"public_key\":");
 			strbuf_json_string(out, b64);
 			strbuf_printf(out, ",\"port\":%u,\"address\":", e->port[s]);
-			json_addr(out, &sd->addr);
+			strbuf_json_addr(out, &sd->addr);
 			strbuf_printf(out, ",\"packets\":%llu,\"bytes\":%llu,\"handshakes\":%llu}",
 				      (unsigned long long)sd->packets, (unsigned long long)sd->bytes,
 				      (unsigned long long)sd->handshakes);

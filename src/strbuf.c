@@ -111,3 +111,13 @@ const char *strbuf_str(const struct strbuf *sb)
 {
 	return sb->data ? sb->data : "";
 }
+
+void strbuf_json_addr(struct strbuf *sb, const union sockaddr_any *a)
+{
+	char buf[ADDR_STRLEN];
+
+	if (a->sa.sa_family != AF_INET && a->sa.sa_family != AF_INET6)
+		strbuf_puts(sb, "null");
+	else
+		strbuf_json_string(sb, addr_format(a, buf, sizeof(buf)));
+}
