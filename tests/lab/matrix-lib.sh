@@ -484,6 +484,9 @@ mx_exchange()
 	n=$(echo "$out" | grep transmitted || echo "no ping statistics")
 	lab_log "exchange: $n"
 	lab_log "path $MX_PATH ($MX_VIA): bob got $MX_BOB_RX B from alice, registry tunnel $MX_REG_BYTES B, relay $MX_RELAY_BYTES B, hairpinned $MX_HAIRPIN packets; $MX_ENDPOINTS"
+	# What the registry sees: against the endpoints above, it tells whether a
+	# symmetric NAT happened to give both destinations the same port.
+	lab_log "registry sees alice at $(lab_endpoint reg alice), bob at $(lab_endpoint reg bob)"
 }
 
 # Packets hairpinned by the routers in this topology (sum of their counters).
