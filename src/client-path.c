@@ -639,14 +639,6 @@ void client_path_fresh(struct client_path_peer *pp, const union sockaddr_any *ep
 	}
 }
 
-/* Append an endpoint as a JSON string. */
-static void json_ep(struct strbuf *out, const union sockaddr_any *a)
-{
-	char buf[ADDR_STRLEN];
-
-	strbuf_json_string(out, addr_format(a, buf, sizeof(buf)));
-}
-
 /* Append per-kind counters as a JSON object. */
 static void json_kinds(struct strbuf *out, const uint64_t *v)
 {
@@ -666,7 +658,7 @@ static void json_cands(struct strbuf *out, const struct cand_rec *c, size_t n)
 		cand_to_sockaddr(&c[i], &a);
 		strbuf_printf(out, "%s{\"kind\":\"%s\",\"endpoint\":", i ? "," : "",
 			      cand_kind_name((enum cand_kind)c[i].kind));
-		json_ep(out, &a);
+		strbuf_json_addr(out, &a);
 		strbuf_puts(out, "}");
 	}
 	strbuf_puts(out, "]");
@@ -698,7 +690,7 @@ void client_path_json(const struct client_path *cp, struct strbuf *out)
 		for (size_t j = 0; j < r->n_pub; j++) {
 			if (j)
 				strbuf_puts(out, ",");
-			json_ep(out, &r->pub[j]);
+			strbuf_json_addr(out, &r->pub[j]);
 		}
 		strbuf_puts(out, "]}");
 	}
@@ -717,7 +709,7 @@ void client_path_peer_json(const struct client_path_peer *pp, struct strbuf *out
 	strbuf_printf(out, "{\"state\":\"%s\",\"current\":", client_candidates_state_name(st->state));
 	if (st->state == CLIENT_CANDIDATES_TRYING) {
 		strbuf_printf(out, "{\"kind\":\"%s\",\"endpoint\":", cand_kind_name((enum cand_kind)st->current_kind));
-		json_ep(out, &st->current);
+		strbuf_json_addr(out, &st->current);
 		strbuf_printf(out, ",\"for_ms\":%llu}", (unsigned long long)(clock_monotonic_ms() - st->current_since_ms));
 	} else {
 		strbuf_puts(out, "null");
@@ -726,7 +718,7 @@ void client_path_peer_json(const struct client_path_peer *pp, struct strbuf *out
 	if (st->has_worked) {
 		strbuf_printf(out, "{\"kind\":\"%s\",\"endpoint\":",
 			      st->worked_kind < CAND_KIND_MAX ? cand_kind_name((enum cand_kind)st->worked_kind) : "peer");
-		json_ep(out, &st->worked);
+		strbuf_json_addr(out, &st->worked);
 		strbuf_puts(out, "}");
 	} else {
 		strbuf_puts(out, "null");
@@ -735,7 +727,7 @@ void client_path_peer_json(const struct client_path_peer *pp, struct strbuf *out
 	for (size_t i = 0; i < pp->n_order; i++) {
 		const struct client_candidates_try *t = &pp->order[i];
 		strbuf_printf(out, "%s{\"kind\":\"%s\",\"endpoint\":", i ? "," : "", cand_kind_name((enum cand_kind)t->kind));
-		json_ep(out, &t->ep);
+		strbuf_json_addr(out, &t->ep);
 		strbuf_printf(out, ",\"state\":\"%s\",\"why\":", client_candidates_entry_state(st, t));
 		strbuf_json_string(out, t->skip);
 		strbuf_puts(out, "}");
